@@ -25,6 +25,8 @@ type Function struct {
 	SQS       SQSHandler
 	Stream    StreamHandler
 	Schedule  ScheduleHandler
+	// Routes are the route keys an HTTP function serves (for the template check).
+	Routes []string
 }
 
 // Handler returns the value to pass to lambda.Start.

@@ -1,0 +1,103 @@
+// Package audit keeps the audit trail: one entry per domain event, written by
+// the audit writer from the audit queue, idempotently (the entry's key is
+// derived from the event, and the write is conditional on its absence).
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/event"
+)
+
+// Entry is one audit log line, in seed 000's shape.
+type Entry struct {
+	ID             string          `json:"id"`
+	Timestamp      time.Time       `json:"timestamp"`
+	PartnerID      string          `json:"-"`
+	OrganizationID string          `json:"organization_id,omitempty"`
+	EventType      string          `json:"event_type"`
+	ResourceType   string          `json:"resource_type"`
+	ResourceID     string          `json:"resource_id"`
+	Action         string          `json:"action"`
+	UserID         string          `json:"user_id"`
+	UserType       string          `json:"user_type"`
+	IPAddress      string          `json:"ip_address,omitempty"`
+	RequestID      string          `json:"request_id,omitempty"`
+	Changes        json.RawMessage `json:"changes"`
+}
+
+// Message is the queue message the event router sends (dynamo.Record's shape).
+type Message struct {
+	EventID   string       `json:"event_id"`
+	Type      string       `json:"event_type"`
+	PartnerID string       `json:"partner_id"`
+	OrgID     string       `json:"organization_id"`
+	Timestamp time.Time    `json:"timestamp"`
+	Actor     event.Actor  `json:"actor"`
+	Change    event.Change `json:"change"`
+}
+
+// Store persists entries and parks messages that can never be processed.
+type Store interface {
+	// PutAuditEntry writes e once; writing the same entry again is a no-op.
+	PutAuditEntry(ctx context.Context, e Entry) error
+	Park(ctx context.Context, source, messageID, body, reason string) error
+}
+
+// Writer is the audit queue's handler.
+type Writer struct {
+	Store Store
+	Log   *slog.Logger
+}
+
+// Handle writes each message's entry. Transient failures are reported as
+// batch item failures (SQS redelivers, then dead-letters); a message that can
+// never become an entry is parked with its reason and acknowledged.
+func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		if err := w.handle(ctx, m); err != nil {
+			if apperr.Retryable(err) {
+				w.Log.WarnContext(ctx, "audit entry will be retried", slog.String("message_id", m.MessageId), slog.String("error", err.Error()))
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				continue
+			}
+			if perr := w.Store.Park(ctx, "audit", m.MessageId, m.Body, err.Error()); perr != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				continue
+			}
+			w.Log.ErrorContext(ctx, "audit message parked", slog.String("message_id", m.MessageId), slog.String("reason", err.Error()))
+		}
+	}
+	return resp, nil
+}
+
+func (w *Writer) handle(ctx context.Context, m events.SQSMessage) error {
+	const op = "audit.write"
+	var msg Message
+	if err := json.Unmarshal([]byte(m.Body), &msg); err != nil {
+		return apperr.E(op, apperr.Malformed, "message body is not an event record: "+err.Error())
+	}
+	if msg.EventID == "" || msg.PartnerID == "" || msg.Timestamp.IsZero() {
+		return apperr.E(op, apperr.Malformed, "event record lacks event_id, partner_id or timestamp")
+	}
+	changes, _ := json.Marshal(map[string]json.RawMessage{"before": orNull(msg.Change.Before), "after": orNull(msg.Change.After)})
+	return w.Store.PutAuditEntry(ctx, Entry{
+		ID: "log-" + msg.EventID, Timestamp: msg.Timestamp, PartnerID: msg.PartnerID, OrganizationID: msg.OrgID,
+		EventType: msg.Type, ResourceType: msg.Change.ResourceType, ResourceID: msg.Change.ResourceID, Action: msg.Change.Action,
+		UserID: msg.Actor.ID, UserType: msg.Actor.Type, IPAddress: msg.Actor.IPAddress, RequestID: msg.Actor.RequestID, Changes: changes,
+	})
+}
+
+func orNull(r json.RawMessage) json.RawMessage {
+	if len(r) == 0 {
+		return json.RawMessage("null")
+	}
+	return r
+}

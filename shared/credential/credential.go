@@ -1,0 +1,235 @@
+// Package credential holds partners and the API clients that act for them or
+// for one of their organisations, and turns client credentials into access
+// tokens. Secrets are kept only as hashes and shown once, at creation.
+package credential
+
+import (
+	"context"
+	"regexp"
+	"time"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/listing"
+)
+
+// Client statuses.
+const (
+	StatusActive  = "active"
+	StatusRevoked = "revoked"
+)
+
+// Partner is an integrator, created by an operator.
+type Partner struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Client is an API client: partner-scoped (OrgID empty) or organisation-scoped
+// with a role from seed 003's matrix.
+type Client struct {
+	ID           string
+	PartnerID    string
+	OrgID        string
+	Scope        auth.Scope
+	Role         auth.Role
+	PortfolioIDs []string
+	Name         string
+	SecretHash   string
+	Status       string
+	CreatedAt    time.Time
+	RevokedAt    *time.Time
+}
+
+// Store persists partners and clients.
+type Store interface {
+	GetClient(ctx context.Context, clientID string) (Client, error)
+	// PutPartner creates or updates a partner and its partner-scoped client.
+	PutPartner(ctx context.Context, p Partner, c Client) error
+	// CreateClient stores an organisation client with its event; NotFound when
+	// the organisation is not the partner's.
+	CreateClient(ctx context.Context, c Client, ev event.Event) error
+	ListClients(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[Client], error)
+	// RevokeClient marks the client revoked, records the revocation for token
+	// checks and writes the event, in one transaction. It returns the client as
+	// it is after the call; revoking a revoked client changes nothing.
+	RevokeClient(ctx context.Context, partnerID, orgID, clientID string, at time.Time, newEvent func(Client) (event.Event, error)) (Client, error)
+}
+
+// Service runs the credential use cases.
+type Service struct {
+	Store  Store
+	Issuer *auth.Issuer
+	Now    func() time.Time
+	NewID  func(prefix string) string
+}
+
+// TokenResponse is the token endpoint's answer (RFC 6749 §5.1, seed 000).
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope"`
+}
+
+// dummyHash is compared against when the client does not exist, so that the
+// time taken does not reveal which client ids exist.
+var dummyHash = auth.HashSecret("modupay-no-such-client")
+
+// Token exchanges client credentials for an access token: one read.
+func (s *Service) Token(ctx context.Context, req auth.TokenRequest) (TokenResponse, error) {
+	const op = "credential.token"
+	invalid := &auth.OAuthError{Status: 401, Code: "invalid_client", Description: "client authentication failed"}
+	c, err := s.Store.GetClient(ctx, req.ClientID)
+	if err != nil {
+		if apperr.CodeOf(err) != apperr.NotFound {
+			return TokenResponse{}, apperr.Wrap(op, err)
+		}
+		auth.SecretMatches(dummyHash, req.ClientSecret)
+		return TokenResponse{}, invalid
+	}
+	if !auth.SecretMatches(c.SecretHash, req.ClientSecret) || c.Status != StatusActive {
+		return TokenResponse{}, invalid
+	}
+	scope := auth.Scope(req.Scope)
+	if scope == "" {
+		scope = c.Scope
+	}
+	if scope != c.Scope {
+		return TokenResponse{}, &auth.OAuthError{Status: 400, Code: "invalid_scope",
+			Description: "this client may only request the scope \"" + string(c.Scope) + "\""}
+	}
+	tok, exp, err := s.Issuer.Issue(auth.Principal{
+		ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID, Scope: c.Scope, Role: c.Role, PortfolioIDs: c.PortfolioIDs,
+	})
+	if err != nil {
+		return TokenResponse{}, apperr.Wrap(op, err)
+	}
+	return TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: exp, Scope: string(c.Scope)}, nil
+}
+
+// CreateInput is the body of POST /v1/organizations/{org_id}/api_clients.
+type CreateInput struct {
+	Role         string   `json:"role"`
+	Name         string   `json:"name"`
+	PortfolioIDs []string `json:"portfolio_ids"`
+}
+
+var portfolioID = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+
+// Validate checks a client creation request.
+func (in CreateInput) Validate() error {
+	const op = "credential.validate"
+	if !auth.Role(in.Role).Valid() {
+		return apperr.Field(op, "role", "role must be one of admin, finance_manager, portfolio_manager, analyst")
+	}
+	if len(in.Name) > 100 {
+		return apperr.Field(op, "name", "name is longer than 100 characters")
+	}
+	if len(in.PortfolioIDs) > 0 && auth.Role(in.Role) != auth.RolePortfolioManager {
+		return apperr.Field(op, "portfolio_ids", "portfolio_ids can only limit a portfolio_manager")
+	}
+	if len(in.PortfolioIDs) > 100 {
+		return apperr.Field(op, "portfolio_ids", "at most 100 portfolio ids")
+	}
+	for _, id := range in.PortfolioIDs {
+		if !portfolioID.MatchString(id) {
+			return apperr.Field(op, "portfolio_ids", "each portfolio id must be 1 to 64 letters, digits or _.:-")
+		}
+	}
+	return nil
+}
+
+// Created is a new client with its secret, which is never available again.
+type Created struct {
+	Client Client
+	Secret string
+}
+
+// CreateClient creates an organisation-scoped client.
+func (s *Service) CreateClient(ctx context.Context, partnerID, orgID string, actor event.Actor, in CreateInput) (Created, error) {
+	const op = "credential.create_client"
+	if err := in.Validate(); err != nil {
+		return Created{}, err
+	}
+	secret, err := auth.NewClientSecret()
+	if err != nil {
+		return Created{}, apperr.Wrap(op, err)
+	}
+	now := s.Now().UTC()
+	c := Client{
+		ID: s.NewID("cli"), PartnerID: partnerID, OrgID: orgID, Scope: auth.ScopeOrganization,
+		Role: auth.Role(in.Role), PortfolioIDs: in.PortfolioIDs, Name: in.Name,
+		SecretHash: auth.HashSecret(secret), Status: StatusActive, CreatedAt: now,
+	}
+	ev, err := event.New(s.NewID("evt"), "api_client.created", now, partnerID, orgID, actor,
+		map[string]any{"api_client": Public(c)},
+		event.Change{ResourceType: "api_client", ResourceID: c.ID, Action: "created", Before: event.Snapshot(nil), After: event.Snapshot(Public(c))})
+	if err != nil {
+		return Created{}, apperr.Wrap(op, err)
+	}
+	if err := s.Store.CreateClient(ctx, c, ev); err != nil {
+		return Created{}, apperr.Wrap(op, err)
+	}
+	return Created{Client: c, Secret: secret}, nil
+}
+
+// List pages through an organisation's clients.
+func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[Client], error) {
+	p, err := s.Store.ListClients(ctx, partnerID, orgID, q)
+	return p, apperr.Wrap("credential.list_clients", err)
+}
+
+// Revoke revokes an organisation client: its new token requests fail at once
+// and its existing tokens within the revocation cache's refresh bound.
+func (s *Service) Revoke(ctx context.Context, partnerID, orgID, clientID string, actor event.Actor) (Client, error) {
+	const op = "credential.revoke"
+	now := s.Now().UTC()
+	c, err := s.Store.RevokeClient(ctx, partnerID, orgID, clientID, now, func(before Client) (event.Event, error) {
+		after := before
+		after.Status, after.RevokedAt = StatusRevoked, &now
+		return event.New(s.NewID("evt"), "api_client.revoked", now, partnerID, orgID, actor,
+			map[string]any{"api_client": Public(after)},
+			event.Change{ResourceType: "api_client", ResourceID: clientID, Action: "revoked",
+				Before: event.Snapshot(map[string]string{"status": before.Status}), After: event.Snapshot(map[string]string{"status": StatusRevoked})})
+	})
+	return c, apperr.Wrap(op, err)
+}
+
+// EnsurePartner creates or updates a partner and its partner client (operator use).
+func (s *Service) EnsurePartner(ctx context.Context, partnerID, name, clientID, secret string) error {
+	const op = "credential.ensure_partner"
+	if partnerID == "" || clientID == "" || len(secret) < 16 {
+		return apperr.E(op, apperr.Invalid, "partner id and client id are required and the secret must be at least 16 characters")
+	}
+	now := s.Now().UTC()
+	c := Client{ID: clientID, PartnerID: partnerID, Scope: auth.ScopePartner, Name: name,
+		SecretHash: auth.HashSecret(secret), Status: StatusActive, CreatedAt: now}
+	return apperr.Wrap(op, s.Store.PutPartner(ctx, Partner{ID: partnerID, Name: name, CreatedAt: now}, c))
+}
+
+// PublicClient is a client as the API shows it: never the secret or its hash.
+type PublicClient struct {
+	ClientID       string     `json:"client_id"`
+	Name           string     `json:"name,omitempty"`
+	OrganizationID string     `json:"organization_id"`
+	Role           string     `json:"role"`
+	Scope          string     `json:"scope"`
+	PortfolioIDs   []string   `json:"portfolio_ids"`
+	Status         string     `json:"status"`
+	CreatedAt      time.Time  `json:"created_at"`
+	RevokedAt      *time.Time `json:"revoked_at"`
+}
+
+// Public renders a client for the API.
+func Public(c Client) PublicClient {
+	ids := c.PortfolioIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	return PublicClient{ClientID: c.ID, Name: c.Name, OrganizationID: c.OrgID, Role: string(c.Role), Scope: string(c.Scope),
+		PortfolioIDs: ids, Status: c.Status, CreatedAt: c.CreatedAt, RevokedAt: c.RevokedAt}
+}
+

@@ -1,0 +1,72 @@
+package dynamo
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/audit"
+)
+
+// Audit entries live under their tenant, newest last: an organisation's
+// trail (or the partner's, for partner-level actions) is one Query.
+func auditPK(partnerID, orgID string) string {
+	if orgID == "" {
+		return "AUDIT#P#" + partnerID
+	}
+	return "AUDIT#" + orgPK(partnerID, orgID)
+}
+
+// auditRetention is seed 000's seven years for business events.
+const auditRetention = 7 * 365 * 24 * time.Hour
+
+type auditItem struct {
+	PK  string `json:"PK"`
+	SK  string `json:"SK"`
+	TTL int64  `json:"ttl"`
+	audit.Entry
+	Kind string `json:"kind"`
+}
+
+// PutAuditEntry writes the entry once: its key comes from the event, and the
+// put is conditional, so a redelivered message changes nothing.
+func (s *Store) PutAuditEntry(ctx context.Context, e audit.Entry) error {
+	const op = "dynamo.put_audit_entry"
+	item, err := marshal(auditItem{PK: auditPK(e.PartnerID, e.OrganizationID), SK: e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID,
+		TTL: e.Timestamp.Add(auditRetention).Unix(), Entry: e, Kind: "audit"})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if err != nil && !conditionFailed(err, -1) {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// Park records a message a worker can never process, with the reason, so an
+// operator can inspect it (PK PARKED#<source>); the message is then acknowledged.
+func (s *Store) Park(ctx context.Context, source, messageID, body, reason string) error {
+	const op = "dynamo.park"
+	now := s.now().UTC()
+	item, err := marshal(struct {
+		PK        string    `json:"PK"`
+		SK        string    `json:"SK"`
+		Kind      string    `json:"kind"`
+		MessageID string    `json:"message_id"`
+		Body      string    `json:"body"`
+		Reason    string    `json:"reason"`
+		ParkedAt  time.Time `json:"parked_at"`
+		TTL       int64     `json:"ttl"`
+	}{"PARKED#" + source, now.Format(sortableTime) + "#" + messageID, "parked", messageID, body, reason, now, now.Add(30 * 24 * time.Hour).Unix()})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return transient(op, err)
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+package dynamo
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/credential"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/listing"
+)
+
+// A client is found by its id alone (the token endpoint knows nothing else):
+// one GetItem. Organisation clients are also listed under their organisation
+// in GSI1. Revocations are kept in one small partition the auth cache reads.
+func clientPK(id string) string                     { return "CLIENT#" + id }
+func orgClientsPK(partnerID, orgID string) string { return orgPK(partnerID, orgID) + "#CLIENTS" }
+func partnerPK(id string) string                    { return "PARTNER#" + id }
+
+const (
+	skClient       = "CLIENT"
+	skPartner      = "PARTNER"
+	pkRevocations  = "REVOCATIONS"
+	revocationKeep = time.Hour + 10*time.Minute // token lifetime plus leeway: older revocations concern only dead tokens
+)
+
+type clientItem struct {
+	PK           string     `json:"PK"`
+	SK           string     `json:"SK"`
+	GSI1PK       string     `json:"GSI1PK,omitempty"`
+	GSI1SK       string     `json:"GSI1SK,omitempty"`
+	Kind         string     `json:"kind"`
+	ClientID     string     `json:"client_id"`
+	PartnerID    string     `json:"partner_id"`
+	OrgID        string     `json:"organization_id,omitempty"`
+	Scope        string     `json:"scope"`
+	Role         string     `json:"role,omitempty"`
+	PortfolioIDs []string   `json:"portfolio_ids,omitempty"`
+	Name         string     `json:"name,omitempty"`
+	SecretHash   string     `json:"secret_hash"`
+	Status       string     `json:"status"`
+	CreatedAt    time.Time  `json:"created_at"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+}
+
+func toClientItem(c credential.Client) clientItem {
+	it := clientItem{PK: clientPK(c.ID), SK: skClient, Kind: "client", ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID,
+		Scope: string(c.Scope), Role: string(c.Role), PortfolioIDs: c.PortfolioIDs, Name: c.Name, SecretHash: c.SecretHash,
+		Status: c.Status, CreatedAt: c.CreatedAt, RevokedAt: c.RevokedAt}
+	if c.OrgID != "" {
+		it.GSI1PK, it.GSI1SK = orgClientsPK(c.PartnerID, c.OrgID), c.ID
+	}
+	return it
+}
+
+func (it clientItem) client() credential.Client {
+	return credential.Client{ID: it.ClientID, PartnerID: it.PartnerID, OrgID: it.OrgID, Scope: auth.Scope(it.Scope),
+		Role: auth.Role(it.Role), PortfolioIDs: it.PortfolioIDs, Name: it.Name, SecretHash: it.SecretHash,
+		Status: it.Status, CreatedAt: it.CreatedAt, RevokedAt: it.RevokedAt}
+}
+
+// GetClient is the token endpoint's single read.
+func (s *Store) GetClient(ctx context.Context, clientID string) (credential.Client, error) {
+	const op = "dynamo.get_client"
+	if clientID == "" || len(clientID) > 200 {
+		return credential.Client{}, apperr.E(op, apperr.NotFound, "client not found")
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(clientPK(clientID), skClient)})
+	if err != nil {
+		return credential.Client{}, transient(op, err)
+	}
+	if out.Item == nil {
+		return credential.Client{}, apperr.E(op, apperr.NotFound, "client not found")
+	}
+	var it clientItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return credential.Client{}, apperr.Wrap(op, err)
+	}
+	return it.client(), nil
+}
+
+// PutPartner upserts a partner and its partner client (operator command).
+func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credential.Client) error {
+	const op = "dynamo.put_partner"
+	pItem, err := marshal(struct {
+		PK        string    `json:"PK"`
+		SK        string    `json:"SK"`
+		Kind      string    `json:"kind"`
+		PartnerID string    `json:"partner_id"`
+		Name      string    `json:"name"`
+		CreatedAt time.Time `json:"created_at"`
+	}{partnerPK(p.ID), skPartner, "partner", p.ID, p.Name, p.CreatedAt})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	cItem, err := marshal(toClientItem(c))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	// A client id already used by another partner must not be taken over.
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: pItem}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: cItem,
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR (partner_id = :p AND #scope = :partner)"),
+			ExpressionAttributeNames:  map[string]string{"#scope": "scope"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(p.ID), ":partner": str(string(auth.ScopePartner))}}},
+	}})
+	if conditionFailed(err, 1) {
+		return apperr.E(op, apperr.Conflict, "client id "+c.ID+" belongs to another partner or organization")
+	}
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// CreateClient writes an organisation client, on condition that the
+// organisation is the partner's, with its event.
+func (s *Store) CreateClient(ctx context.Context, c credential.Client, ev event.Event) error {
+	const op = "dynamo.create_client"
+	item, err := marshal(toClientItem(c))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		s.orgExists(c.PartnerID, c.OrgID),
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		evItem,
+	}})
+	switch {
+	case conditionFailed(err, 0):
+		return apperr.E(op, apperr.NotFound, "organization not found")
+	case conditionFailed(err, 1):
+		return apperr.E(op, apperr.Conflict, "client id already exists")
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
+// ListClients pages through an organisation's clients.
+func (s *Store) ListClients(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[credential.Client], error) {
+	const op = "dynamo.list_clients"
+	pk := orgClientsPK(partnerID, orgID)
+	items, next, total, err := s.queryPage(ctx, dynamodb.QueryInput{
+		IndexName:                 aws.String(indexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+	}, attrGSI1PK, pk, q, nil, true)
+	if err != nil {
+		return listing.Page[credential.Client]{}, err
+	}
+	page := listing.Page[credential.Client]{Items: make([]credential.Client, 0, len(items)), Next: next, Total: total}
+	for _, raw := range items {
+		var it clientItem
+		if err := unmarshal(raw, &it); err != nil {
+			return page, apperr.Wrap(op, err)
+		}
+		page.Items = append(page.Items, it.client())
+	}
+	return page, nil
+}
+
+// RevokeClient revokes an organisation client in one transaction: the client's
+// status (conditional on it being this organisation's and active), the
+// revocation marker read by every function's auth cache, and the event.
+func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID string, at time.Time, newEvent func(credential.Client) (event.Event, error)) (credential.Client, error) {
+	const op = "dynamo.revoke_client"
+	current, err := s.GetClient(ctx, clientID)
+	if err != nil {
+		return credential.Client{}, err
+	}
+	if current.PartnerID != partnerID || current.OrgID != orgID {
+		return credential.Client{}, apperr.E(op, apperr.NotFound, "api client not found")
+	}
+	if current.Status == credential.StatusRevoked {
+		return current, nil
+	}
+	ev, err := newEvent(current)
+	if err != nil {
+		return credential.Client{}, apperr.Wrap(op, err)
+	}
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return credential.Client{}, apperr.Wrap(op, err)
+	}
+	marker, err := marshal(revocationItem{PK: pkRevocations, SK: at.UTC().Format(sortableTime) + "#" + clientID,
+		ClientID: clientID, RevokedAt: at.UTC(), TTL: at.Add(revocationKeep).Unix()})
+	if err != nil {
+		return credential.Client{}, apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(clientPK(clientID), skClient),
+			UpdateExpression:          aws.String("SET #status = :revoked, revoked_at = :at"),
+			ConditionExpression:       aws.String("partner_id = :p AND organization_id = :o AND #status = :active"),
+			ExpressionAttributeNames:  map[string]string{"#status": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":revoked": str(credential.StatusRevoked), ":active": str(credential.StatusActive), ":at": str(at.UTC().Format(time.RFC3339Nano)), ":p": str(partnerID), ":o": str(orgID)}}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: marker}},
+		evItem,
+	}})
+	if conditionFailed(err, 0) {
+		// Revoked concurrently: the state the caller wanted holds.
+		return s.GetClient(ctx, clientID)
+	}
+	if err != nil {
+		return credential.Client{}, transient(op, err)
+	}
+	current.Status, current.RevokedAt = credential.StatusRevoked, &at
+	return current, nil
+}
+
+type revocationItem struct {
+	PK        string    `json:"PK"`
+	SK        string    `json:"SK"`
+	ClientID  string    `json:"client_id"`
+	RevokedAt time.Time `json:"revoked_at"`
+	TTL       int64     `json:"ttl"`
+}
+
+// RecentRevocations lists clients revoked since a time: one Query of a
+// partition that holds at most the last 70 minutes of revocations.
+func (s *Store) RecentRevocations(ctx context.Context, since time.Time) (map[string]time.Time, error) {
+	const op = "dynamo.recent_revocations"
+	out := map[string]time.Time{}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk AND SK >= :since"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkRevocations), ":since": str(since.UTC().Format(sortableTime))},
+	}
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, transient(op, err)
+		}
+		for _, raw := range res.Items {
+			var it revocationItem
+			if err := unmarshal(raw, &it); err != nil {
+				return nil, apperr.Wrap(op, err)
+			}
+			out[it.ClientID] = it.RevokedAt
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}

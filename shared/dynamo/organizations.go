@@ -1,0 +1,123 @@
+package dynamo
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/organization"
+)
+
+// Organisation keys: the item is its own partition, under its partner, so
+// everything an organisation owns can later live beside it; the partner's list
+// is GSI1, ordered by id (time-ordered ids, so by creation).
+func orgPK(partnerID, orgID string) string { return "P#" + partnerID + "#O#" + orgID }
+func orgListPK(partnerID string) string    { return "P#" + partnerID + "#ORGS" }
+
+const skOrg = "ORG"
+
+type orgItem struct {
+	PK        string `json:"PK"`
+	SK        string `json:"SK"`
+	GSI1PK    string `json:"GSI1PK"`
+	GSI1SK    string `json:"GSI1SK"`
+	Kind      string `json:"kind"`
+	PartnerID string `json:"partner_id"`
+	// NameLower serves the case-insensitive name filter.
+	NameLower string `json:"name_lower"`
+	organization.Organization
+}
+
+// CreateOrganization writes the organisation and its event in one transaction.
+func (s *Store) CreateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
+	const op = "dynamo.create_organization"
+	item, err := marshal(orgItem{
+		PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID,
+		Kind: "organization", PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Organization: org,
+	})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		evItem,
+	}})
+	if conditionFailed(err, 0) {
+		return apperr.E(op, apperr.Conflict, "an organization with this id already exists")
+	}
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// GetOrganization reads one organisation with the caller's partner id.
+func (s *Store) GetOrganization(ctx context.Context, partnerID, orgID string) (organization.Organization, error) {
+	const op = "dynamo.get_organization"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg)})
+	if err != nil {
+		return organization.Organization{}, transient(op, err)
+	}
+	if out.Item == nil {
+		return organization.Organization{}, apperr.E(op, apperr.NotFound, "organization not found")
+	}
+	var it orgItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return organization.Organization{}, apperr.Wrap(op, err)
+	}
+	it.Organization.PartnerID = it.PartnerID
+	return it.Organization, nil
+}
+
+// ListOrganizations pages through a partner's organisations.
+func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listing.Query, f organization.Filter) (listing.Page[organization.Organization], error) {
+	const op = "dynamo.list_organizations"
+	pk := orgListPK(partnerID)
+	in := dynamodb.QueryInput{
+		IndexName:                 aws.String(indexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+	}
+	var keep func(map[string]types.AttributeValue) bool
+	if f.Type != "" || f.Name != "" {
+		name := strings.ToLower(f.Name)
+		keep = func(it map[string]types.AttributeValue) bool {
+			t, _ := it["type"].(*types.AttributeValueMemberS)
+			n, _ := it["name_lower"].(*types.AttributeValueMemberS)
+			return (f.Type == "" || (t != nil && t.Value == f.Type)) && (name == "" || (n != nil && strings.Contains(n.Value, name)))
+		}
+	}
+	items, next, total, err := s.queryPage(ctx, in, attrGSI1PK, pk, q, keep, true)
+	if err != nil {
+		return listing.Page[organization.Organization]{}, err
+	}
+	page := listing.Page[organization.Organization]{Items: make([]organization.Organization, 0, len(items)), Next: next, Total: total}
+	for _, raw := range items {
+		var it orgItem
+		if err := unmarshal(raw, &it); err != nil {
+			return page, apperr.Wrap(op, err)
+		}
+		it.Organization.PartnerID = it.PartnerID
+		page.Items = append(page.Items, it.Organization)
+	}
+	return page, nil
+}
+
+// orgExists is the transaction item that makes a write under an organisation
+// fail unless that organisation is the partner's.
+func (s *Store) orgExists(partnerID, orgID string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
+		ConditionExpression: aws.String("attribute_exists(PK)"),
+	}}
+}

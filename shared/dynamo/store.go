@@ -1,0 +1,146 @@
+// Package dynamo is the single-table DynamoDB adapter. Every tenant-owned item
+// has the partner (and organisation) in its keys, so a lookup made with the
+// caller's tenant ids cannot reach another tenant's item: "not found" is the
+// natural answer, with no read-then-compare to forget. Access patterns and key
+// shapes are listed in README.md ("Data model").
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/modupay/modupay/shared/apperr"
+)
+
+// DB is the part of the DynamoDB API this package uses.
+type DB interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store implements the domain stores on one table.
+type Store struct {
+	db    DB
+	table string
+	now   func() time.Time
+}
+
+// New returns a store on table.
+func New(db DB, table string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, table: table, now: now}
+}
+
+// Table is the table's name.
+func (s *Store) Table() string { return s.table }
+
+// sortableTime formats times in sort keys: fixed width, so that string order is
+// time order (RFC 3339 with trimmed fractions is not).
+const sortableTime = "2006-01-02T15:04:05.000000000Z"
+
+// Key attribute names, generic so one table serves every entity.
+const (
+	attrPK     = "PK"
+	attrSK     = "SK"
+	attrGSI1PK = "GSI1PK"
+	attrGSI1SK = "GSI1SK"
+	attrTTL    = "ttl"
+	indexGSI1  = "GSI1"
+)
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: itoa(n)}
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// conditionFailed says whether err is a failed condition, on a single write or
+// on the item at index i of a transaction (i < 0: any item).
+func conditionFailed(err error, i int) bool {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return true
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for j, r := range tce.CancellationReasons {
+			if (i < 0 || i == j) && aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func asCCF(err error, target **types.ConditionalCheckFailedException) bool {
+	return errors.As(err, target)
+}
+
+// transient classifies SDK errors worth a retry (throttling, conflicts between
+// concurrent transactions) so callers and workers can tell them from bugs.
+func transient(op string, err error) error {
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if c := aws.ToString(r.Code); c == "TransactionConflict" || c == "ThrottlingError" {
+				return apperr.Transient(op, err)
+			}
+		}
+	}
+	var pte *types.ProvisionedThroughputExceededException
+	var tc *types.TransactionConflictException
+	var rle *types.RequestLimitExceeded
+	var ise *types.InternalServerError
+	if errors.As(err, &pte) || errors.As(err, &tc) || errors.As(err, &rle) || errors.As(err, &ise) {
+		return apperr.Transient(op, err)
+	}
+	return apperr.Wrap(op, err)
+}
+
+// Items are (un)marshalled by their json tags, so the stored attribute names
+// are the API's field names and one set of tags serves both.
+func marshal(v any) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+}
+
+func unmarshal(m map[string]types.AttributeValue, v any) error {
+	return attributevalue.UnmarshalMapWithOptions(m, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
+}

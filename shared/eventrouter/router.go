@@ -1,0 +1,60 @@
+// Package eventrouter fans committed domain events out of the table's stream
+// to the queues that act on them. It reads only outbox items (the template's
+// filter passes INSERTs of kind "event"), so a change and its event are
+// published together or not at all. Delivery to the queues is at least once:
+// a batch retried after a partial failure re-sends, and consumers dedupe on
+// the event id.
+package eventrouter
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Sender publishes one event record to a queue.
+type Sender interface {
+	Send(ctx context.Context, body string, attrs map[string]string) error
+}
+
+// Router is the stream handler.
+type Router struct {
+	Audit Sender
+	Log   *slog.Logger
+}
+
+// Handle sends each event record to the audit queue. A record that fails is
+// reported with its sequence number, and so are all after it in the batch:
+// Lambda restarts the shard from the first failure, which keeps per-shard
+// order and re-sends nothing that succeeded before it.
+func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	var resp events.DynamoDBEventResponse
+	for i, rec := range ev.Records {
+		if rec.EventName != "INSERT" {
+			continue
+		}
+		img := rec.Change.NewImage
+		kind, ok := img["kind"]
+		if !ok || kind.DataType() != events.DataTypeString || kind.String() != "event" {
+			continue
+		}
+		body, ok := img["record"]
+		if !ok || body.DataType() != events.DataTypeString {
+			r.Log.ErrorContext(ctx, "event item without a record; skipped", slog.String("event_id", rec.EventID))
+			continue
+		}
+		typ := ""
+		if t, ok := img["event_type"]; ok && t.DataType() == events.DataTypeString {
+			typ = t.String()
+		}
+		if err := r.Audit.Send(ctx, body.String(), map[string]string{"event_type": typ}); err != nil {
+			r.Log.ErrorContext(ctx, "routing failed; the batch resumes here", slog.String("error", err.Error()), slog.String("sequence_number", rec.Change.SequenceNumber))
+			for _, rest := range ev.Records[i:] {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rest.Change.SequenceNumber})
+			}
+			return resp, nil
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,69 @@
+// Package organizations serves the organisations family.
+package organizations
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/organization"
+)
+
+// Handlers holds the family's dependencies.
+type Handlers struct {
+	Organizations *organization.Service
+}
+
+// Routes lists the family's routes, keyed as in template.yaml.
+func (h *Handlers) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Key: "POST /v1/organizations", Handler: h.create},
+		{Key: "GET /v1/organizations", Handler: h.list},
+		{Key: "GET /v1/organizations/{org_id}", Handler: h.get},
+	}
+}
+
+// Organisations are created and listed by partners; an organisation token
+// reads its own organisation only.
+func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	if err := r.RequirePartner(); err != nil {
+		return nil, err
+	}
+	var in organization.CreateInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	org, err := h.Organizations.Create(ctx, r.Principal.PartnerID, r.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusCreated, org)
+}
+
+func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.PathOrg("org_id")
+	if err != nil {
+		return nil, err
+	}
+	org, err := h.Organizations.Get(ctx, t.PartnerID, t.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, org)
+}
+
+func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	if err := r.RequirePartner(); err != nil {
+		return nil, err
+	}
+	q, err := r.PageParams()
+	if err != nil {
+		return nil, err
+	}
+	f := organization.Filter{Type: r.Query.Get("type"), Name: r.Query.Get("name")}
+	page, err := h.Organizations.List(ctx, r.Principal.PartnerID, q, f)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, httpapi.NewList(q, page, func(o organization.Organization) organization.Organization { return o }))
+}

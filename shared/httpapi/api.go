@@ -1,0 +1,252 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/callcount"
+)
+
+// HandlerFunc serves one route.
+type HandlerFunc func(ctx context.Context, r *Request) (*Response, error)
+
+// Access says who may call a route.
+type Access int
+
+const (
+	Bearer Access = iota // a valid, unrevoked access token
+	Public               // anyone (token endpoint, docs, health)
+)
+
+// Route is one "METHOD /path/{param}" of template.yaml.
+type Route struct {
+	Key     string // the API Gateway route key, e.g. "GET /v1/organizations/{org_id}"
+	Access  Access
+	Handler HandlerFunc
+	// Consumes lists the accepted request media types when a body is sent;
+	// empty means application/json.
+	Consumes []string
+}
+
+// TokenVerifier checks an access token without any I/O.
+type TokenVerifier interface {
+	Verify(token string) (auth.Principal, error)
+}
+
+// RevocationChecker says whether a client's tokens have been revoked. It must
+// answer from memory on the hot path (the auth budget is zero DynamoDB calls per
+// request); implementations refresh in the background or on a bounded schedule.
+type RevocationChecker interface {
+	Revoked(ctx context.Context, clientID string, issuedAt time.Time) (bool, error)
+}
+
+// API serves the routes of one function.
+type API struct {
+	routes      map[string]Route
+	verifier    TokenVerifier
+	revocations RevocationChecker
+	idempotency IdempotencyStore
+	log         *slog.Logger
+	now         func() time.Time
+	newID       func() string
+	maxBody     int
+}
+
+// Options are the API's dependencies. Verifier is required when any route is
+// Bearer; Idempotency enables the Idempotency-Key header on POST routes.
+type Options struct {
+	Verifier    TokenVerifier
+	Revocations RevocationChecker
+	Idempotency IdempotencyStore
+	Logger      *slog.Logger
+	Now         func() time.Time
+	NewID       func() string
+	// MaxBody bounds request bodies; 1 MiB by default, far above any legitimate
+	// body and far below API Gateway's 10 MB.
+	MaxBody int
+}
+
+// New builds an API from its routes. Duplicate keys are a programming error.
+func New(opts Options, routes ...Route) (*API, error) {
+	a := &API{
+		routes: map[string]Route{}, verifier: opts.Verifier, revocations: opts.Revocations,
+		idempotency: opts.Idempotency, log: opts.Logger, now: opts.Now, newID: opts.NewID, maxBody: opts.MaxBody,
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.maxBody == 0 {
+		a.maxBody = 1 << 20
+	}
+	for _, rt := range routes {
+		if _, dup := a.routes[rt.Key]; dup {
+			return nil, fmt.Errorf("httpapi: route %q declared twice", rt.Key)
+		}
+		if rt.Access == Bearer && a.verifier == nil {
+			return nil, fmt.Errorf("httpapi: route %q needs a token verifier", rt.Key)
+		}
+		a.routes[rt.Key] = rt
+	}
+	return a, nil
+}
+
+// RouteKeys lists the routes served, for tests that compare with template.yaml.
+func (a *API) RouteKeys() []string {
+	keys := make([]string, 0, len(a.routes))
+	for k := range a.routes {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Handle is the Lambda handler. It never returns an error: every failure,
+// panics included, becomes a response carrying the request id.
+func (a *API) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := a.now()
+	ctx, calls := callcount.With(ctx)
+	req, err := newRequest(ev)
+	if req.RequestID == "" && a.newID != nil {
+		req.RequestID = a.newID()
+	}
+	ctx = context.WithValue(ctx, ctxKey{}, req)
+	var resp *Response
+	if err != nil {
+		resp = errorResponse(err, req.RequestID)
+	} else {
+		resp, err = a.serve(ctx, req)
+		if err != nil {
+			resp = errorResponse(err, req.RequestID)
+		}
+	}
+	a.logRequest(ctx, req, resp, err, a.now().Sub(start), calls)
+	return toEvent(resp, req.RequestID), nil
+}
+
+func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = apperr.Wrap("http.serve", fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+		}
+	}()
+	rt, ok := a.routes[req.RouteKey]
+	if !ok {
+		return nil, apperr.E("http.route", apperr.NotFound, "no such route")
+	}
+	if len(req.Body) > a.maxBody {
+		return nil, apperr.E("http.body", apperr.TooLarge, fmt.Sprintf("the body exceeds %d bytes", a.maxBody))
+	}
+	if len(req.Body) > 0 && !consumes(rt, req.MediaType()) {
+		return nil, apperr.E("http.body", apperr.UnsupportedType,
+			"Content-Type must be one of: "+strings.Join(consumed(rt), ", "))
+	}
+	if rt.Access == Bearer {
+		if err := a.authenticate(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	if req.Method == http.MethodPost && a.idempotency != nil {
+		if key := req.Header.Get("Idempotency-Key"); key != "" {
+			return a.idempotent(ctx, req, rt, key)
+		}
+	}
+	return rt.Handler(ctx, req)
+}
+
+func consumed(rt Route) []string {
+	if len(rt.Consumes) == 0 {
+		return []string{"application/json"}
+	}
+	return rt.Consumes
+}
+
+func consumes(rt Route, mt string) bool {
+	for _, c := range consumed(rt) {
+		if c == mt {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *API) authenticate(ctx context.Context, req *Request) error {
+	const op = "http.authenticate"
+	h := req.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" {
+		return apperr.E(op, apperr.Unauthenticated, "missing Authorization header; send \"Authorization: Bearer <access_token>\"")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return apperr.E(op, apperr.Unauthenticated, "the Authorization header must be \"Bearer <access_token>\"")
+	}
+	p, err := a.verifier.Verify(strings.TrimSpace(token))
+	if err != nil {
+		return &apperr.Error{Op: op, Code: apperr.Unauthenticated, Message: "the access token is invalid or expired", Err: err}
+	}
+	if a.revocations != nil {
+		revoked, err := a.revocations.Revoked(ctx, p.ClientID, p.IssuedAt)
+		if err != nil {
+			return apperr.Wrap(op, err)
+		}
+		if revoked {
+			return apperr.E(op, apperr.Unauthenticated, "the client of this access token has been revoked")
+		}
+	}
+	req.Principal = &p
+	return nil
+}
+
+func toEvent(resp *Response, requestID string) events.APIGatewayV2HTTPResponse {
+	headers := map[string]string{}
+	for k, v := range resp.Header {
+		headers[k] = strings.Join(v, ", ")
+	}
+	headers["X-Request-Id"] = requestID
+	if _, ok := headers["Cache-Control"]; !ok {
+		headers["Cache-Control"] = "no-store"
+	}
+	headers["X-Content-Type-Options"] = "nosniff"
+	return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers, Body: string(resp.Body)}
+}
+
+func (a *API) logRequest(ctx context.Context, req *Request, resp *Response, err error, latency time.Duration, calls *callcount.Counter) {
+	attrs := []slog.Attr{
+		slog.String("request_id", req.RequestID),
+		slog.String("route", req.RouteKey),
+		slog.Int("status", resp.Status),
+		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
+		slog.Int64("dynamodb_calls", calls.DynamoDB.Load()),
+		slog.Int64("sqs_calls", calls.SQS.Load()),
+		slog.String("source_ip", req.SourceIP),
+	}
+	if p := req.Principal; p != nil {
+		attrs = append(attrs, slog.String("partner_id", p.PartnerID), slog.String("client_id", p.ClientID))
+		if p.OrgID != "" {
+			attrs = append(attrs, slog.String("organization_id", p.OrgID))
+		}
+	}
+	if org := req.Header.Get("X-Entity-Id"); org != "" {
+		attrs = append(attrs, slog.String("entity_id", org))
+	}
+	level := slog.LevelInfo
+	if resp.Status >= 500 {
+		level = slog.LevelError
+		if err != nil {
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+	} else if err != nil {
+		attrs = append(attrs, slog.String("error_code", string(apperr.CodeOf(err))))
+	}
+	a.log.LogAttrs(ctx, level, "request", attrs...)
+}

@@ -1,0 +1,86 @@
+// Package httpapi is the HTTP edge every API function shares: it turns an API
+// Gateway (HTTP API, payload 2.0) event into a Request, authenticates it,
+// applies idempotency, calls the route's handler and turns whatever comes back,
+// errors included, into a response. A handler never returns a Lambda error:
+// API Gateway would answer a bare 500 with no request id.
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/auth"
+)
+
+// Request is what a handler sees: no API Gateway types, no raw event.
+type Request struct {
+	Method     string
+	Path       string
+	RouteKey   string
+	PathParams map[string]string
+	Query      url.Values
+	Header     http.Header
+	Body       []byte
+	RequestID  string
+	SourceIP   string
+	UserAgent  string
+	// Principal is set on authenticated routes; nil on public ones.
+	Principal *auth.Principal
+}
+
+func newRequest(ev events.APIGatewayV2HTTPRequest) (*Request, error) {
+	r := &Request{
+		Method:     ev.RequestContext.HTTP.Method,
+		Path:       ev.RawPath,
+		RouteKey:   ev.RouteKey,
+		PathParams: ev.PathParameters,
+		Header:     http.Header{},
+		RequestID:  ev.RequestContext.RequestID,
+		SourceIP:   ev.RequestContext.HTTP.SourceIP,
+		UserAgent:  ev.RequestContext.HTTP.UserAgent,
+	}
+	if r.Path == "" {
+		r.Path = ev.RequestContext.HTTP.Path
+	}
+	for k, v := range ev.Headers {
+		r.Header.Set(k, v)
+	}
+	q, err := url.ParseQuery(ev.RawQueryString)
+	if err != nil {
+		return r, apperr.E("http.query", apperr.Malformed, "the query string cannot be parsed")
+	}
+	r.Query = q
+	if ev.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return r, apperr.E("http.body", apperr.Malformed, "the body is not valid base64")
+		}
+		r.Body = b
+	} else {
+		r.Body = []byte(ev.Body)
+	}
+	return r, nil
+}
+
+// MediaType is the request's Content-Type without parameters, lower-cased.
+func (r *Request) MediaType() string {
+	ct := r.Header.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+type ctxKey struct{}
+
+// requestFrom lets deep code (logging) find the request without threading it.
+func requestFrom(ctx context.Context) *Request {
+	r, _ := ctx.Value(ctxKey{}).(*Request)
+	return r
+}

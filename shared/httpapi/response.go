@@ -1,0 +1,35 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Response is what a handler returns. Body is sent as is.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON renders v as the response body. Marshalling our own types cannot fail
+// short of a programming error, which is reported as a 500 by the caller.
+func JSON(status int, v any) (*Response, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return &Response{Status: status, Header: h, Body: b}, nil
+}
+
+// Raw answers with a body of the given content type.
+func Raw(status int, contentType string, body []byte) *Response {
+	h := http.Header{}
+	h.Set("Content-Type", contentType)
+	return &Response{Status: status, Header: h, Body: body}
+}
+
+// NoContent answers 204.
+func NoContent() *Response { return &Response{Status: http.StatusNoContent, Header: http.Header{}} }

@@ -1,0 +1,227 @@
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/uuid"
+
+	"github.com/modupay/modupay/shared/audit"
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/callcount"
+	"github.com/modupay/modupay/shared/credential"
+	"github.com/modupay/modupay/shared/dynamo"
+	"github.com/modupay/modupay/shared/eventrouter"
+	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/handlers/tokens"
+	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/organization"
+	"github.com/modupay/modupay/shared/queue"
+)
+
+// Config is everything a function needs from its environment. In AWS it comes
+// from the template's Globals (Environment.Variables); locally the runtime sets
+// the same variables from the provisioned engines, so both paths read ConfigFromEnv.
+type Config struct {
+	Stage            string // "sandbox" or "production"
+	Region           string
+	Table            string
+	AuditQueueURL    string
+	JWTKeys          string // "kid:base64secret[,kid:base64secret...]"
+	JWTActiveKid     string
+	PublicBaseURL    string
+	DynamoDBEndpoint string // empty in AWS; DynamoDB Local's URL locally
+	SQSEndpoint      string // empty in AWS; the local SQS endpoint locally
+}
+
+// ConfigFromEnv reads the MODUPAY_* variables the template declares.
+func ConfigFromEnv() Config {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = "eu-west-3"
+	}
+	return Config{
+		Stage:            os.Getenv("MODUPAY_STAGE"),
+		Region:           region,
+		Table:            os.Getenv("MODUPAY_TABLE"),
+		AuditQueueURL:    os.Getenv("MODUPAY_AUDIT_QUEUE_URL"),
+		JWTKeys:          os.Getenv("MODUPAY_JWT_KEYS"),
+		JWTActiveKid:     os.Getenv("MODUPAY_JWT_ACTIVE_KID"),
+		PublicBaseURL:    os.Getenv("MODUPAY_PUBLIC_BASE_URL"),
+		DynamoDBEndpoint: os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"),
+		SQSEndpoint:      os.Getenv("MODUPAY_SQS_ENDPOINT"),
+	}
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Stage != "sandbox" && c.Stage != "production":
+		return fmt.Errorf("MODUPAY_STAGE must be sandbox or production, got %q", c.Stage)
+	case c.Table == "":
+		return fmt.Errorf("MODUPAY_TABLE is required")
+	case c.AuditQueueURL == "":
+		return fmt.Errorf("MODUPAY_AUDIT_QUEUE_URL is required")
+	}
+	return nil
+}
+
+// TokenTTL is the lifetime of access tokens (seed 000: expires_in 3600).
+const TokenTTL = time.Hour
+
+// App holds the dependencies built once per container and the functions made from them.
+type App struct {
+	cfg         Config
+	functions   map[string]Function
+	Store       *dynamo.Store
+	Credentials *credential.Service
+	Log         *slog.Logger
+}
+
+// Options lets tests and the local runtime inject time and ids; zero values
+// mean the real clock and random time-ordered ids.
+type Options struct {
+	Now   func() time.Time
+	NewID func(prefix string) string
+	Log   *slog.Logger
+}
+
+// NewID returns "<prefix>-<UUIDv7>": unguessable enough for resource ids (74
+// random bits) and time-ordered, so key order is creation order.
+func NewID(prefix string) string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
+	return prefix + "-" + id.String()
+}
+
+// Build constructs every dependency once. It makes no network call, so a
+// function's init stays fast and cannot fail on a dependency's outage.
+func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("wiring: %w", err)
+	}
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = NewID
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+	if err != nil {
+		return nil, fmt.Errorf("wiring: aws config: %w", err)
+	}
+	db := dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) {
+		if cfg.DynamoDBEndpoint != "" {
+			opt.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
+			// DynamoDB Local's CRC32 response header does not match what recent SDKs
+			// expect; only the local endpoint skips that validation.
+			opt.DisableValidateResponseChecksum = true
+		}
+		opt.APIOptions = append(opt.APIOptions, callcount.APIOption(callcount.DynamoDB))
+	})
+	sq := sqs.NewFromConfig(awsCfg, func(opt *sqs.Options) {
+		if cfg.SQSEndpoint != "" {
+			opt.BaseEndpoint = aws.String(cfg.SQSEndpoint)
+		}
+		opt.APIOptions = append(opt.APIOptions, callcount.APIOption(callcount.SQS))
+	})
+	keys, err := auth.ParseKeyring(cfg.JWTKeys, cfg.JWTActiveKid)
+	if err != nil {
+		return nil, fmt.Errorf("wiring: MODUPAY_JWT_KEYS: %w", err)
+	}
+	issuerName := "modupay-" + cfg.Stage
+	const audience = "modupay-api"
+	store := dynamo.New(db, cfg.Table, o.Now)
+	idFn := func() string { return o.NewID("req") }
+
+	creds := &credential.Service{Store: store, Now: o.Now, NewID: o.NewID,
+		Issuer: &auth.Issuer{Keys: keys, Issuer: issuerName, Audience: audience, TTL: TokenTTL, Now: o.Now, NewID: func() string { return o.NewID("tok") }}}
+	orgs := &organization.Service{Store: store, Now: o.Now, NewID: o.NewID}
+
+	apiOpts := httpapi.Options{
+		Verifier:    &auth.Verifier{Keys: keys, Issuer: issuerName, Audience: audience, Now: o.Now, Leeway: 30 * time.Second},
+		Revocations: dynamo.NewRevocationCache(store),
+		Idempotency: store,
+		Logger:      o.Log,
+		Now:         o.Now,
+		NewID:       idFn,
+	}
+	app := &App{cfg: cfg, functions: map[string]Function{}, Store: store, Credentials: creds, Log: o.Log}
+	if err := app.addHTTP("AuthFunction", apiOpts, (&tokens.Handlers{Credentials: creds}).Routes()...); err != nil {
+		return nil, err
+	}
+	if err := app.addHTTP("OrganizationsFunction", apiOpts, (&organizations.Handlers{Organizations: orgs}).Routes()...); err != nil {
+		return nil, err
+	}
+	if err := app.addHTTP("DocsFunction", apiOpts, docsRoutes()...); err != nil {
+		return nil, err
+	}
+	router := &eventrouter.Router{Audit: queue.Publisher{Client: sq, URL: cfg.AuditQueueURL}, Log: o.Log}
+	app.functions["EventRouterFunction"] = Function{LogicalID: "EventRouterFunction", Stream: router.Handle}
+	writer := &audit.Writer{Store: store, Log: o.Log}
+	app.functions["AuditWriterFunction"] = Function{LogicalID: "AuditWriterFunction", SQS: writer.Handle}
+	return app, nil
+}
+
+func (a *App) addHTTP(logicalID string, opts httpapi.Options, routes ...httpapi.Route) error {
+	api, err := httpapi.New(opts, routes...)
+	if err != nil {
+		return fmt.Errorf("wiring: %s: %w", logicalID, err)
+	}
+	a.functions[logicalID] = Function{LogicalID: logicalID, HTTP: api.Handle, Routes: api.RouteKeys()}
+	return nil
+}
+
+// Function returns the function with the template logical id, if it exists.
+func (a *App) Function(logicalID string) (Function, bool) {
+	f, ok := a.functions[logicalID]
+	return f, ok
+}
+
+// Functions lists every function the app serves.
+func (a *App) Functions() []Function {
+	out := make([]Function, 0, len(a.functions))
+	for _, f := range a.functions {
+		out = append(out, f)
+	}
+	return out
+}
+
+// EnsurePartner creates (or updates the secret of) a partner and its partner-scoped
+// API client. Used by the operator command and to seed the local sandbox partner.
+func (a *App) EnsurePartner(ctx context.Context, partnerID, name, clientID, clientSecret string) error {
+	return a.Credentials.EnsurePartner(ctx, partnerID, name, clientID, clientSecret)
+}
+
+// MustFunction is for mains: it builds the app from the environment and
+// returns the handler of one function, or exits with the reason (at init,
+// before any event, which is where a misconfiguration should stop a container).
+func MustFunction(logicalID string) any {
+	ctx := context.Background()
+	app, err := Build(ctx, ConfigFromEnv())
+	if err != nil {
+		slog.Error("init failed", slog.String("function", logicalID), slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	f, ok := app.Function(logicalID)
+	if !ok {
+		slog.Error("init failed: unknown function", slog.String("function", logicalID))
+		os.Exit(1)
+	}
+	return f.Handler()
+}

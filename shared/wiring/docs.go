@@ -1,0 +1,5 @@
+package wiring
+
+import "github.com/modupay/modupay/shared/httpapi"
+
+func docsRoutes() []httpapi.Route { return nil }
