@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/audit"
@@ -69,4 +70,27 @@ func (s *Store) Park(ctx context.Context, source, messageID, body, reason string
 		return transient(op, err)
 	}
 	return nil
+}
+
+// CountAuditEntries counts a tenant's audit entries (tests and operators).
+func (s *Store) CountAuditEntries(ctx context.Context, partnerID, orgID string) (int, error) {
+	const op = "dynamo.count_audit_entries"
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(auditPK(partnerID, orgID))},
+		Select:                    types.SelectCount,
+	}
+	n := 0
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return 0, transient(op, err)
+		}
+		n += int(out.Count)
+		if out.LastEvaluatedKey == nil {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
@@ -121,19 +122,17 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+	loadOpts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}
+	if cfg.DynamoDBEndpoint != "" || cfg.SQSEndpoint != "" {
+		// Local engines accept any key; a fixed one keeps the SDK from looking for
+		// real credentials (profile files, instance metadata) on a developer's machine.
+		loadOpts = append(loadOpts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("wiring: aws config: %w", err)
 	}
-	db := dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) {
-		if cfg.DynamoDBEndpoint != "" {
-			opt.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
-			// DynamoDB Local's CRC32 response header does not match what recent SDKs
-			// expect; only the local endpoint skips that validation.
-			opt.DisableValidateResponseChecksum = true
-		}
-		opt.APIOptions = append(opt.APIOptions, callcount.APIOption(callcount.DynamoDB))
-	})
+	db := NewDynamoDB(awsCfg, cfg.DynamoDBEndpoint)
 	sq := sqs.NewFromConfig(awsCfg, func(opt *sqs.Options) {
 		if cfg.SQSEndpoint != "" {
 			opt.BaseEndpoint = aws.String(cfg.SQSEndpoint)
@@ -176,6 +175,20 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	writer := &audit.Writer{Store: store, Log: o.Log}
 	app.functions["AuditWriterFunction"] = Function{LogicalID: "AuditWriterFunction", SQS: writer.Handle}
 	return app, nil
+}
+
+// NewDynamoDB builds the DynamoDB client every function and tool uses: calls
+// counted per request, and pointed at DynamoDB Local when endpoint is set.
+func NewDynamoDB(awsCfg aws.Config, endpoint string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) {
+		if endpoint != "" {
+			opt.BaseEndpoint = aws.String(endpoint)
+			// DynamoDB Local's CRC32 response header does not match what recent SDKs
+			// expect; only the local endpoint skips that validation.
+			opt.DisableValidateResponseChecksum = true
+		}
+		opt.APIOptions = append(opt.APIOptions, callcount.APIOption(callcount.DynamoDB))
+	})
 }
 
 func (a *App) addHTTP(logicalID string, opts httpapi.Options, routes ...httpapi.Route) error {

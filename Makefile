@@ -1,0 +1,59 @@
+# ModuPay's single entry point. `make run` starts the whole local stack;
+# `make test` is what CI runs (.ci/run); `make bench` prints the budgets.
+SHELL := /bin/bash
+GO    ?= go
+PKGS  := ./...
+
+# Template logical id -> directory under functions/ (SAM's makefile builder
+# calls build-<LogicalId> with ARTIFACTS_DIR set).
+FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:docs \
+             EventRouterFunction:eventrouter AuditWriterFunction:auditwriter
+
+.PHONY: run test lint unit bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
+
+run: ## start DynamoDB Local, the SQS endpoint and the gateway on :3000 (Ctrl-C stops all)
+	$(GO) run ./infra/local run
+
+test: lint unit ## everything CI checks
+
+lint: fmt-check tidy-check cfn-lint
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+tidy-check:
+	@cp go.mod /tmp/modupay.go.mod.bak; cp go.sum /tmp/modupay.go.sum.bak; \
+	$(GO) mod tidy; \
+	if ! diff -q go.mod /tmp/modupay.go.mod.bak >/dev/null || ! diff -q go.sum /tmp/modupay.go.sum.bak >/dev/null; then \
+	  echo "go.mod/go.sum are not tidy (go mod tidy changed them)"; exit 1; fi
+
+cfn-lint:
+	cfn-lint template.yaml
+
+bench: ## latency, DynamoDB/SQS calls and allocations per route; binary sizes; init times
+	$(GO) run ./infra/bench
+
+invoke: ## make invoke FUNCTION=AuthFunction EVENT=events/auth-token.json
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2; }
+	$(GO) run ./infra/local invoke -function $(FUNCTION) -event $(EVENT)
+
+fuzz: ## run each fuzz target for a while (the seed corpora run in make test)
+	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=30s ./shared/auth/
+	$(GO) test -run='^$$' -fuzz=FuzzParseTokenRequest -fuzztime=30s ./shared/auth/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=30s ./shared/httpapi/
+
+build: $(addprefix build-,$(foreach f,$(FUNCTIONS),$(word 1,$(subst :, ,$(f)))))
+
+# build-<LogicalId>: an arm64 Linux bootstrap for provided.al2023, without the
+# RPC shim (lambda.norpc) and stripped.
+define build_rule
+build-$(1):
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" \
+	  -o $$(or $$(ARTIFACTS_DIR),.aws-sam/local/$(1))/bootstrap ./functions/$(2)
+endef
+$(foreach f,$(FUNCTIONS),$(eval $(call build_rule,$(word 1,$(subst :, ,$(f))),$(word 2,$(subst :, ,$(f))))))
