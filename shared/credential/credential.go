@@ -232,4 +232,3 @@ func Public(c Client) PublicClient {
 	return PublicClient{ClientID: c.ID, Name: c.Name, OrganizationID: c.OrgID, Role: string(c.Role), Scope: string(c.Scope),
 		PortfolioIDs: ids, Status: c.Status, CreatedAt: c.CreatedAt, RevokedAt: c.RevokedAt}
 }
-

@@ -18,9 +18,9 @@ import (
 // A client is found by its id alone (the token endpoint knows nothing else):
 // one GetItem. Organisation clients are also listed under their organisation
 // in GSI1. Revocations are kept in one small partition the auth cache reads.
-func clientPK(id string) string                     { return "CLIENT#" + id }
+func clientPK(id string) string                   { return "CLIENT#" + id }
 func orgClientsPK(partnerID, orgID string) string { return orgPK(partnerID, orgID) + "#CLIENTS" }
-func partnerPK(id string) string                    { return "PARTNER#" + id }
+func partnerPK(id string) string                  { return "PARTNER#" + id }
 
 const (
 	skClient       = "CLIENT"

@@ -40,7 +40,6 @@ type oauthError struct {
 func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	treq, oerr := auth.ParseTokenRequest(r.Header.Get("Content-Type"), r.Body, r.Header.Get("Authorization"))
 	if oerr == nil {
-		var tok credential.TokenResponse
 		tok, err := h.Credentials.Token(ctx, treq)
 		if err == nil {
 			resp, err := httpapi.JSON(http.StatusOK, tok)
