@@ -7,6 +7,7 @@ import (
 	"context"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
@@ -52,6 +53,8 @@ type Store interface {
 	// the organisation is not the partner's.
 	CreateClient(ctx context.Context, c Client, ev event.Event) error
 	ListClients(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[Client], error)
+	// OrganizationExists is NotFound unless the organisation is the partner's.
+	OrganizationExists(ctx context.Context, partnerID, orgID string) error
 	// RevokeClient marks the client revoked, records the revocation for token
 	// checks and writes the event, in one transaction. It returns the client as
 	// it is after the call; revoking a revoked client changes nothing.
@@ -125,7 +128,7 @@ func (in CreateInput) Validate() error {
 	if !auth.Role(in.Role).Valid() {
 		return apperr.Field(op, "role", "role must be one of admin, finance_manager, portfolio_manager, analyst")
 	}
-	if len(in.Name) > 100 {
+	if utf8.RuneCountInString(in.Name) > 100 {
 		return apperr.Field(op, "name", "name is longer than 100 characters")
 	}
 	if len(in.PortfolioIDs) > 0 && auth.Role(in.Role) != auth.RolePortfolioManager {
@@ -178,8 +181,20 @@ func (s *Service) CreateClient(ctx context.Context, partnerID, orgID string, act
 
 // List pages through an organisation's clients.
 func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[Client], error) {
+	const op = "credential.list_clients"
 	p, err := s.Store.ListClients(ctx, partnerID, orgID, q)
-	return p, apperr.Wrap("credential.list_clients", err)
+	if err != nil {
+		return p, apperr.Wrap(op, err)
+	}
+	// An empty list and an organisation that is not the caller's must not look
+	// alike: the second is a 404, as on every route. Only an empty first page
+	// pays the extra read.
+	if len(p.Items) == 0 && q.Cursor == "" {
+		if err := s.Store.OrganizationExists(ctx, partnerID, orgID); err != nil {
+			return p, apperr.Wrap(op, err)
+		}
+	}
+	return p, nil
 }
 
 // Revoke revokes an organisation client: its new token requests fail at once

@@ -121,3 +121,18 @@ func (s *Store) orgExists(partnerID, orgID string) types.TransactWriteItem {
 		ConditionExpression: aws.String("attribute_exists(PK)"),
 	}}
 }
+
+// OrganizationExists reads only the key of the organisation: NotFound unless
+// it is the partner's.
+func (s *Store) OrganizationExists(ctx context.Context, partnerID, orgID string) error {
+	const op = "dynamo.organization_exists"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
+		ProjectionExpression: aws.String("PK")})
+	if err != nil {
+		return transient(op, err)
+	}
+	if out.Item == nil {
+		return apperr.E(op, apperr.NotFound, "organization not found")
+	}
+	return nil
+}

@@ -156,7 +156,9 @@ func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err erro
 			return nil, err
 		}
 	}
-	if req.Method == http.MethodPost && a.idempotency != nil {
+	// Idempotency keys are scoped to an API client, so they apply to
+	// authenticated POSTs; the token endpoint is safe to retry as it is.
+	if req.Method == http.MethodPost && a.idempotency != nil && req.Principal != nil {
 		if key := req.Header.Get("Idempotency-Key"); key != "" {
 			return a.idempotent(ctx, req, rt, key)
 		}

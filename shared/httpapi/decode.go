@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/modupay/modupay/shared/apperr"
@@ -30,7 +31,11 @@ func DecodeJSON(r *Request, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return apperr.E(op, apperr.Malformed, "the body must contain a single JSON value")
 	}
-	return nil
+	var raw any
+	if err := json.Unmarshal(r.Body, &raw); err != nil {
+		return apperr.E(op, apperr.Malformed, "malformed JSON")
+	}
+	return exactKeys(raw, reflect.TypeOf(v), "")
 }
 
 func decodeError(err error) error {
@@ -72,4 +77,70 @@ func jsonType(kind string) string {
 		return "number"
 	}
 	return kind
+}
+
+// exactKeys refuses object keys that match a field only case-insensitively:
+// encoding/json would accept {"NAME": …} for "name", and a partner who sends
+// "Amount" must learn that the field is "amount", not have it guessed.
+func exactKeys(raw any, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch v := raw.(type) {
+	case map[string]any:
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		fields := jsonFields(t)
+		for k, sub := range v {
+			ft, ok := fields[k]
+			if !ok {
+				return apperr.Field("http.decode", path+k, "unknown field (field names are case-sensitive)")
+			}
+			if err := exactKeys(sub, ft, path+k+"."); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+			return nil
+		}
+		for _, sub := range v {
+			if err := exactKeys(sub, t.Elem(), path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// jsonFields maps the exact JSON names of a struct's fields (embedded structs
+// flattened) to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					out[k] = v
+				}
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = ft
+	}
+	return out
 }

@@ -41,6 +41,8 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "wrong type nested field", body: `{"address":{"postal_code":69001}}`, wantCode: apperr.Invalid, wantParam: "address.postal_code"},
 		{name: "wrong type in array", body: `{"tags":[1]}`, wantCode: apperr.Invalid, wantParam: "tags"},
 		{name: "unknown field", body: `{"name":"a","nmae":"b"}`, wantCode: apperr.Invalid, wantParam: "nmae"},
+		{name: "field name in another case", body: `{"NAME":"a"}`, wantCode: apperr.Invalid, wantParam: "NAME"},
+		{name: "nested field name in another case", body: `{"address":{"Postal_Code":"1"}}`, wantCode: apperr.Invalid, wantParam: "address.Postal_Code"},
 		{name: "two values", body: `{"name":"a"}{"name":"b"}`, wantCode: apperr.Malformed},
 		{name: "trailing garbage", body: `{"name":"a"} x`, wantCode: apperr.Malformed},
 		{name: "wrong media type", body: `{"name":"a"}`, mediaType: "text/plain", wantCode: apperr.UnsupportedType},

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/modupay/modupay/shared/listing"
@@ -17,6 +18,7 @@ type PageRequest = listing.Query
 const (
 	DefaultPageSize = 20
 	MaxPageSize     = 100
+	MaxPageDepth    = 10000
 )
 
 // Pagination is the "pagination" object of list responses. TotalItems and
@@ -53,6 +55,11 @@ func (r *Request) PageParams() (PageRequest, error) {
 			return p, apperr.Field(op, "page_size", "page_size must be an integer from 1 to 100")
 		}
 		p.Size = n
+	}
+	// Page numbers are walked from the start; past this depth the cursor is
+	// the only way on (like a search engine's result window).
+	if p.Cursor == "" && p.Page*p.Size > MaxPageDepth {
+		return p, apperr.Field(op, "page", fmt.Sprintf("page × page_size may not exceed %d; follow next_cursor to go further", MaxPageDepth))
 	}
 	return p, nil
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/event"
@@ -79,9 +80,9 @@ func (in *CreateInput) Validate() error {
 		return apperr.Field(op, "type", `type must be "company" or "public_entity"`)
 	case in.Name == "":
 		return apperr.Field(op, "name", "name is required")
-	case len(in.Name) > maxName:
+	case utf8.RuneCountInString(in.Name) > maxName:
 		return apperr.Field(op, "name", "name is longer than 200 characters")
-	case len(in.LegalName) > maxName:
+	case utf8.RuneCountInString(in.LegalName) > maxName:
 		return apperr.Field(op, "legal_name", "legal_name is longer than 200 characters")
 	case !digits14.MatchString(in.SIRET):
 		return apperr.Field(op, "siret", "siret must be 14 digits")

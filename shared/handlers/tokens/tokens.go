@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/credential"
@@ -55,7 +56,7 @@ func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	}
 	b, _ := json.Marshal(oauthError{Error: oerr.Code, Description: oerr.Description, RequestID: r.RequestID})
 	resp := httpapi.Raw(oerr.Status, "application/json", b)
-	if oerr.Status == http.StatusUnauthorized && treq.UsedBasic {
+	if oerr.Status == http.StatusUnauthorized && (treq.UsedBasic || strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "basic")) {
 		resp.Header.Set("WWW-Authenticate", `Basic realm="modupay"`)
 	}
 	return resp, nil
