@@ -176,10 +176,11 @@ func (s *Store) ListClients(ctx context.Context, partnerID, orgID string, q list
 func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID string, at time.Time, newEvent func(credential.Client) (event.Event, error)) (credential.Client, error) {
 	const op = "dynamo.revoke_client"
 	current, err := s.GetClient(ctx, clientID)
-	if err != nil {
+	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 		return credential.Client{}, err
 	}
-	if current.PartnerID != partnerID || current.OrgID != orgID {
+	// Absent, or not this organisation's: one answer, so ids reveal nothing.
+	if err != nil || current.PartnerID != partnerID || current.OrgID != orgID {
 		return credential.Client{}, apperr.E(op, apperr.NotFound, "api client not found")
 	}
 	if current.Status == credential.StatusRevoked {

@@ -102,12 +102,16 @@ func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string
 	return resp, herr
 }
 
-// fingerprint identifies "the same request": same route target, same entity,
-// same bytes. Headers other than X-Entity-Id do not change what is done.
 func fingerprint(req *Request) string {
+	return Fingerprint(req.Method, req.Path, req.Header.Get("X-Entity-Id"), req.Body)
+}
+
+// Fingerprint identifies "the same request": same route target, same entity,
+// same bytes. Headers other than X-Entity-Id do not change what is done.
+func Fingerprint(method, path, entity string, body []byte) string {
 	h := sha256.New()
-	h.Write([]byte(req.Method + " " + req.Path + "\n" + req.Header.Get("X-Entity-Id") + "\n"))
-	h.Write(req.Body)
+	h.Write([]byte(method + " " + path + "\n" + entity + "\n"))
+	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

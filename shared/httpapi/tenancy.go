@@ -40,10 +40,11 @@ func (r *Request) PathOrg(param string) (Tenant, error) {
 	const op = "http.tenant"
 	p := r.Principal
 	org := r.PathParams[param]
-	if p.Scope == auth.ScopeOrganization && org != p.OrgID {
+	ent := r.Header.Get("X-Entity-Id")
+	if p.Scope == auth.ScopeOrganization && (org != p.OrgID || (ent != "" && ent != p.OrgID)) {
 		return Tenant{}, apperr.E(op, apperr.NotFound, "organization not found")
 	}
-	if ent := r.Header.Get("X-Entity-Id"); ent != "" && ent != org {
+	if ent != "" && ent != org {
 		return Tenant{}, &apperr.Error{Op: op, Code: apperr.Malformed, Param: "X-Entity-Id",
 			Message: "X-Entity-Id names another organization than the path"}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/google/uuid"
 
 	"github.com/modupay/modupay/shared/audit"
@@ -91,6 +92,9 @@ type Options struct {
 	Now   func() time.Time
 	NewID func(prefix string) string
 	Log   *slog.Logger
+	// DynamoDBAPIOptions are extra SDK middlewares for the DynamoDB client
+	// (tests inject faults with them, on the real engine).
+	DynamoDBAPIOptions []func(*middleware.Stack) error
 }
 
 // NewID returns "<prefix>-<UUIDv7>": unguessable enough for resource ids (74
@@ -132,7 +136,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wiring: aws config: %w", err)
 	}
-	db := NewDynamoDB(awsCfg, cfg.DynamoDBEndpoint)
+	db := NewDynamoDB(awsCfg, cfg.DynamoDBEndpoint, o.DynamoDBAPIOptions...)
 	sq := sqs.NewFromConfig(awsCfg, func(opt *sqs.Options) {
 		if cfg.SQSEndpoint != "" {
 			opt.BaseEndpoint = aws.String(cfg.SQSEndpoint)
@@ -179,7 +183,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 
 // NewDynamoDB builds the DynamoDB client every function and tool uses: calls
 // counted per request, and pointed at DynamoDB Local when endpoint is set.
-func NewDynamoDB(awsCfg aws.Config, endpoint string) *dynamodb.Client {
+func NewDynamoDB(awsCfg aws.Config, endpoint string, apiOptions ...func(*middleware.Stack) error) *dynamodb.Client {
 	return dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) {
 		if endpoint != "" {
 			opt.BaseEndpoint = aws.String(endpoint)
@@ -188,6 +192,7 @@ func NewDynamoDB(awsCfg aws.Config, endpoint string) *dynamodb.Client {
 			opt.DisableValidateResponseChecksum = true
 		}
 		opt.APIOptions = append(opt.APIOptions, callcount.APIOption(callcount.DynamoDB))
+		opt.APIOptions = append(opt.APIOptions, apiOptions...)
 	})
 }
 

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// tenancyRoutes is the table every route that names a tenant's resource must
+// join (TestTenancyTableCoversEveryRoute fails until it does). Each case
+// builds the request for a target organisation and resource ids; the owner
+// gets ownerStatus, anyone else — another partner, another organisation of the
+// same partner — gets exactly the 404 an id that does not exist gets.
+type tenancyCase struct {
+	route       string // the route key
+	build       func(ids targetIDs) exchange
+	ownerStatus int
+}
+
+// targetIDs are the ids a request aims at.
+type targetIDs struct {
+	org    string
+	client string
+}
+
+var tenancyRoutes = []tenancyCase{
+	{route: "GET /v1/organizations/{org_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + id.org}
+	}},
+	{route: "POST /v1/organizations/{org_id}/api_clients", ownerStatus: 201, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + id.org + "/api_clients", body: `{"role":"analyst"}`}
+	}},
+	{route: "GET /v1/organizations/{org_id}/api_clients", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + id.org + "/api_clients"}
+	}},
+	{route: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "DELETE", route: "/v1/organizations/{org_id}/api_clients/{client_id}", path: "/v1/organizations/" + id.org + "/api_clients/" + id.client}
+	}},
+}
+
+// TestTenancyTableCoversEveryRoute: every authenticated route with a path
+// parameter is in the table above.
+func TestTenancyTableCoversEveryRoute(t *testing.T) {
+	inTable := map[string]bool{}
+	for _, c := range tenancyRoutes {
+		inTable[c.route] = true
+	}
+	var missing []string
+	for _, rk := range templateRoutes(t) {
+		if strings.Contains(rk, "{") && !inTable[rk] {
+			missing = append(missing, rk)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatalf("routes with ids missing from the tenancy table: %v", missing)
+	}
+}
+
+func TestOtherTenantsGetNotFound(t *testing.T) {
+	w := newWorld(t)
+	partnerA := w.token("ptn-1-client", partnerSecret)
+	partnerB := w.token("ptn-2-client", partnerSecret)
+	orgA1 := w.createOrg(partnerA, orgBody("A1"))
+	orgA2 := w.createOrg(partnerA, orgBody("A2"))
+	w.createOrg(partnerB, orgBody("B1"))
+	newClient := func(org, role string) map[string]any {
+		return w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
+			header: bearer(partnerA), body: `{"role":"` + role + `"}`, status: 201}).json(t)
+	}
+	a2Admin := newClient(orgA2, "admin")
+	a2Token := w.token(a2Admin["client_id"].(string), a2Admin["client_secret"].(string))
+
+	callers := []struct {
+		name  string
+		token string
+	}{
+		{"another partner", partnerB},
+		{"another organisation of the same partner (admin)", a2Token},
+	}
+	for _, c := range tenancyRoutes {
+		t.Run(c.route, func(t *testing.T) {
+			target := targetIDs{org: orgA1, client: newClient(orgA1, "analyst")["client_id"].(string)}
+			missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000"}
+			wt := &world{t: t, app: w.app, srv: w.srv, clock: w.clock, faults: w.faults, validator: w.validator, seen: w.seen}
+
+			for _, caller := range callers {
+				// The reference: what this caller gets for ids that do not exist.
+				ex := c.build(missing)
+				ex.header, ex.status = bearer(caller.token), 404
+				ref := wt.do(ex)
+				ex = c.build(target)
+				ex.header, ex.status = bearer(caller.token), 404
+				got := wt.do(ex)
+				if !sameError(t, got, ref) {
+					t.Errorf("%s: answer %s differs from the one for a missing id %s", caller.name, got.body, ref.body)
+				}
+			}
+			// Positive control: the owner reaches it, so the 404s above mean something.
+			ex := c.build(target)
+			ex.header, ex.status = bearer(partnerA), c.ownerStatus
+			wt.do(ex)
+		})
+	}
+}
+
+// sameError compares two error bodies but for the request id.
+func sameError(t *testing.T, a, b answer) bool {
+	t.Helper()
+	strip := func(x answer) string {
+		var m map[string]map[string]any
+		if err := json.Unmarshal(x.body, &m); err != nil {
+			t.Fatalf("not an error body: %s", x.body)
+		}
+		delete(m["error"], "request_id")
+		out, _ := json.Marshal(m)
+		return string(out)
+	}
+	return strip(a) == strip(b)
+}

@@ -1,0 +1,267 @@
+// Package e2e drives the whole stack as a partner does: HTTP requests to the
+// local gateway, which calls the same handlers as the Lambdas, on DynamoDB
+// Local and the SQS endpoint, with the stream and queue pollers running.
+// Every response is validated against the OpenAPI document.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/modupay/modupay/infra/engines/enginetest"
+	"github.com/modupay/modupay/infra/gateway"
+	"github.com/modupay/modupay/infra/stacktest"
+	"github.com/modupay/modupay/shared/openapi"
+	"github.com/modupay/modupay/shared/wiring"
+)
+
+func TestMain(m *testing.M) { enginetest.Main(m) }
+
+// clock is the injected time of the app: tokens, revocation refreshes and
+// timestamps follow it, so tests move time instead of sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// faults makes the DynamoDB client fail on demand, on the real engine.
+type faults struct{ err atomic.Pointer[error] }
+
+func (f *faults) set(err error) {
+	if err == nil {
+		f.err.Store(nil)
+		return
+	}
+	f.err.Store(&err)
+}
+
+func (f *faults) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("e2e-faults",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if e := f.err.Load(); e != nil {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, *e
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before)
+}
+
+var (
+	errThrottled = &types.ProvisionedThroughputExceededException{Message: strPtr("throttled (injected)")}
+	errBoom      = errors.New("boom (injected)")
+)
+
+func strPtr(s string) *string { return &s }
+
+// world is one stack: its app, gateway and an HTTP server in front.
+type world struct {
+	t         *testing.T
+	app       *wiring.App
+	srv       *httptest.Server
+	clock     *clock
+	faults    *faults
+	validator *openapi.Validator
+	seen      map[string]bool // route keys exercised
+	mu        sync.Mutex
+}
+
+const partnerSecret = "partner-secret-0123456789"
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	st := stacktest.New(t)
+	w := &world{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, faults: &faults{}, seen: map[string]bool{}}
+	var err error
+	w.validator, err = openapi.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	w.app, err = wiring.Build(context.Background(), st.Config, wiring.Options{Now: w.clock.Now, Log: log,
+		DynamoDBAPIOptions: []func(*middleware.Stack) error{w.faults.middleware}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(st.Template, st.Resources, w.app, gateway.Options{
+		DynamoDBEndpoint: st.Config.DynamoDBEndpoint, SQSEndpoint: st.Config.SQSEndpoint, Log: log,
+		SQSWaitTimeSeconds: 1, StreamPollInterval: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gw.Start(ctx)
+	w.srv = httptest.NewServer(gw)
+	t.Cleanup(func() {
+		w.srv.Close()
+		cancel()
+		gw.Wait()
+	})
+	for _, p := range []string{"ptn-1", "ptn-2"} {
+		if err := w.app.EnsurePartner(ctx, p, p, p+"-client", partnerSecret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// exchange is one request and the status expected of it.
+type exchange struct {
+	method, route string // the route key's parts, e.g. "GET", "/v1/organizations/{org_id}"
+	path, query   string // path defaults to route
+	header        map[string]string
+	body          string
+	status        int
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a answer) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(a.body, &m); err != nil {
+		t.Fatalf("body %q: %v", a.body, err)
+	}
+	return m
+}
+
+// errCode is error.code of the /v1 shape, or error of the OAuth shape.
+func (a answer) errCode(t *testing.T) string {
+	t.Helper()
+	m := a.json(t)
+	if e, ok := m["error"].(map[string]any); ok {
+		return fmt.Sprint(e["code"])
+	}
+	return fmt.Sprint(m["error"])
+}
+
+func (a answer) errParam(t *testing.T) string {
+	t.Helper()
+	e, _ := a.json(t)["error"].(map[string]any)
+	return fmt.Sprint(e["param"])
+}
+
+// do sends ex over HTTP, checks the status and validates the answer against
+// the OpenAPI document (status, headers, body).
+func (w *world) do(ex exchange) answer {
+	t := w.t
+	t.Helper()
+	if ex.path == "" {
+		ex.path = ex.route
+	}
+	u := w.srv.URL + ex.path
+	if ex.query != "" {
+		u += "?" + ex.query
+	}
+	req, err := http.NewRequest(ex.method, u, strings.NewReader(ex.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range ex.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := w.srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", ex.method, ex.path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header, body: body}
+	if ex.status != -1 && a.status != ex.status {
+		t.Errorf("%s %s?%s: status %d, want %d; body %s", ex.method, ex.path, ex.query, a.status, ex.status, a.body)
+	}
+	if err := w.validator.ValidateResponse(ex.method, ex.path, ex.query, req.Header, a.status, a.header, a.body); err != nil {
+		t.Errorf("%s %s?%s: response does not match the OpenAPI document: %v", ex.method, ex.path, ex.query, err)
+	}
+	if a.header.Get("X-Request-Id") == "" {
+		t.Errorf("%s %s: no X-Request-Id", ex.method, ex.path)
+	}
+	w.mu.Lock()
+	w.seen[ex.method+" "+ex.route] = true
+	w.mu.Unlock()
+	return a
+}
+
+func bearer(token string, kv ...string) map[string]string {
+	h := map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h[kv[i]] = kv[i+1]
+	}
+	return h
+}
+
+const jsonCT = "application/json"
+
+// seedOrganization is the integration guide's quickstart body, verbatim.
+const seedOrganization = `{
+    "type": "public_entity",
+    "name": "Mairie de Lyon",
+    "siret": "21690123400019",
+    "vat_number": "FR21216901234",
+    "address": {
+      "line1": "1 Place de la Comédie",
+      "postal_code": "69001",
+      "city": "Lyon",
+      "country": "FR"
+    }
+  }`
+
+func orgBody(name string) string {
+	return `{"type":"company","name":"` + name + `","siret":"73282932000074","address":{"line1":"1 rue A","postal_code":"75001","city":"Paris","country":"FR"}}`
+}
+
+func tokenBody(id, secret, scope string) string {
+	b, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "scope": scope})
+	return string(b)
+}
+
+func (w *world) token(id, secret string) string {
+	w.t.Helper()
+	a := w.do(exchange{method: "POST", route: "/v1/auth/token", header: map[string]string{"Content-Type": jsonCT}, body: tokenBody(id, secret, ""), status: 200})
+	tok, _ := a.json(w.t)["access_token"].(string)
+	return tok
+}
+
+func (w *world) createOrg(token, body string) string {
+	w.t.Helper()
+	a := w.do(exchange{method: "POST", route: "/v1/organizations", header: bearer(token), body: body, status: 201})
+	id, _ := a.json(w.t)["id"].(string)
+	return id
+}
+
+func basic(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+}
+
+func jsonBytes(v any) []byte {
+	var b bytes.Buffer
+	_ = json.NewEncoder(&b).Encode(v)
+	return b.Bytes()
+}
