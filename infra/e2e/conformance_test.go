@@ -105,15 +105,15 @@ func TestServedResponsesMatchTheDocument(t *testing.T) {
 		t.Errorf("no address: %s", a.body)
 	}
 	for body, param := range map[string]string{
-		`{"type":"association","name":"X","siret":"73282932000074"}`:                                                     "type",
-		`{"type":"company","name":"","siret":"73282932000074"}`:                                                           "name",
-		`{"type":"company","name":"X","siret":"7328293200007"}`:                                                           "siret",
-		`{"type":"company","name":"X","siret":"73282932000074","vat_number":"FR00123456789"}`:                             "vat_number",
-		`{"type":"company","name":"X","siret":"73282932000074","address":{"line1":"a","postal_code":"6900","city":"L","country":"FR"}}`: "address.postal_code",
+		`{"type":"association","name":"X","siret":"73282932000074"}`:                                                                         "type",
+		`{"type":"company","name":"","siret":"73282932000074"}`:                                                                              "name",
+		`{"type":"company","name":"X","siret":"7328293200007"}`:                                                                              "siret",
+		`{"type":"company","name":"X","siret":"73282932000074","vat_number":"FR00123456789"}`:                                                "vat_number",
+		`{"type":"company","name":"X","siret":"73282932000074","address":{"line1":"a","postal_code":"6900","city":"L","country":"FR"}}`:      "address.postal_code",
 		`{"type":"company","name":"X","siret":"73282932000074","address":{"line1":"a","postal_code":"69001","city":"L","country":"France"}}`: "address.country",
-		`{"type":"company","name":"X","siret":"73282932000074","colour":"blue"}`:                                           "colour",
-		`{"type":"company","Name":"X"}`:                                                                                   "Name",
-		`{"type":"company","name":42}`:                                                                                    "name",
+		`{"type":"company","name":"X","siret":"73282932000074","colour":"blue"}`:                                                             "colour",
+		`{"type":"company","Name":"X"}`: "Name",
+		`{"type":"company","name":42}`:  "name",
 	} {
 		if a := createOrg(bearer(partner), body, 422); a.errParam(t) != param {
 			t.Errorf("%s: param %q, want %q (%s)", body, a.errParam(t), param, a.body)
