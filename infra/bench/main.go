@@ -1,0 +1,351 @@
+// Command bench prints ModuPay's budgets as measured facts (make bench): per
+// route, latency through the local gateway (p50/p95), DynamoDB and SQS calls
+// per request, allocations per request; per function, binary size and init
+// time. Call counts are exact and checked against the budgets (the command
+// fails when one is exceeded); latencies depend on the machine and are only
+// reported, never asserted.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/modupay/modupay/infra/engines"
+	"github.com/modupay/modupay/infra/gateway"
+	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/wiring"
+)
+
+func main() {
+	n := flag.Int("n", 200, "requests per route")
+	initRuns := flag.Int("init-runs", 15, "process starts per function for the init time")
+	flag.Parse()
+	if err := run(*n, *initRuns); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// budget is the most DynamoDB / SQS calls a route may make per request (-1: not budgeted).
+type budget struct{ dynamo, sqs int64 }
+
+func run(n, initRuns int) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	dyn, sq := os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"), os.Getenv("MODUPAY_SQS_ENDPOINT")
+	if !engines.Running(dyn, sq) {
+		e, err := engines.Start(ctx, engines.Options{})
+		if err != nil {
+			return err
+		}
+		defer e.Stop()
+		dyn, sq = e.DynamoDBEndpoint, e.SQSEndpoint
+	}
+	tpl, err := stack.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	params := map[string]string{"Stage": "sandbox", "JWTKeys": "bench:YmVuY2gtb25seS1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nIQ", "JWTActiveKid": "bench",
+		"DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
+	res, err := stack.Provision(ctx, dyn, sq, "bench"+hex.EncodeToString(b), tpl, params)
+	if err != nil {
+		return err
+	}
+	env, err := res.Env(tpl, params)
+	if err != nil {
+		return err
+	}
+	rec := &recorder{byRequest: map[string]callCounts{}}
+	app, err := wiring.Build(ctx, wiring.Config{Stage: "sandbox", Region: stack.Region(), Table: env["MODUPAY_TABLE"],
+		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
+		DynamoDBEndpoint: dyn, SQSEndpoint: sq}, wiring.Options{Log: slog.New(rec)})
+	if err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	gw, err := gateway.New(tpl, res, app, gateway.Options{DynamoDBEndpoint: dyn, SQSEndpoint: sq, Log: quiet, SQSWaitTimeSeconds: 1})
+	if err != nil {
+		return err
+	}
+	gw.Start(ctx)
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+
+	c := &client{base: srv.URL, http: srv.Client(), rec: rec}
+	if err := app.EnsurePartner(ctx, "partner-bench", "Bench", "bench-partner", "bench-partner-secret-0123"); err != nil {
+		return err
+	}
+	token, err := c.token("bench-partner", "bench-partner-secret-0123")
+	if err != nil {
+		return err
+	}
+	orgID, err := c.createOrg(token, "Bench Org", "")
+	if err != nil {
+		return err
+	}
+	for i := 0; i < 100; i++ { // a partner with 101 organisations: the list reads one page of them
+		if _, err := c.createOrg(token, fmt.Sprintf("Filler %03d", i), ""); err != nil {
+			return err
+		}
+	}
+	var clientIDs []string
+	scenarios := []scenario{
+		{name: "POST /v1/auth/token", budget: budget{1, 0}, req: func(int) request {
+			return request{method: "POST", path: "/v1/auth/token", body: `{"grant_type":"client_credentials","client_id":"bench-partner","client_secret":"bench-partner-secret-0123","scope":"partner"}`}
+		}},
+		{name: "POST /v1/organizations", budget: budget{1, 0}, req: func(i int) request {
+			return request{method: "POST", path: "/v1/organizations", token: token, body: orgJSON(fmt.Sprintf("Org %d", i))}
+		}},
+		{name: "POST /v1/organizations (Idempotency-Key)", budget: budget{3, 0}, req: func(i int) request {
+			return request{method: "POST", path: "/v1/organizations", token: token, body: orgJSON(fmt.Sprintf("Idem %d", i)), key: fmt.Sprintf("bench-%d", i)}
+		}},
+		{name: "POST /v1/organizations (replayed key)", budget: budget{1, 0}, req: func(i int) request {
+			return request{method: "POST", path: "/v1/organizations", token: token, body: orgJSON(fmt.Sprintf("Idem %d", i)), key: fmt.Sprintf("bench-%d", i)}
+		}},
+		{name: "GET /v1/organizations/{org_id}", budget: budget{1, 0}, req: func(int) request {
+			return request{method: "GET", path: "/v1/organizations/" + orgID, token: token}
+		}},
+		{name: "GET /v1/organizations (page of 20, with total)", budget: budget{-1, 0}, req: func(int) request {
+			return request{method: "GET", path: "/v1/organizations?page_size=20", token: token}
+		}},
+		{name: "POST /v1/organizations/{org_id}/api_clients", budget: budget{1, 0}, req: func(int) request {
+			return request{method: "POST", path: "/v1/organizations/" + orgID + "/api_clients", token: token, body: `{"role":"analyst"}`, collect: &clientIDs}
+		}},
+		{name: "GET /v1/organizations/{org_id}/api_clients", budget: budget{-1, 0}, req: func(int) request {
+			return request{method: "GET", path: "/v1/organizations/" + orgID + "/api_clients?page_size=20", token: token}
+		}},
+		{name: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", budget: budget{2, 0}, req: func(i int) request {
+			return request{method: "DELETE", path: "/v1/organizations/" + orgID + "/api_clients/" + clientIDs[i%len(clientIDs)], token: token}
+		}},
+		{name: "GET /health", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/health"} }},
+		{name: "GET /api-docs", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/api-docs"} }},
+	}
+	var rows []row
+	for _, s := range scenarios {
+		r, err := c.measure(s, n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		rows = append(rows, r)
+	}
+	allocs, err := measureAllocs(ctx, app, token, orgID)
+	if err != nil {
+		return err
+	}
+	bins, err := measureBinaries(ctx, root, initRuns)
+	if err != nil {
+		return err
+	}
+	return report(os.Stdout, n, rows, allocs, bins)
+}
+
+func orgJSON(name string) string {
+	return `{"type":"company","name":"` + name + `","siret":"73282932000074","address":{"line1":"1 rue A","postal_code":"75001","city":"Paris","country":"FR"}}`
+}
+
+type scenario struct {
+	name   string
+	budget budget
+	req    func(i int) request
+}
+
+type row struct {
+	name          string
+	p50, p95      time.Duration
+	dynamoMedian  int64
+	dynamoMax     int64
+	sqsMax        int64
+	budget        budget
+	statusFailure string
+}
+
+func (r row) over() bool {
+	return (r.budget.dynamo >= 0 && r.dynamoMedian > r.budget.dynamo) || (r.budget.sqs >= 0 && r.sqsMax > r.budget.sqs)
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	i := (len(ds)*p+99)/100 - 1
+	return ds[max(i, 0)]
+}
+
+func medianInt(xs []int64) int64 {
+	sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
+	return xs[len(xs)/2]
+}
+
+func report(w io.Writer, n int, rows []row, allocs map[string]float64, bins []binaryFigures) error {
+	fmt.Fprintf(w, "ModuPay bench — %d requests per route through the local gateway (DynamoDB Local, moto SQS), %s/%s, %d CPU\n\n", n, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "route\tp50\tp95\tDynamoDB calls (median/max)\tbudget\tSQS calls\tallocs/req (handler)\t")
+	failed := false
+	for _, r := range rows {
+		b := "—"
+		if r.budget.dynamo >= 0 {
+			b = fmt.Sprint(r.budget.dynamo)
+		}
+		verdict := ""
+		if r.over() {
+			verdict, failed = "  OVER BUDGET", true
+		}
+		if r.statusFailure != "" {
+			verdict, failed = "  "+r.statusFailure, true
+		}
+		a := "—"
+		if v, ok := allocs[r.name]; ok {
+			a = fmt.Sprintf("%.0f", v)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d / %d\t%s\t%d\t%s\t%s\n", r.name, r.p50.Round(10*time.Microsecond), r.p95.Round(10*time.Microsecond), r.dynamoMedian, r.dynamoMax, b, r.sqsMax, a, verdict)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nAuthentication: the token endpoint's one DynamoDB call is its GetItem; authenticated routes' counts above include no")
+	fmt.Fprintln(w, "call for authentication (tokens are verified in memory; the revocation list is re-read at most every 30 s per")
+	fmt.Fprintln(w, "container, which shows only in the max column).")
+	fmt.Fprintln(w, "\nFunctions (binary: linux/arm64, -tags lambda.norpc, stripped; init: process start to first event request, this machine)")
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "function\tbinary\tinit p50\tinit p95\tnetwork connections during init\t")
+	for _, b := range bins {
+		if b.InitConns != 0 {
+			failed = true
+		}
+		fmt.Fprintf(tw, "%s\t%.1f MiB\t%s\t%s\t%d\t\n", b.Function, float64(b.SizeBytes)/(1<<20), b.InitMedian.Round(100*time.Microsecond), b.InitP95.Round(100*time.Microsecond), b.InitConns)
+	}
+	tw.Flush()
+	if failed {
+		return fmt.Errorf("a budget was exceeded (see above)")
+	}
+	return nil
+}
+
+// measureAllocs calls HTTP handlers directly (no gateway, no HTTP client) and
+// counts heap allocations per request, SDK calls to the engines included.
+func measureAllocs(ctx context.Context, app *wiring.App, token, orgID string) (map[string]float64, error) {
+	out := map[string]float64{}
+	type probe struct {
+		name, function, routeKey, path, body string
+		params                               map[string]string
+	}
+	probes := []probe{
+		{"POST /v1/auth/token", "AuthFunction", "POST /v1/auth/token", "/v1/auth/token", `{"grant_type":"client_credentials","client_id":"bench-partner","client_secret":"bench-partner-secret-0123","scope":"partner"}`, nil},
+		{"GET /v1/organizations/{org_id}", "OrganizationsFunction", "GET /v1/organizations/{org_id}", "/v1/organizations/" + orgID, "", map[string]string{"org_id": orgID}},
+		{"POST /v1/organizations", "OrganizationsFunction", "POST /v1/organizations", "/v1/organizations", orgJSON("Alloc"), nil},
+		{"GET /health", "DocsFunction", "GET /health", "/health", "", nil},
+	}
+	for _, p := range probes {
+		fn, ok := app.Function(p.function)
+		if !ok {
+			return nil, fmt.Errorf("no %s", p.function)
+		}
+		ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: p.routeKey, RawPath: p.path, Body: p.body, PathParameters: p.params,
+			Headers: map[string]string{"content-type": "application/json"}}
+		if p.function != "AuthFunction" {
+			ev.Headers["authorization"] = "Bearer " + token
+		}
+		ev.RequestContext.HTTP.Method, _, _ = strings.Cut(p.routeKey, " ")
+		ev.RequestContext.RequestID = "alloc"
+		const runs = 200
+		warm, err := fn.HTTP(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		if warm.StatusCode >= 300 {
+			return nil, fmt.Errorf("allocation probe %s: status %d: %s", p.name, warm.StatusCode, warm.Body)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := 0; i < runs; i++ {
+			if _, err := fn.HTTP(ctx, ev); err != nil {
+				return nil, err
+			}
+		}
+		runtime.ReadMemStats(&after)
+		out[p.name] = float64(after.Mallocs-before.Mallocs) / runs
+	}
+	return out, nil
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "template.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("template.yaml not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// recorder is an slog handler that keeps each request's call counts, read
+// from the one log line the HTTP edge writes per request.
+type recorder struct {
+	mu        sync.Mutex
+	byRequest map[string]callCounts
+}
+
+type callCounts struct{ dynamo, sqs int64 }
+
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *recorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *recorder) WithGroup(string) slog.Handler            { return r }
+func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Message != "request" {
+		return nil
+	}
+	var id string
+	var c callCounts
+	rec.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "request_id":
+			id = a.Value.String()
+		case "dynamodb_calls":
+			c.dynamo = a.Value.Int64()
+		case "sqs_calls":
+			c.sqs = a.Value.Int64()
+		}
+		return true
+	})
+	r.mu.Lock()
+	r.byRequest[id] = c
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) take(id string) (callCounts, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.byRequest[id]
+	delete(r.byRequest, id)
+	return c, ok
+}
+
+var _ http.Handler = (*gateway.Gateway)(nil)
