@@ -1,0 +1,67 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/modupay/modupay/infra/stack"
+)
+
+func TestLocalEnvironment(t *testing.T) {
+	tpl, err := stack.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &stack.Resources{Prefix: "modupay-local", Region: "eu-west-3", AccountID: stack.LocalAccountID, ByID: map[string]stack.Physical{}}
+	for _, r := range tpl.ResourcesOfType("AWS::SQS::Queue") {
+		res.ByID[r.LogicalID] = stack.Physical{Name: "modupay-local-" + r.LogicalID, URL: "http://q/" + r.LogicalID, ARN: "arn:" + r.LogicalID}
+	}
+	res.ByID["Table"] = stack.Physical{Name: "modupay-local-Table"}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	// No keys in the environment: the local key signs.
+	t.Setenv("MODUPAY_JWT_KEYS", "")
+	t.Setenv("MODUPAY_JWT_ACTIVE_KID", "")
+	t.Setenv("MODUPAY_PUBLIC_BASE_URL", "http://localhost:3000")
+	params := localParams(log, tpl, "http://d", "http://s", map[string]string{"Stage": "production"})
+	env, err := localEnvironment(tpl, res, params, "http://d", "http://s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"MODUPAY_STAGE":             "production", // -param wins
+		"MODUPAY_TABLE":             "modupay-local-Table",
+		"MODUPAY_AUDIT_QUEUE_URL":   "http://q/AuditQueue",
+		"MODUPAY_JWT_KEYS":          LocalJWTKeys,
+		"MODUPAY_JWT_ACTIVE_KID":    LocalJWTKid,
+		"MODUPAY_PUBLIC_BASE_URL":   "http://localhost:3000", // from the process environment
+		"MODUPAY_DYNAMODB_ENDPOINT": "http://d",
+		"MODUPAY_SQS_ENDPOINT":      "http://s",
+		"AWS_ACCESS_KEY_ID":         stack.LocalAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":     stack.LocalSecretAccessKey,
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+
+	// Keys in the environment are used as they are.
+	t.Setenv("MODUPAY_JWT_KEYS", "k9:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=")
+	t.Setenv("MODUPAY_JWT_ACTIVE_KID", "k9")
+	params = localParams(log, tpl, "http://d", "http://s", nil)
+	env, err = localEnvironment(tpl, res, params, "http://d", "http://s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["MODUPAY_JWT_ACTIVE_KID"] != "k9" || env["MODUPAY_JWT_KEYS"] != "k9:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=" || env["MODUPAY_STAGE"] != "sandbox" {
+		t.Errorf("env = %v", env)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	if got := shellQuote(`{"a":"it's"}`); got != `'{"a":"it'\''s"}'` {
+		t.Errorf("shellQuote = %s", got)
+	}
+}

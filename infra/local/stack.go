@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/modupay/modupay/infra/engines"
+	"github.com/modupay/modupay/infra/stack"
+)
+
+// LocalJWTKeys is the token signing key used when MODUPAY_JWT_KEYS is unset.
+// It is public (it is in this file), so tokens it signs prove nothing outside
+// this machine: local development only.
+const (
+	LocalJWTKid  = "local-1"
+	LocalJWTKeys = LocalJWTKid + ":bW9kdXBheS1sb2NhbC1kZXZlbG9wbWVudC1vbmx5LW5vdC1hLXNlY3JldA=="
+)
+
+// Demo partner seeded by run and invoke, so the sample events and the
+// printed curl work out of the box.
+const (
+	demoPartnerID     = "partner-demo"
+	demoPartnerName   = "Demo Partner"
+	defaultDemoClient = "demo-partner"
+	defaultDemoSecret = "demo-partner-secret-change-me"
+)
+
+// useEngines returns the engines to run on: the ones at the given endpoints
+// when both answer (e is nil then: nothing to stop), else new ones started
+// with opts, which the caller stops.
+func useEngines(ctx context.Context, log *slog.Logger, dynamoEP, sqsEP string, opts engines.Options) (e *engines.Engines, dynamo, sqs string, err error) {
+	if dynamoEP != "" || sqsEP != "" {
+		if engines.Running(dynamoEP, sqsEP) {
+			log.Info("reusing running engines", "dynamodb", dynamoEP, "sqs", sqsEP)
+			return nil, dynamoEP, sqsEP, nil
+		}
+		log.Warn("engine endpoints given but not answering; starting engines", "dynamodb", dynamoEP, "sqs", sqsEP)
+	}
+	log.Info("starting engines (DynamoDB Local, moto SQS)")
+	e, err = engines.Start(ctx, opts)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return e, e.DynamoDBEndpoint, e.SQSEndpoint, nil
+}
+
+// localParams computes the template parameter values, from (highest first)
+// -param flags, the local runtime's own values (engine endpoints, the local
+// JWT key when MODUPAY_JWT_KEYS is unset) and the process environment, for
+// parameters bound to a Globals variable; the others keep their defaults.
+func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, flags map[string]string) map[string]string {
+	local := map[string]string{
+		"MODUPAY_DYNAMODB_ENDPOINT": dynamoEP,
+		"MODUPAY_SQS_ENDPOINT":      sqsEP,
+	}
+	if os.Getenv("MODUPAY_JWT_KEYS") == "" {
+		local["MODUPAY_JWT_KEYS"] = LocalJWTKeys
+		local["MODUPAY_JWT_ACTIVE_KID"] = LocalJWTKid
+		if os.Getenv("MODUPAY_JWT_ACTIVE_KID") != "" {
+			log.Warn("MODUPAY_JWT_ACTIVE_KID ignored: MODUPAY_JWT_KEYS is unset, so the local key " + LocalJWTKid + " signs")
+		}
+	}
+	params := map[string]string{}
+	for name, v := range tpl.GlobalEnvironment() {
+		m, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		ref, ok := m["Ref"].(string)
+		if _, isParam := tpl.Parameters[ref]; !ok || !isParam {
+			continue
+		}
+		if val, ok := local[name]; ok {
+			params[ref] = val
+		} else if val := os.Getenv(name); val != "" {
+			params[ref] = val
+		}
+	}
+	for k, v := range flags {
+		params[k] = v
+	}
+	return params
+}
+
+// localEnvironment is the functions' environment: the template's Globals
+// resolved against the provisioned resources and params, plus the engine
+// endpoints, AWS_REGION and local credentials.
+func localEnvironment(tpl *stack.Template, res *stack.Resources, params map[string]string, dynamoEP, sqsEP string) (map[string]string, error) {
+	env, err := res.Env(tpl, params)
+	if err != nil {
+		return nil, err
+	}
+	// Whatever the template declares, the shared code finds the engines here.
+	env["MODUPAY_DYNAMODB_ENDPOINT"] = dynamoEP
+	env["MODUPAY_SQS_ENDPOINT"] = sqsEP
+	env["AWS_REGION"] = stack.Region()
+	env["AWS_ACCESS_KEY_ID"] = stack.LocalAccessKeyID
+	env["AWS_SECRET_ACCESS_KEY"] = stack.LocalSecretAccessKey
+	env["AWS_EC2_METADATA_DISABLED"] = "true"
+	return env, nil
+}
+
+// applyEnvironment sets the process environment the functions read.
+func applyEnvironment(env map[string]string) error {
+	// A session token from the developer's shell would go with the local keys.
+	if err := os.Unsetenv("AWS_SESSION_TOKEN"); err != nil {
+		return err
+	}
+	for k, v := range env {
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("set %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// prepare provisions the template on the engines and sets the environment.
+func prepare(ctx context.Context, log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP, prefix string, flags map[string]string) (*stack.Resources, error) {
+	params := localParams(log, tpl, dynamoEP, sqsEP, flags)
+	res, err := stack.Provision(ctx, dynamoEP, sqsEP, prefix, tpl, params)
+	if err != nil {
+		return nil, err
+	}
+	env, err := localEnvironment(tpl, res, params, dynamoEP, sqsEP)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyEnvironment(env); err != nil {
+		return nil, err
+	}
+	return res, nil
+}

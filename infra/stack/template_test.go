@@ -1,0 +1,160 @@
+package stack
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestParseRealTemplate(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The template evolves: check what the local runtime relies on, not counts.
+	queues := map[string]bool{}
+	for _, q := range tpl.ResourcesOfType("AWS::SQS::Queue") {
+		queues[q.LogicalID] = true
+	}
+	if !queues["AuditQueue"] || !queues["AuditDLQ"] {
+		t.Errorf("queues = %v, want AuditQueue and AuditDLQ", queues)
+	}
+	if got := tpl.ResourcesOfType("AWS::DynamoDB::Table"); len(got) != 1 || got[0].LogicalID != "Table" {
+		t.Errorf("tables = %+v", got)
+	}
+	// Short forms come out in long form.
+	if got, want := tpl.GlobalEnvironment()["MODUPAY_TABLE"], map[string]any{"Ref": "Table"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("MODUPAY_TABLE = %#v, want %#v", got, want)
+	}
+	if got, want := tpl.Conditions["IsProduction"], map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Stage"}, "production"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("IsProduction = %#v, want %#v", got, want)
+	}
+	rp := tpl.Resources["AuditQueue"].Properties["RedrivePolicy"].(map[string]any)
+	if got, want := rp["deadLetterTargetArn"], map[string]any{"Fn::GetAtt": []any{"AuditDLQ", "Arn"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("deadLetterTargetArn = %#v", got)
+	}
+
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Function{}
+	for _, f := range fns {
+		byID[f.LogicalID] = f
+		if f.Timeout != 10*time.Second {
+			t.Errorf("%s timeout = %v, want the Globals' 10s", f.LogicalID, f.Timeout)
+		}
+	}
+	for _, id := range []string{"AuthFunction", "OrganizationsFunction", "DocsFunction", "EventRouterFunction", "AuditWriterFunction"} {
+		if _, ok := byID[id]; !ok {
+			t.Errorf("function %s not found", id)
+		}
+	}
+	var health *HTTPEvent
+	for _, e := range byID["DocsFunction"].Events {
+		if e.Name == "Health" {
+			health = e.HTTP
+		}
+	}
+	if health == nil || health.RouteKey() != "GET /health" {
+		t.Errorf("Health route = %+v", health)
+	}
+	sqsEv := byID["AuditWriterFunction"].Events[0].SQS
+	if sqsEv == nil || sqsEv.Queue != "AuditQueue" || sqsEv.BatchSize != 10 || !sqsEv.ReportsBatchItemFailures() || !sqsEv.Enabled {
+		t.Errorf("audit SQS event = %+v", sqsEv)
+	}
+	st := byID["EventRouterFunction"].Events[0].Stream
+	if st == nil || st.Table != "Table" || st.StartingPosition != "TRIM_HORIZON" || !st.ReportsBatchItemFailures() ||
+		len(st.FilterPatterns) != 1 || !st.Enabled || st.BatchSize < 1 {
+		t.Errorf("stream event = %+v", st)
+	}
+}
+
+func TestIntrinsics(t *testing.T) {
+	tpl, err := Parse([]byte(`
+Parameters:
+  Stage: {Type: String, Default: sandbox, AllowedValues: [sandbox, production]}
+  Name: {Type: String, AllowedPattern: "[a-z]+"}
+Conditions:
+  IsProd: !Equals [!Ref Stage, production]
+  NotProd: !Not [!Condition IsProd]
+  Both: !And [!Condition NotProd, !Equals [a, a]]
+Globals:
+  Function:
+    Environment:
+      Variables:
+        SUB: !Sub "${AWS::Region}/${Q.QueueName}/${Name}/${!Literal}/${X}"
+        SUBLIST: !Sub ["${X}-${Stage}", {X: !Ref Name}]
+        JOIN: !Join [",", [a, !Ref Stage, !GetAtt Q.Arn]]
+        JOINLONG: {"Fn::Join": ["-", [{"Ref": "Name"}, x]]}
+        IF: !If [IsProd, prod, notprod]
+        IFLONG: {"Fn::If": [Both, yes, no]}
+        GONE: !If [IsProd, x, !Ref AWS::NoValue]
+        URL: !Ref Q
+        TABLE: !Ref T
+        STREAM: !GetAtt T.StreamArn
+        NUM: 42
+Resources:
+  T: {Type: AWS::DynamoDB::Table}
+  Q: {Type: AWS::SQS::Queue}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &Resources{Prefix: "p", Region: "eu-west-3", AccountID: LocalAccountID, ByID: map[string]Physical{
+		"T": {Name: "p-T", ARN: "arn:t", StreamARN: "arn:t/stream"},
+		"Q": {Type: "AWS::SQS::Queue", Name: "p-Q", ARN: "arn:q", URL: "http://q"},
+	}}
+	if _, err := res.Env(tpl, map[string]string{"Stage": "sandbox"}); err == nil {
+		t.Error("Env without a value for Name must fail")
+	}
+	if _, err := res.Env(tpl, map[string]string{"Stage": "staging", "Name": "n"}); err == nil {
+		t.Error("Env with a value outside AllowedValues must fail")
+	}
+	if _, err := res.Env(tpl, map[string]string{"Name": "n1"}); err == nil {
+		t.Error("Env with a value outside AllowedPattern must fail")
+	}
+	env, err := res.Env(tpl, map[string]string{"Name": "n"})
+	if err == nil {
+		t.Fatalf("${X} without a Sub variable must fail, got %v", env)
+	}
+	delete(tpl.GlobalEnvironment(), "SUB")
+	env, err = res.Env(tpl, map[string]string{"Name": "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"SUBLIST":  "n-sandbox",
+		"JOIN":     "a,sandbox,arn:q",
+		"JOINLONG": "n-x",
+		"IF":       "notprod",
+		"IFLONG":   "yes",
+		"URL":      "http://q",
+		"TABLE":    "p-T",
+		"STREAM":   "arn:t/stream",
+		"NUM":      "42",
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("env = %#v\nwant %#v", env, want)
+	}
+	tpl.GlobalEnvironment()["SUB"] = map[string]any{"Fn::Sub": "${AWS::Region}/${Q.QueueName}/${Name}/${!Literal}"}
+	env, err = res.Env(tpl, map[string]string{"Name": "n", "Stage": "production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["SUB"] != "eu-west-3/p-Q/n/${Literal}" || env["IF"] != "prod" || env["GONE"] != "x" || env["IFLONG"] != "no" {
+		t.Errorf("env = %#v", env)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for name, src := range map[string]string{
+		"unknown tag":  "Resources:\n  A: {Type: X, Properties: {P: !Nope x}}\n",
+		"no resources": "Parameters: {}\n",
+		"bad getatt":   "Resources:\n  A: {Type: X, Properties: {P: !GetAtt nodot}}\n",
+	} {
+		if _, err := Parse([]byte(src)); err == nil {
+			t.Errorf("%s: Parse succeeded", name)
+		}
+	}
+}
