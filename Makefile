@@ -12,7 +12,8 @@ FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:
 .PHONY: run test lint unit bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
 
 run: ## start DynamoDB Local, the SQS endpoint and the gateway on :3000 (Ctrl-C stops all)
-	$(GO) run ./infra/local run
+	@$(GO) build -o .bin/modupay-local ./infra/local
+	./.bin/modupay-local run
 
 test: lint unit ## everything CI checks
 
