@@ -28,10 +28,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 tidy-check:
-	@cp go.mod /tmp/modupay.go.mod.bak; cp go.sum /tmp/modupay.go.sum.bak; \
-	$(GO) mod tidy; \
-	if ! diff -q go.mod /tmp/modupay.go.mod.bak >/dev/null || ! diff -q go.sum /tmp/modupay.go.sum.bak >/dev/null; then \
-	  echo "go.mod/go.sum are not tidy (go mod tidy changed them)"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 cfn-lint:
 	cfn-lint template.yaml
