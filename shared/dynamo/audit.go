@@ -94,3 +94,17 @@ func (s *Store) CountAuditEntries(ctx context.Context, partnerID, orgID string) 
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
+
+// CountParked counts the messages parked by a source (tests and operators).
+func (s *Store) CountParked(ctx context.Context, source string) (int, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("PARKED#" + source)},
+		Select:                    types.SelectCount,
+	})
+	if err != nil {
+		return 0, transient("dynamo.count_parked", err)
+	}
+	return int(out.Count), nil
+}

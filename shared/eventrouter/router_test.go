@@ -1,0 +1,66 @@
+package eventrouter
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// sender records sends and fails on the bodies it is told to.
+type sender struct {
+	sent []string
+	fail map[string]bool
+}
+
+func (s *sender) Send(_ context.Context, body string, _ map[string]string) error {
+	if s.fail[body] {
+		return errors.New("queue unavailable")
+	}
+	s.sent = append(s.sent, body)
+	return nil
+}
+
+func record(seq, name, kind, body string) events.DynamoDBEventRecord {
+	img := map[string]events.DynamoDBAttributeValue{"kind": events.NewStringAttribute(kind), "record": events.NewStringAttribute(body), "event_type": events.NewStringAttribute("x.y")}
+	return events.DynamoDBEventRecord{EventName: name, Change: events.DynamoDBStreamRecord{SequenceNumber: seq, NewImage: img}}
+}
+
+func TestRouterSendsEventsAndResumesAtTheFirstFailure(t *testing.T) {
+	tests := []struct {
+		name         string
+		records      []events.DynamoDBEventRecord
+		fail         map[string]bool
+		wantSent     []string
+		wantFailures []string
+	}{
+		{name: "events are sent in order", records: []events.DynamoDBEventRecord{record("1", "INSERT", "event", "a"), record("2", "INSERT", "event", "b")}, wantSent: []string{"a", "b"}},
+		{name: "other kinds and modifications are skipped", records: []events.DynamoDBEventRecord{record("1", "INSERT", "organization", "o"), record("2", "MODIFY", "event", "m"), record("3", "INSERT", "event", "c")}, wantSent: []string{"c"}},
+		{name: "a failure reports it and everything after it", records: []events.DynamoDBEventRecord{record("1", "INSERT", "event", "a"), record("2", "INSERT", "event", "b"), record("3", "INSERT", "event", "c")},
+			fail: map[string]bool{"b": true}, wantSent: []string{"a"}, wantFailures: []string{"2", "3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &sender{fail: tt.fail}
+			r := &Router{Audit: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			resp, err := r.Handle(context.Background(), events.DynamoDBEvent{Records: tt.records})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := s.sent, tt.wantSent; !slices.Equal(got, want) {
+				t.Errorf("sent %v, want %v", got, want)
+			}
+			var failures []string
+			for _, f := range resp.BatchItemFailures {
+				failures = append(failures, f.ItemIdentifier)
+			}
+			if got, want := failures, tt.wantFailures; !slices.Equal(got, want) {
+				t.Errorf("batch item failures %v, want %v", got, want)
+			}
+		})
+	}
+}
