@@ -17,8 +17,6 @@ import (
 	"os"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/dynamo"
@@ -51,7 +49,7 @@ func run(args []string) error {
 		return fmt.Errorf("-table, -partner and -client-id are required")
 	}
 	ctx := context.Background()
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(*region))
+	awsCfg, err := wiring.AWSConfig(ctx, *region, *endpoint != "")
 	if err != nil {
 		return err
 	}

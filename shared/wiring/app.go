@@ -126,13 +126,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
-	loadOpts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}
-	if cfg.DynamoDBEndpoint != "" || cfg.SQSEndpoint != "" {
-		// Local engines accept any key; a fixed one keeps the SDK from looking for
-		// real credentials (profile files, instance metadata) on a developer's machine.
-		loadOpts = append(loadOpts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
+	awsCfg, err := AWSConfig(ctx, cfg.Region, cfg.DynamoDBEndpoint != "" || cfg.SQSEndpoint != "")
 	if err != nil {
 		return nil, fmt.Errorf("wiring: aws config: %w", err)
 	}
@@ -179,6 +173,17 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	writer := &audit.Writer{Store: store, Log: o.Log}
 	app.functions["AuditWriterFunction"] = Function{LogicalID: "AuditWriterFunction", SQS: writer.Handle}
 	return app, nil
+}
+
+// AWSConfig loads the SDK configuration. For local engines (local true) a
+// fixed key is used: they accept any, and it keeps the SDK from looking for
+// real credentials (profile files, instance metadata) on a developer's machine.
+func AWSConfig(ctx context.Context, region string, local bool) (aws.Config, error) {
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region)}
+	if local {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	return awsconfig.LoadDefaultConfig(ctx, opts...)
 }
 
 // NewDynamoDB builds the DynamoDB client every function and tool uses: calls
