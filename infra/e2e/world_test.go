@@ -34,20 +34,6 @@ import (
 
 func TestMain(m *testing.M) { enginetest.Main(m) }
 
-// clock is the injected time of the app: tokens, revocation refreshes and
-// timestamps follow it, so tests move time instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // faults makes the DynamoDB client fail on demand, on the real engine.
 type faults struct{ err atomic.Pointer[error] }
 
@@ -81,7 +67,7 @@ type world struct {
 	t         *testing.T
 	app       *wiring.App
 	srv       *httptest.Server
-	clock     *clock
+	clock     *stacktest.Clock
 	faults    *faults
 	validator *openapi.Validator
 	seen      map[string]bool // route keys exercised
@@ -93,7 +79,7 @@ const partnerSecret = "partner-secret-0123456789"
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	st := stacktest.New(t)
-	w := &world{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, faults: &faults{}, seen: map[string]bool{}}
+	w := &world{t: t, clock: stacktest.NewClock(time.Now().UTC().Truncate(time.Second)), faults: &faults{}, seen: map[string]bool{}}
 	var err error
 	w.validator, err = openapi.NewValidator()
 	if err != nil {

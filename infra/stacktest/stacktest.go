@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/modupay/modupay/infra/engines/enginetest"
 	"github.com/modupay/modupay/infra/stack"
@@ -61,4 +63,25 @@ func New(tb testing.TB) *Stack {
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq,
 	}
 	return &Stack{Template: tpl, Resources: res, Config: cfg}
+}
+
+// Clock is an injected, settable time for the app under test: tokens,
+// revocation refreshes and timestamps follow it, so tests move time instead
+// of sleeping.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }

@@ -32,17 +32,6 @@ type Entry struct {
 	Changes        json.RawMessage `json:"changes"`
 }
 
-// Message is the queue message the event router sends (dynamo.Record's shape).
-type Message struct {
-	EventID   string       `json:"event_id"`
-	Type      string       `json:"event_type"`
-	PartnerID string       `json:"partner_id"`
-	OrgID     string       `json:"organization_id"`
-	Timestamp time.Time    `json:"timestamp"`
-	Actor     event.Actor  `json:"actor"`
-	Change    event.Change `json:"change"`
-}
-
 // Store persists entries and parks messages that can never be processed.
 type Store interface {
 	// PutAuditEntry writes e once; writing the same entry again is a no-op.
@@ -80,7 +69,7 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 
 func (w *Writer) handle(ctx context.Context, m events.SQSMessage) error {
 	const op = "audit.write"
-	var msg Message
+	var msg event.Record
 	if err := json.Unmarshal([]byte(m.Body), &msg); err != nil {
 		return apperr.E(op, apperr.Malformed, "message body is not an event record: "+err.Error())
 	}

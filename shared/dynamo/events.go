@@ -33,35 +33,21 @@ type eventItem struct {
 	TTL      int64  `json:"ttl"`
 }
 
-// Record is what travels from the outbox to the consumers: the envelope
-// partners see plus the routing and audit context.
-type Record struct {
-	EventID   string          `json:"event_id"`
-	Type      string          `json:"event_type"`
-	PartnerID string          `json:"partner_id"`
-	OrgID     string          `json:"organization_id,omitempty"`
-	Timestamp time.Time       `json:"timestamp"`
-	Actor     event.Actor     `json:"actor"`
-	Change    event.Change    `json:"change"`
-	Envelope  json.RawMessage `json:"envelope"`
-}
-
 // putEvent is the transaction item that publishes ev: it exists only if the
 // change it describes commits, and it is written once (the condition turns a
 // reused event id into a failed transaction, not a silent overwrite).
 func (s *Store) putEvent(ev event.Event) (types.TransactWriteItem, error) {
-	env, err := json.Marshal(ev)
+	r, err := ev.Record()
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
-	rec, err := json.Marshal(Record{EventID: ev.ID, Type: ev.Type, PartnerID: ev.PartnerID, OrgID: ev.OrganizationID,
-		Timestamp: ev.Timestamp, Actor: ev.Actor, Change: ev.Audit, Envelope: env})
+	rec, err := json.Marshal(r)
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
 	item, err := marshal(eventItem{
 		PK: "EVENT#" + ev.ID, SK: "EVENT", Kind: KindEvent, EventID: ev.ID, Type: ev.Type,
-		PartnerID: ev.PartnerID, OrgID: ev.OrganizationID, Envelope: string(env), Record: string(rec),
+		PartnerID: ev.PartnerID, OrgID: ev.OrganizationID, Envelope: string(r.Envelope), Record: string(rec),
 		TTL: ev.Timestamp.Add(eventRetention).Unix(),
 	})
 	if err != nil {
@@ -70,11 +56,4 @@ func (s *Store) putEvent(ev event.Event) (types.TransactWriteItem, error) {
 	return types.TransactWriteItem{Put: &types.Put{
 		TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
 	}}, nil
-}
-
-// DecodeEventImage reads the record out of a stream image's "record" attribute.
-func DecodeEventRecord(raw string) (Record, error) {
-	var r Record
-	err := json.Unmarshal([]byte(raw), &r)
-	return r, err
 }

@@ -26,20 +26,7 @@ import (
 
 func TestMain(m *testing.M) { enginetest.Main(m) }
 
-// clock is an injected, settable time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newStore(t *testing.T) (*dynamo.Store, *clock) {
+func newStore(t *testing.T) (*dynamo.Store, *stacktest.Clock) {
 	t.Helper()
 	st := stacktest.New(t)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(st.Config.Region),
@@ -47,7 +34,7 @@ func newStore(t *testing.T) (*dynamo.Store, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	clk := stacktest.NewClock(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
 	return dynamo.New(wiring.NewDynamoDB(awsCfg, st.Config.DynamoDBEndpoint), st.Config.Table, clk.Now), clk
 }
 
@@ -188,7 +175,7 @@ func TestIdempotencyBeginIsExclusive(t *testing.T) {
 	if h, _ := s.Begin(ctx, other); h == nil {
 		t.Fatal("claim held: want the holder")
 	}
-	clk.Add(31 * time.Second)
+	clk.Advance(31 * time.Second)
 	other.LockedUntil = clk.Now().Add(30 * time.Second)
 	if h, err := s.Begin(ctx, other); h != nil || err != nil {
 		t.Fatalf("lapsed claim: holder = %+v, err = %v; want it taken over", h, err)
@@ -238,7 +225,7 @@ func TestRevocationAndClients(t *testing.T) {
 		t.Fatalf("revoke: %+v, %v", got, err)
 	}
 	// Within the refresh bound the cache may still say no; after it, yes.
-	clk.Add(dynamo.RevocationRefresh)
+	clk.Advance(dynamo.RevocationRefresh)
 	if revoked, err := cache.Revoked(ctx, "cli-1", clk.Now()); err != nil || !revoked {
 		t.Fatalf("after the refresh bound: revoked = %v, err = %v, want true", revoked, err)
 	}

@@ -63,3 +63,27 @@ func Snapshot(v any) json.RawMessage {
 	}
 	return b
 }
+
+// Record is what travels from the outbox to the consumers (the audit writer,
+// later the webhook fan-out): the envelope partners see plus the routing and
+// audit context. It is the body of the queue messages.
+type Record struct {
+	EventID   string          `json:"event_id"`
+	Type      string          `json:"event_type"`
+	PartnerID string          `json:"partner_id"`
+	OrgID     string          `json:"organization_id,omitempty"`
+	Timestamp time.Time       `json:"timestamp"`
+	Actor     Actor           `json:"actor"`
+	Change    Change          `json:"change"`
+	Envelope  json.RawMessage `json:"envelope"`
+}
+
+// Record returns the event's record.
+func (e Event) Record() (Record, error) {
+	env, err := json.Marshal(e)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{EventID: e.ID, Type: e.Type, PartnerID: e.PartnerID, OrgID: e.OrganizationID,
+		Timestamp: e.Timestamp, Actor: e.Actor, Change: e.Audit, Envelope: env}, nil
+}
