@@ -31,16 +31,25 @@ type orgItem struct {
 	PartnerID string `json:"partner_id"`
 	// NameLower serves the case-insensitive name filter.
 	NameLower string `json:"name_lower"`
+	Version   int64  `json:"version"`
 	organization.Organization
+}
+
+func toOrgItem(org organization.Organization) orgItem {
+	return orgItem{PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID,
+		Kind: "organization", PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Version: org.Version, Organization: org}
+}
+
+func (it orgItem) organization() organization.Organization {
+	o := it.Organization
+	o.PartnerID, o.Version = it.PartnerID, it.Version
+	return o
 }
 
 // CreateOrganization writes the organisation and its event in one transaction.
 func (s *Store) CreateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
 	const op = "dynamo.create_organization"
-	item, err := marshal(orgItem{
-		PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID,
-		Kind: "organization", PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Organization: org,
-	})
+	item, err := marshal(toOrgItem(org))
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
@@ -75,8 +84,7 @@ func (s *Store) GetOrganization(ctx context.Context, partnerID, orgID string) (o
 	if err := unmarshal(out.Item, &it); err != nil {
 		return organization.Organization{}, apperr.Wrap(op, err)
 	}
-	it.Organization.PartnerID = it.PartnerID
-	return it.Organization, nil
+	return it.organization(), nil
 }
 
 // ListOrganizations pages through a partner's organisations.
@@ -107,8 +115,7 @@ func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listi
 		if err := unmarshal(raw, &it); err != nil {
 			return page, apperr.Wrap(op, err)
 		}
-		it.Organization.PartnerID = it.PartnerID
-		page.Items = append(page.Items, it.Organization)
+		page.Items = append(page.Items, it.organization())
 	}
 	return page, nil
 }
@@ -133,6 +140,32 @@ func (s *Store) OrganizationExists(ctx context.Context, partnerID, orgID string)
 	}
 	if out.Item == nil {
 		return apperr.E(op, apperr.NotFound, "organization not found")
+	}
+	return nil
+}
+
+// UpdateOrganization replaces the organisation on condition that nobody
+// changed it since it was read (version), with its event.
+func (s *Store) UpdateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
+	const op = "dynamo.update_organization"
+	item, err := marshal(toOrgItem(org))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("version = :prev"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":prev": num(org.Version - 1)}}},
+		evItem,
+	}})
+	if conditionFailed(err, 0) {
+		return apperr.E(op, apperr.Conflict, "the organization was changed by another request; read it again and retry")
+	}
+	if err != nil {
+		return transient(op, err)
 	}
 	return nil
 }

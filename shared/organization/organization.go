@@ -4,14 +4,15 @@ package organization
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/identifier"
 	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/validation"
 )
 
 // Types of organisation.
@@ -44,6 +45,8 @@ type Organization struct {
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Version increments on every change; updates are conditional on it.
+	Version int64 `json:"-"`
 }
 
 // CreateInput is what a partner sends to create an organisation.
@@ -56,25 +59,16 @@ type CreateInput struct {
 	Address   *Address `json:"address"`
 }
 
-var (
-	digits14   = regexp.MustCompile(`^[0-9]{14}$`)
-	vatFormat  = regexp.MustCompile(`^FR[0-9A-HJ-NP-Z]{2}[0-9]{9}$`)
-	postalFR   = regexp.MustCompile(`^[0-9]{5}$`)
-	countryISO = regexp.MustCompile(`^[A-Z]{2}$`)
-)
-
 const maxName = 200
 
-// Validate checks the input's shape and normalises it (spaces removed from
-// identifiers, upper-cased codes). Checksums of SIRET and VAT numbers are the
-// identifier validation's job, not a format check's.
-func (in *CreateInput) Validate() error {
+// Validate checks the input and normalises it (spaces removed from
+// identifiers, upper-cased codes). Identifier checksums go through the
+// collector: warnings in the sandbox, errors in production.
+func (in *CreateInput) Validate(c *validation.Collector) error {
 	const op = "organization.validate"
 	in.Type = strings.TrimSpace(in.Type)
 	in.Name = strings.TrimSpace(in.Name)
 	in.LegalName = strings.TrimSpace(in.LegalName)
-	in.SIRET = strings.ReplaceAll(strings.TrimSpace(in.SIRET), " ", "")
-	in.VATNumber = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(in.VATNumber), " ", ""))
 	switch {
 	case in.Type != TypeCompany && in.Type != TypePublicEntity:
 		return apperr.Field(op, "type", `type must be "company" or "public_entity"`)
@@ -84,31 +78,66 @@ func (in *CreateInput) Validate() error {
 		return apperr.Field(op, "name", "name is longer than 200 characters")
 	case utf8.RuneCountInString(in.LegalName) > maxName:
 		return apperr.Field(op, "legal_name", "legal_name is longer than 200 characters")
-	case !digits14.MatchString(in.SIRET):
-		return apperr.Field(op, "siret", "siret must be 14 digits")
-	case in.VATNumber != "" && !vatFormat.MatchString(in.VATNumber):
-		return apperr.Field(op, "vat_number", "vat_number must be a French VAT number: FR, a 2-character key and the 9-digit SIREN")
-	case in.VATNumber != "" && in.VATNumber[4:] != in.SIRET[:9]:
-		return apperr.Field(op, "vat_number", "vat_number must end with the SIREN of the siret")
+	case strings.TrimSpace(in.SIRET) == "":
+		return apperr.Field(op, "siret", "siret is required")
+	}
+	siret, p := identifier.CheckSIRET(in.SIRET)
+	if err := c.Apply(op, "siret", p); err != nil {
+		return err
+	}
+	in.SIRET = siret
+	if in.Type == TypePublicEntity && siret != "" && siret[0] != '1' && siret[0] != '2' {
+		// French public bodies' SIRENs begin with 1 or 2.
+		c.Warn("siret", "unusual_for_type", "the SIREN of a public entity normally begins with 1 or 2")
+	}
+	if err := validateVAT(op, c, &in.VATNumber, siret); err != nil {
+		return err
 	}
 	if in.Address == nil {
 		return apperr.Field(op, "address", "address is required")
 	}
-	a := in.Address
-	a.Line1, a.City = strings.TrimSpace(a.Line1), strings.TrimSpace(a.City)
-	a.PostalCode = strings.TrimSpace(a.PostalCode)
-	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
+	return in.Address.validate(op, "address", c)
+}
+
+func validateVAT(op string, c *validation.Collector, vat *string, siret string) error {
+	if strings.TrimSpace(*vat) == "" {
+		*vat = ""
+		return nil
+	}
+	v, p := identifier.CheckFrenchVAT(*vat)
+	if err := c.Apply(op, "vat_number", p); err != nil {
+		return err
+	}
+	if !identifier.VATMatchesSIREN(v, identifier.SIRENOf(siret)) {
+		return apperr.Field(op, "vat_number", "vat_number must end with the SIREN of the siret ("+identifier.SIRENOf(siret)+")")
+	}
+	*vat = v
+	return nil
+}
+
+func (a *Address) validate(op, prefix string, c *validation.Collector) error {
+	a.Line1, a.Line2, a.City = strings.TrimSpace(a.Line1), strings.TrimSpace(a.Line2), strings.TrimSpace(a.City)
 	switch {
 	case a.Line1 == "":
-		return apperr.Field(op, "address.line1", "address.line1 is required")
+		return apperr.Field(op, prefix+".line1", prefix+".line1 is required")
+	case utf8.RuneCountInString(a.Line1) > 200 || utf8.RuneCountInString(a.Line2) > 200:
+		return apperr.Field(op, prefix+".line1", "address lines are at most 200 characters")
 	case a.City == "":
-		return apperr.Field(op, "address.city", "address.city is required")
-	case !countryISO.MatchString(a.Country):
-		return apperr.Field(op, "address.country", "address.country must be an ISO 3166-1 alpha-2 code")
-	case a.Country == "FR" && !postalFR.MatchString(a.PostalCode):
-		return apperr.Field(op, "address.postal_code", "address.postal_code must be 5 digits in France")
-	case a.PostalCode == "":
-		return apperr.Field(op, "address.postal_code", "address.postal_code is required")
+		return apperr.Field(op, prefix+".city", prefix+".city is required")
+	}
+	country, p := identifier.CheckCountry(a.Country)
+	if p != nil {
+		return apperr.Field(op, prefix+".country", prefix+".country must be an ISO 3166-1 alpha-2 code")
+	}
+	a.Country = country
+	if country == "FR" {
+		pc, p := identifier.CheckFrenchPostalCode(a.PostalCode)
+		if p != nil {
+			return apperr.Field(op, prefix+".postal_code", prefix+".postal_code: "+p.Message)
+		}
+		a.PostalCode = pc
+	} else if a.PostalCode = strings.TrimSpace(a.PostalCode); a.PostalCode == "" || len(a.PostalCode) > 16 {
+		return apperr.Field(op, prefix+".postal_code", prefix+".postal_code is required (at most 16 characters)")
 	}
 	return nil
 }
@@ -119,6 +148,9 @@ type Store interface {
 	CreateOrganization(ctx context.Context, org Organization, ev event.Event) error
 	GetOrganization(ctx context.Context, partnerID, orgID string) (Organization, error)
 	ListOrganizations(ctx context.Context, partnerID string, q listing.Query, f Filter) (listing.Page[Organization], error)
+	// UpdateOrganization writes org on condition that its stored version is
+	// org.Version-1 (Conflict otherwise), with its event, in one transaction.
+	UpdateOrganization(ctx context.Context, org Organization, ev event.Event) error
 }
 
 // Filter narrows a list.
@@ -130,21 +162,29 @@ type Filter struct {
 // Service runs the organisation use cases.
 type Service struct {
 	Store Store
+	Mode  validation.Mode
 	Now   func() time.Time
 	NewID func(prefix string) string
 }
 
+// Result is an organisation as a write left it, with the sandbox's warnings.
+type Result struct {
+	Organization
+	Warnings []validation.Warning `json:"warnings,omitempty"`
+}
+
 // Create validates and stores a new organisation with its organization.created event.
-func (s *Service) Create(ctx context.Context, partnerID string, actor event.Actor, in CreateInput) (Organization, error) {
+func (s *Service) Create(ctx context.Context, partnerID string, actor event.Actor, in CreateInput) (Result, error) {
 	const op = "organization.create"
-	if err := in.Validate(); err != nil {
-		return Organization{}, err
+	c := &validation.Collector{Mode: s.Mode}
+	if err := in.Validate(c); err != nil {
+		return Result{}, err
 	}
 	now := s.Now().UTC()
 	org := Organization{
 		ID: s.NewID("org"), PartnerID: partnerID, Type: in.Type, Name: in.Name, LegalName: in.LegalName,
-		SIRET: in.SIRET, SIREN: in.SIRET[:9], VATNumber: in.VATNumber, Address: *in.Address,
-		Status: "active", CreatedAt: now, UpdatedAt: now,
+		SIRET: in.SIRET, SIREN: identifier.SIRENOf(in.SIRET), VATNumber: in.VATNumber, Address: *in.Address,
+		Status: "active", CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if org.LegalName == "" {
 		org.LegalName = org.Name
@@ -153,12 +193,12 @@ func (s *Service) Create(ctx context.Context, partnerID string, actor event.Acto
 		map[string]any{"organization_id": org.ID, "organization": org},
 		event.Change{ResourceType: "organization", ResourceID: org.ID, Action: "created", Before: event.Snapshot(nil), After: event.Snapshot(org)})
 	if err != nil {
-		return Organization{}, apperr.Wrap(op, err)
+		return Result{}, apperr.Wrap(op, err)
 	}
 	if err := s.Store.CreateOrganization(ctx, org, ev); err != nil {
-		return Organization{}, apperr.Wrap(op, err)
+		return Result{}, apperr.Wrap(op, err)
 	}
-	return org, nil
+	return Result{Organization: org, Warnings: c.Warnings}, nil
 }
 
 // Get returns one of the partner's organisations; another partner's is NotFound.
@@ -175,4 +215,66 @@ func (s *Service) List(ctx context.Context, partnerID string, q listing.Query, f
 	}
 	p, err := s.Store.ListOrganizations(ctx, partnerID, q, f)
 	return p, apperr.Wrap(op, err)
+}
+
+// UpdateInput is a PATCH: absent fields are left as they are. The SIRET and the
+// type are not editable: another SIRET is another legal entity, which is
+// another organisation.
+type UpdateInput struct {
+	Name      *string  `json:"name"`
+	LegalName *string  `json:"legal_name"`
+	VATNumber *string  `json:"vat_number"`
+	Address   *Address `json:"address"`
+}
+
+// Update applies a PATCH, with organization.updated, conditional on the
+// version read (a concurrent update makes this one a 409, never a lost write).
+func (s *Service) Update(ctx context.Context, partnerID, orgID string, actor event.Actor, in UpdateInput) (Result, error) {
+	const op = "organization.update"
+	if in.Name == nil && in.LegalName == nil && in.VATNumber == nil && in.Address == nil {
+		return Result{}, apperr.E(op, apperr.Malformed, "nothing to update: send at least one of name, legal_name, vat_number, address")
+	}
+	before, err := s.Store.GetOrganization(ctx, partnerID, orgID)
+	if err != nil {
+		return Result{}, apperr.Wrap(op, err)
+	}
+	after := before
+	c := &validation.Collector{Mode: s.Mode}
+	if in.Name != nil {
+		after.Name = strings.TrimSpace(*in.Name)
+		if after.Name == "" || utf8.RuneCountInString(after.Name) > maxName {
+			return Result{}, apperr.Field(op, "name", "name must be 1 to 200 characters")
+		}
+	}
+	if in.LegalName != nil {
+		after.LegalName = strings.TrimSpace(*in.LegalName)
+		if after.LegalName == "" || utf8.RuneCountInString(after.LegalName) > maxName {
+			return Result{}, apperr.Field(op, "legal_name", "legal_name must be 1 to 200 characters")
+		}
+	}
+	if in.VATNumber != nil {
+		after.VATNumber = *in.VATNumber
+		if err := validateVAT(op, c, &after.VATNumber, after.SIRET); err != nil {
+			return Result{}, err
+		}
+	}
+	if in.Address != nil {
+		a := *in.Address
+		if err := a.validate(op, "address", c); err != nil {
+			return Result{}, err
+		}
+		after.Address = a
+	}
+	now := s.Now().UTC()
+	after.UpdatedAt, after.Version = now, before.Version+1
+	ev, err := event.New(s.NewID("evt"), "organization.updated", now, partnerID, orgID, actor,
+		map[string]any{"organization_id": orgID, "organization": after},
+		event.Change{ResourceType: "organization", ResourceID: orgID, Action: "updated", Before: event.Snapshot(before), After: event.Snapshot(after)})
+	if err != nil {
+		return Result{}, apperr.Wrap(op, err)
+	}
+	if err := s.Store.UpdateOrganization(ctx, after, ev); err != nil {
+		return Result{}, apperr.Wrap(op, err)
+	}
+	return Result{Organization: after, Warnings: c.Warnings}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/callcount"
 	"github.com/modupay/modupay/shared/credential"
+	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/eventrouter"
 	"github.com/modupay/modupay/shared/handlers/organizations"
@@ -26,6 +27,7 @@ import (
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/queue"
+	"github.com/modupay/modupay/shared/validation"
 )
 
 // Config is everything a function needs from its environment. In AWS it comes
@@ -148,7 +150,9 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 
 	creds := &credential.Service{Store: store, Now: o.Now, NewID: o.NewID,
 		Issuer: &auth.Issuer{Keys: keys, Issuer: issuerName, Audience: audience, TTL: TokenTTL, Now: o.Now, NewID: func() string { return o.NewID("tok") }}}
-	orgs := &organization.Service{Store: store, Now: o.Now, NewID: o.NewID}
+	mode := validation.Mode{Strict: cfg.Stage == "production"}
+	orgs := &organization.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
+	depts := &department.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 
 	apiOpts := httpapi.Options{
 		Verifier:    &auth.Verifier{Keys: keys, Issuer: issuerName, Audience: audience, Now: o.Now, Leeway: 30 * time.Second},
@@ -162,7 +166,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if err := app.addHTTP("AuthFunction", apiOpts, (&tokens.Handlers{Credentials: creds}).Routes()...); err != nil {
 		return nil, err
 	}
-	if err := app.addHTTP("OrganizationsFunction", apiOpts, (&organizations.Handlers{Organizations: orgs}).Routes()...); err != nil {
+	if err := app.addHTTP("OrganizationsFunction", apiOpts, (&organizations.Handlers{Organizations: orgs, Departments: depts}).Routes()...); err != nil {
 		return nil, err
 	}
 	if err := app.addHTTP("DocsFunction", apiOpts, docsRoutes()...); err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/organization"
 )
@@ -12,6 +14,7 @@ import (
 // Handlers holds the family's dependencies.
 type Handlers struct {
 	Organizations *organization.Service
+	Departments   *department.Service
 }
 
 // Routes lists the family's routes, keyed as in template.yaml.
@@ -20,6 +23,19 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "POST /v1/organizations", Handler: h.create},
 		{Key: "GET /v1/organizations", Handler: h.list},
 		{Key: "GET /v1/organizations/{org_id}", Handler: h.get},
+		{Key: "PATCH /v1/organizations/{org_id}", Handler: h.update},
+		{Key: "POST /v1/organizations/{org_id}/departments", Handler: h.createDepartment},
+		{Key: "GET /v1/organizations/{org_id}/departments", Handler: h.listDepartments},
+		{Key: "GET /v1/departments/{dept_id}", Handler: h.getDepartment},
+		{Key: "PATCH /v1/departments/{dept_id}", Handler: h.updateDepartment},
+		{Key: "POST /v1/departments/{dept_id}/bank_accounts", Handler: h.createBankAccount},
+		{Key: "GET /v1/departments/{dept_id}/bank_accounts", Handler: h.listBankAccounts},
+		{Key: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Handler: h.getBankAccount},
+		{Key: "PATCH /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Handler: h.updateBankAccount},
+		{Key: "DELETE /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Handler: h.deleteBankAccount},
+		{Key: "POST /v1/departments/{dept_id}/kyc/documents", Handler: h.uploadKYCDocument},
+		{Key: "POST /v1/departments/{dept_id}/kyc", Handler: h.submitKYC},
+		{Key: "GET /v1/departments/{dept_id}/kyc", Handler: h.getKYC},
 	}
 }
 
@@ -50,6 +66,25 @@ func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 		return nil, err
 	}
 	return httpapi.JSON(http.StatusOK, org)
+}
+
+func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.PathOrg("org_id")
+	if err != nil {
+		return nil, err
+	}
+	if err := r.RequireRole(auth.RoleAdmin); err != nil {
+		return nil, err
+	}
+	var in organization.UpdateInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	res, err := h.Organizations.Update(ctx, t.PartnerID, t.OrgID, r.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, res)
 }
 
 func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

@@ -1,0 +1,455 @@
+package dynamo
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/listing"
+)
+
+// A department is its own partition under its partner, found by id alone
+// (routes like /v1/departments/{id} name no organisation); its bank accounts,
+// KYC file and KYC documents live in the same partition, so one Query lists
+// them. The organisation's list is GSI1. Department codes are unique per
+// organisation through a claim item written in the creating transaction.
+func deptPK(partnerID, deptID string) string { return "P#" + partnerID + "#D#" + deptID }
+func orgDeptsPK(partnerID, orgID string) string {
+	return orgPK(partnerID, orgID) + "#DEPTS"
+}
+func deptCodePK(partnerID, orgID, code string) string {
+	return orgPK(partnerID, orgID) + "#DEPTCODE#" + code
+}
+
+const (
+	skDept    = "DEPT"
+	skCode    = "CODE"
+	skKYC     = "KYC"
+	pfxBA     = "BA#"
+	pfxIBAN   = "IBAN#"
+	pfxKYCDoc = "KYCDOC#"
+)
+
+type deptItem struct {
+	PK        string `json:"PK"`
+	SK        string `json:"SK"`
+	GSI1PK    string `json:"GSI1PK"`
+	GSI1SK    string `json:"GSI1SK"`
+	Kind      string `json:"kind"`
+	PartnerID string `json:"partner_id"`
+	Version   int64  `json:"version"`
+	department.Department
+}
+
+func (it deptItem) department() department.Department {
+	d := it.Department
+	d.PartnerID, d.Version = it.PartnerID, it.Version
+	return d
+}
+
+// CreateDepartment writes the department, its code claim and its event, on
+// condition that the organisation is the partner's.
+func (s *Store) CreateDepartment(ctx context.Context, d department.Department, ev event.Event) error {
+	const op = "dynamo.create_department"
+	item, err := marshal(deptItem{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID,
+		Kind: "department", PartnerID: d.PartnerID, Version: d.Version, Department: d})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		s.orgExists(d.PartnerID, d.OrgID),
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		s.claimCode(d.PartnerID, d.OrgID, d.Code, d.ID),
+		evItem,
+	}})
+	switch {
+	case conditionFailed(err, 0):
+		return apperr.E(op, apperr.NotFound, "organization not found")
+	case conditionFailed(err, 2):
+		return codeTaken(op, d.Code)
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
+func codeTaken(op, code string) error {
+	return &apperr.Error{Op: op, Code: apperr.Conflict, Param: "code", Message: "a department with the code " + code + " already exists in this organization"}
+}
+
+func (s *Store) claimCode(partnerID, orgID, code, deptID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table),
+		Item:                map[string]types.AttributeValue{attrPK: str(deptCodePK(partnerID, orgID, code)), attrSK: str(skCode), "department_id": str(deptID), "kind": str("department_code")},
+		ConditionExpression: aws.String("attribute_not_exists(PK)")}}
+}
+
+// GetDepartment reads a department by id under the partner.
+func (s *Store) GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error) {
+	const op = "dynamo.get_department"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), skDept)})
+	if err != nil {
+		return department.Department{}, transient(op, err)
+	}
+	if out.Item == nil {
+		return department.Department{}, apperr.E(op, apperr.NotFound, "department not found")
+	}
+	var it deptItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return department.Department{}, apperr.Wrap(op, err)
+	}
+	return it.department(), nil
+}
+
+// ListDepartments pages through an organisation's departments.
+func (s *Store) ListDepartments(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[department.Department], error) {
+	const op = "dynamo.list_departments"
+	pk := orgDeptsPK(partnerID, orgID)
+	items, next, total, err := s.queryPage(ctx, dynamodb.QueryInput{
+		IndexName:                 aws.String(indexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+	}, attrGSI1PK, pk, q, nil, true)
+	if err != nil {
+		return listing.Page[department.Department]{}, err
+	}
+	page := listing.Page[department.Department]{Items: make([]department.Department, 0, len(items)), Next: next, Total: total}
+	for _, raw := range items {
+		var it deptItem
+		if err := unmarshal(raw, &it); err != nil {
+			return page, apperr.Wrap(op, err)
+		}
+		page.Items = append(page.Items, it.department())
+	}
+	return page, nil
+}
+
+// UpdateDepartment changes the editable fields only (an UpdateItem, so the
+// default account and KYC status, which other writes own, are never
+// overwritten), on condition of the version read; a new code is claimed and
+// the old one released in the same transaction.
+func (s *Store) UpdateDepartment(ctx context.Context, before, after department.Department, ev event.Event) error {
+	const op = "dynamo.update_department"
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	items := []types.TransactWriteItem{
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(after.PartnerID, after.ID), skDept),
+			UpdateExpression:         aws.String("SET #name = :name, code = :code, description = :desc, updated_at = :at, version = :v"),
+			ConditionExpression:      aws.String("version = :prev"),
+			ExpressionAttributeNames: map[string]string{"#name": "name"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":name": str(after.Name), ":code": str(after.Code), ":desc": str(after.Description),
+				":at": str(after.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(after.Version), ":prev": num(before.Version)}}},
+		evItem,
+	}
+	if after.Code != before.Code {
+		items = append(items, s.claimCode(after.PartnerID, after.OrgID, after.Code, after.ID),
+			types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptCodePK(before.PartnerID, before.OrgID, before.Code), skCode)}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	switch {
+	case conditionFailed(err, 0):
+		return apperr.E(op, apperr.Conflict, "the department was changed by another request; read it again and retry")
+	case conditionFailed(err, 2):
+		return codeTaken(op, after.Code)
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
+// OrganizationType reads only the organisation's type.
+func (s *Store) OrganizationType(ctx context.Context, partnerID, orgID string) (string, error) {
+	const op = "dynamo.organization_type"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
+		ProjectionExpression: aws.String("#t"), ExpressionAttributeNames: map[string]string{"#t": "type"}})
+	if err != nil {
+		return "", transient(op, err)
+	}
+	t, ok := out.Item["type"].(*types.AttributeValueMemberS)
+	if !ok {
+		return "", apperr.E(op, apperr.NotFound, "organization not found")
+	}
+	return t.Value, nil
+}
+
+type accountItem struct {
+	PK          string `json:"PK"`
+	SK          string `json:"SK"`
+	Kind        string `json:"kind"`
+	PartnerID   string `json:"partner_id"`
+	Version     int64  `json:"version"`
+	ActiveLinks int64  `json:"active_links"`
+	TestIBAN    bool   `json:"sandbox_test_iban"`
+	department.BankAccount
+}
+
+func (it accountItem) account() department.BankAccount {
+	a := it.BankAccount
+	a.PartnerID, a.Version, a.ActiveLinks, a.SandboxTestIBAN = it.PartnerID, it.Version, it.ActiveLinks, it.TestIBAN
+	a.IsDefault = false // derived by the service from the department
+	return a
+}
+
+// deptGuard is the department update every account write makes: it
+// serialises writes that decide the default (version), and moves the default
+// when asked. A failed condition is department.ErrChanged: read and retry.
+func (s *Store) deptGuard(d department.Department, makeDefault bool, accountID string) types.TransactWriteItem {
+	expr := "SET version = :v"
+	vals := map[string]types.AttributeValue{":v": num(d.Version + 1), ":prev": num(d.Version)}
+	if makeDefault {
+		expr += ", default_bank_account_id = :id"
+		vals[":id"] = str(accountID)
+	}
+	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("version = :prev"), ExpressionAttributeValues: vals}}
+}
+
+// CreateBankAccount writes the account, its IBAN claim (one IBAN once per
+// department) and its event, and moves the default if asked, in one transaction.
+func (s *Store) CreateBankAccount(ctx context.Context, d department.Department, a department.BankAccount, makeDefault bool, ev event.Event) error {
+	const op = "dynamo.create_bank_account"
+	a.IsDefault = false
+	item, err := marshal(accountItem{PK: deptPK(d.PartnerID, d.ID), SK: pfxBA + a.ID, Kind: "bank_account", PartnerID: d.PartnerID,
+		Version: a.Version, TestIBAN: a.SandboxTestIBAN, BankAccount: a})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		s.deptGuard(d, makeDefault, a.ID),
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(s.table), ConditionExpression: aws.String("attribute_not_exists(PK)"),
+			Item: map[string]types.AttributeValue{attrPK: str(deptPK(d.PartnerID, d.ID)), attrSK: str(pfxIBAN + a.IBAN), "bank_account_id": str(a.ID), "kind": str("iban_claim")}}},
+		evItem,
+	}})
+	switch {
+	case conditionFailed(err, 0):
+		return department.ErrChanged
+	case conditionFailed(err, 2):
+		return &apperr.Error{Op: op, Code: apperr.Conflict, Param: "iban", Message: "this IBAN is already an account of the department"}
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
+// GetBankAccount reads one account of a department.
+func (s *Store) GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (department.BankAccount, error) {
+	const op = "dynamo.get_bank_account"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), pfxBA+accountID)})
+	if err != nil {
+		return department.BankAccount{}, transient(op, err)
+	}
+	if out.Item == nil {
+		return department.BankAccount{}, apperr.E(op, apperr.NotFound, "bank account not found")
+	}
+	var it accountItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return department.BankAccount{}, apperr.Wrap(op, err)
+	}
+	return it.account(), nil
+}
+
+// ListBankAccounts reads every account of a department: one Query of its
+// partition (a department has few accounts).
+func (s *Store) ListBankAccounts(ctx context.Context, partnerID, deptID string) ([]department.BankAccount, error) {
+	const op = "dynamo.list_bank_accounts"
+	in := &dynamodb.QueryInput{TableName: aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :ba)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(deptPK(partnerID, deptID)), ":ba": str(pfxBA)}}
+	out := []department.BankAccount{}
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, transient(op, err)
+		}
+		for _, raw := range res.Items {
+			var it accountItem
+			if err := unmarshal(raw, &it); err != nil {
+				return nil, apperr.Wrap(op, err)
+			}
+			out = append(out, it.account())
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+// UpdateBankAccount renames the account (UpdateItem: the link counter, which
+// payment links own, is never overwritten) and moves the default when asked.
+func (s *Store) UpdateBankAccount(ctx context.Context, d department.Department, a department.BankAccount, makeDefault bool, ev event.Event) error {
+	const op = "dynamo.update_bank_account"
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		s.deptGuard(d, makeDefault, a.ID),
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
+			UpdateExpression:    aws.String("SET account_name = :n, bank_name = :b, updated_at = :at, version = :v"),
+			ConditionExpression: aws.String("version = :prev"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(a.AccountName), ":b": str(a.BankName),
+				":at": str(a.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(a.Version), ":prev": num(a.Version - 1)}}},
+		evItem,
+	}})
+	switch {
+	case conditionFailed(err, 0), conditionFailed(err, 1):
+		return department.ErrChanged
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
+// DeleteBankAccount deletes the account and its IBAN claim, on condition that
+// no active payment link uses it and it is not (or no longer) the default.
+func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, a department.BankAccount, ev event.Event) error {
+	const op = "dynamo.delete_bank_account"
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
+			ConditionExpression:       aws.String("default_bank_account_id <> :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(a.ID)}}},
+		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
+			ConditionExpression:       aws.String("attribute_exists(PK) AND active_links = :zero"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)}}},
+		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxIBAN+a.IBAN)}},
+		evItem,
+	}})
+	switch {
+	case conditionFailed(err, 0):
+		return apperr.E(op, apperr.Conflict, "this account became the department's default: make another account the default first")
+	case conditionFailed(err, 1):
+		return apperr.E(op, apperr.Conflict, "the account is gone, or active payment links pay into it")
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
+type kycDocItem struct {
+	PK        string `json:"PK"`
+	SK        string `json:"SK"`
+	Kind      string `json:"kind"`
+	PartnerID string `json:"partner_id"`
+	Content   []byte `json:"content"`
+	department.Document
+}
+
+// PutKYCDocument stores a document (its bytes as a binary attribute).
+func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document) error {
+	const op = "dynamo.put_kyc_document"
+	item, err := marshal(kycDocItem{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document",
+		PartnerID: doc.PartnerID, Content: doc.Content, Document: doc})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}); err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// GetKYCDocument reads a document's metadata (not its bytes).
+func (s *Store) GetKYCDocument(ctx context.Context, partnerID, deptID, docID string) (department.Document, error) {
+	const op = "dynamo.get_kyc_document"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), pfxKYCDoc+docID),
+		ProjectionExpression:     aws.String("id, department_id, organization_id, #t, file_name, content_type, size, sha256, created_at"),
+		ExpressionAttributeNames: map[string]string{"#t": "type"}})
+	if err != nil {
+		return department.Document{}, transient(op, err)
+	}
+	if out.Item == nil {
+		return department.Document{}, apperr.E(op, apperr.NotFound, "document not found")
+	}
+	var doc department.Document
+	if err := unmarshal(out.Item, &doc); err != nil {
+		return department.Document{}, apperr.Wrap(op, err)
+	}
+	doc.PartnerID = partnerID
+	return doc, nil
+}
+
+type kycItem struct {
+	PK        string `json:"PK"`
+	SK        string `json:"SK"`
+	Kind      string `json:"kind"`
+	PartnerID string `json:"partner_id"`
+	Version   int64  `json:"version"`
+	department.KYC
+}
+
+// GetKYC reads a department's KYC file.
+func (s *Store) GetKYC(ctx context.Context, partnerID, deptID string) (department.KYC, error) {
+	const op = "dynamo.get_kyc"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), skKYC)})
+	if err != nil {
+		return department.KYC{}, transient(op, err)
+	}
+	if out.Item == nil {
+		return department.KYC{}, apperr.E(op, apperr.NotFound, "no KYC submitted")
+	}
+	var it kycItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return department.KYC{}, apperr.Wrap(op, err)
+	}
+	k := it.KYC
+	k.Version = it.Version
+	return k, nil
+}
+
+// SubmitKYC writes the KYC file (conditional on the version read, so two
+// submissions cannot both pass), the department's denormalised KYC status and
+// the status events, in one transaction.
+func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, after department.KYC, evs []event.Event) error {
+	const op = "dynamo.submit_kyc"
+	item, err := marshal(kycItem{PK: deptPK(d.PartnerID, d.ID), SK: skKYC, Kind: "kyc", PartnerID: d.PartnerID, Version: after.Version, KYC: after})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	put := &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	if before.Version > 0 {
+		put.ConditionExpression = aws.String("version = :prev")
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(before.Version)}
+	}
+	items := []types.TransactWriteItem{
+		{Put: put},
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
+			UpdateExpression: aws.String("SET kyc_status = :s"), ConditionExpression: aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(after.Status)}}},
+	}
+	for _, ev := range evs {
+		it, err := s.putEvent(ev)
+		if err != nil {
+			return apperr.Wrap(op, err)
+		}
+		items = append(items, it)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if conditionFailed(err, 0) {
+		return apperr.E(op, apperr.Conflict, "another KYC submission for this department was recorded at the same time")
+	}
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
