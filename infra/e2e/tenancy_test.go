@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
+	"sync/atomic"
 	"strings"
 	"testing"
 )
@@ -20,8 +22,10 @@ type tenancyCase struct {
 
 // targetIDs are the ids a request aims at.
 type targetIDs struct {
-	org    string
-	client string
+	org     string
+	client  string
+	dept    string
+	account string // not the department's default, so it can be deleted
 }
 
 var tenancyRoutes = []tenancyCase{
@@ -36,6 +40,48 @@ var tenancyRoutes = []tenancyCase{
 	}},
 	{route: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "DELETE", route: "/v1/organizations/{org_id}/api_clients/{client_id}", path: "/v1/organizations/" + id.org + "/api_clients/" + id.client}
+	}},
+	{route: "PATCH /v1/organizations/{org_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "PATCH", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + id.org, body: `{"name":"Renamed"}`}
+	}},
+	{route: "POST /v1/organizations/{org_id}/departments", ownerStatus: 201, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + id.org + "/departments", body: `{"name":"D","code":"T-` + id.client[len(id.client)-8:] + `"}`}
+	}},
+	{route: "GET /v1/organizations/{org_id}/departments", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + id.org + "/departments"}
+	}},
+	{route: "GET /v1/departments/{dept_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/departments/{dept_id}", path: deptPath(id.dept)}
+	}},
+	{route: "PATCH /v1/departments/{dept_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "PATCH", route: "/v1/departments/{dept_id}", path: deptPath(id.dept), body: `{"description":"x"}`}
+	}},
+	{route: "POST /v1/departments/{dept_id}/bank_accounts", ownerStatus: 201, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(id.dept, "/bank_accounts"), body: `{"iban":"FR7630004000031234567890143","bic":"BNPAFRPPXXX","account_name":"C"}`}
+	}},
+	{route: "GET /v1/departments/{dept_id}/bank_accounts", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(id.dept, "/bank_accounts")}
+	}},
+	{route: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/departments/{dept_id}/bank_accounts/{bank_account_id}", path: deptPath(id.dept, "/bank_accounts/", id.account)}
+	}},
+	{route: "PATCH /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "PATCH", route: "/v1/departments/{dept_id}/bank_accounts/{bank_account_id}", path: deptPath(id.dept, "/bank_accounts/", id.account), body: `{"account_name":"R"}`}
+	}},
+	{route: "DELETE /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", ownerStatus: 204, build: func(id targetIDs) exchange {
+		return exchange{method: "DELETE", route: "/v1/departments/{dept_id}/bank_accounts/{bank_account_id}", path: deptPath(id.dept, "/bank_accounts/", id.account)}
+	}},
+	{route: "POST /v1/departments/{dept_id}/kyc/documents", ownerStatus: 201, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/departments/{dept_id}/kyc/documents", path: deptPath(id.dept, "/kyc/documents"),
+			body: `{"type":"rib","file_name":"rib.pdf","content_type":"application/pdf","content_base64":"` + pdf("rib") + `"}`}
+	}},
+	// The owner's minimal submission is refused for its content (422), which
+	// still proves the route reached the department.
+	{route: "POST /v1/departments/{dept_id}/kyc", ownerStatus: 422, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/departments/{dept_id}/kyc", path: deptPath(id.dept, "/kyc"), body: `{"representative":{"first_name":"A","last_name":"B","role":"regisseur","date_of_birth":"1970-01-01"},"documents":[]}`}
+	}},
+	{route: "GET /v1/departments/{dept_id}/kyc", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/departments/{dept_id}/kyc", path: deptPath(id.dept, "/kyc")}
 	}},
 }
 
@@ -82,7 +128,9 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 	for _, c := range tenancyRoutes {
 		t.Run(c.route, func(t *testing.T) {
 			target := targetIDs{org: orgA1, client: newClient(orgA1, "analyst")["client_id"].(string)}
-			missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000"}
+			target.dept, target.account = newDepartmentWithAccounts(t, w, partnerA, orgA1)
+			missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
+				dept: "dept-01900000-0000-7000-8000-000000000000", account: "ba-01900000-0000-7000-8000-000000000000"}
 			wt := &world{t: t, app: w.app, srv: w.srv, clock: w.clock, faults: w.faults, validator: w.validator, seen: w.seen}
 
 			for _, caller := range callers {
@@ -118,4 +166,20 @@ func sameError(t *testing.T, a, b answer) bool {
 		return string(out)
 	}
 	return strip(a) == strip(b)
+}
+
+var deptSeq atomic.Int64
+
+// newDepartmentWithAccounts makes a department with two accounts and returns
+// the department and its non-default account.
+func newDepartmentWithAccounts(t *testing.T, w *world, token, org string) (string, string) {
+	t.Helper()
+	n := deptSeq.Add(1)
+	dept := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + org + "/departments",
+		header: bearer(token), body: fmt.Sprintf(`{"name":"D","code":"D-%d"}`, n), status: 201}).json(t)["id"].(string)
+	w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts"), header: bearer(token),
+		body: `{"iban":"FR1420041010050500013M02606","bic":"PSSTFRPPXXX","account_name":"A"}`, status: 201})
+	acct := w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts"), header: bearer(token),
+		body: `{"iban":"FR7630006000011234567890189","bic":"AGRIFRPPXXX","account_name":"B"}`, status: 201}).json(t)["id"].(string)
+	return dept, acct
 }
