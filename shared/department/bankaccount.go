@@ -173,29 +173,30 @@ func (s *Service) CreateAccount(ctx context.Context, sc Scope, deptID string, ac
 	}
 }
 
-// GetAccount returns one account of a department the scope owns (IBAN in full).
+// GetAccount returns one account of a department the scope owns (IBAN in
+// full): one read.
 func (s *Service) GetAccount(ctx context.Context, sc Scope, deptID, accountID string) (BankAccount, error) {
-	d, err := s.Get(ctx, sc, deptID)
+	const op = "bank_account.get"
+	d, a, err := s.Store.GetDepartmentAccount(ctx, sc.PartnerID, deptID, accountID)
 	if err != nil {
-		return BankAccount{}, err
+		return BankAccount{}, apperr.Wrap(op, err)
 	}
-	a, err := s.Store.GetBankAccount(ctx, sc.PartnerID, d.ID, accountID)
-	if err != nil {
-		return BankAccount{}, apperr.Wrap("bank_account.get", err)
+	if !sc.Owns(d) {
+		return BankAccount{}, apperr.E(op, apperr.NotFound, "department not found")
 	}
 	a.IsDefault = d.DefaultAccountID == a.ID
 	return a, nil
 }
 
-// ListAccounts lists a department's accounts, IBANs masked, oldest first.
+// ListAccounts lists a department's accounts, IBANs masked, oldest first: one read.
 func (s *Service) ListAccounts(ctx context.Context, sc Scope, deptID string) ([]BankAccount, error) {
-	d, err := s.Get(ctx, sc, deptID)
+	const op = "bank_account.list"
+	d, as, err := s.Store.ListDepartmentAccounts(ctx, sc.PartnerID, deptID)
 	if err != nil {
-		return nil, err
+		return nil, apperr.Wrap(op, err)
 	}
-	as, err := s.Store.ListBankAccounts(ctx, sc.PartnerID, d.ID)
-	if err != nil {
-		return nil, apperr.Wrap("bank_account.list", err)
+	if !sc.Owns(d) {
+		return nil, apperr.E(op, apperr.NotFound, "department not found")
 	}
 	for i := range as {
 		as[i].IsDefault = as[i].ID == d.DefaultAccountID

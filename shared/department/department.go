@@ -110,13 +110,16 @@ type Store interface {
 
 	CreateBankAccount(ctx context.Context, d Department, a BankAccount, makeDefault bool, ev event.Event) error
 	GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (BankAccount, error)
-	ListBankAccounts(ctx context.Context, partnerID, deptID string) ([]BankAccount, error)
+	// GetDepartmentAccount, ListDepartmentAccounts and GetDepartmentKYC read
+	// the department with what is asked of it in one call each.
+	GetDepartmentAccount(ctx context.Context, partnerID, deptID, accountID string) (Department, BankAccount, error)
+	ListDepartmentAccounts(ctx context.Context, partnerID, deptID string) (Department, []BankAccount, error)
+	GetDepartmentKYC(ctx context.Context, partnerID, deptID string) (Department, *KYC, error)
 	UpdateBankAccount(ctx context.Context, d Department, a BankAccount, makeDefault bool, ev event.Event) error
 	DeleteBankAccount(ctx context.Context, d Department, a BankAccount, ev event.Event) error
 
 	PutKYCDocument(ctx context.Context, doc Document) error
 	GetKYCDocument(ctx context.Context, partnerID, deptID, docID string) (Document, error)
-	GetKYC(ctx context.Context, partnerID, deptID string) (KYC, error)
 	// SubmitKYC records a submission (and its decision, when the sandbox
 	// decides at once) on condition that the KYC is in the status read.
 	SubmitKYC(ctx context.Context, d Department, before, after KYC, evs []event.Event) error

@@ -170,17 +170,25 @@ func (s *Service) UploadDocument(ctx context.Context, sc Scope, deptID string, i
 	return doc, apperr.Wrap(op, s.Store.PutKYCDocument(ctx, doc))
 }
 
-// GetKYC returns a department's KYC; not_submitted when there is none.
+// GetKYC returns a department's KYC (not_submitted when there is none): one read.
 func (s *Service) GetKYC(ctx context.Context, sc Scope, deptID string) (KYC, error) {
-	d, err := s.Get(ctx, sc, deptID)
+	_, k, err := s.departmentKYC(ctx, sc, deptID)
+	return k, err
+}
+
+func (s *Service) departmentKYC(ctx context.Context, sc Scope, deptID string) (Department, KYC, error) {
+	const op = "kyc.get"
+	d, k, err := s.Store.GetDepartmentKYC(ctx, sc.PartnerID, deptID)
 	if err != nil {
-		return KYC{}, err
+		return Department{}, KYC{}, apperr.Wrap(op, err)
 	}
-	k, err := s.Store.GetKYC(ctx, sc.PartnerID, d.ID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return KYC{DepartmentID: d.ID, OrgID: d.OrgID, Status: KYCNotSubmitted, Documents: []DocumentRef{}, RejectionReasons: []Reason{}}, nil
+	if !sc.Owns(d) {
+		return Department{}, KYC{}, apperr.E(op, apperr.NotFound, "department not found")
 	}
-	return k, apperr.Wrap("kyc.get", err)
+	if k == nil {
+		return d, KYC{DepartmentID: d.ID, OrgID: d.OrgID, Status: KYCNotSubmitted, Documents: []DocumentRef{}, RejectionReasons: []Reason{}}, nil
+	}
+	return d, *k, nil
 }
 
 // SubmitKYC checks a submission, records it (pending) and, in the sandbox,
@@ -188,11 +196,7 @@ func (s *Service) GetKYC(ctx context.Context, sc Scope, deptID string) (KYC, err
 // transaction as the change.
 func (s *Service) SubmitKYC(ctx context.Context, sc Scope, deptID string, actor event.Actor, in SubmitInput) (KYC, error) {
 	const op = "kyc.submit"
-	d, err := s.Get(ctx, sc, deptID)
-	if err != nil {
-		return KYC{}, err
-	}
-	before, err := s.GetKYC(ctx, sc, deptID)
+	d, before, err := s.departmentKYC(ctx, sc, deptID)
 	if err != nil {
 		return KYC{}, err
 	}

@@ -264,33 +264,6 @@ func (s *Store) GetBankAccount(ctx context.Context, partnerID, deptID, accountID
 	return it.account(), nil
 }
 
-// ListBankAccounts reads every account of a department: one Query of its
-// partition (a department has few accounts).
-func (s *Store) ListBankAccounts(ctx context.Context, partnerID, deptID string) ([]department.BankAccount, error) {
-	const op = "dynamo.list_bank_accounts"
-	in := &dynamodb.QueryInput{TableName: aws.String(s.table),
-		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :ba)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(deptPK(partnerID, deptID)), ":ba": str(pfxBA)}}
-	out := []department.BankAccount{}
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, transient(op, err)
-		}
-		for _, raw := range res.Items {
-			var it accountItem
-			if err := unmarshal(raw, &it); err != nil {
-				return nil, apperr.Wrap(op, err)
-			}
-			out = append(out, it.account())
-		}
-		if res.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
-}
-
 // UpdateBankAccount renames the account (UpdateItem: the link counter, which
 // payment links own, is never overwritten) and moves the default when asked.
 func (s *Store) UpdateBankAccount(ctx context.Context, d department.Department, a department.BankAccount, makeDefault bool, ev event.Event) error {
@@ -398,25 +371,6 @@ type kycItem struct {
 	department.KYC
 }
 
-// GetKYC reads a department's KYC file.
-func (s *Store) GetKYC(ctx context.Context, partnerID, deptID string) (department.KYC, error) {
-	const op = "dynamo.get_kyc"
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), skKYC)})
-	if err != nil {
-		return department.KYC{}, transient(op, err)
-	}
-	if out.Item == nil {
-		return department.KYC{}, apperr.E(op, apperr.NotFound, "no KYC submitted")
-	}
-	var it kycItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return department.KYC{}, apperr.Wrap(op, err)
-	}
-	k := it.KYC
-	k.Version = it.Version
-	return k, nil
-}
-
 // SubmitKYC writes the KYC file (conditional on the version read, so two
 // submissions cannot both pass), the department's denormalised KYC status and
 // the status events, in one transaction.
@@ -452,4 +406,114 @@ func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, 
 		return transient(op, err)
 	}
 	return nil
+}
+
+// getTwo reads the department item and one other item of its partition in one
+// call (BatchGetItem), so a read of a department's sub-resource costs one
+// call. A missing department is NotFound; a missing other item is nil.
+func (s *Store) getTwo(ctx context.Context, op, partnerID, deptID, otherSK string) (department.Department, map[string]types.AttributeValue, error) {
+	pk := deptPK(partnerID, deptID)
+	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+		s.table: {Keys: []map[string]types.AttributeValue{key(pk, skDept), key(pk, otherSK)}, ConsistentRead: aws.Bool(true)},
+	}}
+	var items []map[string]types.AttributeValue
+	for len(in.RequestItems) > 0 {
+		out, err := s.db.BatchGetItem(ctx, in)
+		if err != nil {
+			return department.Department{}, nil, transient(op, err)
+		}
+		items = append(items, out.Responses[s.table]...)
+		in.RequestItems = out.UnprocessedKeys // rare; read what is left
+	}
+	var dept, other map[string]types.AttributeValue
+	for _, it := range items {
+		if sk, _ := it[attrSK].(*types.AttributeValueMemberS); sk != nil && sk.Value == skDept {
+			dept = it
+		} else {
+			other = it
+		}
+	}
+	if dept == nil {
+		return department.Department{}, nil, apperr.E(op, apperr.NotFound, "department not found")
+	}
+	var d deptItem
+	if err := unmarshal(dept, &d); err != nil {
+		return department.Department{}, nil, apperr.Wrap(op, err)
+	}
+	return d.department(), other, nil
+}
+
+// GetDepartmentAccount reads a department and one of its accounts: one call.
+func (s *Store) GetDepartmentAccount(ctx context.Context, partnerID, deptID, accountID string) (department.Department, department.BankAccount, error) {
+	const op = "dynamo.get_department_account"
+	d, raw, err := s.getTwo(ctx, op, partnerID, deptID, pfxBA+accountID)
+	if err != nil {
+		return d, department.BankAccount{}, err
+	}
+	if raw == nil {
+		return d, department.BankAccount{}, apperr.E(op, apperr.NotFound, "bank account not found")
+	}
+	var it accountItem
+	if err := unmarshal(raw, &it); err != nil {
+		return d, department.BankAccount{}, apperr.Wrap(op, err)
+	}
+	return d, it.account(), nil
+}
+
+// GetDepartmentKYC reads a department and its KYC file (nil when none): one call.
+func (s *Store) GetDepartmentKYC(ctx context.Context, partnerID, deptID string) (department.Department, *department.KYC, error) {
+	const op = "dynamo.get_department_kyc"
+	d, raw, err := s.getTwo(ctx, op, partnerID, deptID, skKYC)
+	if err != nil || raw == nil {
+		return d, nil, err
+	}
+	var it kycItem
+	if err := unmarshal(raw, &it); err != nil {
+		return d, nil, apperr.Wrap(op, err)
+	}
+	k := it.KYC
+	k.Version = it.Version
+	return d, &k, nil
+}
+
+// ListDepartmentAccounts reads a department and all its accounts with one
+// Query: in the partition's sort order "BA#…" < "DEPT" < "IBAN#…" < "KYC…",
+// so SK BETWEEN "BA#" AND "DEPT" is exactly the accounts and the department.
+func (s *Store) ListDepartmentAccounts(ctx context.Context, partnerID, deptID string) (department.Department, []department.BankAccount, error) {
+	const op = "dynamo.list_department_accounts"
+	in := &dynamodb.QueryInput{TableName: aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk AND SK BETWEEN :lo AND :hi"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(deptPK(partnerID, deptID)), ":lo": str(pfxBA), ":hi": str(skDept)}}
+	var d *department.Department
+	accounts := []department.BankAccount{}
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return department.Department{}, nil, transient(op, err)
+		}
+		for _, raw := range res.Items {
+			if sk, _ := raw[attrSK].(*types.AttributeValueMemberS); sk != nil && sk.Value == skDept {
+				var it deptItem
+				if err := unmarshal(raw, &it); err != nil {
+					return department.Department{}, nil, apperr.Wrap(op, err)
+				}
+				dd := it.department()
+				d = &dd
+				continue
+			}
+			var it accountItem
+			if err := unmarshal(raw, &it); err != nil {
+				return department.Department{}, nil, apperr.Wrap(op, err)
+			}
+			accounts = append(accounts, it.account())
+		}
+		if res.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+	if d == nil {
+		return department.Department{}, nil, apperr.E(op, apperr.NotFound, "department not found")
+	}
+	return *d, accounts, nil
 }
