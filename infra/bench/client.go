@@ -93,9 +93,14 @@ func (c *client) measure(s scenario, n int) (row, error) {
 		if req.collect != nil {
 			var v struct {
 				ClientID string `json:"client_id"`
+				ID       string `json:"id"`
 			}
 			_ = json.Unmarshal(resp.body, &v)
-			*req.collect = append(*req.collect, v.ClientID)
+			id := v.ClientID
+			if id == "" {
+				id = v.ID
+			}
+			*req.collect = append(*req.collect, id)
 		}
 		cc, ok := c.rec.take(resp.id)
 		if !ok {
@@ -109,4 +114,15 @@ func (c *client) measure(s scenario, n int) (row, error) {
 	r.p50, r.p95 = percentile(lat, 50), percentile(lat, 95)
 	r.dynamoMedian = medianInt(dyn)
 	return r, nil
+}
+
+func (c *client) createDept(token, orgID string) (string, error) {
+	r, err := c.do(request{method: "POST", path: "/v1/organizations/" + orgID + "/departments", token: token, body: `{"name":"Régie bench","code":"BENCH"}`})
+	if err != nil || r.status != 201 {
+		return "", fmt.Errorf("create department: %d %s %v", r.status, r.body, err)
+	}
+	var d struct {
+		ID string `json:"id"`
+	}
+	return d.ID, json.Unmarshal(r.body, &d)
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -112,6 +113,12 @@ func run(n, initRuns int) error {
 		}
 	}
 	var clientIDs []string
+	deptID, err := c.createDept(token, orgID)
+	if err != nil {
+		return err
+	}
+	accountID := ""
+	var accountIDs []string
 	scenarios := []scenario{
 		{name: "POST /v1/auth/token", budget: budget{1, 0}, req: func(int) request {
 			return request{method: "POST", path: "/v1/auth/token", body: `{"grant_type":"client_credentials","client_id":"bench-partner","client_secret":"bench-partner-secret-0123","scope":"partner"}`}
@@ -139,6 +146,28 @@ func run(n, initRuns int) error {
 		}},
 		{name: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", budget: budget{2, 0}, req: func(i int) request {
 			return request{method: "DELETE", path: "/v1/organizations/" + orgID + "/api_clients/" + clientIDs[i%len(clientIDs)], token: token}
+		}},
+		{name: "POST /v1/organizations/{org_id}/departments", budget: budget{1, 0}, req: func(i int) request {
+			return request{method: "POST", path: "/v1/organizations/" + orgID + "/departments", token: token, body: fmt.Sprintf(`{"name":"Régie %d","code":"B-%d"}`, i, i)}
+		}},
+		{name: "GET /v1/departments/{dept_id}", budget: budget{1, 0}, req: func(int) request {
+			return request{method: "GET", path: "/v1/departments/" + deptID, token: token}
+		}},
+		// One read (the department: tenancy and current default) and one transaction.
+		{name: "POST /v1/departments/{dept_id}/bank_accounts", budget: budget{2, 0}, req: func(i int) request {
+			return request{method: "POST", path: "/v1/departments/" + deptID + "/bank_accounts", token: token, body: fmt.Sprintf(`{"iban":"%s","bic":"BNPAFRPPXXX","account_name":"Compte %d"}`, frenchIBAN(i), i), collect: &accountIDs}
+		}},
+		{name: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", budget: budget{1, 0}, req: func(i int) request {
+			if accountID == "" {
+				accountID = accountIDs[0]
+			}
+			return request{method: "GET", path: "/v1/departments/" + deptID + "/bank_accounts/" + accountID, token: token}
+		}},
+		{name: "GET /v1/departments/{dept_id}/bank_accounts (200 accounts)", budget: budget{1, 0}, req: func(int) request {
+			return request{method: "GET", path: "/v1/departments/" + deptID + "/bank_accounts", token: token}
+		}},
+		{name: "GET /v1/departments/{dept_id}/kyc", budget: budget{1, 0}, req: func(int) request {
+			return request{method: "GET", path: "/v1/departments/" + deptID + "/kyc", token: token}
 		}},
 		{name: "GET /health", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/health"} }},
 		{name: "GET /api-docs", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/api-docs"} }},
@@ -349,3 +378,21 @@ func (r *recorder) take(id string) (callCounts, bool) {
 }
 
 var _ http.Handler = (*gateway.Gateway)(nil)
+
+// frenchIBAN builds the i-th valid French IBAN: a RIB with a correct key, then
+// ISO 13616 check digits.
+func frenchIBAN(i int) string {
+	bank, branch, account := "30006", "00001", fmt.Sprintf("%011d", 10000000000+i)
+	// RIB key: 97 - ((89*bank + 15*branch + 3*account) mod 97)
+	bn, _ := new(big.Int).SetString(bank, 10)
+	br, _ := new(big.Int).SetString(branch, 10)
+	ac, _ := new(big.Int).SetString(account, 10)
+	sum := new(big.Int).Add(new(big.Int).Mul(bn, big.NewInt(89)), new(big.Int).Mul(br, big.NewInt(15)))
+	sum.Add(sum, new(big.Int).Mul(ac, big.NewInt(3)))
+	key := 97 - new(big.Int).Mod(sum, big.NewInt(97)).Int64()
+	bban := fmt.Sprintf("%s%s%s%02d", bank, branch, account, key)
+	// check digits: 98 - (bban + "FR00" as digits) mod 97; F=15, R=27
+	n, _ := new(big.Int).SetString(bban+"1527"+"00", 10)
+	check := 98 - new(big.Int).Mod(n, big.NewInt(97)).Int64()
+	return fmt.Sprintf("FR%02d%s", check, bban)
+}
