@@ -178,6 +178,10 @@ func (h *Handlers) submitKYC(ctx context.Context, r *httpapi.Request) (*httpapi.
 	if err := requireWriter(r); err != nil {
 		return nil, err
 	}
+	// The department first: another tenant's id is a 404 whatever the body.
+	if _, err := h.Departments.Get(ctx, deptScope(r), r.PathParams["dept_id"]); err != nil {
+		return nil, err
+	}
 	if err := missingKYCFields(r); err != nil {
 		return nil, err
 	}
