@@ -16,19 +16,29 @@ func TestChangesReachTheAuditTrail(t *testing.T) {
 	org := w.createOrg(partner, orgBody("Audited"))
 	w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
 		header: bearer(partner), body: `{"role":"analyst"}`, status: 201})
+	dept := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + org + "/departments",
+		header: bearer(partner), body: seedDepartment, status: 201}).json(t)["id"].(string)
+	w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts"), header: bearer(partner), body: seedBankAccount, status: 201})
+	w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/kyc/documents", path: deptPath(dept, "/kyc/documents"), header: bearer(partner),
+		body: `{"type":"rib","file_name":"rib.pdf","content_type":"application/pdf","content_base64":"` + pdf("rib") + `"}`, status: 201})
+	w.do(exchange{method: "PATCH", route: "/v1/departments/{dept_id}", path: deptPath(dept), header: bearer(partner), body: `{"name":"Eau potable"}`, status: 200})
+	// A refused request writes nothing, so it audits nothing.
+	w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts"), header: bearer(partner), body: seedBankAccount, status: 409})
 
-	// organization.created and api_client.created, both under the organisation.
+	// organization.created, api_client.created, department.created,
+	// bank_account.created, kyc_document.uploaded, department.updated.
+	const want = 6
 	waitFor(t, 30*time.Second, func() (bool, string) {
 		n, err := w.app.Store.CountAuditEntries(context.Background(), "ptn-1", org)
 		if err != nil {
 			return false, err.Error()
 		}
-		return n == 2, fmt.Sprintf("%d audit entries, want 2", n)
+		return n == want, fmt.Sprintf("%d audit entries, want %d", n, want)
 	})
 	// Nothing more arrives later (no duplicates from redelivery).
 	time.Sleep(2 * time.Second)
-	if n, _ := w.app.Store.CountAuditEntries(context.Background(), "ptn-1", org); n != 2 {
-		t.Fatalf("%d audit entries after settling, want 2", n)
+	if n, _ := w.app.Store.CountAuditEntries(context.Background(), "ptn-1", org); n != want {
+		t.Fatalf("%d audit entries after settling, want %d", n, want)
 	}
 }
 

@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/wiring"
 )
 
 // The integration guide's quickstart, steps 3 to 6, verbatim but for the host.
@@ -58,6 +63,22 @@ func TestQuickstartSteps3To6(t *testing.T) {
 		header: bearer(tok), body: `{"name":"Autre","code":"reg-eau-001"}`, status: 409}); a.errParam(t) != "code" {
 		t.Errorf("duplicate code: %s", a.body)
 	}
+	// Codes move with PATCH: the new one is claimed, the old one freed.
+	other := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + orgID + "/departments",
+		header: bearer(tok), body: `{"name":"Cantines","code":"SRV-CANT"}`, status: 201}).json(t)["id"].(string)
+	w.do(exchange{method: "PATCH", route: "/v1/departments/{dept_id}", path: deptPath(other), header: bearer(tok), body: `{"code":"REG-EAU-001"}`, status: 409})
+	w.do(exchange{method: "PATCH", route: "/v1/departments/{dept_id}", path: deptPath(other), header: bearer(tok), body: `{"code":"SRV-CANTINES"}`, status: 200})
+	w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + orgID + "/departments",
+		header: bearer(tok), body: `{"name":"Reprise","code":"srv-cant"}`, status: 201})
+	w.do(exchange{method: "PATCH", route: "/v1/departments/{dept_id}", path: deptPath(other), header: bearer(tok), body: `{}`, status: 400})
+	w.do(exchange{method: "PATCH", route: "/v1/departments/{dept_id}", path: deptPath(other), header: bearer(tok), body: `{"code":"bad code!"}`, status: 422})
+	// Organisation PATCH: the sandbox warns about a VAT number failing its key; the SIRET cannot change.
+	a = w.do(exchange{method: "PATCH", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + orgID, header: bearer(tok), body: `{"name":"Ville de Lyon","vat_number":"FR21216901234"}`, status: 200})
+	if m := a.json(t); m["name"] != "Ville de Lyon" || !strings.Contains(fmt.Sprint(m["warnings"]), "vat_number") {
+		t.Errorf("organisation PATCH: %s", a.body)
+	}
+	w.do(exchange{method: "PATCH", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + orgID, header: bearer(tok), body: `{"siret":"21750001600019"}`, status: 422})
+	w.do(exchange{method: "PATCH", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + orgID, header: bearer(tok), body: `{"vat_number":"FR72217500016"}`, status: 422})
 }
 
 func pdf(extra string) string {
@@ -126,6 +147,24 @@ func TestKYCSubmissionAndSandboxDecisions(t *testing.T) {
 		t.Errorf("sandbox PENDING = %v", k)
 	}
 	submit(d2, submission(d2, "Durand"), 409) // already pending
+
+	// A reviewer decides a pending KYC (production's path; the operator command calls this).
+	reviews := &department.Service{Store: w.app.Store, Now: w.clock.Now, NewID: wiring.NewID}
+	if _, err := reviews.DecideKYC(context.Background(), "ptn-1", d2, false, nil, event.Actor{ID: "reviewer", Type: "operator"}); err == nil {
+		t.Error("a rejection without reasons was accepted")
+	}
+	if _, err := reviews.DecideKYC(context.Background(), "ptn-2", d2, true, nil, event.Actor{ID: "reviewer", Type: "operator"}); err == nil {
+		t.Error("another partner's department was decided")
+	}
+	if k, err := reviews.DecideKYC(context.Background(), "ptn-1", d2, true, nil, event.Actor{ID: "reviewer", Type: "operator"}); err != nil || k.Status != "approved" {
+		t.Errorf("decide: %+v, %v", k, err)
+	}
+	if got := getKYC(d2)["status"]; got != "approved" {
+		t.Errorf("after the decision: %v", got)
+	}
+	if _, err := reviews.DecideKYC(context.Background(), "ptn-1", d2, true, nil, event.Actor{ID: "reviewer", Type: "operator"}); err == nil {
+		t.Error("an approved KYC was decided again")
+	}
 
 	// Bad submissions and documents, each naming its field.
 	d3 := newDept("D3")

@@ -15,11 +15,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/credential"
+	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
+	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
@@ -31,8 +34,12 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "kyc-decide" {
+		return kycDecide(args[1:])
+	}
 	if len(args) == 0 || args[0] != "create-partner" {
-		return fmt.Errorf("usage: operator create-partner -table T [-endpoint URL] -partner ID -name NAME -client-id ID [-secret S]")
+		return fmt.Errorf("usage: operator create-partner -table T [-endpoint URL] -partner ID -name NAME -client-id ID [-secret S]\n" +
+			"       operator kyc-decide -table T [-endpoint URL] -partner ID -department ID (-approve | -reject code:message[,code:message…]) -reviewer NAME")
 	}
 	fs := flag.NewFlagSet("create-partner", flag.ContinueOnError)
 	table := fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage (stack output TableName)")
@@ -72,4 +79,42 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// kycDecide records a reviewer's decision on a pending KYC (production: the
+// sandbox decides at submission).
+func kycDecide(args []string) error {
+	fs := flag.NewFlagSet("kyc-decide", flag.ContinueOnError)
+	table := fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage")
+	endpoint := fs.String("endpoint", os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"), "DynamoDB endpoint; empty for AWS")
+	region := fs.String("region", envOr("AWS_REGION", "eu-west-3"), "AWS region")
+	partner := fs.String("partner", "", "partner id")
+	dept := fs.String("department", "", "department id")
+	approve := fs.Bool("approve", false, "approve the KYC")
+	reject := fs.String("reject", "", "reject, with reasons code:message[,code:message...]")
+	reviewer := fs.String("reviewer", "", "who decides (recorded in the audit trail)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *table == "" || *partner == "" || *dept == "" || *reviewer == "" || *approve == (*reject != "") {
+		return fmt.Errorf("-table, -partner, -department, -reviewer and exactly one of -approve or -reject are required")
+	}
+	var reasons []department.Reason
+	for _, r := range strings.Split(*reject, ",") {
+		if code, msg, ok := strings.Cut(r, ":"); ok {
+			reasons = append(reasons, department.Reason{Code: strings.TrimSpace(code), Message: strings.TrimSpace(msg)})
+		}
+	}
+	ctx := context.Background()
+	awsCfg, err := wiring.AWSConfig(ctx, *region, *endpoint != "")
+	if err != nil {
+		return err
+	}
+	svc := &department.Service{Store: dynamo.New(wiring.NewDynamoDB(awsCfg, *endpoint), *table, time.Now), Now: time.Now, NewID: wiring.NewID}
+	k, err := svc.DecideKYC(ctx, *partner, *dept, *approve, reasons, event.Actor{ID: *reviewer, Type: "operator"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("KYC of %s is %s\n", *dept, k.Status)
+	return nil
 }

@@ -118,7 +118,7 @@ type Store interface {
 	UpdateBankAccount(ctx context.Context, d Department, a BankAccount, makeDefault bool, ev event.Event) error
 	DeleteBankAccount(ctx context.Context, d Department, a BankAccount, ev event.Event) error
 
-	PutKYCDocument(ctx context.Context, doc Document) error
+	PutKYCDocument(ctx context.Context, doc Document, ev event.Event) error
 	GetKYCDocument(ctx context.Context, partnerID, deptID, docID string) (Document, error)
 	// SubmitKYC records a submission (and its decision, when the sandbox
 	// decides at once) on condition that the KYC is in the status read.

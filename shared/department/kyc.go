@@ -131,7 +131,7 @@ const (
 )
 
 // UploadDocument stores a KYC document of a department the scope owns.
-func (s *Service) UploadDocument(ctx context.Context, sc Scope, deptID string, in UploadInput) (Document, error) {
+func (s *Service) UploadDocument(ctx context.Context, sc Scope, deptID string, actor event.Actor, in UploadInput) (Document, error) {
 	const op = "kyc.upload"
 	d, err := s.Get(ctx, sc, deptID)
 	if err != nil {
@@ -165,9 +165,16 @@ func (s *Service) UploadDocument(ctx context.Context, sc Scope, deptID string, i
 		return Document{}, apperr.Field(op, "content_base64", "the content is not a "+in.ContentType+" file")
 	}
 	sum := sha256.Sum256(content)
+	now := s.Now().UTC()
 	doc := Document{ID: s.NewID("doc"), PartnerID: sc.PartnerID, DepartmentID: d.ID, OrgID: d.OrgID, Type: in.Type, FileName: in.FileName,
-		ContentType: in.ContentType, Size: len(content), SHA256: hex.EncodeToString(sum[:]), Content: content, CreatedAt: s.Now().UTC()}
-	return doc, apperr.Wrap(op, s.Store.PutKYCDocument(ctx, doc))
+		ContentType: in.ContentType, Size: len(content), SHA256: hex.EncodeToString(sum[:]), Content: content, CreatedAt: now}
+	ev, err := event.New(s.NewID("evt"), "kyc_document.uploaded", now, sc.PartnerID, d.OrgID, actor,
+		map[string]any{"department_id": d.ID, "document": doc},
+		event.Change{ResourceType: "kyc_document", ResourceID: doc.ID, Action: "created", Before: event.Snapshot(nil), After: event.Snapshot(doc)})
+	if err != nil {
+		return Document{}, apperr.Wrap(op, err)
+	}
+	return doc, apperr.Wrap(op, s.Store.PutKYCDocument(ctx, doc, ev))
 }
 
 // GetKYC returns a department's KYC (not_submitted when there is none): one read.
@@ -333,4 +340,33 @@ func (s *Service) checkDocuments(ctx context.Context, op string, sc Scope, d Dep
 		}
 	}
 	return nil
+}
+
+// DecideKYC records a reviewer's decision on a pending KYC (production
+// reviews; the sandbox decides at submission): approved, or rejected with
+// reasons. The decision and its kyc.status_changed commit together.
+func (s *Service) DecideKYC(ctx context.Context, partnerID, deptID string, approve bool, reasons []Reason, reviewer event.Actor) (KYC, error) {
+	const op = "kyc.decide"
+	d, before, err := s.departmentKYC(ctx, Scope{PartnerID: partnerID}, deptID)
+	if err != nil {
+		return KYC{}, err
+	}
+	if before.Status != KYCPending {
+		return KYC{}, apperr.E(op, apperr.Conflict, "only a pending KYC can be decided; this one is "+before.Status)
+	}
+	if !approve && len(reasons) == 0 {
+		return KYC{}, apperr.Field(op, "reasons", "a rejection needs at least one reason")
+	}
+	now := s.Now().UTC()
+	after := before
+	after.DecidedAt, after.Version = &now, before.Version+1
+	after.Status, after.RejectionReasons = KYCApproved, []Reason{}
+	if !approve {
+		after.Status, after.RejectionReasons = KYCRejected, reasons
+	}
+	ev, err := s.statusEvent(Scope{PartnerID: partnerID}, d, reviewer, before, after, now)
+	if err != nil {
+		return KYC{}, apperr.Wrap(op, err)
+	}
+	return after, apperr.Wrap(op, s.Store.SubmitKYC(ctx, d, before, after, []event.Event{ev}))
 }

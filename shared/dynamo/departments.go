@@ -328,15 +328,23 @@ type kycDocItem struct {
 	department.Document
 }
 
-// PutKYCDocument stores a document (its bytes as a binary attribute).
-func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document) error {
+// PutKYCDocument stores a document (its bytes as a binary attribute) with its event.
+func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document, ev event.Event) error {
 	const op = "dynamo.put_kyc_document"
 	item, err := marshal(kycDocItem{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document",
 		PartnerID: doc.PartnerID, Content: doc.Content, Document: doc})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}); err != nil {
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		evItem,
+	}})
+	if err != nil {
 		return transient(op, err)
 	}
 	return nil

@@ -159,7 +159,7 @@ func (h *Handlers) uploadKYCDocument(ctx context.Context, r *httpapi.Request) (*
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
-	doc, err := h.Departments.UploadDocument(ctx, deptScope(r), r.PathParams["dept_id"], in)
+	doc, err := h.Departments.UploadDocument(ctx, deptScope(r), r.PathParams["dept_id"], r.Actor(), in)
 	if err != nil {
 		return nil, err
 	}
