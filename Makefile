@@ -7,7 +7,8 @@ PKGS  := ./...
 # Template logical id -> directory under functions/ (SAM's makefile builder
 # calls build-<LogicalId> with ARTIFACTS_DIR set).
 FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:docs \
-             EventRouterFunction:eventrouter AuditWriterFunction:auditwriter
+             EventRouterFunction:eventrouter AuditWriterFunction:auditwriter \
+             InvoicesFunction:invoices SchedulerFunction:scheduler
 
 .PHONY: run test lint unit bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
 

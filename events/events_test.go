@@ -28,6 +28,8 @@ var samplePrefix = map[string]struct {
 	"docs":          {"DocsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"eventrouter":   {"EventRouterFunction", func() any { return &events.DynamoDBEvent{} }},
 	"auditwriter":   {"AuditWriterFunction", func() any { return &events.SQSEvent{} }},
+	"invoices":      {"InvoicesFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"scheduler":     {"SchedulerFunction", func() any { return &events.EventBridgeEvent{} }},
 }
 
 func TestSamplesDecode(t *testing.T) {
@@ -61,6 +63,10 @@ func TestSamplesDecode(t *testing.T) {
 			case *events.SQSEvent:
 				if len(ev.Records) == 0 || ev.Records[0].MessageId == "" || ev.Records[0].EventSource != "aws:sqs" {
 					t.Errorf("sample %s: SQS batch without a complete record", f)
+				}
+			case *events.EventBridgeEvent:
+				if ev.DetailType != "Scheduled Event" || ev.ID == "" || ev.Time.IsZero() {
+					t.Errorf("sample %s: not a complete scheduled event", f)
 				}
 			case *events.DynamoDBEvent:
 				if len(ev.Records) == 0 || ev.Records[0].Change.SequenceNumber == "" || len(ev.Records[0].Change.NewImage) == 0 {

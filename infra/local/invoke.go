@@ -18,6 +18,9 @@ import (
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stack"
 	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
@@ -109,6 +112,18 @@ func invokeCmd(args []string) error {
 		payload = bytes.ReplaceAll(payload, []byte(demoTokenPlaceholder), []byte(tok.AccessToken))
 	}
 
+	// Samples of organisation-level routes name "{{demo_org_id}}" and
+	// "{{demo_department_id}}": a demo organisation, with a department and a
+	// bank account, is made for them.
+	if bytes.Contains(payload, []byte("{{demo_org_id}}")) || bytes.Contains(payload, []byte("{{demo_department_id}}")) {
+		orgID, deptID, err := demoStructure(ctx, app)
+		if err != nil {
+			return fmt.Errorf("make the demo organisation: %w", err)
+		}
+		payload = bytes.ReplaceAll(payload, []byte("{{demo_org_id}}"), []byte(orgID))
+		payload = bytes.ReplaceAll(payload, []byte("{{demo_department_id}}"), []byte(deptID))
+	}
+
 	out, invokeErr := gateway.InvokeJSON(ctx, fn, payload, tf.Timeout, gateway.Identity{})
 	if invokeErr != nil {
 		out, err = json.Marshal(map[string]string{"errorMessage": invokeErr.Error(), "errorType": errorType(invokeErr)})
@@ -144,6 +159,27 @@ func readEvent(path string) ([]byte, error) {
 }
 
 const demoTokenPlaceholder = "{{demo_token}}"
+
+// demoStructure makes a sandbox organisation (the integration guide's), a
+// department and its bank account, for the demo partner.
+func demoStructure(ctx context.Context, app *wiring.App) (orgID, deptID string, err error) {
+	actor := event.Actor{ID: "make-invoke", Type: "system"}
+	org, err := app.Organizations.Create(ctx, demoPartnerID, actor, organization.CreateInput{Type: "public_entity", Name: "Mairie de Lyon",
+		SIRET: "21690123400019", VATNumber: "FR21216901234",
+		Address: &organization.Address{Line1: "1 Place de la Comédie", PostalCode: "69001", City: "Lyon", Country: "FR"}})
+	if err != nil {
+		return "", "", err
+	}
+	d, err := app.Departments.Create(ctx, demoPartnerID, org.ID, actor, department.CreateInput{Name: "Régie de l'Eau", Code: "REG-EAU-001"})
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := app.Departments.CreateAccount(ctx, department.Scope{PartnerID: demoPartnerID}, d.ID, actor, department.CreateAccountInput{
+		IBAN: "FR7612345678901234567890123", BIC: "BNPAFRPPXXX", AccountName: "Compte Régie Eau", BankName: "BNP Paribas"}); err != nil {
+		return "", "", err
+	}
+	return org.ID, d.ID, nil
+}
 
 // errorType names an error's type the way Lambda's Go runtime does.
 func errorType(err error) string {

@@ -115,6 +115,10 @@ func asCCF(err error, target **types.ConditionalCheckFailedException) bool {
 	return errors.As(err, target)
 }
 
+func asTCE(err error, target **types.TransactionCanceledException) bool {
+	return errors.As(err, target)
+}
+
 // transient classifies SDK errors worth a retry (throttling, conflicts between
 // concurrent transactions) so callers and workers can tell them from bugs.
 func transient(op string, err error) error {

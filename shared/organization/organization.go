@@ -96,7 +96,7 @@ func (in *CreateInput) Validate(c *validation.Collector) error {
 	if in.Address == nil {
 		return apperr.Field(op, "address", "address is required")
 	}
-	return in.Address.validate(op, "address", c)
+	return in.Address.Validate(op, "address", c)
 }
 
 func validateVAT(op string, c *validation.Collector, vat *string, siret string) error {
@@ -115,7 +115,8 @@ func validateVAT(op string, c *validation.Collector, vat *string, siret string) 
 	return nil
 }
 
-func (a *Address) validate(op, prefix string, c *validation.Collector) error {
+// Validate checks and normalises an address; prefix is its JSON path.
+func (a *Address) Validate(op, prefix string, c *validation.Collector) error {
 	a.Line1, a.Line2, a.City = strings.TrimSpace(a.Line1), strings.TrimSpace(a.Line2), strings.TrimSpace(a.City)
 	switch {
 	case a.Line1 == "":
@@ -260,7 +261,7 @@ func (s *Service) Update(ctx context.Context, partnerID, orgID string, actor eve
 	}
 	if in.Address != nil {
 		a := *in.Address
-		if err := a.validate(op, "address", c); err != nil {
+		if err := a.Validate(op, "address", c); err != nil {
 			return Result{}, err
 		}
 		after.Address = a

@@ -22,11 +22,14 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/eventrouter"
+	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/queue"
+	"github.com/modupay/modupay/shared/scheduler"
 	"github.com/modupay/modupay/shared/validation"
 )
 
@@ -81,11 +84,14 @@ const TokenTTL = time.Hour
 
 // App holds the dependencies built once per container and the functions made from them.
 type App struct {
-	cfg         Config
-	functions   map[string]Function
-	Store       *dynamo.Store
-	Credentials *credential.Service
-	Log         *slog.Logger
+	cfg           Config
+	functions     map[string]Function
+	Store         *dynamo.Store
+	Credentials   *credential.Service
+	Organizations *organization.Service
+	Departments   *department.Service
+	Invoices      *invoice.Service
+	Log           *slog.Logger
 }
 
 // Options lets tests and the local runtime inject time and ids; zero values
@@ -153,6 +159,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	mode := validation.Mode{Strict: cfg.Stage == "production"}
 	orgs := &organization.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	depts := &department.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
+	invs := &invoice.Service{Store: store, Now: o.Now, NewID: o.NewID}
 
 	apiOpts := httpapi.Options{
 		Verifier:    &auth.Verifier{Keys: keys, Issuer: issuerName, Audience: audience, Now: o.Now, Leeway: 30 * time.Second},
@@ -162,16 +169,22 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 		Now:         o.Now,
 		NewID:       idFn,
 	}
-	app := &App{cfg: cfg, functions: map[string]Function{}, Store: store, Credentials: creds, Log: o.Log}
+	app := &App{cfg: cfg, functions: map[string]Function{}, Store: store, Credentials: creds, Organizations: orgs,
+		Departments: depts, Invoices: invs, Log: o.Log}
 	if err := app.addHTTP("AuthFunction", apiOpts, (&tokens.Handlers{Credentials: creds}).Routes()...); err != nil {
 		return nil, err
 	}
 	if err := app.addHTTP("OrganizationsFunction", apiOpts, (&organizations.Handlers{Organizations: orgs, Departments: depts}).Routes()...); err != nil {
 		return nil, err
 	}
+	if err := app.addHTTP("InvoicesFunction", apiOpts, (&invoices.Handlers{Invoices: invs}).Routes()...); err != nil {
+		return nil, err
+	}
 	if err := app.addHTTP("DocsFunction", apiOpts, docsRoutes()...); err != nil {
 		return nil, err
 	}
+	sched := &scheduler.Scheduler{Log: o.Log, Jobs: []scheduler.Job{{Name: "mark_overdue_invoices", Run: invs.MarkOverdue}}}
+	app.functions["SchedulerFunction"] = Function{LogicalID: "SchedulerFunction", Schedule: sched.Handle}
 	router := &eventrouter.Router{Audit: queue.Publisher{Client: sq, URL: cfg.AuditQueueURL}, Log: o.Log}
 	app.functions["EventRouterFunction"] = Function{LogicalID: "EventRouterFunction", Stream: router.Handle}
 	writer := &audit.Writer{Store: store, Log: o.Log}

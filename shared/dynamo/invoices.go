@@ -1,0 +1,292 @@
+package dynamo
+
+import (
+	"context"
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/invoice"
+	"github.com/modupay/modupay/shared/listing"
+)
+
+// An invoice is its own partition under its organisation; the organisation's
+// list is GSI1 (by id: creation order). Open invoices (issued or partially
+// paid) are also in GSI2, the sparse due-date index the overdue schedule
+// reads: GSI2PK spreads them over dueShards partitions, GSI2SK is
+// "<due_date>#<invoice id>", and both attributes are removed when the invoice
+// leaves those statuses — so the index holds only what may become overdue.
+// Numbers come from one counter per organisation and year, moved in the
+// transaction that writes the invoice.
+func invoicePK(partnerID, orgID, id string) string { return orgPK(partnerID, orgID) + "#I#" + id }
+func orgInvoicesPK(partnerID, orgID string) string {
+	return orgPK(partnerID, orgID) + "#INVS"
+}
+func invoiceSeqPK(partnerID, orgID, year string) string {
+	return orgPK(partnerID, orgID) + "#INVSEQ#" + year
+}
+
+const (
+	skInvoice  = "INV"
+	skSeq      = "SEQ"
+	attrGSI2PK = "GSI2PK"
+	attrGSI2SK = "GSI2SK"
+	indexGSI2  = "GSI2"
+	dueShards  = 8
+)
+
+func dueShard(invoiceID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(invoiceID))
+	return "DUE#" + strconv.Itoa(int(h.Sum32()%dueShards))
+}
+
+type invoiceItem struct {
+	PK        string `json:"PK"`
+	SK        string `json:"SK"`
+	GSI1PK    string `json:"GSI1PK"`
+	GSI1SK    string `json:"GSI1SK"`
+	GSI2PK    string `json:"GSI2PK,omitempty"`
+	GSI2SK    string `json:"GSI2SK,omitempty"`
+	Kind      string `json:"kind"`
+	PartnerID string `json:"partner_id"`
+	Version   int64  `json:"version"`
+	invoice.Invoice
+}
+
+func toInvoiceItem(inv invoice.Invoice) invoiceItem {
+	it := invoiceItem{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID,
+		Kind: "invoice", PartnerID: inv.PartnerID, Version: inv.Version, Invoice: inv}
+	if inv.Status == invoice.StatusIssued || inv.Status == invoice.StatusPartiallyPaid {
+		it.GSI2PK, it.GSI2SK = dueShard(inv.ID), inv.DueDate+"#"+inv.ID
+	}
+	return it
+}
+
+func (it invoiceItem) invoice() invoice.Invoice {
+	inv := it.Invoice
+	inv.PartnerID, inv.Version = it.PartnerID, it.Version
+	return inv
+}
+
+// CreationContext reads the organisation, the department and the year's
+// counter in one BatchGetItem.
+func (s *Store) CreationContext(ctx context.Context, partnerID, orgID, deptID, year string) (invoice.CreationContext, error) {
+	const op = "dynamo.invoice_creation_context"
+	keys := []map[string]types.AttributeValue{key(orgPK(partnerID, orgID), skOrg), key(deptPK(partnerID, deptID), skDept), key(invoiceSeqPK(partnerID, orgID, year), skSeq)}
+	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}}
+	var cc invoice.CreationContext
+	foundOrg := false
+	for len(in.RequestItems) > 0 {
+		out, err := s.db.BatchGetItem(ctx, in)
+		if err != nil {
+			return cc, transient(op, err)
+		}
+		for _, raw := range out.Responses[s.table] {
+			sk, _ := raw[attrSK].(*types.AttributeValueMemberS)
+			switch {
+			case sk == nil:
+			case sk.Value == skOrg:
+				var it orgItem
+				if err := unmarshal(raw, &it); err != nil {
+					return cc, apperr.Wrap(op, err)
+				}
+				cc.Org, foundOrg = it.organization(), true
+			case sk.Value == skDept:
+				var it deptItem
+				if err := unmarshal(raw, &it); err != nil {
+					return cc, apperr.Wrap(op, err)
+				}
+				if d := it.department(); d.OrgID == orgID {
+					cc.Department = &d
+				}
+			case sk.Value == skSeq:
+				if n, ok := raw["last"].(*types.AttributeValueMemberN); ok {
+					last, err := strconv.ParseInt(n.Value, 10, 64)
+					if err != nil {
+						return cc, apperr.Wrap(op, err)
+					}
+					cc.LastNumber = last
+				}
+			}
+		}
+		in.RequestItems = out.UnprocessedKeys
+	}
+	if !foundOrg {
+		return cc, apperr.E(op, apperr.NotFound, "organization not found")
+	}
+	return cc, nil
+}
+
+// CreateInvoice moves the counter from number-1 to number and writes the
+// invoice and its event, in one transaction.
+func (s *Store) CreateInvoice(ctx context.Context, inv invoice.Invoice, year string, number int64, ev event.Event) error {
+	const op = "dynamo.create_invoice"
+	item, err := marshal(toInvoiceItem(inv))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	counter := &types.Update{TableName: aws.String(s.table), Key: key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq),
+		UpdateExpression:          aws.String("SET #last = :n, kind = :kind"),
+		ExpressionAttributeNames:  map[string]string{"#last": "last"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(number), ":kind": str("invoice_counter")}}
+	if number == 1 {
+		counter.ConditionExpression = aws.String("attribute_not_exists(PK)")
+	} else {
+		counter.ConditionExpression = aws.String("#last = :prev")
+		counter.ExpressionAttributeValues[":prev"] = num(number - 1)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: counter},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		evItem,
+	}})
+	switch {
+	case conditionFailed(err, 0):
+		return invoice.ErrNumberTaken
+	case isTransactionConflict(err):
+		return invoice.ErrNumberTaken // another creation holds the counter right now
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
+// GetInvoice reads one invoice with the caller's tenant ids.
+func (s *Store) GetInvoice(ctx context.Context, partnerID, orgID, id string) (invoice.Invoice, error) {
+	const op = "dynamo.get_invoice"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(invoicePK(partnerID, orgID, id), skInvoice)})
+	if err != nil {
+		return invoice.Invoice{}, transient(op, err)
+	}
+	if out.Item == nil {
+		return invoice.Invoice{}, apperr.E(op, apperr.NotFound, "invoice not found")
+	}
+	var it invoiceItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return invoice.Invoice{}, apperr.Wrap(op, err)
+	}
+	return it.invoice(), nil
+}
+
+// ListInvoices pages through an organisation's invoices. Without filters a
+// page costs one Query (with the cursor) whatever the number of invoices;
+// filters are applied to the items read, so a narrow filter reads further.
+func (s *Store) ListInvoices(ctx context.Context, partnerID, orgID string, q listing.Query, f invoice.Filter) (listing.Page[invoice.Invoice], error) {
+	const op = "dynamo.list_invoices"
+	pk := orgInvoicesPK(partnerID, orgID)
+	var keep func(map[string]types.AttributeValue) bool
+	if !f.Empty() {
+		keep = func(raw map[string]types.AttributeValue) bool {
+			var it invoiceItem
+			if unmarshal(raw, &it) != nil {
+				return false
+			}
+			inv := it.Invoice
+			return (f.Status == "" || inv.Status == f.Status) &&
+				(f.DepartmentID == "" || inv.DepartmentID == f.DepartmentID) &&
+				(f.PayerEmail == "" || strings.EqualFold(inv.Payer.Email, f.PayerEmail)) &&
+				(f.DueFrom == "" || inv.DueDate >= f.DueFrom) && (f.DueTo == "" || inv.DueDate <= f.DueTo) &&
+				(f.CreatedFrom.IsZero() || !inv.CreatedAt.Before(f.CreatedFrom)) && (f.CreatedTo.IsZero() || !inv.CreatedAt.After(f.CreatedTo))
+		}
+	}
+	// No total: counting an organisation's invoices would read all of them.
+	items, next, _, err := s.queryPage(ctx, dynamodb.QueryInput{
+		IndexName:                 aws.String(indexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+	}, attrGSI1PK, pk, q, keep, false)
+	if err != nil {
+		return listing.Page[invoice.Invoice]{}, err
+	}
+	page := listing.Page[invoice.Invoice]{Items: make([]invoice.Invoice, 0, len(items)), Next: next, Total: -1}
+	for _, raw := range items {
+		var it invoiceItem
+		if err := unmarshal(raw, &it); err != nil {
+			return page, apperr.Wrap(op, err)
+		}
+		page.Items = append(page.Items, it.invoice())
+	}
+	return page, nil
+}
+
+// UpdateInvoice replaces the invoice on condition that it is still as read
+// (version and status), with its event; the due-date index attributes follow
+// the new status.
+func (s *Store) UpdateInvoice(ctx context.Context, before, after invoice.Invoice, ev event.Event) error {
+	const op = "dynamo.update_invoice"
+	item, err := marshal(toInvoiceItem(after))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+			ConditionExpression:       aws.String("version = :v AND #status = :s"),
+			ExpressionAttributeNames:  map[string]string{"#status": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}}},
+		evItem,
+	}})
+	if conditionFailed(err, 0) || isTransactionConflict(err) {
+		return apperr.E(op, apperr.Conflict, "the invoice was changed by another request; read it again and retry")
+	}
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// DueBefore reads the open invoices due before day from every shard of the
+// sparse index: its reads grow with the number of such invoices only.
+func (s *Store) DueBefore(ctx context.Context, day string) ([]invoice.Invoice, error) {
+	const op = "dynamo.due_before"
+	var out []invoice.Invoice
+	for shard := 0; shard < dueShards; shard++ {
+		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI2),
+			KeyConditionExpression:    aws.String("GSI2PK = :pk AND GSI2SK < :day"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("DUE#" + strconv.Itoa(shard)), ":day": str(day)}}
+		for {
+			res, err := s.db.Query(ctx, in)
+			if err != nil {
+				return nil, transient(op, err)
+			}
+			for _, raw := range res.Items {
+				var it invoiceItem
+				if err := unmarshal(raw, &it); err != nil {
+					return nil, apperr.Wrap(op, err)
+				}
+				out = append(out, it.invoice())
+			}
+			if res.LastEvaluatedKey == nil {
+				break
+			}
+			in.ExclusiveStartKey = res.LastEvaluatedKey
+		}
+	}
+	return out, nil
+}
+
+func isTransactionConflict(err error) bool {
+	var tce *types.TransactionCanceledException
+	if asTCE(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				return true
+			}
+		}
+	}
+	return false
+}

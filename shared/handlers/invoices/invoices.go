@@ -1,0 +1,153 @@
+// Package invoices serves the invoices family. Every route acts on the
+// organisation named by X-Entity-Id (or the organisation token's own).
+package invoices
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/invoice"
+)
+
+// Handlers holds the family's dependencies.
+type Handlers struct {
+	Invoices *invoice.Service
+}
+
+// Routes lists the family's routes, keyed as in template.yaml.
+func (h *Handlers) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Key: "POST /v1/invoices", Handler: h.create},
+		{Key: "GET /v1/invoices", Handler: h.list},
+		{Key: "GET /v1/invoices/{invoice_id}", Handler: h.get},
+		{Key: "PATCH /v1/invoices/{invoice_id}", Handler: h.update},
+		{Key: "POST /v1/invoices/{invoice_id}/issue", Handler: h.issue},
+		{Key: "POST /v1/invoices/{invoice_id}/cancel", Handler: h.cancel},
+	}
+}
+
+// Invoices are written by partner tokens and organisation tokens of the
+// admin and finance_manager roles; every role reads them.
+func requireWriter(r *httpapi.Request) error {
+	return r.RequireRole(auth.RoleAdmin, auth.RoleFinanceManager)
+}
+
+func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	if err := requireWriter(r); err != nil {
+		return nil, err
+	}
+	var in invoice.CreateInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	inv, err := h.Invoices.Create(ctx, t.PartnerID, t.OrgID, r.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusCreated, inv)
+}
+
+func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	inv, err := h.Invoices.Get(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"])
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, inv)
+}
+
+func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	const op = "invoices.list"
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	q, err := r.PageParams()
+	if err != nil {
+		return nil, err
+	}
+	f := invoice.Filter{Status: r.Query.Get("status"), DepartmentID: r.Query.Get("department_id"), PayerEmail: r.Query.Get("payer_email")}
+	for _, d := range []struct {
+		param string
+		into  *string
+	}{{"due_date_from", &f.DueFrom}, {"due_date_to", &f.DueTo}} {
+		if v := r.Query.Get(d.param); v != "" {
+			if _, err := time.Parse(time.DateOnly, v); err != nil {
+				return nil, apperr.Field(op, d.param, d.param+" must be a date YYYY-MM-DD")
+			}
+			*d.into = v
+		}
+	}
+	for _, d := range []struct {
+		param string
+		into  *time.Time
+	}{{"created_from", &f.CreatedFrom}, {"created_to", &f.CreatedTo}} {
+		if v := r.Query.Get(d.param); v != "" {
+			ts, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return nil, apperr.Field(op, d.param, d.param+" must be an RFC 3339 date-time, e.g. 2024-02-01T00:00:00Z")
+			}
+			*d.into = ts
+		}
+	}
+	page, err := h.Invoices.List(ctx, t.PartnerID, t.OrgID, q, f)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, httpapi.NewList(q, page, func(i invoice.Invoice) invoice.Invoice { return i }))
+}
+
+func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	if err := requireWriter(r); err != nil {
+		return nil, err
+	}
+	var in invoice.UpdateInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	inv, err := h.Invoices.Update(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"], r.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, inv)
+}
+
+func (h *Handlers) issue(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	return h.act(ctx, r, h.Invoices.Issue)
+}
+
+func (h *Handlers) cancel(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	return h.act(ctx, r, h.Invoices.Cancel)
+}
+
+// act runs a body-less state change (issue, cancel).
+func (h *Handlers) act(ctx context.Context, r *httpapi.Request, do func(context.Context, string, string, string, event.Actor) (invoice.Invoice, error)) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	if err := requireWriter(r); err != nil {
+		return nil, err
+	}
+	inv, err := do(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"], r.Actor())
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, inv)
+}

@@ -1,0 +1,413 @@
+package invoice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/money"
+	"github.com/modupay/modupay/shared/organization"
+	"github.com/modupay/modupay/shared/validation"
+)
+
+// MaxLineItems bounds an invoice's lines. An invoice is one DynamoDB item,
+// and items are at most 400 KB: 200 lines of up to 500 characters of
+// description each stay well within it, with the rest of the invoice.
+const MaxLineItems = 200
+
+// LineItemInput is a line as partners send it; numbers are read exactly.
+type LineItemInput struct {
+	Description string      `json:"description"`
+	Quantity    json.Number `json:"quantity"`
+	UnitPrice   json.Number `json:"unit_price"`
+	VATRate     json.Number `json:"vat_rate"`
+}
+
+// CreateInput is the body of POST /v1/invoices (seed 000, step 1).
+type CreateInput struct {
+	DepartmentID string          `json:"department_id"`
+	Payer        *Payer          `json:"payer"`
+	LineItems    []LineItemInput `json:"line_items"`
+	DueDate      string          `json:"due_date"`
+	PaymentTerms string          `json:"payment_terms"`
+}
+
+// UpdateInput is a PATCH of a draft: absent fields stay as they are.
+type UpdateInput struct {
+	Payer        *Payer           `json:"payer"`
+	LineItems    *[]LineItemInput `json:"line_items"`
+	DueDate      *string          `json:"due_date"`
+	PaymentTerms *string          `json:"payment_terms"`
+}
+
+// Service runs the invoice use cases.
+type Service struct {
+	Store Store
+	Now   func() time.Time
+	NewID func(prefix string) string
+}
+
+func validatePayer(op string, p *Payer) error {
+	if p == nil {
+		return apperr.Field(op, "payer", "payer is required")
+	}
+	p.Name, p.Email = strings.TrimSpace(p.Name), strings.TrimSpace(p.Email)
+	if p.Name == "" || utf8.RuneCountInString(p.Name) > 140 {
+		return apperr.Field(op, "payer.name", "payer.name must be 1 to 140 characters")
+	}
+	if p.Email == "" {
+		return apperr.Field(op, "payer.email", "payer.email is required")
+	}
+	if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email || len(p.Email) > 254 {
+		return apperr.Field(op, "payer.email", "payer.email must be an email address like jean.dupont@example.com")
+	}
+	if p.Address != nil {
+		return p.Address.Validate(op, "payer.address", &validation.Collector{Mode: validation.Mode{Strict: true}})
+	}
+	return nil
+}
+
+// lines checks the lines and computes every amount.
+func lines(op string, in []LineItemInput) ([]LineItem, money.Totals, error) {
+	if len(in) == 0 {
+		return nil, money.Totals{}, apperr.Field(op, "line_items", "at least one line item is required")
+	}
+	if len(in) > MaxLineItems {
+		return nil, money.Totals{}, apperr.Field(op, "line_items", fmt.Sprintf("at most %d line items (an invoice is stored as one item of at most 400 KB)", MaxLineItems))
+	}
+	out := make([]LineItem, len(in))
+	calc := make([]money.Line, len(in))
+	for i, l := range in {
+		param := fmt.Sprintf("line_items[%d]", i)
+		d := strings.TrimSpace(l.Description)
+		if d == "" || utf8.RuneCountInString(d) > 500 {
+			return nil, money.Totals{}, apperr.Field(op, param+".description", "description must be 1 to 500 characters")
+		}
+		if l.Quantity == "" {
+			return nil, money.Totals{}, apperr.Field(op, param+".quantity", "quantity is required")
+		}
+		q, err := money.ParseQuantity(l.Quantity)
+		if err != nil {
+			return nil, money.Totals{}, apperr.Field(op, param+".quantity", err.Error())
+		}
+		price, err := strconv.ParseInt(string(l.UnitPrice), 10, 64)
+		if err != nil || price <= 0 || price > money.MaxAmount {
+			return nil, money.Totals{}, apperr.Field(op, param+".unit_price", "unit_price must be a positive whole number of cents (e.g. 320 for 3,20 €)")
+		}
+		if l.VATRate == "" {
+			return nil, money.Totals{}, apperr.Field(op, param+".vat_rate", "vat_rate is required")
+		}
+		r, err := money.ParseRate(l.VATRate)
+		if err != nil {
+			return nil, money.Totals{}, apperr.Field(op, param+".vat_rate", err.Error())
+		}
+		out[i] = LineItem{Description: d, Quantity: q, UnitPrice: price, VATRate: r}
+		calc[i] = money.Line{Quantity: q, UnitPrice: price, Rate: r}
+	}
+	t, err := money.Compute(calc)
+	if err != nil {
+		var le *money.LineError
+		if errors.As(err, &le) {
+			return nil, money.Totals{}, apperr.Field(op, fmt.Sprintf("line_items[%d].%s", le.Index, le.Field), le.Message)
+		}
+		return nil, money.Totals{}, apperr.Field(op, "line_items", err.Error())
+	}
+	for i := range out {
+		out[i].NetAmount = t.LineNet[i]
+	}
+	return out, t, nil
+}
+
+func applyTotals(inv *Invoice, items []LineItem, t money.Totals) {
+	inv.LineItems = items
+	inv.VATBreakdown = make([]VATLine, len(t.ByRate))
+	for i, r := range t.ByRate {
+		inv.VATBreakdown[i] = VATLine{VATRate: r.Rate, NetAmount: r.NetAmount, VATAmount: r.VATAmount}
+	}
+	inv.TotalNet, inv.TotalVAT, inv.TotalAmount = t.Net, t.VAT, t.Gross
+	inv.AmountDue = t.Gross - inv.AmountPaid
+}
+
+func validDate(op, param, d string) error {
+	if _, err := time.Parse(time.DateOnly, d); err != nil {
+		return apperr.Field(op, param, param+" must be a date YYYY-MM-DD")
+	}
+	return nil
+}
+
+func validTerms(op, terms string) error {
+	if utf8.RuneCountInString(terms) > 500 {
+		return apperr.Field(op, "payment_terms", "payment_terms is longer than 500 characters")
+	}
+	return nil
+}
+
+// numberAttempts bounds the retries of a creation that lost the race for a
+// number; each round one of the racers wins, so it takes a crowd to exhaust it.
+const numberAttempts = 25
+
+// Create makes a draft with the organisation's next number: the counter and
+// the invoice are written in one transaction, so numbers are continuous,
+// without gaps or duplicates, however many invoices are created at once.
+func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor event.Actor, in CreateInput) (Invoice, error) {
+	const op = "invoice.create"
+	if strings.TrimSpace(in.DepartmentID) == "" {
+		return Invoice{}, apperr.Field(op, "department_id", "department_id is required")
+	}
+	if err := validatePayer(op, in.Payer); err != nil {
+		return Invoice{}, err
+	}
+	items, totals, err := lines(op, in.LineItems)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if in.DueDate == "" {
+		return Invoice{}, apperr.Field(op, "due_date", "due_date is required")
+	}
+	if err := validDate(op, "due_date", in.DueDate); err != nil {
+		return Invoice{}, err
+	}
+	if err := validTerms(op, in.PaymentTerms); err != nil {
+		return Invoice{}, err
+	}
+	id := s.NewID("inv")
+	for attempt := 1; ; attempt++ {
+		now := s.Now().UTC()
+		year := strconv.Itoa(now.In(Paris).Year())
+		cc, err := s.Store.CreationContext(ctx, partnerID, orgID, in.DepartmentID, year)
+		if err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+		if cc.Department == nil {
+			return Invoice{}, apperr.Field(op, "department_id", "no such department in this organization")
+		}
+		inv := Invoice{ID: id, PartnerID: partnerID, OrgID: orgID, DepartmentID: cc.Department.ID, Status: StatusDraft, Currency: "EUR",
+			Payer: *in.Payer, DueDate: in.DueDate, PaymentTerms: strings.TrimSpace(in.PaymentTerms),
+			Seller: seller(cc.Org, cc.Department.Name), CreatedAt: now, UpdatedAt: now, Version: 1}
+		applyTotals(&inv, items, totals)
+		if inv.BankAccount, err = s.bankDetails(ctx, *cc.Department); err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+		number := cc.LastNumber + 1
+		inv.InvoiceNumber = fmt.Sprintf("FAC-%s-%05d", year, number)
+		ev, err := event.New(s.NewID("evt"), "invoice.created", now, partnerID, orgID, actor,
+			map[string]any{"invoice_id": inv.ID, "invoice": inv},
+			event.Change{ResourceType: "invoice", ResourceID: inv.ID, Action: "created", Before: event.Snapshot(nil), After: event.Snapshot(inv)})
+		if err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+		err = s.Store.CreateInvoice(ctx, inv, year, number, ev)
+		if errors.Is(err, ErrNumberTaken) && attempt < numberAttempts {
+			time.Sleep(time.Duration(rand.IntN(10*attempt)) * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+		return inv, nil
+	}
+}
+
+func seller(o organization.Organization, dept string) Seller {
+	return Seller{Name: o.Name, LegalName: o.LegalName, SIRET: o.SIRET, VATNumber: o.VATNumber, Address: o.Address, Department: dept}
+}
+
+// bankDetails is the department's default account, nil when it has none.
+func (s *Service) bankDetails(ctx context.Context, d department.Department) (*BankDetails, error) {
+	if d.DefaultAccountID == "" {
+		return nil, nil
+	}
+	a, err := s.Store.GetBankAccount(ctx, d.PartnerID, d.ID, d.DefaultAccountID)
+	if err != nil {
+		return nil, err
+	}
+	return &BankDetails{BankAccountID: a.ID, IBAN: a.IBAN, BIC: a.BIC, AccountName: a.AccountName, BankName: a.BankName}, nil
+}
+
+// Get returns one of the organisation's invoices.
+func (s *Service) Get(ctx context.Context, partnerID, orgID, id string) (Invoice, error) {
+	inv, err := s.Store.GetInvoice(ctx, partnerID, orgID, id)
+	return inv, apperr.Wrap("invoice.get", err)
+}
+
+// List pages through the organisation's invoices, newest last.
+func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Query, f Filter) (listing.Page[Invoice], error) {
+	const op = "invoice.list"
+	if f.Status != "" && transitions[f.Status] == nil && f.Status != StatusCancelled {
+		return listing.Page[Invoice]{}, apperr.Field(op, "status", "status must be one of draft, issued, partially_paid, paid, overdue, cancelled")
+	}
+	p, err := s.Store.ListInvoices(ctx, partnerID, orgID, q, f)
+	if err != nil {
+		return p, apperr.Wrap(op, err)
+	}
+	// An empty first page must not hide that the organisation is not the
+	// caller's: that is a 404, as on every route.
+	if len(p.Items) == 0 && q.Cursor == "" {
+		if err := s.Store.OrganizationExists(ctx, partnerID, orgID); err != nil {
+			return p, apperr.Wrap(op, err)
+		}
+	}
+	return p, nil
+}
+
+// Update edits a draft; anything else is a 409 giving the current status.
+func (s *Service) Update(ctx context.Context, partnerID, orgID, id string, actor event.Actor, in UpdateInput) (Invoice, error) {
+	const op = "invoice.update"
+	if in.Payer == nil && in.LineItems == nil && in.DueDate == nil && in.PaymentTerms == nil {
+		return Invoice{}, apperr.E(op, apperr.Malformed, "nothing to update: send at least one of payer, line_items, due_date, payment_terms")
+	}
+	before, err := s.Get(ctx, partnerID, orgID, id)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if before.Status != StatusDraft {
+		return Invoice{}, apperr.E(op, apperr.Conflict, "only draft invoices can be edited; this one is "+before.Status)
+	}
+	after := before
+	if in.Payer != nil {
+		if err := validatePayer(op, in.Payer); err != nil {
+			return Invoice{}, err
+		}
+		after.Payer = *in.Payer
+	}
+	if in.LineItems != nil {
+		items, totals, err := lines(op, *in.LineItems)
+		if err != nil {
+			return Invoice{}, err
+		}
+		applyTotals(&after, items, totals)
+	}
+	if in.DueDate != nil {
+		if err := validDate(op, "due_date", *in.DueDate); err != nil {
+			return Invoice{}, err
+		}
+		after.DueDate = *in.DueDate
+	}
+	if in.PaymentTerms != nil {
+		if err := validTerms(op, *in.PaymentTerms); err != nil {
+			return Invoice{}, err
+		}
+		after.PaymentTerms = strings.TrimSpace(*in.PaymentTerms)
+	}
+	now := s.Now().UTC()
+	after.UpdatedAt, after.Version = now, before.Version+1
+	ev, err := event.New(s.NewID("evt"), "invoice.updated", now, partnerID, orgID, actor,
+		map[string]any{"invoice_id": id, "invoice": after},
+		event.Change{ResourceType: "invoice", ResourceID: id, Action: "updated", Before: event.Snapshot(before), After: event.Snapshot(after)})
+	if err != nil {
+		return Invoice{}, apperr.Wrap(op, err)
+	}
+	return after, apperr.Wrap(op, s.Store.UpdateInvoice(ctx, before, after, ev))
+}
+
+// Issue makes a draft payable: it must be due today or later (Paris), and
+// its department must have an account to be paid into.
+func (s *Service) Issue(ctx context.Context, partnerID, orgID, id string, actor event.Actor) (Invoice, error) {
+	const op = "invoice.issue"
+	before, err := s.Get(ctx, partnerID, orgID, id)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if !CanTransition(before.Status, StatusIssued) || before.Status != StatusDraft {
+		return Invoice{}, apperr.E(op, apperr.Conflict, "only a draft can be issued; this invoice is "+before.Status)
+	}
+	now := s.Now().UTC()
+	today := Today(now)
+	if before.DueDate < today {
+		return Invoice{}, apperr.Field(op, "due_date", "due_date "+before.DueDate+" is in the past (today is "+today+" in Paris): edit the draft first")
+	}
+	after := before
+	d, err := s.Store.GetDepartment(ctx, partnerID, before.DepartmentID)
+	if err != nil {
+		return Invoice{}, apperr.Wrap(op, err)
+	}
+	if after.BankAccount, err = s.bankDetails(ctx, d); err != nil {
+		return Invoice{}, apperr.Wrap(op, err)
+	}
+	if after.BankAccount == nil {
+		return Invoice{}, apperr.E(op, apperr.Conflict, "the department has no bank account to be paid into: add one before issuing")
+	}
+	after.Status, after.IssueDate, after.UpdatedAt, after.Version = StatusIssued, today, now, before.Version+1
+	return s.transition(ctx, op, before, after, actor)
+}
+
+// Cancel cancels a draft, or an issued invoice on which nothing is paid.
+func (s *Service) Cancel(ctx context.Context, partnerID, orgID, id string, actor event.Actor) (Invoice, error) {
+	const op = "invoice.cancel"
+	before, err := s.Get(ctx, partnerID, orgID, id)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if !CanTransition(before.Status, StatusCancelled) {
+		return Invoice{}, apperr.E(op, apperr.Conflict, "this invoice is "+before.Status+": only drafts and issued invoices can be cancelled")
+	}
+	if before.AmountPaid > 0 {
+		return Invoice{}, apperr.E(op, apperr.Conflict, "payments were received on this invoice: refund them before cancelling")
+	}
+	after := before
+	now := s.Now().UTC()
+	after.Status, after.UpdatedAt, after.Version = StatusCancelled, now, before.Version+1
+	return s.transition(ctx, op, before, after, actor)
+}
+
+func (s *Service) transition(ctx context.Context, op string, before, after Invoice, actor event.Actor) (Invoice, error) {
+	ev, err := StatusEvent(s.NewID("evt"), after.UpdatedAt, actor, before, after)
+	if err != nil {
+		return Invoice{}, apperr.Wrap(op, err)
+	}
+	return after, apperr.Wrap(op, s.Store.UpdateInvoice(ctx, before, after, ev))
+}
+
+// StatusEvent is invoice.status_changed, as seed 000 shows it.
+func StatusEvent(id string, at time.Time, actor event.Actor, before, after Invoice) (event.Event, error) {
+	return event.New(id, "invoice.status_changed", at, after.PartnerID, after.OrgID, actor,
+		map[string]any{"invoice_id": after.ID, "previous_status": before.Status, "current_status": after.Status, "invoice": after},
+		event.Change{ResourceType: "invoice", ResourceID: after.ID, Action: "status_changed",
+			Before: event.Snapshot(map[string]string{"status": before.Status}), After: event.Snapshot(map[string]string{"status": after.Status})})
+}
+
+// OverdueBatch is how many due invoices one read of the index brings.
+const OverdueBatch = 100
+
+// MarkOverdue marks every issued or partially paid invoice whose due date is
+// before today (Paris) as overdue, with invoice.status_changed. It reads only
+// the sparse index of open invoices by due date, so its cost follows the
+// number of invoices it marks. It is idempotent and safe to run twice at once:
+// each change is conditional on the invoice being as read, and an invoice
+// that changed meanwhile is left to the next run.
+func (s *Service) MarkOverdue(ctx context.Context) (marked int, err error) {
+	const op = "invoice.mark_overdue"
+	now := s.Now().UTC()
+	today := Today(now)
+	due, err := s.Store.DueBefore(ctx, today)
+	if err != nil {
+		return 0, apperr.Wrap(op, err)
+	}
+	system := event.Actor{ID: "overdue-schedule", Type: "system"}
+	for _, before := range due {
+		if before.Status != StatusIssued && before.Status != StatusPartiallyPaid {
+			continue
+		}
+		after := before
+		after.Status, after.UpdatedAt, after.Version = StatusOverdue, now, before.Version+1
+		if _, err := s.transition(ctx, op, before, after, system); err != nil {
+			if apperr.CodeOf(err) == apperr.Conflict {
+				continue // changed since read: the next run sees it as it is now
+			}
+			return marked, err
+		}
+		marked++
+	}
+	return marked, nil
+}
