@@ -17,6 +17,7 @@ type client struct {
 
 type request struct {
 	method, path, body, token, key string
+	entity                         string    // X-Entity-Id
 	collect                        *[]string // append created api client ids here
 }
 
@@ -40,6 +41,9 @@ func (c *client) do(r request) (response, error) {
 	}
 	if r.key != "" {
 		req.Header.Set("Idempotency-Key", r.key)
+	}
+	if r.entity != "" {
+		req.Header.Set("X-Entity-Id", r.entity)
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -125,4 +129,15 @@ func (c *client) createDept(token, orgID string) (string, error) {
 		ID string `json:"id"`
 	}
 	return d.ID, json.Unmarshal(r.body, &d)
+}
+
+// cursorOf reads pagination.next_cursor from a list body.
+func cursorOf(body []byte) string {
+	var l struct {
+		Pagination struct {
+			NextCursor string `json:"next_cursor"`
+		} `json:"pagination"`
+	}
+	_ = json.Unmarshal(body, &l)
+	return l.Pagination.NextCursor
 }

@@ -118,7 +118,7 @@ func run(n, initRuns int) error {
 		return err
 	}
 	accountID := ""
-	var accountIDs []string
+	var accountIDs, invoiceIDs []string
 	scenarios := []scenario{
 		{name: "POST /v1/auth/token", budget: budget{1, 0}, req: func(int) request {
 			return request{method: "POST", path: "/v1/auth/token", body: `{"grant_type":"client_credentials","client_id":"bench-partner","client_secret":"bench-partner-secret-0123","scope":"partner"}`}
@@ -169,6 +169,15 @@ func run(n, initRuns int) error {
 		{name: "GET /v1/departments/{dept_id}/kyc", budget: budget{1, 0}, req: func(int) request {
 			return request{method: "GET", path: "/v1/departments/" + deptID + "/kyc", token: token}
 		}},
+		// Reads: the organisation, the department and the number counter (one
+		// BatchGetItem) and the bank account; then one transaction.
+		{name: "POST /v1/invoices", budget: budget{3, 0}, req: func(i int) request {
+			return request{method: "POST", path: "/v1/invoices", token: token, entity: orgID, collect: &invoiceIDs,
+				body: `{"department_id":"` + deptID + `","payer":{"name":"Jean Dupont","email":"jean.dupont@example.com"},"line_items":[{"description":"Consommation eau T1","quantity":125,"unit_price":320,"vat_rate":5.5}],"due_date":"2030-03-31"}`}
+		}},
+		{name: "GET /v1/invoices/{invoice_id}", budget: budget{1, 0}, req: func(i int) request {
+			return request{method: "GET", path: "/v1/invoices/" + invoiceIDs[i%len(invoiceIDs)], token: token, entity: orgID}
+		}},
 		{name: "GET /health", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/health"} }},
 		{name: "GET /api-docs", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/api-docs"} }},
 	}
@@ -184,11 +193,31 @@ func run(n, initRuns int) error {
 	if err != nil {
 		return err
 	}
+	// A second organisation for the scale test, so its 100 000 invoices are alone.
+	bigOrg, err := c.createOrg(token, "Grande Régie", "")
+	if err != nil {
+		return err
+	}
+	bigDept, err := c.createDept(token, bigOrg)
+	if err != nil {
+		return err
+	}
+	scale, err := measureInvoiceScale(ctx, app, c, token, "partner-bench", bigOrg, bigDept, 100_000, 1_000)
+	if err != nil {
+		return err
+	}
 	bins, err := measureBinaries(ctx, root, initRuns)
 	if err != nil {
 		return err
 	}
-	return report(os.Stdout, n, rows, allocs, bins)
+	if err := report(os.Stdout, n, rows, allocs, bins); err != nil {
+		return err
+	}
+	scale.report(os.Stdout)
+	if scale.listCalls != 1 || scale.overdueMarked != scale.due || scale.overdueCalls-int64(scale.overdueMarked) > 2*8 {
+		return fmt.Errorf("invoice scale budget exceeded: a page must be one call, and the overdue run must read only the due invoices")
+	}
+	return nil
 }
 
 func orgJSON(name string) string {
