@@ -17,14 +17,13 @@ import (
 // invoiceScale is the invoice budget's measurement: an organisation with
 // 100 000 invoices, 1 000 of them open and past due.
 type invoiceScale struct {
-	total, due          int
-	seedTime            time.Duration
-	listCalls           int64
-	listP50, listP95    time.Duration
-	overdueMarked       int
-	overdueCalls        int64
-	overdueIndexQueries int64
-	overdueTime         time.Duration
+	total, due       int
+	seedTime         time.Duration
+	listCalls        int64
+	listP50, listP95 time.Duration
+	overdueMarked    int
+	overdueCalls     int64
+	overdueTime      time.Duration
 }
 
 // measureInvoiceScale seeds the invoices directly (no API: 100 000 creations
