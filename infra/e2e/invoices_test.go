@@ -136,6 +136,8 @@ func TestInvoiceBadInput(t *testing.T) {
 		"bad due date":           {strings.Replace(line("1", "100", "20"), "2030-01-01", "31/01/2030", 1), "due_date"},
 		"unknown department":     {strings.Replace(line("1", "100", "20"), iw.dept, "dept-missing", 1), "department_id"},
 		"other org's department": {strings.Replace(line("1", "100", "20"), iw.dept, otherDept, 1), "department_id"},
+		"quantity as a string":   {line(`"125"`, "100", "20"), "line_items.quantity"},
+		"rate as a string":       {line("1", "100", `"20"`), "line_items.vat_rate"},
 		"unknown field":          {strings.Replace(line("1", "100", "20"), `"due_date"`, `"discount":5,"due_date"`, 1), "discount"},
 	}
 	for name, c := range cases {

@@ -350,6 +350,7 @@ func TestTemplateRoutes(t *testing.T) {
 			Stream: func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 				return events.DynamoDBEventResponse{}, nil
 			},
+			Schedule: func(context.Context, events.EventBridgeEvent) error { return nil },
 		}
 	}
 	res := &stack.Resources{Prefix: "x", Region: "eu-west-3", AccountID: stack.LocalAccountID, ByID: map[string]stack.Physical{}}

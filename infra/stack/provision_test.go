@@ -55,9 +55,12 @@ func TestProvisionRealTemplateTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	td := desc.Table
-	if len(td.GlobalSecondaryIndexes) != 1 || aws.ToString(td.GlobalSecondaryIndexes[0].IndexName) != "GSI1" ||
-		td.GlobalSecondaryIndexes[0].Projection.ProjectionType != ddbtypes.ProjectionTypeAll {
-		t.Errorf("GSIs = %+v", td.GlobalSecondaryIndexes)
+	gsis := map[string]ddbtypes.ProjectionType{}
+	for _, g := range td.GlobalSecondaryIndexes {
+		gsis[aws.ToString(g.IndexName)] = g.Projection.ProjectionType
+	}
+	if len(gsis) != 2 || gsis["GSI1"] != ddbtypes.ProjectionTypeAll || gsis["GSI2"] != ddbtypes.ProjectionTypeAll {
+		t.Errorf("GSIs = %v, want GSI1 and GSI2 projecting all attributes", gsis)
 	}
 	if td.StreamSpecification == nil || !aws.ToBool(td.StreamSpecification.StreamEnabled) ||
 		td.StreamSpecification.StreamViewType != ddbtypes.StreamViewTypeNewAndOldImages {

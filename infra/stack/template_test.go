@@ -41,8 +41,12 @@ func TestParseRealTemplate(t *testing.T) {
 	byID := map[string]Function{}
 	for _, f := range fns {
 		byID[f.LogicalID] = f
-		if f.Timeout != 10*time.Second {
-			t.Errorf("%s timeout = %v, want the Globals' 10s", f.LogicalID, f.Timeout)
+		want := 10 * time.Second // the Globals'
+		if f.LogicalID == "SchedulerFunction" {
+			want = 5 * time.Minute // its own Timeout overrides them
+		}
+		if f.Timeout != want {
+			t.Errorf("%s timeout = %v, want %v", f.LogicalID, f.Timeout, want)
 		}
 	}
 	for _, id := range []string{"AuthFunction", "OrganizationsFunction", "DocsFunction", "EventRouterFunction", "AuditWriterFunction"} {

@@ -12,7 +12,7 @@ func TestTransitions(t *testing.T) {
 		{StatusDraft, StatusIssued}: true, {StatusDraft, StatusCancelled}: true,
 		{StatusIssued, StatusPartiallyPaid}: true, {StatusIssued, StatusPaid}: true, {StatusIssued, StatusCancelled}: true, {StatusIssued, StatusOverdue}: true,
 		{StatusPartiallyPaid, StatusPaid}: true, {StatusPartiallyPaid, StatusOverdue}: true, {StatusPartiallyPaid, StatusIssued}: true,
-		{StatusOverdue, StatusPaid}: true,
+		{StatusOverdue, StatusPaid}:       true,
 		{StatusPaid, StatusPartiallyPaid}: true, {StatusPaid, StatusIssued}: true, {StatusPaid, StatusOverdue}: true,
 	}
 	all := []string{StatusDraft, StatusIssued, StatusPartiallyPaid, StatusPaid, StatusOverdue, StatusCancelled}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/mail"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -28,10 +29,32 @@ const MaxLineItems = 200
 
 // LineItemInput is a line as partners send it; numbers are read exactly.
 type LineItemInput struct {
-	Description string      `json:"description"`
-	Quantity    json.Number `json:"quantity"`
-	UnitPrice   json.Number `json:"unit_price"`
-	VATRate     json.Number `json:"vat_rate"`
+	Description string `json:"description"`
+	Quantity    Number `json:"quantity"`
+	UnitPrice   Number `json:"unit_price"`
+	VATRate     Number `json:"vat_rate"`
+}
+
+// Number is a JSON number kept as its exact text. Unlike json.Number it
+// refuses a string ("125"): amounts and quantities are numbers on the wire.
+type Number string
+
+// UnmarshalJSON accepts a JSON number only.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || !(b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) {
+		kind := "string"
+		switch {
+		case len(b) > 0 && (b[0] == 't' || b[0] == 'f'):
+			kind = "bool"
+		case len(b) > 0 && b[0] == 'n':
+			kind = "null"
+		case len(b) > 0 && (b[0] == '[' || b[0] == '{'):
+			kind = "object"
+		}
+		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeOf(float64(0))}
+	}
+	*n = Number(b)
+	return nil
 }
 
 // CreateInput is the body of POST /v1/invoices (seed 000, step 1).
@@ -97,7 +120,7 @@ func lines(op string, in []LineItemInput) ([]LineItem, money.Totals, error) {
 		if l.Quantity == "" {
 			return nil, money.Totals{}, apperr.Field(op, param+".quantity", "quantity is required")
 		}
-		q, err := money.ParseQuantity(l.Quantity)
+		q, err := money.ParseQuantity(json.Number(l.Quantity))
 		if err != nil {
 			return nil, money.Totals{}, apperr.Field(op, param+".quantity", err.Error())
 		}
@@ -108,7 +131,7 @@ func lines(op string, in []LineItemInput) ([]LineItem, money.Totals, error) {
 		if l.VATRate == "" {
 			return nil, money.Totals{}, apperr.Field(op, param+".vat_rate", "vat_rate is required")
 		}
-		r, err := money.ParseRate(l.VATRate)
+		r, err := money.ParseRate(json.Number(l.VATRate))
 		if err != nil {
 			return nil, money.Totals{}, apperr.Field(op, param+".vat_rate", err.Error())
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/handlers/docs"
+	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/httpapi"
@@ -328,6 +329,7 @@ func handlerRoutes() []httpapi.Route {
 	routes = append(routes, (&tokens.Handlers{}).Routes()...)
 	routes = append(routes, (&organizations.Handlers{}).Routes()...)
 	routes = append(routes, (&docs.Handlers{}).Routes()...)
+	routes = append(routes, (&invoices.Handlers{}).Routes()...)
 	return routes
 }
 
@@ -337,8 +339,8 @@ func TestRoutesMatchTemplateAndHandlers(t *testing.T) {
 	if !sort.StringsAreSorted(documented) {
 		t.Error("Routes() is not sorted")
 	}
-	if len(documented) != 25 {
-		t.Errorf("Routes() has %d operations, want 25: %v", len(documented), documented)
+	if len(documented) != 31 {
+		t.Errorf("Routes() has %d operations, want 31: %v", len(documented), documented)
 	}
 	if tpl := templateRoutes(t); !reflect.DeepEqual(documented, tpl) {
 		t.Errorf("documented routes differ from template.yaml:\n doc: %v\n tpl: %v", documented, tpl)
