@@ -70,18 +70,7 @@ func (s *Store) GetClient(ctx context.Context, clientID string) (credential.Clie
 	if clientID == "" || len(clientID) > 200 {
 		return credential.Client{}, apperr.E(op, apperr.NotFound, "client not found")
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(clientPK(clientID), skClient)})
-	if err != nil {
-		return credential.Client{}, transient(op, err)
-	}
-	if out.Item == nil {
-		return credential.Client{}, apperr.E(op, apperr.NotFound, "client not found")
-	}
-	var it clientItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return credential.Client{}, apperr.Wrap(op, err)
-	}
-	return it.client(), nil
+	return getItem(ctx, s, op, clientPK(clientID), skClient, "client not found", clientItem.client)
 }
 
 // PutPartner upserts a partner and its partner client (operator command).
@@ -150,24 +139,7 @@ func (s *Store) CreateClient(ctx context.Context, c credential.Client, ev event.
 // ListClients pages through an organisation's clients.
 func (s *Store) ListClients(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[credential.Client], error) {
 	const op = "dynamo.list_clients"
-	pk := orgClientsPK(partnerID, orgID)
-	items, next, total, err := s.queryPage(ctx, dynamodb.QueryInput{
-		IndexName:                 aws.String(indexGSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-	}, attrGSI1PK, pk, q, nil, true)
-	if err != nil {
-		return listing.Page[credential.Client]{}, err
-	}
-	page := listing.Page[credential.Client]{Items: make([]credential.Client, 0, len(items)), Next: next, Total: total}
-	for _, raw := range items {
-		var it clientItem
-		if err := unmarshal(raw, &it); err != nil {
-			return page, apperr.Wrap(op, err)
-		}
-		page.Items = append(page.Items, it.client())
-	}
-	return page, nil
+	return listGSI1(ctx, s, op, orgClientsPK(partnerID, orgID), q, nil, true, clientItem.client)
 }
 
 // RevokeClient revokes an organisation client in one transaction: the client's

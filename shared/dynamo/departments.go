@@ -96,41 +96,13 @@ func (s *Store) claimCode(partnerID, orgID, code, deptID string) types.TransactW
 // GetDepartment reads a department by id under the partner.
 func (s *Store) GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error) {
 	const op = "dynamo.get_department"
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), skDept)})
-	if err != nil {
-		return department.Department{}, transient(op, err)
-	}
-	if out.Item == nil {
-		return department.Department{}, apperr.E(op, apperr.NotFound, "department not found")
-	}
-	var it deptItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return department.Department{}, apperr.Wrap(op, err)
-	}
-	return it.department(), nil
+	return getItem(ctx, s, op, deptPK(partnerID, deptID), skDept, "department not found", deptItem.department)
 }
 
 // ListDepartments pages through an organisation's departments.
 func (s *Store) ListDepartments(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[department.Department], error) {
 	const op = "dynamo.list_departments"
-	pk := orgDeptsPK(partnerID, orgID)
-	items, next, total, err := s.queryPage(ctx, dynamodb.QueryInput{
-		IndexName:                 aws.String(indexGSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-	}, attrGSI1PK, pk, q, nil, true)
-	if err != nil {
-		return listing.Page[department.Department]{}, err
-	}
-	page := listing.Page[department.Department]{Items: make([]department.Department, 0, len(items)), Next: next, Total: total}
-	for _, raw := range items {
-		var it deptItem
-		if err := unmarshal(raw, &it); err != nil {
-			return page, apperr.Wrap(op, err)
-		}
-		page.Items = append(page.Items, it.department())
-	}
-	return page, nil
+	return listGSI1(ctx, s, op, orgDeptsPK(partnerID, orgID), q, nil, true, deptItem.department)
 }
 
 // UpdateDepartment changes the editable fields only (an UpdateItem, so the
@@ -250,18 +222,7 @@ func (s *Store) CreateBankAccount(ctx context.Context, d department.Department, 
 // GetBankAccount reads one account of a department.
 func (s *Store) GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (department.BankAccount, error) {
 	const op = "dynamo.get_bank_account"
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), pfxBA+accountID)})
-	if err != nil {
-		return department.BankAccount{}, transient(op, err)
-	}
-	if out.Item == nil {
-		return department.BankAccount{}, apperr.E(op, apperr.NotFound, "bank account not found")
-	}
-	var it accountItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return department.BankAccount{}, apperr.Wrap(op, err)
-	}
-	return it.account(), nil
+	return getItem(ctx, s, op, deptPK(partnerID, deptID), pfxBA+accountID, "bank account not found", accountItem.account)
 }
 
 // UpdateBankAccount renames the account (UpdateItem: the link counter, which

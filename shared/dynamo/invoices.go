@@ -165,18 +165,7 @@ func (s *Store) CreateInvoice(ctx context.Context, inv invoice.Invoice, year str
 // GetInvoice reads one invoice with the caller's tenant ids.
 func (s *Store) GetInvoice(ctx context.Context, partnerID, orgID, id string) (invoice.Invoice, error) {
 	const op = "dynamo.get_invoice"
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(invoicePK(partnerID, orgID, id), skInvoice)})
-	if err != nil {
-		return invoice.Invoice{}, transient(op, err)
-	}
-	if out.Item == nil {
-		return invoice.Invoice{}, apperr.E(op, apperr.NotFound, "invoice not found")
-	}
-	var it invoiceItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return invoice.Invoice{}, apperr.Wrap(op, err)
-	}
-	return it.invoice(), nil
+	return getItem(ctx, s, op, invoicePK(partnerID, orgID, id), skInvoice, "invoice not found", invoiceItem.invoice)
 }
 
 // ListInvoices pages through an organisation's invoices. Without filters a
@@ -201,23 +190,7 @@ func (s *Store) ListInvoices(ctx context.Context, partnerID, orgID string, q lis
 		}
 	}
 	// No total: counting an organisation's invoices would read all of them.
-	items, next, _, err := s.queryPage(ctx, dynamodb.QueryInput{
-		IndexName:                 aws.String(indexGSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-	}, attrGSI1PK, pk, q, keep, false)
-	if err != nil {
-		return listing.Page[invoice.Invoice]{}, err
-	}
-	page := listing.Page[invoice.Invoice]{Items: make([]invoice.Invoice, 0, len(items)), Next: next, Total: -1}
-	for _, raw := range items {
-		var it invoiceItem
-		if err := unmarshal(raw, &it); err != nil {
-			return page, apperr.Wrap(op, err)
-		}
-		page.Items = append(page.Items, it.invoice())
-	}
-	return page, nil
+	return listGSI1(ctx, s, op, pk, q, keep, false, invoiceItem.invoice)
 }
 
 // UpdateInvoice replaces the invoice on condition that it is still as read

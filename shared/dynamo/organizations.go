@@ -72,30 +72,13 @@ func (s *Store) CreateOrganization(ctx context.Context, org organization.Organiz
 
 // GetOrganization reads one organisation with the caller's partner id.
 func (s *Store) GetOrganization(ctx context.Context, partnerID, orgID string) (organization.Organization, error) {
-	const op = "dynamo.get_organization"
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg)})
-	if err != nil {
-		return organization.Organization{}, transient(op, err)
-	}
-	if out.Item == nil {
-		return organization.Organization{}, apperr.E(op, apperr.NotFound, "organization not found")
-	}
-	var it orgItem
-	if err := unmarshal(out.Item, &it); err != nil {
-		return organization.Organization{}, apperr.Wrap(op, err)
-	}
-	return it.organization(), nil
+	return getItem(ctx, s, "dynamo.get_organization", orgPK(partnerID, orgID), skOrg, "organization not found", orgItem.organization)
 }
 
 // ListOrganizations pages through a partner's organisations.
 func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listing.Query, f organization.Filter) (listing.Page[organization.Organization], error) {
 	const op = "dynamo.list_organizations"
 	pk := orgListPK(partnerID)
-	in := dynamodb.QueryInput{
-		IndexName:                 aws.String(indexGSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-	}
 	var keep func(map[string]types.AttributeValue) bool
 	if f.Type != "" || f.Name != "" {
 		name := strings.ToLower(f.Name)
@@ -105,19 +88,7 @@ func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listi
 			return (f.Type == "" || (t != nil && t.Value == f.Type)) && (name == "" || (n != nil && strings.Contains(n.Value, name)))
 		}
 	}
-	items, next, total, err := s.queryPage(ctx, in, attrGSI1PK, pk, q, keep, true)
-	if err != nil {
-		return listing.Page[organization.Organization]{}, err
-	}
-	page := listing.Page[organization.Organization]{Items: make([]organization.Organization, 0, len(items)), Next: next, Total: total}
-	for _, raw := range items {
-		var it orgItem
-		if err := unmarshal(raw, &it); err != nil {
-			return page, apperr.Wrap(op, err)
-		}
-		page.Items = append(page.Items, it.organization())
-	}
-	return page, nil
+	return listGSI1(ctx, s, op, pk, q, keep, true, orgItem.organization)
 }
 
 // orgExists is the transaction item that makes a write under an organisation

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/listing"
 )
 
 // DB is the part of the DynamoDB API this package uses.
@@ -149,4 +150,44 @@ func marshal(v any) (map[string]types.AttributeValue, error) {
 
 func unmarshal(m map[string]types.AttributeValue, v any) error {
 	return attributevalue.UnmarshalMapWithOptions(m, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
+}
+
+// getItem reads one item into an I and converts it; a missing item is
+// NotFound with msg. Projection, when set, limits what is read.
+func getItem[I, T any](ctx context.Context, s *Store, op, pk, sk, msg string, convert func(I) T) (T, error) {
+	var zero T
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, sk)})
+	if err != nil {
+		return zero, transient(op, err)
+	}
+	if out.Item == nil {
+		return zero, apperr.E(op, apperr.NotFound, msg)
+	}
+	var it I
+	if err := unmarshal(out.Item, &it); err != nil {
+		return zero, apperr.Wrap(op, err)
+	}
+	return convert(it), nil
+}
+
+// listGSI1 reads one page of a GSI1 partition (see queryPage) into I items
+// and converts them.
+func listGSI1[I, T any](ctx context.Context, s *Store, op, pk string, q listing.Query, keep func(map[string]types.AttributeValue) bool, count bool, convert func(I) T) (listing.Page[T], error) {
+	items, next, total, err := s.queryPage(ctx, dynamodb.QueryInput{
+		IndexName:                 aws.String(indexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+	}, attrGSI1PK, pk, q, keep, count)
+	if err != nil {
+		return listing.Page[T]{}, err
+	}
+	page := listing.Page[T]{Items: make([]T, 0, len(items)), Next: next, Total: total}
+	for _, raw := range items {
+		var it I
+		if err := unmarshal(raw, &it); err != nil {
+			return page, apperr.Wrap(op, err)
+		}
+		page.Items = append(page.Items, convert(it))
+	}
+	return page, nil
 }
