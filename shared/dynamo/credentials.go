@@ -116,15 +116,10 @@ func (s *Store) CreateClient(ctx context.Context, c credential.Client, ev event.
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, ev,
 		s.orgExists(c.PartnerID, c.OrgID),
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		evItem,
-	}})
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	)
 	switch {
 	case conditionFailed(err, 0):
 		return apperr.E(op, apperr.NotFound, "organization not found")
@@ -162,24 +157,19 @@ func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID str
 	if err != nil {
 		return credential.Client{}, apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return credential.Client{}, apperr.Wrap(op, err)
-	}
 	marker, err := marshal(revocationItem{PK: pkRevocations, SK: at.UTC().Format(sortableTime) + "#" + clientID,
 		ClientID: clientID, RevokedAt: at.UTC(), TTL: at.Add(revocationKeep).Unix()})
 	if err != nil {
 		return credential.Client{}, apperr.Wrap(op, err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(clientPK(clientID), skClient),
+	err = s.transact(ctx, ev,
+		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(clientPK(clientID), skClient),
 			UpdateExpression:          aws.String("SET #status = :revoked, revoked_at = :at"),
 			ConditionExpression:       aws.String("partner_id = :p AND organization_id = :o AND #status = :active"),
 			ExpressionAttributeNames:  map[string]string{"#status": "status"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":revoked": str(credential.StatusRevoked), ":active": str(credential.StatusActive), ":at": str(at.UTC().Format(time.RFC3339Nano)), ":p": str(partnerID), ":o": str(orgID)}}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: marker}},
-		evItem,
-	}})
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: marker}},
+	)
 	if conditionFailed(err, 0) {
 		// Revoked concurrently: the state the caller wanted holds.
 		return s.GetClient(ctx, clientID)

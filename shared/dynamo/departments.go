@@ -62,16 +62,11 @@ func (s *Store) CreateDepartment(ctx context.Context, d department.Department, e
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, ev,
 		s.orgExists(d.PartnerID, d.OrgID),
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		s.claimCode(d.PartnerID, d.OrgID, d.Code, d.ID),
-		evItem,
-	}})
+	)
 	switch {
 	case conditionFailed(err, 0):
 		return apperr.E(op, apperr.NotFound, "organization not found")
@@ -197,17 +192,12 @@ func (s *Store) CreateBankAccount(ctx context.Context, d department.Department, 
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, ev,
 		s.deptGuard(d, makeDefault, a.ID),
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Put: &types.Put{TableName: aws.String(s.table), ConditionExpression: aws.String("attribute_not_exists(PK)"),
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), ConditionExpression: aws.String("attribute_not_exists(PK)"),
 			Item: map[string]types.AttributeValue{attrPK: str(deptPK(d.PartnerID, d.ID)), attrSK: str(pfxIBAN + a.IBAN), "bank_account_id": str(a.ID), "kind": str("iban_claim")}}},
-		evItem,
-	}})
+	)
 	switch {
 	case conditionFailed(err, 0):
 		return department.ErrChanged
@@ -229,19 +219,14 @@ func (s *Store) GetBankAccount(ctx context.Context, partnerID, deptID, accountID
 // payment links own, is never overwritten) and moves the default when asked.
 func (s *Store) UpdateBankAccount(ctx context.Context, d department.Department, a department.BankAccount, makeDefault bool, ev event.Event) error {
 	const op = "dynamo.update_bank_account"
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := s.transact(ctx, ev,
 		s.deptGuard(d, makeDefault, a.ID),
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
+		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
 			UpdateExpression:    aws.String("SET account_name = :n, bank_name = :b, updated_at = :at, version = :v"),
 			ConditionExpression: aws.String("version = :prev"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(a.AccountName), ":b": str(a.BankName),
 				":at": str(a.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(a.Version), ":prev": num(a.Version - 1)}}},
-		evItem,
-	}})
+	)
 	switch {
 	case conditionFailed(err, 0), conditionFailed(err, 1):
 		return department.ErrChanged
@@ -255,20 +240,15 @@ func (s *Store) UpdateBankAccount(ctx context.Context, d department.Department, 
 // no active payment link uses it and it is not (or no longer) the default.
 func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, a department.BankAccount, ev event.Event) error {
 	const op = "dynamo.delete_bank_account"
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
+	err := s.transact(ctx, ev,
+		types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
 			ConditionExpression:       aws.String("default_bank_account_id <> :id"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(a.ID)}}},
-		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
+		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND active_links = :zero"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)}}},
-		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxIBAN+a.IBAN)}},
-		evItem,
-	}})
+		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxIBAN+a.IBAN)}},
+	)
 	switch {
 	case conditionFailed(err, 0):
 		return apperr.E(op, apperr.Conflict, "this account became the department's default: make another account the default first")
@@ -297,14 +277,9 @@ func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document, ev 
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		evItem,
-	}})
+	err = s.transact(ctx, ev,
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	)
 	if err != nil {
 		return transient(op, err)
 	}

@@ -1,10 +1,12 @@
 package dynamo
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/event"
@@ -56,4 +58,16 @@ func (s *Store) putEvent(ev event.Event) (types.TransactWriteItem, error) {
 	return types.TransactWriteItem{Put: &types.Put{
 		TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
 	}}, nil
+}
+
+// transact commits items and ev's outbox item in one transaction: the change
+// and the event that describes it are published together or not at all.
+// Callers classify the error (conditionFailed gives each item's index).
+func (s *Store) transact(ctx context.Context, ev event.Event, items ...types.TransactWriteItem) error {
+	evItem, err := s.putEvent(ev)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(items, evItem)})
+	return err
 }

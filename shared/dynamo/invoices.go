@@ -132,10 +132,6 @@ func (s *Store) CreateInvoice(ctx context.Context, inv invoice.Invoice, year str
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
 	counter := &types.Update{TableName: aws.String(s.table), Key: key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq),
 		UpdateExpression:          aws.String("SET #last = :n, kind = :kind"),
 		ExpressionAttributeNames:  map[string]string{"#last": "last"},
@@ -146,11 +142,10 @@ func (s *Store) CreateInvoice(ctx context.Context, inv invoice.Invoice, year str
 		counter.ConditionExpression = aws.String("#last = :prev")
 		counter.ExpressionAttributeValues[":prev"] = num(number - 1)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: counter},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		evItem,
-	}})
+	err = s.transact(ctx, ev,
+		types.TransactWriteItem{Update: counter},
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	)
 	switch {
 	case conditionFailed(err, 0):
 		return invoice.ErrNumberTaken
@@ -202,17 +197,12 @@ func (s *Store) UpdateInvoice(ctx context.Context, before, after invoice.Invoice
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item,
+	err = s.transact(ctx, ev,
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item,
 			ConditionExpression:       aws.String("version = :v AND #status = :s"),
 			ExpressionAttributeNames:  map[string]string{"#status": "status"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}}},
-		evItem,
-	}})
+	)
 	if conditionFailed(err, 0) || isTransactionConflict(err) {
 		return apperr.E(op, apperr.Conflict, "the invoice was changed by another request; read it again and retry")
 	}

@@ -53,14 +53,9 @@ func (s *Store) CreateOrganization(ctx context.Context, org organization.Organiz
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		evItem,
-	}})
+	err = s.transact(ctx, ev,
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	)
 	if conditionFailed(err, 0) {
 		return apperr.E(op, apperr.Conflict, "an organization with this id already exists")
 	}
@@ -123,15 +118,10 @@ func (s *Store) UpdateOrganization(ctx context.Context, org organization.Organiz
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("version = :prev"),
+	err = s.transact(ctx, ev,
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("version = :prev"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":prev": num(org.Version - 1)}}},
-		evItem,
-	}})
+	)
 	if conditionFailed(err, 0) {
 		return apperr.E(op, apperr.Conflict, "the organization was changed by another request; read it again and retry")
 	}
