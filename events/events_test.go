@@ -30,6 +30,7 @@ var samplePrefix = map[string]struct {
 	"auditwriter":   {"AuditWriterFunction", func() any { return &events.SQSEvent{} }},
 	"invoices":      {"InvoicesFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"scheduler":     {"SchedulerFunction", func() any { return &events.EventBridgeEvent{} }},
+	"payments":      {"PaymentsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 }
 
 func TestSamplesDecode(t *testing.T) {

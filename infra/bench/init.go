@@ -17,7 +17,7 @@ import (
 var functionDirs = map[string]string{
 	"AuthFunction": "auth", "OrganizationsFunction": "organizations", "DocsFunction": "docs",
 	"EventRouterFunction": "eventrouter", "AuditWriterFunction": "auditwriter",
-	"InvoicesFunction": "invoices", "SchedulerFunction": "scheduler",
+	"InvoicesFunction": "invoices", "SchedulerFunction": "scheduler", "PaymentsFunction": "payments",
 }
 
 type binaryFigures struct {

@@ -24,7 +24,8 @@ type tenancyCase struct {
 
 // entityRoutes are the routes without an id in the path that act on the
 // organisation named by X-Entity-Id: they belong in the table too.
-var entityRoutes = map[string]bool{"POST /v1/invoices": true, "GET /v1/invoices": true}
+var entityRoutes = map[string]bool{"POST /v1/invoices": true, "GET /v1/invoices": true,
+	"POST /v1/payment_links": true, "GET /v1/payment_links": true, "GET /v1/payment_intents": true}
 
 // targetIDs are the ids a request aims at.
 type targetIDs struct {
@@ -33,6 +34,9 @@ type targetIDs struct {
 	dept    string
 	account string // not the department's default, so it can be deleted
 	invoice string // a draft
+	issued  string // an issued invoice with a payment link
+	link    string
+	intent  string
 }
 
 var tenancyRoutes = []tenancyCase{
@@ -108,6 +112,24 @@ var tenancyRoutes = []tenancyCase{
 	{route: "POST /v1/invoices/{invoice_id}/cancel", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/invoices/{invoice_id}/cancel", path: "/v1/invoices/" + id.invoice + "/cancel"}
 	}},
+	{route: "POST /v1/payment_links", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/payment_links", body: linkBody(id.issued, "")}
+	}},
+	{route: "GET /v1/payment_links", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/payment_links"}
+	}},
+	{route: "GET /v1/payment_links/{link_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/payment_links/{link_id}", path: "/v1/payment_links/" + id.link}
+	}},
+	{route: "POST /v1/payment_links/{link_id}/deactivate", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/payment_links/{link_id}/deactivate", path: "/v1/payment_links/" + id.link + "/deactivate"}
+	}},
+	{route: "GET /v1/payment_intents", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/payment_intents", query: "invoice_id=" + id.issued}
+	}},
+	{route: "GET /v1/payment_intents/{intent_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + id.intent}
+	}},
 }
 
 // TestTenancyTableCoversEveryRoute: every authenticated route with a path
@@ -156,9 +178,17 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 			target.dept, target.account = newDepartmentWithAccounts(t, w, partnerA, orgA1)
 			target.invoice = w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(partnerA, "X-Entity-Id", orgA1),
 				body: seedInvoice(target.dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
+			target.issued = w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(partnerA, "X-Entity-Id", orgA1),
+				body: seedInvoice(target.dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
+			w.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/issue", path: "/v1/invoices/" + target.issued + "/issue",
+				header: bearer(partnerA, "X-Entity-Id", orgA1), status: 200})
+			lk := w.do(exchange{method: "POST", route: "/v1/payment_links", header: bearer(partnerA, "X-Entity-Id", orgA1),
+				body: linkBody(target.issued, ""), status: 201}).json(t)
+			target.link, target.intent = lk["id"].(string), lk["payment_intent_id"].(string)
 			missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
 				dept: "dept-01900000-0000-7000-8000-000000000000", account: "ba-01900000-0000-7000-8000-000000000000",
-				invoice: "inv-01900000-0000-7000-8000-000000000000"}
+				invoice: "inv-01900000-0000-7000-8000-000000000000", issued: "inv-01900000-0000-7000-8000-000000000001",
+				link: "pl-01900000-0000-7000-8000-000000000000", intent: "pi-01900000-0000-7000-8000-000000000000"}
 			headers := func(token string, id targetIDs) map[string]string {
 				if c.entity {
 					return bearer(token, "X-Entity-Id", id.org)

@@ -24,10 +24,12 @@ import (
 	"github.com/modupay/modupay/shared/eventrouter"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/handlers/payments"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/organization"
+	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/queue"
 	"github.com/modupay/modupay/shared/scheduler"
 	"github.com/modupay/modupay/shared/validation"
@@ -160,6 +162,11 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	orgs := &organization.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	depts := &department.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	invs := &invoice.Service{Store: store, Now: o.Now, NewID: o.NewID}
+	pageBase := cfg.PublicBaseURL
+	if pageBase == "" {
+		pageBase = "http://127.0.0.1:3000" // the local gateway; deployed stages set MODUPAY_PUBLIC_BASE_URL
+	}
+	pays := &payment.Service{Store: store, Mode: mode, PageBaseURL: pageBase, Now: o.Now, NewID: o.NewID}
 
 	apiOpts := httpapi.Options{
 		Verifier:    &auth.Verifier{Keys: keys, Issuer: issuerName, Audience: audience, Now: o.Now, Leeway: 30 * time.Second},
@@ -178,6 +185,9 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 		return nil, err
 	}
 	if err := app.addHTTP("InvoicesFunction", apiOpts, (&invoices.Handlers{Invoices: invs}).Routes()...); err != nil {
+		return nil, err
+	}
+	if err := app.addHTTP("PaymentsFunction", apiOpts, (&payments.Handlers{Payments: pays}).Routes()...); err != nil {
 		return nil, err
 	}
 	if err := app.addHTTP("DocsFunction", apiOpts, docsRoutes()...); err != nil {

@@ -1,0 +1,231 @@
+package dynamo
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/invoice"
+	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/payment"
+)
+
+// Links and intents are their own partitions under their organisation; the
+// organisation's links are GSI1, an invoice's intents another GSI1
+// partition. The page token is a lookup item (PK PAYTOKEN#<token>) that the
+// public payment page reads in one call, kept in step with its link's status
+// by the same transactions.
+func linkPK(partnerID, orgID, id string) string   { return orgPK(partnerID, orgID) + "#PL#" + id }
+func intentPK(partnerID, orgID, id string) string { return orgPK(partnerID, orgID) + "#PI#" + id }
+func orgLinksPK(partnerID, orgID string) string   { return orgPK(partnerID, orgID) + "#PLS" }
+func invoiceIntentsPK(partnerID, orgID, invoiceID string) string {
+	return invoicePK(partnerID, orgID, invoiceID) + "#PIS"
+}
+func tokenPK(token string) string { return "PAYTOKEN#" + token }
+
+const (
+	skLink   = "PL"
+	skIntent = "PI"
+	skToken  = "TOKEN"
+)
+
+type linkItem struct {
+	PK             string   `json:"PK"`
+	SK             string   `json:"SK"`
+	GSI1PK         string   `json:"GSI1PK"`
+	GSI1SK         string   `json:"GSI1SK"`
+	Kind           string   `json:"kind"`
+	PartnerID      string   `json:"partner_id"`
+	OrgID          string   `json:"organization_id"`
+	DepartmentID   string   `json:"department_id"`
+	BankAccountID  string   `json:"bank_account_id"`
+	PaymentMethods []string `json:"payment_methods"`
+	ReturnURL      string   `json:"return_url"`
+	Token          string   `json:"token"`
+	Version        int64    `json:"version"`
+	payment.Link
+}
+
+func toLinkItem(l payment.Link) linkItem {
+	return linkItem{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID,
+		Kind: "payment_link", PartnerID: l.PartnerID, OrgID: l.OrgID, DepartmentID: l.DepartmentID, BankAccountID: l.BankAccountID,
+		PaymentMethods: l.PaymentMethods, ReturnURL: l.ReturnURL, Token: l.Token, Version: l.Version, Link: l}
+}
+
+func (it linkItem) link() payment.Link {
+	l := it.Link
+	l.PartnerID, l.OrgID, l.DepartmentID, l.BankAccountID = it.PartnerID, it.OrgID, it.DepartmentID, it.BankAccountID
+	l.PaymentMethods, l.ReturnURL, l.Token, l.Version = it.PaymentMethods, it.ReturnURL, it.Token, it.Version
+	return l
+}
+
+type intentItem struct {
+	PK        string `json:"PK"`
+	SK        string `json:"SK"`
+	GSI1PK    string `json:"GSI1PK"`
+	GSI1SK    string `json:"GSI1SK"`
+	Kind      string `json:"kind"`
+	PartnerID string `json:"partner_id"`
+	OrgID     string `json:"organization_id"`
+	Version   int64  `json:"version"`
+	payment.Intent
+}
+
+func toIntentItem(pi payment.Intent) intentItem {
+	return intentItem{PK: intentPK(pi.PartnerID, pi.OrgID, pi.ID), SK: skIntent, GSI1PK: invoiceIntentsPK(pi.PartnerID, pi.OrgID, pi.InvoiceID), GSI1SK: pi.ID,
+		Kind: "payment_intent", PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version, Intent: pi}
+}
+
+func (it intentItem) intent() payment.Intent {
+	pi := it.Intent
+	pi.PartnerID, pi.OrgID, pi.Version = it.PartnerID, it.OrgID, it.Version
+	return pi
+}
+
+// tokenItem is what the public page needs to find its link.
+type tokenItem struct {
+	PK        string `json:"PK"`
+	SK        string `json:"SK"`
+	Kind      string `json:"kind"`
+	PartnerID string `json:"partner_id"`
+	OrgID     string `json:"organization_id"`
+	LinkID    string `json:"payment_link_id"`
+	InvoiceID string `json:"invoice_id"`
+	Status    string `json:"status"`
+}
+
+// CreateLink writes the link, its intent and its page token, counts the link
+// on the bank account it pays into, and checks that the invoice is still as
+// read — one transaction, with the event.
+func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.Link, pi payment.Intent, ev event.Event) error {
+	const op = "dynamo.create_payment_link"
+	li, err := marshal(toLinkItem(l))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	ii, err := marshal(toIntentItem(pi))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	ti, err := marshal(tokenItem{PK: tokenPK(l.Token), SK: skToken, Kind: "payment_token", PartnerID: l.PartnerID, OrgID: l.OrgID,
+		LinkID: l.ID, InvoiceID: l.InvoiceID, Status: l.Status})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	notExists := aws.String("attribute_not_exists(PK)")
+	err = s.transact(ctx, ev,
+		types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(invoicePK(inv.PartnerID, inv.OrgID, inv.ID), skInvoice),
+			ConditionExpression:       aws.String("version = :v AND #status = :s"),
+			ExpressionAttributeNames:  map[string]string{"#status": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(inv.Version), ":s": str(inv.Status)}}},
+		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
+			UpdateExpression: aws.String("ADD active_links :one"), ConditionExpression: aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)}}},
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: notExists}},
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ii, ConditionExpression: notExists}},
+		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ti, ConditionExpression: notExists}},
+	)
+	switch {
+	case conditionFailed(err, 0) || isTransactionConflict(err):
+		return apperr.E(op, apperr.Conflict, "the invoice changed at the same time; read it again and retry")
+	case conditionFailed(err, 1):
+		return apperr.E(op, apperr.Conflict, "the invoice's bank account no longer exists")
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
+// GetLink reads one link with the caller's tenant ids.
+func (s *Store) GetLink(ctx context.Context, partnerID, orgID, id string) (payment.Link, error) {
+	return getItem(ctx, s, "dynamo.get_payment_link", linkPK(partnerID, orgID, id), skLink, "payment link not found", linkItem.link)
+}
+
+// ListLinks pages through an organisation's links (filters on what is read).
+func (s *Store) ListLinks(ctx context.Context, partnerID, orgID string, q listing.Query, invoiceID, status string) (listing.Page[payment.Link], error) {
+	var keep func(map[string]types.AttributeValue) bool
+	if invoiceID != "" || status != "" {
+		keep = func(raw map[string]types.AttributeValue) bool {
+			inv, _ := raw["invoice_id"].(*types.AttributeValueMemberS)
+			st, _ := raw["status"].(*types.AttributeValueMemberS)
+			return (invoiceID == "" || (inv != nil && inv.Value == invoiceID)) && (status == "" || (st != nil && st.Value == status))
+		}
+	}
+	return listGSI1(ctx, s, "dynamo.list_payment_links", orgLinksPK(partnerID, orgID), q, keep, false, linkItem.link)
+}
+
+// EndLink moves the link (conditional on its version) and its intent
+// (conditional on theirs) to their end states, releases the account, and
+// updates the page token, with the events.
+func (s *Store) EndLink(ctx context.Context, l payment.Link, status string, pi payment.Intent, evs []event.Event) error {
+	const op = "dynamo.end_payment_link"
+	li, err := marshal(toLinkItem(l))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	ii, err := marshal(toIntentItem(pi))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(l.Version - 1)}}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: ii, ConditionExpression: aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(pi.Version - 1)}}},
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
+			UpdateExpression: aws.String("ADD active_links :minus"), ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}},
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(tokenPK(l.Token), skToken),
+			UpdateExpression: aws.String("SET #status = :s"), ExpressionAttributeNames: map[string]string{"#status": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(status)}}},
+	}
+	for _, ev := range evs[1:] {
+		evItem, err := s.putEvent(ev)
+		if err != nil {
+			return apperr.Wrap(op, err)
+		}
+		items = append(items, evItem)
+	}
+	err = s.transact(ctx, evs[0], items...)
+	if conditionFailed(err, 0) || conditionFailed(err, 1) || isTransactionConflict(err) {
+		return payment.ErrLinkChanged
+	}
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// GetIntent reads one intent with the caller's tenant ids.
+func (s *Store) GetIntent(ctx context.Context, partnerID, orgID, id string) (payment.Intent, error) {
+	return getItem(ctx, s, "dynamo.get_payment_intent", intentPK(partnerID, orgID, id), skIntent, "payment intent not found", intentItem.intent)
+}
+
+// ListIntents lists an invoice's intents (an invoice has a handful).
+func (s *Store) ListIntents(ctx context.Context, partnerID, orgID, invoiceID string) ([]payment.Intent, error) {
+	const op = "dynamo.list_payment_intents"
+	in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(invoiceIntentsPK(partnerID, orgID, invoiceID))}}
+	out := []payment.Intent{}
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, transient(op, err)
+		}
+		for _, raw := range res.Items {
+			var it intentItem
+			if err := unmarshal(raw, &it); err != nil {
+				return nil, apperr.Wrap(op, err)
+			}
+			out = append(out, it.intent())
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}

@@ -1,0 +1,126 @@
+// Package payments serves payment links and payment intents. Every route
+// acts on the organisation named by X-Entity-Id (or the organisation token's).
+package payments
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/payment"
+)
+
+// Handlers holds the family's dependencies.
+type Handlers struct {
+	Payments *payment.Service
+}
+
+// Routes lists the family's routes, keyed as in template.yaml.
+func (h *Handlers) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Key: "POST /v1/payment_links", Handler: h.createLink},
+		{Key: "GET /v1/payment_links", Handler: h.listLinks},
+		{Key: "GET /v1/payment_links/{link_id}", Handler: h.getLink},
+		{Key: "POST /v1/payment_links/{link_id}/deactivate", Handler: h.deactivate},
+		{Key: "GET /v1/payment_intents", Handler: h.listIntents},
+		{Key: "GET /v1/payment_intents/{intent_id}", Handler: h.getIntent},
+	}
+}
+
+// Links are created and deactivated by partner tokens and organisation tokens
+// of the admin and finance_manager roles; every role reads.
+func requireWriter(r *httpapi.Request) error {
+	return r.RequireRole(auth.RoleAdmin, auth.RoleFinanceManager)
+}
+
+func (h *Handlers) createLink(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	if err := requireWriter(r); err != nil {
+		return nil, err
+	}
+	var in payment.CreateLinkInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	l, err := h.Payments.CreateLink(ctx, t.PartnerID, t.OrgID, r.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusCreated, l)
+}
+
+func (h *Handlers) listLinks(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	q, err := r.PageParams()
+	if err != nil {
+		return nil, err
+	}
+	page, err := h.Payments.ListLinks(ctx, t.PartnerID, t.OrgID, q, r.Query.Get("invoice_id"), r.Query.Get("status"))
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, httpapi.NewList(q, page, func(l payment.Link) payment.Link { return l }))
+}
+
+func (h *Handlers) getLink(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	l, err := h.Payments.GetLink(ctx, t.PartnerID, t.OrgID, r.PathParams["link_id"])
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, l)
+}
+
+func (h *Handlers) deactivate(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	if err := requireWriter(r); err != nil {
+		return nil, err
+	}
+	l, err := h.Payments.Deactivate(ctx, t.PartnerID, t.OrgID, r.PathParams["link_id"], r.Actor())
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, l)
+}
+
+func (h *Handlers) getIntent(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	pi, err := h.Payments.GetIntent(ctx, t.PartnerID, t.OrgID, r.PathParams["intent_id"])
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, pi)
+}
+
+// intentList is every intent of an invoice (an invoice has a handful).
+type intentList struct {
+	Data []payment.Intent `json:"data"`
+}
+
+func (h *Handlers) listIntents(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	pis, err := h.Payments.ListIntents(ctx, t.PartnerID, t.OrgID, r.Query.Get("invoice_id"))
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, intentList{Data: pis})
+}
