@@ -8,7 +8,8 @@ PKGS  := ./...
 # calls build-<LogicalId> with ARTIFACTS_DIR set).
 FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:docs \
              EventRouterFunction:eventrouter AuditWriterFunction:auditwriter \
-             InvoicesFunction:invoices SchedulerFunction:scheduler PaymentsFunction:payments
+             InvoicesFunction:invoices SchedulerFunction:scheduler PaymentsFunction:payments \
+             AiiaPollerFunction:aiiapoller CheckoutFunction:checkout
 
 .PHONY: run test lint unit bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
 

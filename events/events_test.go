@@ -31,6 +31,8 @@ var samplePrefix = map[string]struct {
 	"invoices":      {"InvoicesFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"scheduler":     {"SchedulerFunction", func() any { return &events.EventBridgeEvent{} }},
 	"payments":      {"PaymentsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"aiiapoller":    {"AiiaPollerFunction", func() any { return &events.SQSEvent{} }},
+	"checkout":      {"CheckoutFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 }
 
 func TestSamplesDecode(t *testing.T) {

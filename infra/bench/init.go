@@ -18,6 +18,7 @@ var functionDirs = map[string]string{
 	"AuthFunction": "auth", "OrganizationsFunction": "organizations", "DocsFunction": "docs",
 	"EventRouterFunction": "eventrouter", "AuditWriterFunction": "auditwriter",
 	"InvoicesFunction": "invoices", "SchedulerFunction": "scheduler", "PaymentsFunction": "payments",
+	"AiiaPollerFunction": "aiiapoller", "CheckoutFunction": "checkout",
 }
 
 type binaryFigures struct {

@@ -81,7 +81,7 @@ func run(n, initRuns int) error {
 	}
 	rec := &recorder{byRequest: map[string]callCounts{}}
 	app, err := wiring.Build(ctx, wiring.Config{Stage: "sandbox", Region: stack.Region(), Table: env["MODUPAY_TABLE"],
-		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
+		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq}, wiring.Options{Log: slog.New(rec)})
 	if err != nil {
 		return err

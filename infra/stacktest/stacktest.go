@@ -58,7 +58,7 @@ func New(tb testing.TB) *Stack {
 		tb.Fatalf("environment: %v", err)
 	}
 	cfg := wiring.Config{
-		Stage: env["MODUPAY_STAGE"], Region: stack.Region(), Table: env["MODUPAY_TABLE"], AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"],
+		Stage: env["MODUPAY_STAGE"], Region: stack.Region(), Table: env["MODUPAY_TABLE"], AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"],
 		JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"], PublicBaseURL: env["MODUPAY_PUBLIC_BASE_URL"],
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq,
 	}

@@ -29,6 +29,8 @@ type BankAccount struct {
 	IsDefault bool `json:"is_default"`
 	// SandboxTestIBAN marks one of the integration guide's test IBANs.
 	SandboxTestIBAN bool `json:"-"`
+	// AiiaDestinationID is the account as a payee onboarded at Aiia.
+	AiiaDestinationID string `json:"-"`
 	// ActiveLinks counts the active payment links paying into the account; a
 	// payment link's creation and end change it in their own transactions,
 	// and an account is deleted only when it is zero.

@@ -158,12 +158,13 @@ type accountItem struct {
 	Version     int64  `json:"version"`
 	ActiveLinks int64  `json:"active_links"`
 	TestIBAN    bool   `json:"sandbox_test_iban"`
+	Destination string `json:"aiia_destination_id,omitempty"`
 	department.BankAccount
 }
 
 func (it accountItem) account() department.BankAccount {
 	a := it.BankAccount
-	a.PartnerID, a.Version, a.ActiveLinks, a.SandboxTestIBAN = it.PartnerID, it.Version, it.ActiveLinks, it.TestIBAN
+	a.PartnerID, a.Version, a.ActiveLinks, a.SandboxTestIBAN, a.AiiaDestinationID = it.PartnerID, it.Version, it.ActiveLinks, it.TestIBAN, it.Destination
 	a.IsDefault = false // derived by the service from the department
 	return a
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
@@ -228,4 +229,160 @@ func (s *Store) ListIntents(ctx context.Context, partnerID, orgID, invoiceID str
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
+}
+
+// PageByToken reads a page token and what the page shows — the link, its
+// intent, the invoice and the account paid into — in two calls (the token,
+// then one BatchGetItem).
+func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, error) {
+	const op = "dynamo.page_by_token"
+	var p payment.Page
+	if token == "" || len(token) > 100 {
+		return p, apperr.E(op, apperr.NotFound, "payment page not found")
+	}
+	tk, err := getItem(ctx, s, op, tokenPK(token), skToken, "payment page not found", func(t tokenItem) tokenItem { return t })
+	if err != nil {
+		return p, err
+	}
+	l, err := s.GetLink(ctx, tk.PartnerID, tk.OrgID, tk.LinkID)
+	if err != nil {
+		return p, err
+	}
+	keys := []map[string]types.AttributeValue{
+		key(intentPK(l.PartnerID, l.OrgID, l.PaymentIntentID), skIntent),
+		key(invoicePK(l.PartnerID, l.OrgID, l.InvoiceID), skInvoice),
+		key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
+	}
+	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}}
+	found := 0
+	for len(in.RequestItems) > 0 {
+		out, err := s.db.BatchGetItem(ctx, in)
+		if err != nil {
+			return p, transient(op, err)
+		}
+		for _, raw := range out.Responses[s.table] {
+			sk, _ := raw[attrSK].(*types.AttributeValueMemberS)
+			if sk == nil {
+				continue
+			}
+			found++
+			switch {
+			case sk.Value == skIntent:
+				var it intentItem
+				err = unmarshal(raw, &it)
+				p.Intent = it.intent()
+			case sk.Value == skInvoice:
+				var it invoiceItem
+				err = unmarshal(raw, &it)
+				p.Invoice = it.invoice()
+			default:
+				var it accountItem
+				err = unmarshal(raw, &it)
+				p.Account = it.account()
+			}
+			if err != nil {
+				return p, apperr.Wrap(op, err)
+			}
+		}
+		in.RequestItems = out.UnprocessedKeys
+	}
+	if found != len(keys) {
+		return p, apperr.E(op, apperr.Internal, "payment page "+l.ID+" is missing part of its data")
+	}
+	p.Link = l
+	return p, nil
+}
+
+// SetDestination keeps the account's Aiia destination id.
+func (s *Store) SetDestination(ctx context.Context, a department.BankAccount, destinationID string) error {
+	const op = "dynamo.set_destination"
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(deptPK(a.PartnerID, a.DepartmentID), pfxBA+a.ID),
+		UpdateExpression: aws.String("SET aiia_destination_id = :d"), ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(destinationID)}})
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
+
+func (s *Store) putIntentIfVersion(pi payment.Intent) (types.TransactWriteItem, error) {
+	ii, err := marshal(toIntentItem(pi))
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ii, ConditionExpression: aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(pi.Version - 1)}}}, nil
+}
+
+// UpdateIntent writes the intent on condition of the version it was read at,
+// with its events (none for a change that is not a transition).
+func (s *Store) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event.Event) error {
+	const op = "dynamo.update_payment_intent"
+	put, err := s.putIntentIfVersion(pi)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	items := []types.TransactWriteItem{put}
+	for _, ev := range evs {
+		it, err := s.putEvent(ev)
+		if err != nil {
+			return apperr.Wrap(op, err)
+		}
+		items = append(items, it)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if conditionFailed(err, 0) || isTransactionConflict(err) {
+		return payment.ErrLinkChanged
+	}
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// SettleIntent commits a succeeded payment: the intent, the invoice that
+// takes it, the completed link and its page, the released account — one
+// transaction, each conditional on the version read, so a payment is applied
+// once however often the poller runs.
+func (s *Store) SettleIntent(ctx context.Context, pi payment.Intent, l payment.Link, inv invoice.Invoice, evs []event.Event) error {
+	const op = "dynamo.settle_payment_intent"
+	put, err := s.putIntentIfVersion(pi)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	invItem, err := marshal(toInvoiceItem(inv))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	li, err := marshal(toLinkItem(l))
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	items := []types.TransactWriteItem{
+		put,
+		{Put: &types.Put{TableName: aws.String(s.table), Item: invItem, ConditionExpression: aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(inv.Version - 1)}}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(l.Version - 1)}}},
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(tokenPK(l.Token), skToken),
+			UpdateExpression: aws.String("SET #status = :s"), ExpressionAttributeNames: map[string]string{"#status": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(l.Status)}}},
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
+			UpdateExpression: aws.String("ADD active_links :minus"), ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}},
+	}
+	for _, ev := range evs {
+		it, err := s.putEvent(ev)
+		if err != nil {
+			return apperr.Wrap(op, err)
+		}
+		items = append(items, it)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if conditionFailed(err, -1) || isTransactionConflict(err) {
+		return payment.ErrLinkChanged
+	}
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
 }

@@ -8,9 +8,12 @@ package eventrouter
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/modupay/modupay/shared/event"
 )
 
 // Sender publishes one event record to a queue.
@@ -21,7 +24,10 @@ type Sender interface {
 // Router is the stream handler.
 type Router struct {
 	Audit Sender
-	Log   *slog.Logger
+	// Poll receives a message per transfer started at the bank (an intent
+	// entering processing), which starts its status polling.
+	Poll Sender
+	Log  *slog.Logger
 }
 
 // Handle sends each event record to the audit queue. A record that fails is
@@ -48,7 +54,11 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 		if t, ok := img["event_type"]; ok && t.DataType() == events.DataTypeString {
 			typ = t.String()
 		}
-		if err := r.Audit.Send(ctx, body.String(), map[string]string{"event_type": typ}); err != nil {
+		err := r.Audit.Send(ctx, body.String(), map[string]string{"event_type": typ})
+		if err == nil && typ == "payment_intent.status_changed" && r.Poll != nil {
+			err = r.startPolling(ctx, body.String())
+		}
+		if err != nil {
 			r.Log.ErrorContext(ctx, "routing failed; the batch resumes here", slog.String("error", err.Error()), slog.String("sequence_number", rec.Change.SequenceNumber))
 			for _, rest := range ev.Records[i:] {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rest.Change.SequenceNumber})
@@ -57,4 +67,28 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 		}
 	}
 	return resp, nil
+}
+
+// startPolling sends the poll message of an intent that entered processing.
+// A redelivered event sends it again: the poller applies each transition once.
+func (r *Router) startPolling(ctx context.Context, record string) error {
+	var rec event.Record
+	if err := json.Unmarshal([]byte(record), &rec); err != nil {
+		return nil // not ours to judge: the audit writer parks malformed records
+	}
+	var env struct {
+		Data struct {
+			IntentID      string `json:"payment_intent_id"`
+			CurrentStatus string `json:"current_status"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(rec.Envelope, &env) != nil || env.Data.CurrentStatus != "processing" {
+		return nil
+	}
+	msg, err := json.Marshal(map[string]any{"partner_id": rec.PartnerID, "organization_id": rec.OrgID,
+		"payment_intent_id": env.Data.IntentID, "attempt": 0, "since": rec.Timestamp})
+	if err != nil {
+		return err
+	}
+	return r.Poll.Send(ctx, string(msg), map[string]string{"payment_intent_id": env.Data.IntentID})
 }

@@ -3,6 +3,7 @@ package queue
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -20,6 +21,20 @@ type API interface {
 type Publisher struct {
 	Client API
 	URL    string
+}
+
+// SendDelayed publishes body to be delivered after delay (at most 15 minutes,
+// SQS's limit: longer waits are chained by the consumer).
+func (p Publisher) SendDelayed(ctx context.Context, body string, delay time.Duration) error {
+	secs := int32(delay / time.Second)
+	if secs > 900 {
+		secs = 900
+	}
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(p.URL), MessageBody: aws.String(body), DelaySeconds: secs}
+	if _, err := p.Client.SendMessage(ctx, in); err != nil {
+		return apperr.Transient("queue.send_delayed", err)
+	}
+	return nil
 }
 
 // Send publishes body with string attributes (consumers route on them without

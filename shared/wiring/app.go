@@ -2,6 +2,8 @@ package wiring
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,6 +17,9 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/google/uuid"
 
+	"github.com/modupay/modupay/shared/aiia"
+	"github.com/modupay/modupay/shared/aiiabank"
+	"github.com/modupay/modupay/shared/aiiapoll"
 	"github.com/modupay/modupay/shared/audit"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/callcount"
@@ -22,6 +27,7 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/eventrouter"
+	"github.com/modupay/modupay/shared/handlers/checkout"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
 	"github.com/modupay/modupay/shared/handlers/payments"
@@ -43,6 +49,8 @@ type Config struct {
 	Region           string
 	Table            string
 	AuditQueueURL    string
+	AiiaPollQueueURL string
+	Aiia             aiia.Config
 	JWTKeys          string // "kid:base64secret[,kid:base64secret...]"
 	JWTActiveKid     string
 	PublicBaseURL    string
@@ -61,6 +69,8 @@ func ConfigFromEnv() Config {
 		Region:           region,
 		Table:            os.Getenv("MODUPAY_TABLE"),
 		AuditQueueURL:    os.Getenv("MODUPAY_AUDIT_QUEUE_URL"),
+		AiiaPollQueueURL: os.Getenv("MODUPAY_AIIA_POLL_QUEUE_URL"),
+		Aiia:             aiia.ConfigFromEnv(),
 		JWTKeys:          os.Getenv("MODUPAY_JWT_KEYS"),
 		JWTActiveKid:     os.Getenv("MODUPAY_JWT_ACTIVE_KID"),
 		PublicBaseURL:    os.Getenv("MODUPAY_PUBLIC_BASE_URL"),
@@ -93,6 +103,7 @@ type App struct {
 	Organizations *organization.Service
 	Departments   *department.Service
 	Invoices      *invoice.Service
+	Flow          *payment.Flow
 	Log           *slog.Logger
 }
 
@@ -195,7 +206,23 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	}
 	sched := &scheduler.Scheduler{Log: o.Log, Jobs: []scheduler.Job{{Name: "mark_overdue_invoices", Run: invs.MarkOverdue}}}
 	app.functions["SchedulerFunction"] = Function{LogicalID: "SchedulerFunction", Schedule: sched.Handle}
-	router := &eventrouter.Router{Audit: queue.Publisher{Client: sq, URL: cfg.AuditQueueURL}, Log: o.Log}
+	pollQueue := queue.Publisher{Client: sq, URL: cfg.AiiaPollQueueURL}
+	router := &eventrouter.Router{Audit: queue.Publisher{Client: sq, URL: cfg.AuditQueueURL}, Poll: pollQueue, Log: o.Log}
+	flow := &payment.Flow{Store: store, Bank: aiiabank.Bank{Provider: aiia.New(cfg.Aiia, nil, o.Now)}, Now: o.Now, NewID: o.NewID}
+	app.Flow = flow
+	poller := &aiiapoll.Poller{Poll: flow.Poll, Park: store.Park, Now: o.Now, Log: o.Log,
+		Requeue: func(ctx context.Context, m aiiapoll.Message, delay time.Duration) error {
+			b, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			return pollQueue.SendDelayed(ctx, string(b), delay)
+		}}
+	app.functions["AiiaPollerFunction"] = Function{LogicalID: "AiiaPollerFunction", SQS: poller.Handle}
+	csrfKey := sha256.Sum256([]byte("modupay-checkout-csrf\x00" + cfg.JWTKeys))
+	if err := app.addHTTP("CheckoutFunction", apiOpts, (&checkout.Handlers{Flow: flow, CSRFKey: csrfKey[:], BaseURL: pageBase, Now: o.Now}).Routes()...); err != nil {
+		return nil, err
+	}
 	app.functions["EventRouterFunction"] = Function{LogicalID: "EventRouterFunction", Stream: router.Handle}
 	writer := &audit.Writer{Store: store, Log: o.Log}
 	app.functions["AuditWriterFunction"] = Function{LogicalID: "AuditWriterFunction", SQS: writer.Handle}

@@ -1,0 +1,101 @@
+// Package aiiapoll follows each started transfer to its end: the poller reads
+// the transfer's state at the bank, applies it, and, while it is not final,
+// sends itself the same message again with a growing delay. SQS's delays
+// stop at 15 minutes, so longer waits are reached by re-delaying, never by
+// sleeping. Duplicates and concurrent pollers apply a transition once (the
+// intent's writes are conditional on its version).
+package aiiapoll
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/modupay/modupay/shared/apperr"
+)
+
+// Message is a poll request for one intent.
+type Message struct {
+	PartnerID string `json:"partner_id"`
+	OrgID     string `json:"organization_id"`
+	IntentID  string `json:"payment_intent_id"`
+	Attempt   int    `json:"attempt"`
+	// Since is when polling started; it stops after MaxPolling.
+	Since time.Time `json:"since"`
+}
+
+// Schedule is the delay before poll n (n ≥ 1): seconds at first (the payer
+// has just authorised), then minutes, then every 15 minutes. SEPA settles in
+// 1 to 2 business days; MaxPolling covers 3 business days over a weekend.
+func Schedule(n int) time.Duration {
+	steps := []time.Duration{2 * time.Second, 3 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute}
+	if n-1 < len(steps) {
+		return steps[n-1]
+	}
+	return 15 * time.Minute
+}
+
+// MaxPolling bounds how long a transfer is followed before it is parked for
+// an operator (3 business days, weekend included).
+const MaxPolling = 5 * 24 * time.Hour
+
+// Poller is the SQS handler.
+type Poller struct {
+	Poll func(ctx context.Context, partnerID, orgID, intentID string) (final bool, err error)
+	// Requeue sends the message again after delay (≤ 15 minutes).
+	Requeue func(ctx context.Context, m Message, delay time.Duration) error
+	Park    func(ctx context.Context, source, messageID, body, reason string) error
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Handle polls each message's intent once. Transient failures (the bank or
+// the table unavailable) are batch item failures: SQS redelivers after the
+// visibility timeout. Permanent ones are parked with their reason.
+func (p *Poller) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		if err := p.handle(ctx, rec); err != nil {
+			if apperr.Retryable(err) {
+				p.Log.WarnContext(ctx, "poll will be retried", slog.String("message_id", rec.MessageId), slog.String("error", err.Error()))
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				continue
+			}
+			if perr := p.Park(ctx, "aiia-poll", rec.MessageId, rec.Body, err.Error()); perr != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				continue
+			}
+			p.Log.ErrorContext(ctx, "poll message parked", slog.String("message_id", rec.MessageId), slog.String("reason", err.Error()))
+		}
+	}
+	return resp, nil
+}
+
+func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
+	const op = "aiiapoll.handle"
+	var m Message
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.IntentID == "" || m.PartnerID == "" || m.OrgID == "" {
+		return apperr.E(op, apperr.Malformed, "not a poll message: "+rec.Body)
+	}
+	final, err := p.Poll(ctx, m.PartnerID, m.OrgID, m.IntentID)
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return apperr.E(op, apperr.NotFound, "unknown payment intent "+m.IntentID)
+		}
+		return err
+	}
+	if final {
+		return nil
+	}
+	if m.Since.IsZero() {
+		m.Since = p.Now()
+	}
+	if p.Now().Sub(m.Since) > MaxPolling {
+		return apperr.E(op, apperr.Conflict, "the transfer of "+m.IntentID+" is still not final after "+MaxPolling.String()+": check it at Aiia")
+	}
+	m.Attempt++
+	return p.Requeue(ctx, m, Schedule(m.Attempt))
+}

@@ -1,0 +1,186 @@
+// Package checkout serves the hosted payment page a payer opens from a
+// payment link. It is public: the page's URL carries an unguessable token
+// (256 bits), and nothing else identifies the link. It works without
+// JavaScript (forms and a refreshing status page), is French by default
+// (?lang=en for English), sends a strict Content-Security-Policy, and checks
+// a per-page CSRF value and the request's origin on its one form.
+package checkout
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/money"
+	"github.com/modupay/modupay/shared/payment"
+)
+
+// Handlers holds the page's dependencies.
+type Handlers struct {
+	Flow *payment.Flow
+	// CSRFKey signs the form's hidden field (HMAC of the page token).
+	CSRFKey []byte
+	// BaseURL is where this page is served (for the bank's return URL).
+	BaseURL string
+	Now     func() time.Time
+}
+
+// Routes lists the page's routes, keyed as in template.yaml.
+func (h *Handlers) Routes() []httpapi.Route {
+	form := []string{"application/x-www-form-urlencoded"}
+	return []httpapi.Route{
+		{Key: "GET /p/{token}", Access: httpapi.Public, Handler: h.page},
+		{Key: "POST /p/{token}/pay", Access: httpapi.Public, Handler: h.pay, Consumes: form},
+		{Key: "GET /p/{token}/return", Access: httpapi.Public, Handler: h.returned},
+		{Key: "GET /p/{token}/status", Access: httpapi.Public, Handler: h.status},
+	}
+}
+
+func (h *Handlers) csrf(token string) string {
+	m := hmac.New(sha256.New, h.CSRFKey)
+	m.Write([]byte("checkout:" + token))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// html renders a page with the headers every checkout page carries.
+func html(status int, t *template.Template, data any) (*httpapi.Response, error) {
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil {
+		return nil, err
+	}
+	resp := httpapi.Raw(status, "text/html; charset=utf-8", []byte(b.String()))
+	resp.Header.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'")
+	resp.Header.Set("Referrer-Policy", "no-referrer")
+	resp.Header.Set("X-Frame-Options", "DENY")
+	return resp, nil
+}
+
+type view struct {
+	Lang, Title, Message string
+	P                    payment.Page
+	Amount, Due          string
+	Lines                []line
+	CSRF, Token          string
+	SEPA, Card, Final    bool
+	Paid                 bool
+	ReturnURL            string
+	T                    map[string]string
+}
+
+type line struct{ Description, Quantity, Net string }
+
+func lang(r *httpapi.Request) string {
+	if r.Query.Get("lang") == "en" {
+		return "en"
+	}
+	return "fr"
+}
+
+func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	token := r.PathParams["token"]
+	l := lang(r)
+	p, err := h.Flow.Open(ctx, token)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"]})
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := h.view(l, token, p)
+	now := h.Now()
+	switch {
+	case p.Link.Status == payment.LinkCompleted || p.Intent.Status == payment.IntentSucceeded:
+		v.Title, v.Message, v.Paid = words[l]["paid"], words[l]["paid_text"], true
+	case p.Link.Status != payment.LinkActive || !now.Before(p.Link.ExpiresAt):
+		v.Title, v.Message = words[l]["closed"], words[l]["closed_text"]
+	case p.Intent.Status == payment.IntentProcessing:
+		return h.returned(ctx, r)
+	}
+	return html(http.StatusOK, pageTmpl, v)
+}
+
+func (h *Handlers) view(l, token string, p payment.Page) view {
+	v := view{Lang: l, T: words[l], P: p, Token: token, CSRF: h.csrf(token), Amount: money.FormatEUR(p.Link.Amount),
+		Due: p.Invoice.DueDate, ReturnURL: p.Link.ReturnURL}
+	for _, m := range p.Link.PaymentMethods {
+		v.SEPA = v.SEPA || m == payment.MethodSEPA
+		v.Card = v.Card || m == payment.MethodCard
+	}
+	for _, li := range p.Invoice.LineItems {
+		v.Lines = append(v.Lines, line{Description: li.Description, Quantity: li.Quantity.String(), Net: money.FormatEUR(li.NetAmount)})
+	}
+	return v
+}
+
+// pay starts the SEPA transfer and sends the payer to the bank.
+func (h *Handlers) pay(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	const op = "checkout.pay"
+	token := r.PathParams["token"]
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return nil, apperr.E(op, apperr.Forbidden, "cross-site form submission refused")
+	}
+	form, err := parseForm(r.Body)
+	if err != nil || !hmac.Equal([]byte(form.Get("csrf")), []byte(h.csrf(token))) {
+		return nil, apperr.E(op, apperr.Forbidden, "the form is stale or forged: reload the payment page")
+	}
+	if form.Get("method") != payment.MethodSEPA {
+		return nil, apperr.Field(op, "method", "only sepa_credit can be paid here for now")
+	}
+	l := lang(r)
+	flowURL, err := h.Flow.PayBySEPA(ctx, token, strings.TrimRight(h.BaseURL, "/")+"/p/"+token+"/return?lang="+l)
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.Conflict {
+			return redirect("/p/" + token + "/return?lang=" + l), nil
+		}
+		return nil, err
+	}
+	return redirect(flowURL), nil
+}
+
+func redirect(to string) *httpapi.Response {
+	resp := httpapi.Raw(http.StatusSeeOther, "text/plain; charset=utf-8", nil)
+	resp.Header.Set("Location", to)
+	return resp
+}
+
+// returned is where the bank sends the payer back. It never trusts the
+// redirect's parameters: it shows the intent's status as the poller last
+// read it from the bank, refreshing itself until it is final.
+func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	token := r.PathParams["token"]
+	l := lang(r)
+	p, err := h.Flow.Open(ctx, token)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"]})
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := h.view(l, token, p)
+	switch p.Intent.Status {
+	case payment.IntentSucceeded:
+		v.Title, v.Message, v.Paid, v.Final = words[l]["paid"], words[l]["paid_text"], true, true
+	case payment.IntentFailed:
+		v.Title, v.Message, v.Final = words[l]["failed"], words[l]["failed_text"]+" "+p.Intent.FailureReason, true
+	default:
+		v.Title, v.Message = words[l]["processing"], words[l]["processing_text"]
+	}
+	return html(http.StatusOK, statusTmpl, v)
+}
+
+// status is the small JSON route the status page can poll.
+func (h *Handlers) status(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	p, err := h.Flow.Open(ctx, r.PathParams["token"])
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, map[string]any{"status": p.Intent.Status, "aiia_status": p.Intent.AiiaStatus,
+		"link_status": p.Link.Status, "amount": p.Link.Amount, "currency": p.Link.Currency})
+}

@@ -1,0 +1,221 @@
+package payment
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/invoice"
+)
+
+// Bank is the open-banking provider as the payment flow needs it (Aiia's
+// adapter implements it). Every call is idempotent on the request ids given.
+type Bank interface {
+	// Destination onboards the account (once; the id is kept on the account).
+	Destination(ctx context.Context, a department.BankAccount) (string, error)
+	// StartTransfer starts the payer's transfer and returns its id and the
+	// bank authorisation URL the payer is sent to.
+	StartTransfer(ctx context.Context, r TransferRequest) (Transfer, error)
+	// TransferState reads the transfer's current state: the only truth.
+	TransferState(ctx context.Context, id string) (TransferState, error)
+}
+
+// TransferRequest is a transfer to start.
+type TransferRequest struct {
+	RequestID, DestinationID string
+	Amount                   int64
+	Currency, InvoiceNumber  string
+	IntentID, RedirectURL    string
+	PayerEmail               string
+}
+
+// Transfer is a started transfer.
+type Transfer struct{ ID, FlowURL string }
+
+// TransferState is a transfer's state in ModuPay's terms.
+type TransferState struct {
+	Code          string // the provider's own code, for the logs
+	AiiaStatus    string // initiated, authorized, settled, rejected
+	IntentStatus  string // processing, succeeded, failed
+	Final         bool
+	FailureReason string
+}
+
+// Page is what the hosted payment page shows and needs: one read.
+type Page struct {
+	Link    Link
+	Intent  Intent
+	Invoice invoice.Invoice
+	Account department.BankAccount
+}
+
+// TransferStore is the storage the payment flow needs beyond links.
+type TransferStore interface {
+	PageByToken(ctx context.Context, token string) (Page, error)
+	SetDestination(ctx context.Context, a department.BankAccount, destinationID string) error
+	// UpdateIntent writes the intent (conditional on its version) with its events.
+	UpdateIntent(ctx context.Context, pi Intent, evs []event.Event) error
+	// SettleIntent writes a succeeded intent, the invoice it pays (through
+	// invoice.ApplyPayment), its completed link and the released account, in
+	// one transaction, each conditional on the version read.
+	SettleIntent(ctx context.Context, pi Intent, l Link, inv invoice.Invoice, evs []event.Event) error
+	GetLink(ctx context.Context, partnerID, orgID, linkID string) (Link, error)
+	GetIntent(ctx context.Context, partnerID, orgID, intentID string) (Intent, error)
+	GetInvoice(ctx context.Context, partnerID, orgID, invoiceID string) (invoice.Invoice, error)
+}
+
+// Flow runs the payer's side: choosing a method, starting the transfer, and
+// applying what the bank reports.
+type Flow struct {
+	Store TransferStore
+	Bank  Bank
+	Now   func() time.Time
+	NewID func(prefix string) string
+}
+
+var payer = event.Actor{ID: "payer", Type: "payer"}
+
+// Open reads the page of a token; an unknown token is NotFound.
+func (f *Flow) Open(ctx context.Context, token string) (Page, error) {
+	p, err := f.Store.PageByToken(ctx, token)
+	return p, apperr.Wrap("payment_page.open", err)
+}
+
+// PayBySEPA records the payer's choice (intent pending), starts the transfer
+// at the bank (intent processing, aiia_status initiated) and returns where to
+// send the payer. A retry of the same step reuses the same request ids, so
+// the bank starts one transfer, however often the payer clicks.
+func (f *Flow) PayBySEPA(ctx context.Context, token, returnURL string) (string, error) {
+	const op = "payment_page.pay"
+	p, err := f.Open(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	now := f.Now().UTC()
+	switch {
+	case p.Link.Status != LinkActive:
+		return "", apperr.E(op, apperr.Conflict, "this payment link is "+p.Link.Status)
+	case !now.Before(p.Link.ExpiresAt):
+		return "", apperr.E(op, apperr.Conflict, "this payment link has expired")
+	case p.Intent.Status == IntentProcessing || p.Intent.Status == IntentSucceeded:
+		return "", apperr.E(op, apperr.Conflict, "this payment is already "+p.Intent.Status)
+	case p.Intent.Status != IntentCreated && p.Intent.Status != IntentPending:
+		return "", apperr.E(op, apperr.Conflict, "this payment is "+p.Intent.Status)
+	}
+	pi := p.Intent
+	if pi.Status == IntentCreated {
+		before := pi
+		pi.Status, pi.SelectedPaymentMethod, pi.UpdatedAt, pi.Version = IntentPending, MethodSEPA, now, pi.Version+1
+		ev, err := IntentEvent(f.NewID("evt"), now, payer, before, pi)
+		if err != nil {
+			return "", apperr.Wrap(op, err)
+		}
+		if err := f.Store.UpdateIntent(ctx, pi, []event.Event{ev}); err != nil {
+			return "", apperr.Wrap(op, err)
+		}
+	}
+	dest := p.Account.AiiaDestinationID
+	if dest == "" {
+		if dest, err = f.Bank.Destination(ctx, p.Account); err != nil {
+			return "", apperr.Wrap(op, err)
+		}
+		if err := f.Store.SetDestination(ctx, p.Account, dest); err != nil {
+			return "", apperr.Wrap(op, err)
+		}
+	}
+	tr, err := f.Bank.StartTransfer(ctx, TransferRequest{RequestID: pi.ID + "-v" + strconv.FormatInt(pi.Version, 10), DestinationID: dest,
+		Amount: pi.Amount, Currency: pi.Currency, InvoiceNumber: p.Invoice.InvoiceNumber, IntentID: pi.ID,
+		RedirectURL: returnURL, PayerEmail: p.Invoice.Payer.Email})
+	if err != nil {
+		return "", apperr.Wrap(op, err)
+	}
+	before := pi
+	pi.Status, pi.AiiaTransactionID, pi.AiiaStatus, pi.UpdatedAt, pi.Version = IntentProcessing, tr.ID, "initiated", f.Now().UTC(), pi.Version+1
+	ev, err := IntentEvent(f.NewID("evt"), pi.UpdatedAt, payer, before, pi)
+	if err != nil {
+		return "", apperr.Wrap(op, err)
+	}
+	// The event of this change (processing) is what sends the intent to the
+	// status poller: committed means polled.
+	if err := f.Store.UpdateIntent(ctx, pi, []event.Event{ev}); err != nil {
+		return "", apperr.Wrap(op, err)
+	}
+	return tr.FlowURL, nil
+}
+
+// Poll reads the bank's state of an intent's transfer and applies it. It
+// returns whether the intent reached a final status. Applying is conditional
+// on the intent's version, so duplicate or concurrent polls change it once.
+func (f *Flow) Poll(ctx context.Context, partnerID, orgID, intentID string) (bool, error) {
+	const op = "payment_intent.poll"
+	pi, err := f.Store.GetIntent(ctx, partnerID, orgID, intentID)
+	if err != nil {
+		return false, apperr.Wrap(op, err)
+	}
+	if pi.Status != IntentProcessing {
+		return true, nil // final already (or never started): nothing to follow
+	}
+	st, err := f.Bank.TransferState(ctx, pi.AiiaTransactionID)
+	if err != nil {
+		return false, apperr.Wrap(op, err)
+	}
+	now := f.Now().UTC()
+	before := pi
+	switch {
+	case !st.Final && st.AiiaStatus == pi.AiiaStatus:
+		return false, nil
+	case !st.Final:
+		pi.AiiaStatus, pi.UpdatedAt, pi.Version = st.AiiaStatus, now, pi.Version+1
+		// Same status, new aiia_status: the change is recorded, no transition event.
+		return false, apperr.Wrap(op, f.Store.UpdateIntent(ctx, pi, nil))
+	case st.IntentStatus == IntentFailed:
+		pi.Status, pi.AiiaStatus, pi.FailureReason, pi.UpdatedAt, pi.CompletedAt, pi.Version = IntentFailed, st.AiiaStatus, st.FailureReason, now, &now, pi.Version+1
+		ev, err := IntentEvent(f.NewID("evt"), now, event.Actor{ID: "aiia", Type: "system"}, before, pi)
+		if err != nil {
+			return false, apperr.Wrap(op, err)
+		}
+		return true, apperr.Wrap(op, f.Store.UpdateIntent(ctx, pi, []event.Event{ev}))
+	}
+	// Succeeded: the invoice takes the payment in the same transaction.
+	l, err := f.Store.GetLink(ctx, partnerID, orgID, pi.PaymentLinkID)
+	if err != nil {
+		return false, apperr.Wrap(op, err)
+	}
+	inv, err := f.Store.GetInvoice(ctx, partnerID, orgID, pi.InvoiceID)
+	if err != nil {
+		return false, apperr.Wrap(op, err)
+	}
+	paid, err := invoice.ApplyPayment(inv, pi.Amount, invoice.Today(now))
+	if err != nil {
+		return false, apperr.Wrap(op, err) // over-payment: parked by the poller with this reason
+	}
+	paid.UpdatedAt, paid.Version = now, inv.Version+1
+	pi.Status, pi.AiiaStatus, pi.UpdatedAt, pi.CompletedAt, pi.Version = IntentSucceeded, st.AiiaStatus, now, &now, pi.Version+1
+	linkBefore := l
+	l.Status, l.Version = LinkCompleted, l.Version+1
+	system := event.Actor{ID: "aiia", Type: "system"}
+	piEv, err := IntentEvent(f.NewID("evt"), now, system, before, pi)
+	if err != nil {
+		return false, apperr.Wrap(op, err)
+	}
+	evs := []event.Event{piEv}
+	if paid.Status != inv.Status {
+		invEv, err := invoice.StatusEvent(f.NewID("evt"), now, system, inv, paid)
+		if err != nil {
+			return false, apperr.Wrap(op, err)
+		}
+		evs = append(evs, invEv)
+	}
+	linkEv, err := event.New(f.NewID("evt"), "payment_link.completed", now, partnerID, orgID, system,
+		map[string]any{"payment_link_id": l.ID, "previous_status": linkBefore.Status, "current_status": l.Status, "payment_link": l},
+		event.Change{ResourceType: "payment_link", ResourceID: l.ID, Action: "status_changed",
+			Before: event.Snapshot(map[string]string{"status": linkBefore.Status}), After: event.Snapshot(map[string]string{"status": l.Status})})
+	if err != nil {
+		return false, apperr.Wrap(op, err)
+	}
+	evs = append(evs, linkEv)
+	return true, apperr.Wrap(op, f.Store.SettleIntent(ctx, pi, l, paid, evs))
+}
