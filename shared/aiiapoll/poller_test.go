@@ -1,0 +1,90 @@
+package aiiapoll
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/modupay/modupay/shared/apperr"
+)
+
+func TestScheduleGrowsAndStaysUnderSQSLimit(t *testing.T) {
+	prev := time.Duration(0)
+	for n := 1; n < 40; n++ {
+		d := Schedule(n)
+		if d < prev {
+			t.Errorf("Schedule(%d) = %v shrinks from %v", n, d, prev)
+		}
+		if d > 15*time.Minute {
+			t.Errorf("Schedule(%d) = %v exceeds SQS's 15-minute delay", n, d)
+		}
+		prev = d
+	}
+	if Schedule(1) > 5*time.Second {
+		t.Errorf("the first poll waits %v: a payer who just authorised should see the result within seconds", Schedule(1))
+	}
+}
+
+func TestPollerOutcomes(t *testing.T) {
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	msg := func(since time.Time) string {
+		b, _ := json.Marshal(Message{PartnerID: "p", OrgID: "o", IntentID: "pi-1", Attempt: 2, Since: since})
+		return string(b)
+	}
+	tests := []struct {
+		name        string
+		body        string
+		final       bool
+		pollErr     error
+		wantRequeue time.Duration // 0: none
+		wantParked  bool
+		wantRetry   bool
+	}{
+		{name: "final: done", body: msg(now), final: true},
+		{name: "not final: again later", body: msg(now), wantRequeue: Schedule(3)},
+		{name: "first message gets its start time", body: msg(time.Time{}), wantRequeue: Schedule(3)},
+		{name: "too long: parked for an operator", body: msg(now.Add(-MaxPolling - time.Hour)), wantParked: true},
+		{name: "bank unavailable: SQS redelivers", body: msg(now), pollErr: apperr.Transient("x", errors.New("503")), wantRetry: true},
+		{name: "unknown intent: parked", body: msg(now), pollErr: apperr.E("x", apperr.NotFound, "no"), wantParked: true},
+		{name: "not a poll message: parked", body: `{"hello":1}`, wantParked: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var requeued time.Duration
+			var requeuedMsg Message
+			parked := false
+			p := &Poller{
+				Poll: func(context.Context, string, string, string) (bool, error) { return tt.final, tt.pollErr },
+				Requeue: func(_ context.Context, m Message, d time.Duration) error {
+					requeued, requeuedMsg = d, m
+					return nil
+				},
+				Park: func(context.Context, string, string, string, string) error { parked = true; return nil },
+				Now:  func() time.Time { return now },
+				Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+			}
+			resp, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: tt.body}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(resp.BatchItemFailures) == 1; got != tt.wantRetry {
+				t.Errorf("retry = %v, want %v", got, tt.wantRetry)
+			}
+			if parked != tt.wantParked {
+				t.Errorf("parked = %v, want %v", parked, tt.wantParked)
+			}
+			if requeued != tt.wantRequeue {
+				t.Errorf("requeued after %v, want %v", requeued, tt.wantRequeue)
+			}
+			if tt.wantRequeue != 0 && (requeuedMsg.Attempt != 3 || requeuedMsg.Since.IsZero()) {
+				t.Errorf("requeued message = %+v, want attempt 3 with its start time", requeuedMsg)
+			}
+		})
+	}
+}
