@@ -108,3 +108,17 @@ func TestPaymentLinks(t *testing.T) {
 	iw.do(exchange{method: "GET", route: "/v1/payment_links", query: "status=paid", header: iw.h(), status: 422})
 	iw.do(exchange{method: "GET", route: "/v1/payment_intents", header: iw.h(), status: 422})
 }
+
+// An unknown or guessed token opens nothing: the page says so, the JSON route
+// is a 404, and the form cannot be posted.
+func TestPaymentPageUnknownToken(t *testing.T) {
+	w := newWorld(t)
+	for _, ex := range []exchange{
+		{method: "GET", route: "/p/{token}", path: "/p/not-a-real-token", status: 404},
+		{method: "GET", route: "/p/{token}/return", path: "/p/not-a-real-token/return", status: 404},
+		{method: "GET", route: "/p/{token}/status", path: "/p/not-a-real-token/status", status: 404},
+		{method: "POST", route: "/p/{token}/pay", path: "/p/not-a-real-token/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: "csrf=x&method=sepa_credit", status: 403},
+	} {
+		w.do(ex)
+	}
+}

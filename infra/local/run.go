@@ -14,9 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modupay/modupay/infra/aiiasandbox"
 	"github.com/modupay/modupay/infra/engines"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/aiia"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
@@ -57,6 +59,28 @@ func runCmd(args []string) error {
 	}
 	probe.Close()
 
+	// The local Aiia sandbox; the app talks to it unless MODUPAY_AIIA_BASE_URL
+	// names another Aiia. Set before prepare, so template parameters bound
+	// to these variables see them too.
+	sandboxOpts := aiiasandbox.OptionsFromEnv()
+	sandbox := aiiasandbox.New(sandboxOpts)
+	sandboxAddr := envOr(aiiasandbox.EnvAddr, aiiasandbox.DefaultAddr)
+	sandboxURL, err := sandbox.Start(sandboxAddr)
+	if err != nil {
+		return fmt.Errorf("start the Aiia sandbox on %s (set %s): %w", sandboxAddr, aiiasandbox.EnvAddr, err)
+	}
+	defer sandbox.Close(context.Background())
+	if os.Getenv(aiia.EnvBaseURL) == "" {
+		for k, v := range map[string]string{
+			aiia.EnvBaseURL: sandboxURL, aiia.EnvTokenURL: sandboxURL + "/oauth2/token",
+			aiia.EnvClientID: sandboxOpts.ClientID, aiia.EnvClientSecret: sandboxOpts.ClientSecret,
+		} {
+			if os.Getenv(k) == "" {
+				os.Setenv(k, v)
+			}
+		}
+	}
+
 	eng, dyn, sqs, err := useEngines(ctx, log, *dynamoEP, *sqsEP, engines.Options{
 		DynamoDBPort: *dynamoPort, SQSPort: *sqsPort, LogDir: *logDir,
 	})
@@ -95,7 +119,7 @@ func runCmd(args []string) error {
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	printBanner(ln.Addr().String(), dyn, sqs, res, eng, clientID, clientSecret)
+	printBanner(ln.Addr().String(), dyn, sqs, res, eng, clientID, clientSecret, sandboxURL)
 
 	select {
 	case <-ctx.Done():
@@ -109,6 +133,9 @@ func runCmd(args []string) error {
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("server shutdown", "err", err)
 	}
+	if err := sandbox.Close(shutdown); err != nil {
+		log.Warn("aiia sandbox shutdown", "err", err)
+	}
 	stopSources()
 	g.Wait()
 	eng.Stop()
@@ -119,7 +146,7 @@ func runCmd(args []string) error {
 	return nil
 }
 
-func printBanner(addr, dyn, sqs string, res *stack.Resources, eng *engines.Engines, clientID, clientSecret string) {
+func printBanner(addr, dyn, sqs string, res *stack.Resources, eng *engines.Engines, clientID, clientSecret, aiiaSandbox string) {
 	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1"
@@ -133,6 +160,7 @@ func printBanner(addr, dyn, sqs string, res *stack.Resources, eng *engines.Engin
 	fmt.Fprintf(&b, "  API          %s   (GET %s/health)\n", base, base)
 	fmt.Fprintf(&b, "  DynamoDB     %s   table %s\n", dyn, res.ByID["Table"].Name)
 	fmt.Fprintf(&b, "  SQS          %s\n", sqs)
+	fmt.Fprintf(&b, "  Aiia sandbox %s   (the app uses %s)\n", aiiaSandbox, os.Getenv(aiia.EnvBaseURL))
 	if eng != nil {
 		fmt.Fprintf(&b, "  Engine logs  %s\n", eng.LogDir)
 	} else {

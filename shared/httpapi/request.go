@@ -84,3 +84,13 @@ func requestFrom(ctx context.Context) *Request {
 	r, _ := ctx.Value(ctxKey{}).(*Request)
 	return r
 }
+
+// Origin is the scheme and host the client called (API Gateway passes the
+// original protocol in X-Forwarded-Proto), e.g. "https://api.modupay.fr".
+func (r *Request) Origin() string {
+	scheme := r.Header.Get("X-Forwarded-Proto")
+	if scheme != "http" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Header.Get("Host")
+}

@@ -17,9 +17,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/modupay/modupay/shared/credential"
+	"github.com/modupay/modupay/shared/handlers/checkout"
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/handlers/payments"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/openapi"
@@ -330,6 +332,8 @@ func handlerRoutes() []httpapi.Route {
 	routes = append(routes, (&organizations.Handlers{}).Routes()...)
 	routes = append(routes, (&docs.Handlers{}).Routes()...)
 	routes = append(routes, (&invoices.Handlers{}).Routes()...)
+	routes = append(routes, (&payments.Handlers{}).Routes()...)
+	routes = append(routes, (&checkout.Handlers{}).Routes()...)
 	return routes
 }
 
@@ -339,8 +343,8 @@ func TestRoutesMatchTemplateAndHandlers(t *testing.T) {
 	if !sort.StringsAreSorted(documented) {
 		t.Error("Routes() is not sorted")
 	}
-	if len(documented) != 31 {
-		t.Errorf("Routes() has %d operations, want 31: %v", len(documented), documented)
+	if len(documented) != 41 {
+		t.Errorf("Routes() has %d operations, want 41: %v", len(documented), documented)
 	}
 	if tpl := templateRoutes(t); !reflect.DeepEqual(documented, tpl) {
 		t.Errorf("documented routes differ from template.yaml:\n doc: %v\n tpl: %v", documented, tpl)

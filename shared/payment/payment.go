@@ -73,7 +73,7 @@ type Link struct {
 	BankAccountID  string   `json:"-"`
 	PaymentMethods []string `json:"-"`
 	ReturnURL      string   `json:"-"`
-	// Token is the page URL's secret (≥ 128 random bits): the link id never
+	// Token is the page URL's secret (256 random bits): the link id never
 	// appears in the URL, so knowing an id opens nothing.
 	Token   string `json:"-"`
 	Version int64  `json:"-"`

@@ -30,7 +30,8 @@ type Service struct {
 	Store Store
 	Mode  validation.Mode
 	// PageBaseURL is where the hosted payment page is served
-	// (payment_page_url = PageBaseURL + "/p/" + token).
+	// (payment_page_url = PageBaseURL + "/p/" + token); when empty, the
+	// request's own origin is used (CreateLinkInput.RequestOrigin).
 	PageBaseURL string
 	Now         func() time.Time
 	NewID       func(prefix string) string
@@ -43,6 +44,9 @@ type CreateLinkInput struct {
 	ReturnURL      string     `json:"return_url"`
 	ExpiresAt      *time.Time `json:"expires_at"`
 	Amount         *int64     `json:"amount"`
+	// RequestOrigin is the API origin the request came to (scheme://host),
+	// set by the HTTP edge, used when no public base URL is configured.
+	RequestOrigin string `json:"-"`
 }
 
 func (s *Service) validateMethods(op string, methods []string) error {
@@ -153,7 +157,11 @@ func (s *Service) CreateLink(ctx context.Context, partnerID, orgID string, actor
 	if err != nil {
 		return Link{}, apperr.Wrap(op, err)
 	}
-	page := strings.TrimRight(s.PageBaseURL, "/") + "/p/" + token
+	base := s.PageBaseURL
+	if base == "" {
+		base = in.RequestOrigin
+	}
+	page := strings.TrimRight(base, "/") + "/p/" + token
 	l := Link{ID: s.NewID("pl"), InvoiceID: inv.ID, Amount: amount, Currency: inv.Currency, Status: LinkActive,
 		PaymentPageURL: page, QRCodeData: page, ExpiresAt: expires, CreatedAt: now,
 		PartnerID: partnerID, OrgID: orgID, DepartmentID: inv.DepartmentID, BankAccountID: inv.BankAccount.BankAccountID,

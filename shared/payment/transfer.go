@@ -162,6 +162,9 @@ func (f *Flow) Poll(ctx context.Context, partnerID, orgID, intentID string) (boo
 	if err != nil {
 		return false, apperr.Wrap(op, err)
 	}
+	if st.AiiaStatus == "" {
+		st.AiiaStatus = pi.AiiaStatus // a code the table cannot place: keep what we knew
+	}
 	now := f.Now().UTC()
 	before := pi
 	switch {

@@ -173,10 +173,9 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	orgs := &organization.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	depts := &department.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	invs := &invoice.Service{Store: store, Now: o.Now, NewID: o.NewID}
+	// An empty public base URL makes payment page URLs follow the origin the
+	// API was called on (the API's own URL in AWS, the gateway locally).
 	pageBase := cfg.PublicBaseURL
-	if pageBase == "" {
-		pageBase = "http://127.0.0.1:3000" // the local gateway; deployed stages set MODUPAY_PUBLIC_BASE_URL
-	}
 	pays := &payment.Service{Store: store, Mode: mode, PageBaseURL: pageBase, Now: o.Now, NewID: o.NewID}
 
 	apiOpts := httpapi.Options{

@@ -27,7 +27,8 @@ type Handlers struct {
 	Flow *payment.Flow
 	// CSRFKey signs the form's hidden field (HMAC of the page token).
 	CSRFKey []byte
-	// BaseURL is where this page is served (for the bank's return URL).
+	// BaseURL is where this page is served (for the bank's return URL);
+	// empty means the origin the page was requested on.
 	BaseURL string
 	Now     func() time.Time
 }
@@ -134,7 +135,11 @@ func (h *Handlers) pay(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 		return nil, apperr.Field(op, "method", "only sepa_credit can be paid here for now")
 	}
 	l := lang(r)
-	flowURL, err := h.Flow.PayBySEPA(ctx, token, strings.TrimRight(h.BaseURL, "/")+"/p/"+token+"/return?lang="+l)
+	base := h.BaseURL
+	if base == "" {
+		base = r.Origin()
+	}
+	flowURL, err := h.Flow.PayBySEPA(ctx, token, strings.TrimRight(base, "/")+"/p/"+token+"/return?lang="+l)
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
 			return redirect("/p/" + token + "/return?lang=" + l), nil

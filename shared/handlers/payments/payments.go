@@ -46,6 +46,7 @@ func (h *Handlers) createLink(ctx context.Context, r *httpapi.Request) (*httpapi
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
+	in.RequestOrigin = r.Origin()
 	l, err := h.Payments.CreateLink(ctx, t.PartnerID, t.OrgID, r.Actor(), in)
 	if err != nil {
 		return nil, err

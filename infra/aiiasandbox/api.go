@@ -1,0 +1,480 @@
+package aiiasandbox
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+type token struct {
+	clientID string
+	expires  time.Time
+}
+
+// token is POST /oauth2/token: client_credentials in a JSON body, with
+// client_id + client_secret, or a private_key_jwt client_assertion whose
+// iss is the client id (its signature is not checked: a sandbox), or
+// HTTP Basic. A form-encoded body is refused as Aiia reportedly does.
+func (s *Server) token(r *http.Request, body []byte) response {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return errResp(http.StatusBadRequest, "FORMAT_ERROR", "Unsupported content type", "[application/json]")
+	}
+	var in struct {
+		GrantType           string `json:"grant_type"`
+		ClientID            string `json:"client_id"`
+		ClientSecret        string `json:"client_secret"`
+		ClientAssertionType string `json:"client_assertion_type"`
+		ClientAssertion     string `json:"client_assertion"`
+		Scope               any    `json:"scope"` // a string or an array in public clients
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return errResp(http.StatusBadRequest, "FORMAT_ERROR", "The body is not valid JSON", err.Error())
+	}
+	if in.GrantType != "client_credentials" {
+		return invalid("grant_type", "only client_credentials is supported")
+	}
+	id, secret := in.ClientID, in.ClientSecret
+	if u, p, ok := r.BasicAuth(); ok {
+		id, secret = u, p
+	}
+	authenticated := id == s.opts.ClientID && secret == s.opts.ClientSecret
+	if !authenticated && in.ClientAssertion != "" && in.ClientAssertionType == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		iss := assertionIssuer(in.ClientAssertion)
+		authenticated = iss == s.opts.ClientID
+		id = iss
+	}
+	if !authenticated {
+		return errResp(http.StatusUnauthorized, "UNAUTHORIZED", "Invalid client credentials", "")
+	}
+	var b [24]byte
+	rand.Read(b[:])
+	tok := "sbx_" + hex.EncodeToString(b[:])
+	s.mu.Lock()
+	s.tokens[tok] = token{clientID: id, expires: s.opts.Now().Add(s.opts.TokenTTL)}
+	s.mu.Unlock()
+	return jsonResp(http.StatusOK, map[string]any{
+		"access_token": tok,
+		"token_type":   "Bearer",
+		"expires_in":   int64(s.opts.TokenTTL / time.Second),
+	})
+}
+
+// assertionIssuer reads the iss claim of a JWT without verifying it.
+func assertionIssuer(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.Iss
+}
+
+func (s *Server) authenticate(r *http.Request) (string, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[tok]
+	if !ok || !s.opts.Now().Before(t.expires) {
+		return "", false
+	}
+	return t.clientID, true
+}
+
+func (s *Server) expireTokensRoute(w http.ResponseWriter, r *http.Request) {
+	s.ExpireTokens()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeStrict decodes a JSON object refusing unknown fields (the spec's
+// additionalProperties: false).
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+func badBody(err error) response {
+	return errResp(http.StatusBadRequest, "INVALID_INPUT", "The request body is not valid", err.Error())
+}
+
+type destination struct {
+	ID, Name, IBAN, BIC string
+	Created             time.Time
+}
+
+var (
+	ibanRE = regexp.MustCompile(`^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$`)
+	bicRE  = regexp.MustCompile(`^[A-Z0-9]{8}([A-Z0-9]{3})?$`)
+)
+
+func (s *Server) createDestination(r *http.Request, body []byte) response {
+	var in struct {
+		Name string `json:"name"`
+		IBAN string `json:"iban"`
+		BIC  string `json:"bic"`
+	}
+	if err := decodeStrict(body, &in); err != nil {
+		return badBody(err)
+	}
+	iban := strings.ToUpper(strings.Join(strings.Fields(in.IBAN), ""))
+	switch {
+	case strings.TrimSpace(in.Name) == "":
+		return invalid("Name", "The Name field is required.")
+	case !ibanRE.MatchString(iban):
+		return invalid("Iban", "The Iban field is not a valid IBAN.")
+	case in.BIC != "" && !bicRE.MatchString(in.BIC):
+		return invalid("Bic", "The Bic field is not a valid BIC.")
+	}
+	d := &destination{ID: uuid.NewString(), Name: strings.TrimSpace(in.Name), IBAN: iban, BIC: in.BIC, Created: s.opts.Now().UTC()}
+	s.mu.Lock()
+	s.destinations[d.ID] = d
+	s.mu.Unlock()
+	return jsonResp(http.StatusOK, map[string]string{"destinationId": d.ID})
+}
+
+func (s *Server) getDestination(r *http.Request, _ []byte) response {
+	s.mu.Lock()
+	d, ok := s.destinations[r.PathValue("id")]
+	s.mu.Unlock()
+	if !ok {
+		return notFoundResp("Destination")
+	}
+	return jsonResp(http.StatusOK, map[string]any{
+		"destinationId": d.ID, "name": d.Name, "iban": d.IBAN, "bic": d.BIC, "createdDate": stamp(d.Created),
+	})
+}
+
+var (
+	referenceRE = regexp.MustCompile(`^[A-Za-z0-9 ]{0,22}$`)
+	languageRE  = regexp.MustCompile(`^[a-z]{2}(-[A-Z]{2})?$`)
+)
+
+type endUserIn struct {
+	ID          string `json:"id,omitempty"`
+	FullName    string `json:"fullName,omitempty"`
+	Email       string `json:"email,omitempty"`
+	Phone       string `json:"phone,omitempty"`
+	DateOfBirth string `json:"dateOfBirth,omitempty"`
+	Address     *struct {
+		AddressLines       []string `json:"addressLines,omitempty"`
+		Street             string   `json:"street,omitempty"`
+		BuildingNumber     string   `json:"buildingNumber,omitempty"`
+		PostalCode         string   `json:"postalCode,omitempty"`
+		City               string   `json:"city,omitempty"`
+		CountrySubDivision string   `json:"countrySubDivision,omitempty"`
+		Country            string   `json:"country,omitempty"`
+	} `json:"address,omitempty"`
+}
+
+// createPayment is POST /payments for the FrenchSepaCreditTransfer rail,
+// with the rail's rules (the spec's CreateAcceptPaymentFrenchSepaCreditTransferInput).
+func (s *Server) createPayment(r *http.Request, body []byte) response {
+	var in struct {
+		PaymentRail             string      `json:"paymentRail"`
+		DestinationID           string      `json:"destinationId"`
+		RedirectURL             string      `json:"redirectUrl"`
+		ClientAssignedReference string      `json:"clientAssignedReference"`
+		Language                string      `json:"language"`
+		ThemeID                 string      `json:"themeId"`
+		Amount                  json.Number `json:"amount"`
+		Currency                string      `json:"currency"`
+		Reference               *string     `json:"reference"`
+		Date                    string      `json:"date"`
+		EndToEndID              string      `json:"endToEndId"`
+		ProviderID              string      `json:"providerId"`
+		RememberPayer           bool        `json:"rememberPayer"`
+		EndUser                 *endUserIn  `json:"endUser"`
+	}
+	if err := decodeStrict(body, &in); err != nil {
+		return badBody(err)
+	}
+	switch {
+	case in.PaymentRail == "":
+		return invalid("PaymentRail", "The PaymentRail field is required.")
+	case in.PaymentRail != "FrenchSepaCreditTransfer":
+		return invalid("PaymentRail", "The sandbox supports the FrenchSepaCreditTransfer payment rail only.")
+	case in.DestinationID == "":
+		return invalid("DestinationId", "The DestinationId field is required.")
+	case in.RedirectURL == "":
+		return invalid("RedirectUrl", "The RedirectUrl field is required.")
+	case !absoluteURL(in.RedirectURL):
+		return invalid("RedirectUrl", "The RedirectUrl field must be an absolute URL.")
+	case in.Amount == "":
+		return invalid("Amount", "The Amount field is required.")
+	case in.Currency != "EUR":
+		return invalid("Currency", "The Currency field must match ^EUR$.")
+	case in.Reference == nil:
+		return invalid("Reference", "The Reference field is required.")
+	case !referenceRE.MatchString(*in.Reference):
+		return invalid("Reference", "The Reference field must match ^[A-Za-z0-9 ]{0,22}$.")
+	case len(in.EndToEndID) > 35:
+		return invalid("EndToEndId", "The EndToEndId field must be at most 35 characters.")
+	case len(in.ClientAssignedReference) > 128:
+		return invalid("ClientAssignedReference", "The ClientAssignedReference field must be at most 128 characters.")
+	case in.Language != "" && !languageRE.MatchString(in.Language):
+		return invalid("Language", "The Language field must match ^[a-z]{2}(-[A-Z]{2})?$.")
+	}
+	cents, err := cents(in.Amount)
+	if err != nil {
+		return invalid("Amount", err.Error())
+	}
+	if cents < 200 {
+		return invalid("Amount", "The Amount field must be at least 2.")
+	}
+	s.mu.Lock()
+	_, known := s.destinations[in.DestinationID]
+	s.mu.Unlock()
+	if !known {
+		return invalid("DestinationId", "The destination is not onboarded.")
+	}
+	providerID := in.ProviderID
+	if providerID == "" {
+		providerID = "FR_TestBank"
+	}
+	p := &payment{
+		ID: uuid.NewString(), DestinationID: in.DestinationID, Amount: cents, Currency: in.Currency,
+		Reference: *in.Reference, EndToEndID: in.EndToEndID, RedirectURL: in.RedirectURL, ProviderID: providerID,
+		ClientAssignedReference: in.ClientAssignedReference, Created: s.opts.Now().UTC(),
+	}
+	if in.EndUser != nil {
+		p.EndUserID, p.PayerEmail = in.EndUser.ID, in.EndUser.Email
+	}
+	s.mu.Lock()
+	s.payments[p.ID] = p
+	s.order = append(s.order, p.ID)
+	s.mu.Unlock()
+	return jsonResp(http.StatusOK, map[string]string{
+		"paymentId": p.ID,
+		"flowUrl":   s.baseURL(r) + "/flow/" + p.ID,
+	})
+}
+
+func absoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// cents reads a major-unit amount with at most two decimals, exactly.
+func cents(n json.Number) (int64, error) {
+	s := n.String()
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || len(frac) > 2 || strings.ContainsAny(s, "eE+-") {
+		return 0, fmt.Errorf("the Amount field must be a positive amount with at most 2 decimals, got %s", s)
+	}
+	var v int64
+	for _, c := range whole + (frac + "00")[:2] {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("the Amount field is not a number: %s", s)
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, nil
+}
+
+// amount writes cents as a JSON number in major units.
+func amount(c int64) json.Number {
+	return json.Number(fmt.Sprintf("%d.%02d", c/100, c%100))
+}
+
+func (s *Server) getPayment(r *http.Request, _ []byte) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.payments[r.PathValue("id")]
+	if !ok {
+		return notFoundResp("Payment")
+	}
+	return jsonResp(http.StatusOK, p.output(s.opts))
+}
+
+var refundReasons = []string{
+	"DUPLICATE_ORDER", "ORDER_CANCELLED", "MERCHANT_OUT_OF_STOCK", "GOODS_NOT_RECEIVED",
+	"LATE_CONFIRMATION", "DISPUTES", "GOODS_RETURNED",
+}
+
+// createRefund is POST /payments/{id}/refunds, in settle-through-Mastercard
+// mode (the sandbox executes refunds itself). Preconditions as documented:
+// the payment is credited, and refunds never exceed it in total.
+func (s *Server) createRefund(r *http.Request, body []byte) response {
+	var in struct {
+		Amount                  json.Number `json:"amount"`
+		Currency                string      `json:"currency"`
+		Reason                  string      `json:"reason"`
+		ClientAssignedReference string      `json:"clientAssignedReference"`
+	}
+	if err := decodeStrict(body, &in); err != nil {
+		return badBody(err)
+	}
+	switch {
+	case in.Amount == "":
+		return invalid("Amount", "The Amount field is required.")
+	case in.Currency != "EUR":
+		return invalid("Currency", "The Currency field must be the payment's currency (EUR).")
+	case !slices.Contains(refundReasons, in.Reason):
+		return invalid("Reason", "The Reason field must be one of "+strings.Join(refundReasons, ", ")+".")
+	case len(in.ClientAssignedReference) > 128:
+		return invalid("ClientAssignedReference", "The ClientAssignedReference field must be at most 128 characters.")
+	}
+	c, err := cents(in.Amount)
+	if err != nil {
+		return invalid("Amount", err.Error())
+	}
+	if c <= 0 {
+		return invalid("Amount", "The Amount field must be greater than 0.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.payments[r.PathValue("id")]
+	if !ok {
+		return notFoundResp("Payment")
+	}
+	if code := p.current(s.opts).Code; code != "PAYMENT_EXECUTED_CREDITED" && code != "FORWARD_SETTLEMENT_INITIATED" {
+		return errResp(http.StatusBadRequest, "RESOURCE_IN_INVALID_STATE", "The payment cannot be refunded in status "+code, "a payment is refundable once PAYMENT_EXECUTED_CREDITED")
+	}
+	var refunded int64
+	for _, rf := range s.refunds {
+		if rf.PaymentID == p.ID && rf.current(s.opts).Code != "FAILED" {
+			refunded += rf.Amount
+		}
+	}
+	if refunded+c > p.Amount {
+		return invalid("Amount", fmt.Sprintf("The refunds would exceed the payment: %s already refunded of %s.", amount(refunded), amount(p.Amount)))
+	}
+	rf := &refund{
+		ID: uuid.NewString(), PaymentID: p.ID, Amount: c, Currency: in.Currency, Reason: in.Reason,
+		ClientAssignedReference: in.ClientAssignedReference, Created: s.opts.Now().UTC(),
+	}
+	s.refunds[rf.ID] = rf
+	return jsonResp(http.StatusOK, map[string]string{"refundId": rf.ID})
+}
+
+func (s *Server) getRefund(r *http.Request, _ []byte) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rf, ok := s.refunds[r.PathValue("id")]
+	if !ok {
+		return notFoundResp("Refund")
+	}
+	return jsonResp(http.StatusOK, rf.output(s.opts))
+}
+
+// forcePaymentStatus is the test hook POST /_sandbox/payments/{id}/status
+// {"code":"FAILED","reason":"…","detailsCode":"…"}: the payment stays in
+// that status from now on.
+func (s *Server) forcePaymentStatus(w http.ResponseWriter, r *http.Request) {
+	s.force(w, r, paymentCodes, func(id string, f *forced) bool {
+		p, ok := s.payments[id]
+		if ok {
+			p.Forced = f
+		}
+		return ok
+	})
+}
+
+// forceRefundStatus is POST /_sandbox/refunds/{id}/status.
+func (s *Server) forceRefundStatus(w http.ResponseWriter, r *http.Request) {
+	s.force(w, r, refundCodes, func(id string, f *forced) bool {
+		rf, ok := s.refunds[id]
+		if ok {
+			rf.Forced = f
+		}
+		return ok
+	})
+}
+
+func (s *Server) force(w http.ResponseWriter, r *http.Request, codes []string, set func(string, *forced) bool) {
+	var in struct {
+		Code        string `json:"code"`
+		Reason      string `json:"reason"`
+		DetailsCode string `json:"detailsCode"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil {
+		s.write(w, badBody(err), nil)
+		return
+	}
+	if !slices.Contains(codes, in.Code) {
+		s.write(w, invalid("Code", "one of "+strings.Join(codes, ", ")), nil)
+		return
+	}
+	s.mu.Lock()
+	ok := set(r.PathValue("id"), &forced{Code: in.Code, Reason: in.Reason, DetailsCode: in.DetailsCode, At: s.opts.Now().UTC()})
+	s.mu.Unlock()
+	if !ok {
+		s.write(w, notFoundResp("Resource"), nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// addFaults is POST /_sandbox/faults: one Fault or {"faults":[…]}.
+func (s *Server) addFaults(w http.ResponseWriter, r *http.Request) {
+	body, err := readAll(w, r)
+	if err != nil {
+		s.write(w, badBody(err), nil)
+		return
+	}
+	var many struct {
+		Faults []Fault `json:"faults"`
+	}
+	var one Fault
+	switch {
+	case json.Unmarshal(body, &many) == nil && len(many.Faults) > 0:
+	case json.Unmarshal(body, &one) == nil && one.Kind != "":
+		many.Faults = []Fault{one}
+	default:
+		s.write(w, invalid("Faults", `send {"kind":"500|429|500-after|malformed|slow", "match":"POST /payments", "retryAfter":1, "delayMs":100} or {"faults":[…]}`), nil)
+		return
+	}
+	for _, f := range many.Faults {
+		switch f.Kind {
+		case FaultServerError, FaultRateLimited, FaultServerErrorAfter, FaultMalformed, FaultSlow:
+		default:
+			s.write(w, invalid("Kind", "unknown fault kind "+f.Kind), nil)
+			return
+		}
+	}
+	s.InjectFaults(many.Faults...)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) clearFaults(w http.ResponseWriter, r *http.Request) {
+	s.ClearFaults()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func readAll(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, 1<<16))
+	return b.Bytes(), err
+}

@@ -1,0 +1,261 @@
+// Package aiiasandbox is a local stand-in for Aiia (Mastercard Open Finance
+// Pay's Accept Payments API), serving the routes and shapes shared/aiia
+// expects, with in-memory state:
+//
+//	POST /oauth2/token                      client credentials (JSON body) → bearer token
+//	POST /destinations, GET /destinations/{id}   payee onboarding (ModuPay's shape; not in Aiia's public spec)
+//	POST /payments, GET /payments/{id}      FrenchSepaCreditTransfer only, with the rail's rules
+//	POST /payments/{id}/refunds, GET /refunds/{id}
+//	GET|POST /flow/{id}                     the bank authorisation page (the payment's flowUrl)
+//	POST /_sandbox/payments/{id}/status     force a payment status  {"code","reason","detailsCode"}
+//	POST /_sandbox/refunds/{id}/status      force a refund status
+//	POST /_sandbox/faults, DELETE /_sandbox/faults   queue or clear injected faults (see Fault)
+//	POST /_sandbox/tokens/expire            forget every token (clients must refresh)
+//	GET  /                                  an index of payments, for people
+//
+// Every POST honours X-Request-Id as Aiia does: the same id and body replay
+// the first answer, a different body is refused (422), and a second request
+// while the first is in flight gets 409.
+//
+// The payer drives the outcome on the authorisation page with the IBAN they
+// pay from (the integration guide's test IBANs):
+//
+//	FR7612345678901234567890123  PROVIDER_PROCESSING → INITIATED → PAYMENT_EXECUTED_DEBITED → PAYMENT_EXECUTED_CREDITED
+//	FR7612345678901234567890124  PROVIDER_PROCESSING → FAILED "fonds insuffisants"
+//	FR7612345678901234567890125  PROVIDER_PROCESSING → FAILED "compte bloqué"
+//	any other IBAN               as the first (success)
+//	"Refuser"                    CANCELLED "refusé par le payeur"
+//
+// Statuses are computed from timestamps on every read (AuthorizeDelay,
+// SettleDelay, RefundDelay): no background work, and delays of zero make
+// everything immediate for tests.
+package aiiasandbox
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/modupay/modupay/shared/aiia"
+)
+
+// Default credentials the sandbox accepts.
+const (
+	DefaultClientID     = "modupay-sandbox"
+	DefaultClientSecret = "modupay-sandbox-secret"
+	DefaultAddr         = "127.0.0.1:3001"
+)
+
+// Options configure the sandbox. Zero delays mean "at once"; DefaultOptions
+// has the few seconds that make local settlement visible.
+type Options struct {
+	ClientID, ClientSecret string // accepted credentials; defaults DefaultClientID / DefaultClientSecret
+
+	AuthorizeDelay time.Duration // payer's authorisation → INITIATED (or FAILED)
+	SettleDelay    time.Duration // INITIATED → PAYMENT_EXECUTED_CREDITED (DEBITED halfway)
+	RefundDelay    time.Duration // refund creation → PAYMENT_EXECUTED_DEBITED (PENDING halfway)
+	FlowTTL        time.Duration // how long the authorisation page can be used; 0 = 1 hour
+	TokenTTL       time.Duration // access token lifetime; 0 = 1 hour
+
+	// FailEvery > 0 answers every FailEvery-th API request (token
+	// included) with a 500 before processing it.
+	FailEvery int
+
+	// PublicURL is the base of flowUrl (e.g. "http://127.0.0.1:3001");
+	// default: the URL Start listens on, else the request's Host.
+	PublicURL string
+
+	Now func() time.Time // default time.Now
+}
+
+// DefaultOptions are the local stack's: settlement takes a few seconds.
+func DefaultOptions() Options {
+	return Options{
+		ClientID:       DefaultClientID,
+		ClientSecret:   DefaultClientSecret,
+		AuthorizeDelay: 2 * time.Second,
+		SettleDelay:    6 * time.Second,
+		RefundDelay:    3 * time.Second,
+	}
+}
+
+// The environment variables OptionsFromEnv reads, besides
+// MODUPAY_AIIA_CLIENT_ID / MODUPAY_AIIA_CLIENT_SECRET (the credentials to
+// accept, when set).
+const (
+	EnvAddr           = "MODUPAY_AIIA_SANDBOX_ADDR"
+	EnvAuthorizeDelay = "MODUPAY_AIIA_SANDBOX_AUTHORIZE_DELAY" // Go durations: "2s", "0"
+	EnvSettleDelay    = "MODUPAY_AIIA_SANDBOX_SETTLE_DELAY"
+	EnvRefundDelay    = "MODUPAY_AIIA_SANDBOX_REFUND_DELAY"
+	EnvFailEvery      = "MODUPAY_AIIA_SANDBOX_FAIL_EVERY"
+)
+
+// OptionsFromEnv is DefaultOptions overridden by the environment; values
+// that do not parse are ignored.
+func OptionsFromEnv() Options {
+	o := DefaultOptions()
+	if v := os.Getenv(aiia.EnvClientID); v != "" {
+		o.ClientID = v
+	}
+	if v := os.Getenv(aiia.EnvClientSecret); v != "" {
+		o.ClientSecret = v
+	}
+	for env, d := range map[string]*time.Duration{EnvAuthorizeDelay: &o.AuthorizeDelay, EnvSettleDelay: &o.SettleDelay, EnvRefundDelay: &o.RefundDelay} {
+		if v, err := time.ParseDuration(os.Getenv(env)); err == nil && v >= 0 {
+			*d = v
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv(EnvFailEvery)); err == nil && n >= 0 {
+		o.FailEvery = n
+	}
+	return o
+}
+
+// Server is the sandbox. It is an http.Handler; Start also serves it on an
+// address.
+type Server struct {
+	opts Options
+	mux  *http.ServeMux
+
+	mu           sync.Mutex
+	tokens       map[string]token
+	destinations map[string]*destination
+	payments     map[string]*payment
+	order        []string // payment ids, oldest first
+	refunds      map[string]*refund
+	idem         map[string]*idemEntry
+	faults       []Fault
+	apiRequests  int
+
+	srv *http.Server
+	url string
+}
+
+// New builds a sandbox.
+func New(opts Options) *Server {
+	if opts.ClientID == "" {
+		opts.ClientID = DefaultClientID
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = DefaultClientSecret
+	}
+	if opts.FlowTTL <= 0 {
+		opts.FlowTTL = time.Hour
+	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{
+		opts:         opts,
+		mux:          http.NewServeMux(),
+		tokens:       map[string]token{},
+		destinations: map[string]*destination{},
+		payments:     map[string]*payment{},
+		refunds:      map[string]*refund{},
+		idem:         map[string]*idemEntry{},
+	}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /oauth2/token", s.api(false, false, s.token))
+	s.mux.HandleFunc("POST /destinations", s.api(true, true, s.createDestination))
+	s.mux.HandleFunc("GET /destinations/{id}", s.api(true, false, s.getDestination))
+	s.mux.HandleFunc("POST /payments", s.api(true, true, s.createPayment))
+	s.mux.HandleFunc("GET /payments/{id}", s.api(true, false, s.getPayment))
+	s.mux.HandleFunc("POST /payments/{id}/refunds", s.api(true, true, s.createRefund))
+	s.mux.HandleFunc("GET /refunds/{id}", s.api(true, false, s.getRefund))
+
+	s.mux.HandleFunc("GET /flow/{id}", s.flowPage)
+	s.mux.HandleFunc("POST /flow/{id}", s.flowSubmit)
+	s.mux.HandleFunc("GET /{$}", s.index)
+
+	s.mux.HandleFunc("POST /_sandbox/payments/{id}/status", s.forcePaymentStatus)
+	s.mux.HandleFunc("POST /_sandbox/refunds/{id}/status", s.forceRefundStatus)
+	s.mux.HandleFunc("POST /_sandbox/faults", s.addFaults)
+	s.mux.HandleFunc("DELETE /_sandbox/faults", s.clearFaults)
+	s.mux.HandleFunc("POST /_sandbox/tokens/expire", s.expireTokensRoute)
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Start serves the sandbox on addr ("127.0.0.1:0" picks a port) until
+// Close, and returns its base URL.
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.url = "http://" + ln.Addr().String()
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := s.srv
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }() // ends with ErrServerClosed on Close
+	return s.URL(), nil
+}
+
+// Close stops a server started with Start.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Shutdown(ctx)
+}
+
+// URL is the base URL Start listens on ("" before Start).
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// ClientConfig is the shared/aiia configuration that talks to this sandbox
+// at baseURL (s.URL() after Start, or an httptest server's URL).
+func (s *Server) ClientConfig(baseURL string) aiia.Config {
+	return aiia.Config{
+		BaseURL:      baseURL,
+		TokenURL:     baseURL + "/oauth2/token",
+		ClientID:     s.opts.ClientID,
+		ClientSecret: s.opts.ClientSecret,
+	}
+}
+
+// ExpireTokens forgets every access token, so clients get 401 and must
+// fetch a new one.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	s.tokens = map[string]token{}
+	s.mu.Unlock()
+}
+
+// baseURL is where the payer's browser reaches this sandbox.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return s.opts.PublicURL
+	}
+	s.mu.Lock()
+	u := s.url
+	s.mu.Unlock()
+	if u != "" {
+		return u
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
