@@ -1,9 +1,16 @@
 package e2e
 
 import (
+	"fmt"
+	html2 "html"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 const seedLinkFields = "amount,created_at,currency,expires_at,id,invoice_id,payment_intent_id,payment_page_url,qr_code_data,status"
@@ -120,5 +127,100 @@ func TestPaymentPageUnknownToken(t *testing.T) {
 		{method: "POST", route: "/p/{token}/pay", path: "/p/not-a-real-token/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: "csrf=x&method=sepa_credit", status: 403},
 	} {
 		w.do(ex)
+	}
+}
+
+// The heart of the product, end to end: a payer opens the link, pays by SEPA
+// at the sandbox bank, comes back, and the invoice becomes paid without
+// anyone touching it — through the event router, the poll queue and the
+// poller, on the real engines.
+func TestPayerPaysInvoiceEndToEnd(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	noFollow := *iw.srv.Client()
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	pay := func(iban, decision string) (invoiceID, intentID, token string) {
+		invoiceID = iw.issuedInvoice(t)
+		l := iw.link(linkBody(invoiceID, ""), 201).json(t)
+		page := l["payment_page_url"].(string)
+		token = page[strings.LastIndex(page, "/")+1:]
+		html := iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body
+		for _, want := range []string{"422,00", "Payer par virement", "FAC-", "Mairie de Lyon"} {
+			if !strings.Contains(string(html), want) {
+				t.Errorf("payment page lacks %q", want)
+			}
+		}
+		csrf := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(html)
+		if csrf == nil {
+			t.Fatalf("no CSRF field on the page")
+		}
+		// A forged form is refused.
+		iw.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			body: "csrf=forged&method=sepa_credit", status: 403})
+		resp, err := noFollow.PostForm(iw.srv.URL+"/p/"+token+"/pay", url.Values{"csrf": {string(csrf[1])}, "method": {"sepa_credit"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		flow := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || flow == "" {
+			t.Fatalf("pay: status %d, Location %q", resp.StatusCode, flow)
+		}
+		// At the bank: the authorisation page, then the payer's decision.
+		bankPage, err := noFollow.Get(flow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(bankPage.Body)
+		bankPage.Body.Close()
+		action := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindSubmatch(body)
+		if action == nil {
+			t.Fatalf("bank page without a form: %s", body)
+		}
+		target, _ := url.Parse(flow)
+		target, _ = target.Parse(html2.UnescapeString(string(action[1])))
+		back, err := noFollow.PostForm(target.String(), url.Values{"iban": {iban}, "decision": {decision}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back.Body.Close()
+		if loc := back.Header.Get("Location"); !strings.Contains(loc, "/p/"+token+"/return") {
+			t.Fatalf("the bank sends the payer back to %q", loc)
+		}
+		return invoiceID, l["payment_intent_id"].(string), token
+	}
+	waitIntent := func(intentID, want string) map[string]any {
+		var pi map[string]any
+		waitFor(t, 30*time.Second, func() (bool, string) {
+			pi = iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + intentID, header: iw.h(), status: 200}).json(t)
+			return pi["status"] == want, fmt.Sprintf("intent %v (aiia %v), want %s", pi["status"], pi["aiia_status"], want)
+		})
+		return pi
+	}
+
+	// Success: …0123.
+	inv, pi, token := pay("FR7612345678901234567890123", "authorize")
+	got := waitIntent(pi, "succeeded")
+	if got["aiia_status"] != "settled" || got["completed_at"] == nil || got["aiia_transaction_id"] == "" || got["selected_payment_method"] != "sepa_credit" {
+		t.Errorf("succeeded intent = %v", got)
+	}
+	invoice := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + inv, header: iw.h(), status: 200}).json(t)
+	if invoice["status"] != "paid" || invoice["amount_paid"] != 42200.0 || invoice["amount_due"] != 0.0 {
+		t.Errorf("invoice after payment: status %v paid %v due %v", invoice["status"], invoice["amount_paid"], invoice["amount_due"])
+	}
+	if page := iw.do(exchange{method: "GET", route: "/p/{token}/return", path: "/p/" + token + "/return", status: 200}).body; !strings.Contains(string(page), "Paiement reçu") {
+		t.Errorf("return page does not say Paiement reçu")
+	}
+	// Paying again is impossible: the link is completed.
+	iw.do(exchange{method: "GET", route: "/p/{token}/status", path: "/p/" + token + "/status", status: 200})
+
+	// Failure: …0124, insufficient funds; the invoice stays unpaid.
+	inv2, pi2, _ := pay("FR7612345678901234567890124", "authorize")
+	failed := waitIntent(pi2, "failed")
+	if !strings.Contains(fmt.Sprint(failed["failure_reason"]), "fonds insuffisants") || failed["aiia_status"] != "rejected" {
+		t.Errorf("failed intent = %v", failed)
+	}
+	if st := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + inv2, header: iw.h(), status: 200}).json(t)["status"]; st != "issued" {
+		t.Errorf("invoice after a failed payment: %v", st)
 	}
 }

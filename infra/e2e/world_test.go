@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/modupay/modupay/infra/aiiasandbox"
 	"github.com/modupay/modupay/infra/engines/enginetest"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stacktest"
@@ -79,6 +80,11 @@ const partnerSecret = "partner-secret-0123456789"
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	st := stacktest.New(t)
+	// The bank: the local Aiia sandbox, deciding at once (no delays).
+	sandbox := aiiasandbox.New(aiiasandbox.Options{})
+	bank := httptest.NewServer(sandbox)
+	t.Cleanup(bank.Close)
+	st.Config.Aiia = sandbox.ClientConfig(bank.URL)
 	w := &world{t: t, clock: stacktest.NewClock(time.Now().UTC().Truncate(time.Second)), faults: &faults{}, seen: map[string]bool{}}
 	var err error
 	w.validator, err = openapi.NewValidator()
