@@ -35,7 +35,7 @@ func TestPaymentLinks(t *testing.T) {
 	inv := iw.issuedInvoice(t)
 	// Seed 000, step 3: exactly the seed's fields.
 	expires := iw.day(60) + "T23:59:59Z"
-	l := iw.link(linkBody(inv, `,"expires_at":"`+expires+`"`), 201).json(t)
+	l := iw.link(linkBody(inv, `,"amount":10000,"expires_at":"`+expires+`"`), 201).json(t)
 	var fields []string
 	for k := range l {
 		fields = append(fields, k)
@@ -44,7 +44,7 @@ func TestPaymentLinks(t *testing.T) {
 	if got := strings.Join(fields, ","); got != seedLinkFields {
 		t.Errorf("link fields %s, want %s", got, seedLinkFields)
 	}
-	if l["amount"] != 42200.0 || l["status"] != "active" || l["currency"] != "EUR" || l["expires_at"] != expires {
+	if l["amount"] != 10000.0 || l["status"] != "active" || l["currency"] != "EUR" || l["expires_at"] != expires {
 		t.Errorf("link = %v", l)
 	}
 	page := l["payment_page_url"].(string)
@@ -53,19 +53,16 @@ func TestPaymentLinks(t *testing.T) {
 	}
 	// The intent exists, created, for the link's amount.
 	pi := iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + l["payment_intent_id"].(string), header: iw.h(), status: 200}).json(t)
-	if pi["status"] != "created" || pi["amount"] != 42200.0 || pi["payment_link_id"] != l["id"] {
+	if pi["status"] != "created" || pi["amount"] != 10000.0 || pi["payment_link_id"] != l["id"] {
 		t.Errorf("intent = %v", pi)
 	}
 	intents := iw.do(exchange{method: "GET", route: "/v1/payment_intents", query: "invoice_id=" + inv, header: iw.h(), status: 200}).json(t)["data"].([]any)
 	if len(intents) != 1 {
 		t.Errorf("%d intents for the invoice, want 1", len(intents))
 	}
-	// A partial amount; a too large one; bad methods, URL and dates.
-	if p := iw.link(linkBody(inv, `,"amount":10000`), 201).json(t); p["amount"] != 10000.0 {
-		t.Errorf("partial link = %v", p)
-	}
+	// Amounts beyond what active links leave (32 200), too small, zero; bad methods, URL and dates.
 	for body, param := range map[string]string{
-		linkBody(inv, `,"amount":42201`): "amount",
+		linkBody(inv, `,"amount":32201`): "amount",
 		linkBody(inv, `,"amount":150`):   "amount",
 		linkBody(inv, `,"amount":0`):     "amount",
 		`{"invoice_id":"` + inv + `","payment_methods":["cash"],"return_url":"https://a.fr/"}`:              "payment_methods",
@@ -81,7 +78,14 @@ func TestPaymentLinks(t *testing.T) {
 		}
 	}
 	// The sandbox accepts a local return URL (partners' development servers).
-	iw.link(`{"invoice_id":"`+inv+`","payment_methods":["sepa_credit"],"return_url":"http://127.0.0.1:8080/done"}`, 201)
+	iw.link(`{"invoice_id":"`+inv+`","payment_methods":["sepa_credit"],"amount":200,"return_url":"http://127.0.0.1:8080/done"}`, 201)
+	// Without an amount a link takes what is left; then nothing is left.
+	if rest := iw.link(linkBody(inv, ""), 201).json(t); rest["amount"] != 32000.0 {
+		t.Errorf("the rest = %v, want 32000", rest["amount"])
+	}
+	iw.link(linkBody(inv, ""), 409)
+	// Nor can the invoice be cancelled while links are open.
+	iw.action(inv, "cancel", 409)
 	// Only open invoices get links.
 	draft := iw.create(seedInvoice(iw.dept, "2030-03-31"), 201).json(t)["id"].(string)
 	iw.link(linkBody(draft, ""), 409)
@@ -223,4 +227,12 @@ func TestPayerPaysInvoiceEndToEnd(t *testing.T) {
 	if st := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + inv2, header: iw.h(), status: 200}).json(t)["status"]; st != "issued" {
 		t.Errorf("invoice after a failed payment: %v", st)
 	}
+	// The failed payment's link can be deactivated (its intent stays failed),
+	// which frees the amount for a new link the payer can use.
+	failedLink := failed["payment_link_id"].(string)
+	iw.do(exchange{method: "POST", route: "/v1/payment_links/{link_id}/deactivate", path: "/v1/payment_links/" + failedLink + "/deactivate", header: iw.h(), status: 200})
+	if st := iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + pi2, header: iw.h(), status: 200}).json(t)["status"]; st != "failed" {
+		t.Errorf("the failed intent became %v", st)
+	}
+	iw.link(linkBody(inv2, ""), 201)
 }

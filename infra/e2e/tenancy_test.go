@@ -121,6 +121,9 @@ var tenancyRoutes = []tenancyCase{
 	{route: "GET /v1/payment_links/{link_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/payment_links/{link_id}", path: "/v1/payment_links/" + id.link}
 	}},
+	{route: "GET /v1/payment_links/{link_id}/qr.png", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/payment_links/{link_id}/qr.png", path: "/v1/payment_links/" + id.link + "/qr.png"}
+	}},
 	{route: "POST /v1/payment_links/{link_id}/deactivate", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/payment_links/{link_id}/deactivate", path: "/v1/payment_links/" + id.link + "/deactivate"}
 	}},
@@ -188,7 +191,7 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 			w.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/issue", path: "/v1/invoices/" + target.issued + "/issue",
 				header: bearer(partnerA, "X-Entity-Id", orgA1), status: 200})
 			lk := w.do(exchange{method: "POST", route: "/v1/payment_links", header: bearer(partnerA, "X-Entity-Id", orgA1),
-				body: linkBody(target.issued, ""), status: 201}).json(t)
+				body: linkBody(target.issued, `,"amount":200`), status: 201}).json(t) // leaves room for the owner's control link
 			target.link, target.intent = lk["id"].(string), lk["payment_intent_id"].(string)
 			missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
 				dept: "dept-01900000-0000-7000-8000-000000000000", account: "ba-01900000-0000-7000-8000-000000000000",

@@ -57,12 +57,13 @@ type invoiceItem struct {
 	Kind      string `json:"kind"`
 	PartnerID string `json:"partner_id"`
 	Version   int64  `json:"version"`
+	InLinks   int64  `json:"amount_in_links"`
 	invoice.Invoice
 }
 
 func toInvoiceItem(inv invoice.Invoice) invoiceItem {
 	it := invoiceItem{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID,
-		Kind: "invoice", PartnerID: inv.PartnerID, Version: inv.Version, Invoice: inv}
+		Kind: "invoice", PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Invoice: inv}
 	if inv.Status == invoice.StatusIssued || inv.Status == invoice.StatusPartiallyPaid {
 		it.GSI2PK, it.GSI2SK = dueShard(inv.ID), inv.DueDate+"#"+inv.ID
 	}
@@ -71,7 +72,7 @@ func toInvoiceItem(inv invoice.Invoice) invoiceItem {
 
 func (it invoiceItem) invoice() invoice.Invoice {
 	inv := it.Invoice
-	inv.PartnerID, inv.Version = it.PartnerID, it.Version
+	inv.PartnerID, inv.Version, inv.AmountInLinks = it.PartnerID, it.Version, it.InLinks
 	return inv
 }
 

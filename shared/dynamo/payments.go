@@ -119,10 +119,12 @@ func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.L
 	}
 	notExists := aws.String("attribute_not_exists(PK)")
 	err = s.transact(ctx, ev,
-		types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(invoicePK(inv.PartnerID, inv.OrgID, inv.ID), skInvoice),
+		// The invoice, as read, reserves the link's amount.
+		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(invoicePK(inv.PartnerID, inv.OrgID, inv.ID), skInvoice),
+			UpdateExpression:          aws.String("SET amount_in_links = :in, version = :next"),
 			ConditionExpression:       aws.String("version = :v AND #status = :s"),
 			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(inv.Version), ":s": str(inv.Status)}}},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(inv.Version), ":s": str(inv.Status), ":next": num(inv.Version + 1), ":in": num(inv.AmountInLinks + l.Amount)}}},
 		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
 			UpdateExpression: aws.String("ADD active_links :one"), ConditionExpression: aws.String("attribute_exists(PK)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)}}},
@@ -162,26 +164,37 @@ func (s *Store) ListLinks(ctx context.Context, partnerID, orgID string, q listin
 // EndLink moves the link (conditional on its version) and its intent
 // (conditional on theirs) to their end states, releases the account, and
 // updates the page token, with the events.
-func (s *Store) EndLink(ctx context.Context, l payment.Link, status string, pi payment.Intent, evs []event.Event) error {
+func (s *Store) EndLink(ctx context.Context, l payment.Link, status string, canceled *payment.Intent, evs []event.Event) error {
 	const op = "dynamo.end_payment_link"
 	li, err := marshal(toLinkItem(l))
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	ii, err := marshal(toIntentItem(pi))
-	if err != nil {
-		return apperr.Wrap(op, err)
+	// The intent is written second, so a failed condition on item 0 or 1 is
+	// a concurrent change of the link or of its intent.
+	intentItem := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table),
+		Key: key(intentPK(l.PartnerID, l.OrgID, l.PaymentIntentID), skIntent), ConditionExpression: aws.String("#status = :failed"),
+		ExpressionAttributeNames:  map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":failed": str(payment.IntentFailed)}}}
+	if canceled != nil {
+		if intentItem, err = s.putIntentIfVersion(*canceled); err != nil {
+			return apperr.Wrap(op, err)
+		}
 	}
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: aws.String("version = :v"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(l.Version - 1)}}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: ii, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(pi.Version - 1)}}},
+		intentItem,
 		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
 			UpdateExpression: aws.String("ADD active_links :minus"), ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}},
 		{Update: &types.Update{TableName: aws.String(s.table), Key: key(tokenPK(l.Token), skToken),
 			UpdateExpression: aws.String("SET #status = :s"), ExpressionAttributeNames: map[string]string{"#status": "status"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(status)}}},
+		// The invoice releases the link's reserved amount; its version moves so
+		// that writers of the whole invoice read it again.
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(invoicePK(l.PartnerID, l.OrgID, l.InvoiceID), skInvoice),
+			UpdateExpression:          aws.String("SET amount_in_links = amount_in_links - :amt, version = version + :one"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":amt": num(l.Amount), ":one": num(1)}}},
 	}
 	for _, ev := range evs[1:] {
 		evItem, err := s.putEvent(ev)

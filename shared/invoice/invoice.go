@@ -106,21 +106,25 @@ type BankDetails struct {
 
 // Invoice is a French invoice. Amounts are integer cents of Currency.
 type Invoice struct {
-	ID            string       `json:"id"`
-	PartnerID     string       `json:"-"`
-	OrgID         string       `json:"organization_id"`
-	DepartmentID  string       `json:"department_id"`
-	InvoiceNumber string       `json:"invoice_number"`
-	Status        string       `json:"status"`
-	Currency      string       `json:"currency"`
-	Payer         Payer        `json:"payer"`
-	LineItems     []LineItem   `json:"line_items"`
-	VATBreakdown  []VATLine    `json:"vat_breakdown"`
-	TotalNet      int64        `json:"total_excluding_vat"`
-	TotalVAT      int64        `json:"total_vat"`
-	TotalAmount   int64        `json:"total_amount"` // including VAT
-	AmountPaid    int64        `json:"amount_paid"`
-	AmountDue     int64        `json:"amount_due"`
+	ID            string     `json:"id"`
+	PartnerID     string     `json:"-"`
+	OrgID         string     `json:"organization_id"`
+	DepartmentID  string     `json:"department_id"`
+	InvoiceNumber string     `json:"invoice_number"`
+	Status        string     `json:"status"`
+	Currency      string     `json:"currency"`
+	Payer         Payer      `json:"payer"`
+	LineItems     []LineItem `json:"line_items"`
+	VATBreakdown  []VATLine  `json:"vat_breakdown"`
+	TotalNet      int64      `json:"total_excluding_vat"`
+	TotalVAT      int64      `json:"total_vat"`
+	TotalAmount   int64      `json:"total_amount"` // including VAT
+	AmountPaid    int64      `json:"amount_paid"`
+	AmountDue     int64      `json:"amount_due"`
+	// AmountInLinks is the sum of the active payment links' amounts: a new
+	// link may ask for at most AmountDue − AmountInLinks, so two links can
+	// never be paid beyond the total. Kept by the link writes, not shown.
+	AmountInLinks int64        `json:"-"`
 	DueDate       string       `json:"due_date"`
 	PaymentTerms  string       `json:"payment_terms"`
 	IssueDate     string       `json:"issue_date,omitempty"`

@@ -378,6 +378,9 @@ func (s *Service) Cancel(ctx context.Context, partnerID, orgID, id string, actor
 	if before.AmountPaid > 0 {
 		return Invoice{}, apperr.E(op, apperr.Conflict, "payments were received on this invoice: refund them before cancelling")
 	}
+	if before.AmountInLinks > 0 {
+		return Invoice{}, apperr.E(op, apperr.Conflict, "active payment links are open on this invoice: deactivate them before cancelling")
+	}
 	after := before
 	now := s.Now().UTC()
 	after.Status, after.UpdatedAt, after.Version = StatusCancelled, now, before.Version+1

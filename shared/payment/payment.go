@@ -109,9 +109,10 @@ type Store interface {
 	CreateLink(ctx context.Context, inv invoice.Invoice, l Link, pi Intent, ev event.Event) error
 	GetLink(ctx context.Context, partnerID, orgID, linkID string) (Link, error)
 	ListLinks(ctx context.Context, partnerID, orgID string, q listing.Query, invoiceID, status string) (listing.Page[Link], error)
-	// EndLink moves an active link to status (deactivated, expired) and its
-	// open intent to canceled, releasing the account, in one transaction.
-	EndLink(ctx context.Context, l Link, status string, pi Intent, evs []event.Event) error
+	// EndLink moves an active link to status (deactivated, expired) and, when
+	// given, its intent to canceled, releasing the account and the invoice's
+	// reserved amount, in one transaction.
+	EndLink(ctx context.Context, l Link, status string, canceled *Intent, evs []event.Event) error
 	GetIntent(ctx context.Context, partnerID, orgID, intentID string) (Intent, error)
 	ListIntents(ctx context.Context, partnerID, orgID, invoiceID string) ([]Intent, error)
 	GetInvoice(ctx context.Context, partnerID, orgID, invoiceID string) (invoice.Invoice, error)

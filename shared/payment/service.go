@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,11 +144,17 @@ func (s *Service) CreateLink(ctx context.Context, partnerID, orgID string, actor
 			return Link{}, apperr.E(op, apperr.Conflict, "the department's KYC is "+d.KYCStatus+": payment links need it approved")
 		}
 	}
-	amount := inv.AmountDue
+	// Active links reserve their amounts: together they never ask for more
+	// than is due, so no two payments can exceed the invoice's total.
+	available := inv.AmountDue - inv.AmountInLinks
+	if available <= 0 {
+		return Link{}, apperr.E(op, apperr.Conflict, "the amount due is already covered by active payment links: deactivate one first")
+	}
+	amount := available
 	if in.Amount != nil {
 		amount = *in.Amount
-		if amount <= 0 || amount > inv.AmountDue {
-			return Link{}, apperr.Field(op, "amount", "amount must be between 1 and the invoice's amount due")
+		if amount <= 0 || amount > available {
+			return Link{}, apperr.Field(op, "amount", "amount must be between 1 and the amount due not covered by active links ("+strconv.FormatInt(available, 10)+")")
 		}
 	}
 	if slices.Contains(in.PaymentMethods, MethodSEPA) && amount < MinSEPAAmount {
@@ -223,14 +230,14 @@ func (s *Service) end(ctx context.Context, op, partnerID, orgID, id, status, eve
 	if err != nil {
 		return Link{}, apperr.Wrap(op, err)
 	}
-	if !CanTransition(pi.Status, IntentCanceled) {
-		return Link{}, apperr.E(op, apperr.Conflict, "a transfer is "+pi.Status+" on this link: it cannot be deactivated now")
+	// A failed transfer leaves its intent as it is (final); an open intent is
+	// canceled with its link; a transfer under way must end first.
+	if pi.Status != IntentFailed && !CanTransition(pi.Status, IntentCanceled) {
+		return Link{}, apperr.E(op, apperr.Conflict, "a transfer is "+pi.Status+" on this link: it cannot end now")
 	}
 	now := s.Now().UTC()
 	before := l
 	l.Status, l.Version = status, l.Version+1
-	prevIntent := pi
-	pi.Status, pi.UpdatedAt, pi.Version = IntentCanceled, now, pi.Version+1
 	linkEv, err := event.New(s.NewID("evt"), eventType, now, partnerID, orgID, actor,
 		map[string]any{"payment_link_id": l.ID, "previous_status": before.Status, "current_status": l.Status, "payment_link": l},
 		event.Change{ResourceType: "payment_link", ResourceID: l.ID, Action: "status_changed",
@@ -238,11 +245,18 @@ func (s *Service) end(ctx context.Context, op, partnerID, orgID, id, status, eve
 	if err != nil {
 		return Link{}, apperr.Wrap(op, err)
 	}
-	piEv, err := IntentEvent(s.NewID("evt"), now, actor, prevIntent, pi)
-	if err != nil {
-		return Link{}, apperr.Wrap(op, err)
+	evs := []event.Event{linkEv}
+	var canceled *Intent
+	if pi.Status != IntentFailed {
+		prevIntent := pi
+		pi.Status, pi.UpdatedAt, pi.Version = IntentCanceled, now, pi.Version+1
+		piEv, err := IntentEvent(s.NewID("evt"), now, actor, prevIntent, pi)
+		if err != nil {
+			return Link{}, apperr.Wrap(op, err)
+		}
+		evs, canceled = append(evs, piEv), &pi
 	}
-	if err := s.Store.EndLink(ctx, l, status, pi, []event.Event{linkEv, piEv}); err != nil {
+	if err := s.Store.EndLink(ctx, l, status, canceled, evs); err != nil {
 		return Link{}, apperr.Wrap(op, err)
 	}
 	return l, nil

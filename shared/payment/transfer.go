@@ -195,7 +195,7 @@ func (f *Flow) Poll(ctx context.Context, partnerID, orgID, intentID string) (boo
 	if err != nil {
 		return false, apperr.Wrap(op, err) // over-payment: parked by the poller with this reason
 	}
-	paid.UpdatedAt, paid.Version = now, inv.Version+1
+	paid.UpdatedAt, paid.Version, paid.AmountInLinks = now, inv.Version+1, max(inv.AmountInLinks-l.Amount, 0)
 	pi.Status, pi.AiiaStatus, pi.UpdatedAt, pi.CompletedAt, pi.Version = IntentSucceeded, st.AiiaStatus, now, &now, pi.Version+1
 	linkBefore := l
 	l.Status, l.Version = LinkCompleted, l.Version+1
