@@ -236,3 +236,39 @@ func TestPayerPaysInvoiceEndToEnd(t *testing.T) {
 	}
 	iw.link(linkBody(inv2, ""), 201)
 }
+
+// The schedule expires links past their time: the intent is canceled, the
+// amount is free again, and the page says the link is inactive.
+func TestPaymentLinksExpire(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	inv := iw.issuedInvoice(t)
+	soon := iw.clock.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	l := iw.link(linkBody(inv, `,"expires_at":"`+soon+`"`), 201).json(t)
+	iw.link(linkBody(inv, ""), 409) // the whole amount is reserved
+	fire := func() {
+		resp, err := iw.srv.Client().Post(iw.srv.URL+"/_local/schedules/SchedulerFunction", "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	fire()
+	if got := iw.do(exchange{method: "GET", route: "/v1/payment_links/{link_id}", path: "/v1/payment_links/" + l["id"].(string), header: iw.h(), status: 200}).json(t)["status"]; got != "active" {
+		t.Fatalf("before its time the link is %v", got)
+	}
+	iw.clock.Advance(2 * time.Hour)
+	iw.token = iw.world.token("ptn-1-client", partnerSecret)
+	fire()
+	fire() // twice: nothing changes twice
+	if got := iw.do(exchange{method: "GET", route: "/v1/payment_links/{link_id}", path: "/v1/payment_links/" + l["id"].(string), header: iw.h(), status: 200}).json(t)["status"]; got != "expired" {
+		t.Errorf("after its time the link is %v", got)
+	}
+	if got := iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + l["payment_intent_id"].(string), header: iw.h(), status: 200}).json(t)["status"]; got != "canceled" {
+		t.Errorf("its intent is %v", got)
+	}
+	page := l["payment_page_url"].(string)
+	if body := iw.do(exchange{method: "GET", route: "/p/{token}", path: page[strings.Index(page, "/p/"):], status: 200}).body; !strings.Contains(string(body), "inactif") {
+		t.Errorf("the expired link's page does not say it is inactive")
+	}
+	iw.link(linkBody(inv, ""), 201) // the amount is free again
+}

@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -39,6 +41,8 @@ type linkItem struct {
 	SK             string   `json:"SK"`
 	GSI1PK         string   `json:"GSI1PK"`
 	GSI1SK         string   `json:"GSI1SK"`
+	GSI2PK         string   `json:"GSI2PK,omitempty"`
+	GSI2SK         string   `json:"GSI2SK,omitempty"`
 	Kind           string   `json:"kind"`
 	PartnerID      string   `json:"partner_id"`
 	OrgID          string   `json:"organization_id"`
@@ -51,10 +55,48 @@ type linkItem struct {
 	payment.Link
 }
 
+// Active links are also in the sparse index GSI2 by expiry time (spread
+// over the same number of partitions as due invoices), for the schedule
+// that expires them; the attributes go when the link ends.
 func toLinkItem(l payment.Link) linkItem {
-	return linkItem{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID,
+	it := linkItem{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID,
 		Kind: "payment_link", PartnerID: l.PartnerID, OrgID: l.OrgID, DepartmentID: l.DepartmentID, BankAccountID: l.BankAccountID,
 		PaymentMethods: l.PaymentMethods, ReturnURL: l.ReturnURL, Token: l.Token, Version: l.Version, Link: l}
+	if l.Status == payment.LinkActive {
+		it.GSI2PK = "LINKEXP#" + dueShard(l.ID)[len("DUE#"):]
+		it.GSI2SK = l.ExpiresAt.UTC().Format(sortableTime) + "#" + l.ID
+	}
+	return it
+}
+
+// ExpiredLinks reads the active links whose expiry time has passed, from
+// every partition of the sparse index.
+func (s *Store) ExpiredLinks(ctx context.Context, now time.Time) ([]payment.Link, error) {
+	const op = "dynamo.expired_links"
+	var out []payment.Link
+	for shard := 0; shard < dueShards; shard++ {
+		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI2),
+			KeyConditionExpression:    aws.String("GSI2PK = :pk AND GSI2SK < :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("LINKEXP#" + strconv.Itoa(shard)), ":now": str(now.UTC().Format(sortableTime))}}
+		for {
+			res, err := s.db.Query(ctx, in)
+			if err != nil {
+				return nil, transient(op, err)
+			}
+			for _, raw := range res.Items {
+				var it linkItem
+				if err := unmarshal(raw, &it); err != nil {
+					return nil, apperr.Wrap(op, err)
+				}
+				out = append(out, it.link())
+			}
+			if res.LastEvaluatedKey == nil {
+				break
+			}
+			in.ExclusiveStartKey = res.LastEvaluatedKey
+		}
+	}
+	return out, nil
 }
 
 func (it linkItem) link() payment.Link {

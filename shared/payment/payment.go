@@ -118,6 +118,9 @@ type Store interface {
 	GetInvoice(ctx context.Context, partnerID, orgID, invoiceID string) (invoice.Invoice, error)
 	GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error)
 	OrganizationExists(ctx context.Context, partnerID, orgID string) error
+	// ExpiredLinks lists active links whose expiry time has passed, from a
+	// sparse index of active links (reads follow the links it returns).
+	ExpiredLinks(ctx context.Context, now time.Time) ([]Link, error)
 }
 
 // ErrLinkChanged is a store's answer when a link or intent changed between

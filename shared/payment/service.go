@@ -289,3 +289,27 @@ func (s *Service) ListIntents(ctx context.Context, partnerID, orgID, invoiceID s
 	pis, err := s.Store.ListIntents(ctx, partnerID, orgID, invoiceID)
 	return pis, apperr.Wrap(op, err)
 }
+
+// ExpireLinks ends every active link past its expiry time (payment_link.expired,
+// its open intent canceled, its amount released). A link whose transfer is
+// under way is left to the bank's answer. Idempotent and safe to run twice:
+// each end is conditional on the link's version.
+func (s *Service) ExpireLinks(ctx context.Context) (int, error) {
+	const op = "payment_link.expire"
+	links, err := s.Store.ExpiredLinks(ctx, s.Now())
+	if err != nil {
+		return 0, apperr.Wrap(op, err)
+	}
+	system := event.Actor{ID: "expiry-schedule", Type: "system"}
+	n := 0
+	for _, l := range links {
+		if _, err := s.end(ctx, op, l.PartnerID, l.OrgID, l.ID, LinkExpired, "payment_link.expired", system); err != nil {
+			if apperr.CodeOf(err) == apperr.Conflict {
+				continue // under way, or changed since read
+			}
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

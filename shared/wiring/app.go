@@ -203,7 +203,10 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if err := app.addHTTP("DocsFunction", apiOpts, docsRoutes()...); err != nil {
 		return nil, err
 	}
-	sched := &scheduler.Scheduler{Log: o.Log, Jobs: []scheduler.Job{{Name: "mark_overdue_invoices", Run: invs.MarkOverdue}}}
+	sched := &scheduler.Scheduler{Log: o.Log, Jobs: []scheduler.Job{
+		{Name: "mark_overdue_invoices", Run: invs.MarkOverdue},
+		{Name: "expire_payment_links", Run: pays.ExpireLinks},
+	}}
 	app.functions["SchedulerFunction"] = Function{LogicalID: "SchedulerFunction", Schedule: sched.Handle}
 	pollQueue := queue.Publisher{Client: sq, URL: cfg.AiiaPollQueueURL}
 	router := &eventrouter.Router{Audit: queue.Publisher{Client: sq, URL: cfg.AuditQueueURL}, Poll: pollQueue, Log: o.Log}
