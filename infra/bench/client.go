@@ -98,10 +98,13 @@ func (c *client) measure(s scenario, n int) (row, error) {
 			var v struct {
 				ClientID string `json:"client_id"`
 				ID       string `json:"id"`
+				Page     string `json:"payment_page_url"`
 			}
 			_ = json.Unmarshal(resp.body, &v)
 			id := v.ClientID
-			if id == "" {
+			if v.Page != "" {
+				id = v.Page[strings.Index(v.Page, "/p/"):] // the page's path, for the page scenario
+			} else if id == "" {
 				id = v.ID
 			}
 			*req.collect = append(*req.collect, id)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/modupay/modupay/infra/aiiasandbox"
 	"github.com/modupay/modupay/infra/engines"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stack"
@@ -79,10 +81,13 @@ func run(n, initRuns int) error {
 	if err != nil {
 		return err
 	}
+	sandbox := aiiasandbox.New(aiiasandbox.Options{})
+	bank := httptest.NewServer(sandbox)
+	defer bank.Close()
 	rec := &recorder{byRequest: map[string]callCounts{}}
 	app, err := wiring.Build(ctx, wiring.Config{Stage: "sandbox", Region: stack.Region(), Table: env["MODUPAY_TABLE"],
 		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
-		DynamoDBEndpoint: dyn, SQSEndpoint: sq}, wiring.Options{Log: slog.New(rec)})
+		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL)}, wiring.Options{Log: slog.New(rec)})
 	if err != nil {
 		return err
 	}
@@ -118,7 +123,17 @@ func run(n, initRuns int) error {
 		return err
 	}
 	accountID := ""
-	var accountIDs, invoiceIDs []string
+	var accountIDs, invoiceIDs, linkPages []string
+	if r, err := c.do(request{method: "POST", path: "/v1/departments/" + deptID + "/bank_accounts", token: token,
+		body: `{"iban":"` + frenchIBAN(999999) + `","bic":"BNPAFRPPXXX","account_name":"Compte principal"}`}); err != nil || r.status != 201 {
+		return fmt.Errorf("bench bank account: %d %s %v", r.status, r.body, err)
+	} else {
+		c.rec.take(r.id)
+	}
+	bigInvoice, err := issuedInvoice(c, token, orgID, deptID)
+	if err != nil {
+		return err
+	}
 	scenarios := []scenario{
 		{name: "POST /v1/auth/token", budget: budget{1, 0}, req: func(int) request {
 			return request{method: "POST", path: "/v1/auth/token", body: `{"grant_type":"client_credentials","client_id":"bench-partner","client_secret":"bench-partner-secret-0123","scope":"partner"}`}
@@ -178,6 +193,16 @@ func run(n, initRuns int) error {
 		{name: "GET /v1/invoices/{invoice_id}", budget: budget{1, 0}, req: func(i int) request {
 			return request{method: "GET", path: "/v1/invoices/" + invoiceIDs[i%len(invoiceIDs)], token: token, entity: orgID}
 		}},
+		// One read (the invoice) and one transaction (link, intent, page token,
+		// the account's count, the invoice's reservation, event).
+		{name: "POST /v1/payment_links", budget: budget{2, 0}, req: func(i int) request {
+			return request{method: "POST", path: "/v1/payment_links", token: token, entity: orgID, collect: &linkPages,
+				body: `{"invoice_id":"` + bigInvoice + `","payment_methods":["sepa_credit"],"amount":200,"return_url":"https://votreapp.fr/ok"}`}
+		}},
+		// The page token, then one BatchGetItem (link, intent, invoice, account).
+		{name: "GET /p/{token} (hosted page)", budget: budget{2, 0}, req: func(i int) request {
+			return request{method: "GET", path: linkPages[i%len(linkPages)]}
+		}},
 		{name: "GET /health", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/health"} }},
 		{name: "GET /api-docs", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/api-docs"} }},
 	}
@@ -210,9 +235,20 @@ func run(n, initRuns int) error {
 	if err != nil {
 		return err
 	}
+	var payTimes []time.Duration
+	for i := 0; i < 10; i++ {
+		d, err := c.payOnce(token, orgID, deptID)
+		if err != nil {
+			return fmt.Errorf("payment %d: %w", i, err)
+		}
+		payTimes = append(payTimes, d)
+	}
 	if err := report(os.Stdout, n, rows, allocs, bins); err != nil {
 		return err
 	}
+	fmt.Printf("\nPayments end to end (10, sandbox bank answering at once): from the bank's authorisation to the invoice paid —\n"+
+		"event router, poll queue, poller, Aiia status read, settlement transaction: p50 %s, max %s\n",
+		percentile(payTimes, 50).Round(time.Millisecond), percentile(payTimes, 100).Round(time.Millisecond))
 	scale.report(os.Stdout)
 	if scale.listCalls != 1 || scale.overdueMarked != scale.due || scale.overdueCalls-int64(scale.overdueMarked) > 2*8 {
 		return fmt.Errorf("invoice scale budget exceeded: a page must be one call, and the overdue run must read only the due invoices")
@@ -424,4 +460,26 @@ func frenchIBAN(i int) string {
 	n, _ := new(big.Int).SetString(bban+"1527"+"00", 10)
 	check := 98 - new(big.Int).Mod(n, big.NewInt(97)).Int64()
 	return fmt.Sprintf("FR%02d%s", check, bban)
+}
+
+// issuedInvoice issues an invoice large enough for many 2 € links.
+func issuedInvoice(c *client, token, orgID, deptID string) (string, error) {
+	r, err := c.do(request{method: "POST", path: "/v1/invoices", token: token, entity: orgID,
+		body: `{"department_id":"` + deptID + `","payer":{"name":"Jean Dupont","email":"jean.dupont@example.com"},"line_items":[{"description":"Eau","quantity":1000,"unit_price":100000,"vat_rate":5.5}],"due_date":"2030-03-31"}`})
+	if err != nil || r.status != 201 {
+		return "", fmt.Errorf("bench invoice: %d %s %v", r.status, r.body, err)
+	}
+	c.rec.take(r.id)
+	var v struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		return "", err
+	}
+	r, err = c.do(request{method: "POST", path: "/v1/invoices/" + v.ID + "/issue", token: token, entity: orgID})
+	if err != nil || r.status != 200 {
+		return "", fmt.Errorf("bench issue: %d %s %v", r.status, r.body, err)
+	}
+	c.rec.take(r.id)
+	return v.ID, nil
 }

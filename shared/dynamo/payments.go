@@ -138,6 +138,9 @@ type tokenItem struct {
 	OrgID     string `json:"organization_id"`
 	LinkID    string `json:"payment_link_id"`
 	InvoiceID string `json:"invoice_id"`
+	IntentID  string `json:"payment_intent_id"`
+	DeptID    string `json:"department_id"`
+	AccountID string `json:"bank_account_id"`
 	Status    string `json:"status"`
 }
 
@@ -155,7 +158,7 @@ func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.L
 		return apperr.Wrap(op, err)
 	}
 	ti, err := marshal(tokenItem{PK: tokenPK(l.Token), SK: skToken, Kind: "payment_token", PartnerID: l.PartnerID, OrgID: l.OrgID,
-		LinkID: l.ID, InvoiceID: l.InvoiceID, Status: l.Status})
+		LinkID: l.ID, InvoiceID: l.InvoiceID, IntentID: l.PaymentIntentID, DeptID: l.DepartmentID, AccountID: l.BankAccountID, Status: l.Status})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
@@ -287,8 +290,8 @@ func (s *Store) ListIntents(ctx context.Context, partnerID, orgID, invoiceID str
 }
 
 // PageByToken reads a page token and what the page shows — the link, its
-// intent, the invoice and the account paid into — in two calls (the token,
-// then one BatchGetItem).
+// intent, the invoice and the account paid into — in two calls: the token
+// (which names them all), then one BatchGetItem.
 func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, error) {
 	const op = "dynamo.page_by_token"
 	var p payment.Page
@@ -299,14 +302,11 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 	if err != nil {
 		return p, err
 	}
-	l, err := s.GetLink(ctx, tk.PartnerID, tk.OrgID, tk.LinkID)
-	if err != nil {
-		return p, err
-	}
 	keys := []map[string]types.AttributeValue{
-		key(intentPK(l.PartnerID, l.OrgID, l.PaymentIntentID), skIntent),
-		key(invoicePK(l.PartnerID, l.OrgID, l.InvoiceID), skInvoice),
-		key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
+		key(linkPK(tk.PartnerID, tk.OrgID, tk.LinkID), skLink),
+		key(intentPK(tk.PartnerID, tk.OrgID, tk.IntentID), skIntent),
+		key(invoicePK(tk.PartnerID, tk.OrgID, tk.InvoiceID), skInvoice),
+		key(deptPK(tk.PartnerID, tk.DeptID), pfxBA+tk.AccountID),
 	}
 	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}}
 	found := 0
@@ -322,6 +322,10 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 			}
 			found++
 			switch {
+			case sk.Value == skLink:
+				var it linkItem
+				err = unmarshal(raw, &it)
+				p.Link = it.link()
 			case sk.Value == skIntent:
 				var it intentItem
 				err = unmarshal(raw, &it)
@@ -342,9 +346,8 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 		in.RequestItems = out.UnprocessedKeys
 	}
 	if found != len(keys) {
-		return p, apperr.E(op, apperr.Internal, "payment page "+l.ID+" is missing part of its data")
+		return p, apperr.E(op, apperr.Internal, "payment page of link "+tk.LinkID+" is missing part of its data")
 	}
-	p.Link = l
 	return p, nil
 }
 

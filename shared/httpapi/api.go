@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -219,6 +220,10 @@ func toEvent(resp *Response, requestID string) events.APIGatewayV2HTTPResponse {
 		headers["Cache-Control"] = "no-store"
 	}
 	headers["X-Content-Type-Options"] = "nosniff"
+	if resp.Binary {
+		return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers,
+			Body: base64.StdEncoding.EncodeToString(resp.Body), IsBase64Encoded: true}
+	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers, Body: string(resp.Body)}
 }
 

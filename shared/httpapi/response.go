@@ -10,6 +10,10 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Binary marks a body that is not text (an image): API Gateway takes it
+	// base64-encoded, with isBase64Encoded true, and sends the client the
+	// decoded bytes. A text body is sent as a string.
+	Binary bool
 }
 
 // JSON renders v as the response body. Marshalling our own types cannot fail

@@ -177,8 +177,10 @@ func validTerms(op, terms string) error {
 }
 
 // numberAttempts bounds the retries of a creation that lost the race for a
-// number; each round one of the racers wins, so it takes a crowd to exhaust it.
-const numberAttempts = 25
+// number. Most rounds have a winner, but concurrent transactions on one
+// counter can also all be cancelled, so the bound is generous and the
+// jittered wait grows (at most ~6 s in all).
+const numberAttempts = 60
 
 // Create makes a draft with the organisation's next number: the counter and
 // the invoice are written in one transaction, so numbers are continuous,
@@ -232,7 +234,7 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 		}
 		err = s.Store.CreateInvoice(ctx, inv, year, number, ev)
 		if errors.Is(err, ErrNumberTaken) && attempt < numberAttempts {
-			time.Sleep(time.Duration(rand.IntN(10*attempt)) * time.Millisecond)
+			time.Sleep(time.Duration(rand.IntN(min(10*attempt, 200))+1) * time.Millisecond)
 			continue
 		}
 		if err != nil {

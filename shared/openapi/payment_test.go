@@ -22,6 +22,7 @@ import (
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/openapi"
 	"github.com/modupay/modupay/shared/payment"
+	"github.com/modupay/modupay/shared/qr"
 )
 
 // The guide's step 3 link and its intent, as package payment renders them:
@@ -192,6 +193,75 @@ func TestValidatePaymentResponses(t *testing.T) {
 	}
 }
 
+// The QR code route answers a PNG (binary, image/png) kept 5 minutes by the
+// caller only; its errors are the link's JSON errors.
+func TestValidatePaymentLinkQRCode(t *testing.T) {
+	v := mustValidator(t)
+	img, err := qr.PNG(guideLink().QRCodeData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "/v1/payment_links/pl-987fcdeb-51a2-43f1-b789-123456789abc/qr.png"
+	pngHeader := func(cacheControl string) http.Header {
+		h := http.Header{"Content-Type": {"image/png"}, "X-Request-Id": {"r1"}}
+		if cacheControl != "" {
+			h.Set("Cache-Control", cacheControl)
+		}
+		return h
+	}
+	jsonHeader := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"r1"}}
+	errBody := func(typ, code, param string) []byte {
+		return mustJSON(t, httpapi.ErrorBody{Error: httpapi.ErrorDetail{Type: typ, Code: code, Message: "x", Param: param, RequestID: "r1"}})
+	}
+	tests := []struct {
+		name   string
+		status int
+		header http.Header
+		body   []byte
+		valid  bool
+	}{
+		{"the QR code", 200, pngHeader("private, max-age=300"), img, true},
+		{"another tenant's link", 404, jsonHeader, errBody("invalid_request_error", "not_found", ""), true},
+		{"X-Entity-Id missing", 400, jsonHeader, errBody("invalid_request_error", "malformed_request", "X-Entity-Id"), true},
+		{"no token", 401, jsonHeader, errBody("authentication_error", "unauthenticated", ""), true},
+
+		{"the link as JSON", 200, jsonHeader, mustJSON(t, guideLink()), false},
+		{"another image type", 200, http.Header{"Content-Type": {"image/svg+xml"}, "X-Request-Id": {"r1"}, "Cache-Control": {"private, max-age=300"}}, []byte("<svg/>"), false},
+		{"kept by shared caches", 200, pngHeader("public, max-age=300"), img, false},
+		{"not cacheable", 200, pngHeader("no-store"), img, false},
+		{"without X-Request-Id", 200, http.Header{"Content-Type": {"image/png"}, "Cache-Control": {"private, max-age=300"}}, img, false},
+		{"a read cannot be forbidden", 403, jsonHeader, errBody("permission_error", "forbidden", ""), false},
+		{"a read cannot conflict", 409, jsonHeader, errBody("invalid_request_error", "conflict", ""), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := v.ValidateResponse("GET", path, "", nil, tt.status, tt.header, tt.body)
+			if tt.valid && err != nil {
+				t.Errorf("want valid, got %v", err)
+			}
+			if !tt.valid && err == nil {
+				t.Error("want an error, got none")
+			}
+		})
+	}
+
+	doc, err := openapi.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := doc.Paths.Value("/v1/payment_links/{link_id}/qr.png").Get
+	ok := op.Responses.Value("200").Value
+	if len(ok.Content) != 1 || ok.Content.Get("image/png") == nil {
+		t.Fatalf("200 content %v, want image/png only", ok.Content)
+	}
+	if s := ok.Content.Get("image/png").Schema.Value; !s.Type.Is("string") || s.Format != "binary" {
+		t.Errorf("image/png schema %v %q, want string binary", s.Type, s.Format)
+	}
+	if ok.Headers["Cache-Control"] == nil {
+		t.Error("the 200 documents its Cache-Control")
+	}
+}
+
 // Every payment route documents X-Entity-Id, its tag and the statuses the
 // handlers can answer; writes document 403, reads do not.
 func TestPaymentOperations(t *testing.T) {
@@ -209,6 +279,7 @@ func TestPaymentOperations(t *testing.T) {
 		{"POST", "/v1/payment_links", "Payment links", true, nil},
 		{"GET", "/v1/payment_links", "Payment links", false, []string{"422"}},
 		{"GET", "/v1/payment_links/{link_id}", "Payment links", false, nil},
+		{"GET", "/v1/payment_links/{link_id}/qr.png", "Payment links", false, nil},
 		{"POST", "/v1/payment_links/{link_id}/deactivate", "Payment links", true, nil},
 		{"GET", "/v1/payment_intents", "Payment intents", false, []string{"422"}},
 		{"GET", "/v1/payment_intents/{intent_id}", "Payment intents", false, nil},

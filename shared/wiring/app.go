@@ -222,7 +222,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 		}}
 	app.functions["AiiaPollerFunction"] = Function{LogicalID: "AiiaPollerFunction", SQS: poller.Handle}
 	csrfKey := sha256.Sum256([]byte("modupay-checkout-csrf\x00" + cfg.JWTKeys))
-	if err := app.addHTTP("CheckoutFunction", apiOpts, (&checkout.Handlers{Flow: flow, CSRFKey: csrfKey[:], BaseURL: pageBase, Now: o.Now}).Routes()...); err != nil {
+	if err := app.addHTTP("CheckoutFunction", apiOpts, (&checkout.Handlers{Flow: flow, CSRFKey: csrfKey[:], BaseURL: pageBase, Sandbox: !mode.Strict, Now: o.Now}).Routes()...); err != nil {
 		return nil, err
 	}
 	app.functions["EventRouterFunction"] = Function{LogicalID: "EventRouterFunction", Stream: router.Handle}

@@ -30,6 +30,9 @@ type Handlers struct {
 	// BaseURL is where this page is served (for the bank's return URL);
 	// empty means the origin the page was requested on.
 	BaseURL string
+	// Sandbox lets the form's redirect reach the local bank sandbox over
+	// plain http on this machine (browsers apply form-action to redirects).
+	Sandbox bool
 	Now     func() time.Time
 }
 
@@ -51,13 +54,19 @@ func (h *Handlers) csrf(token string) string {
 }
 
 // html renders a page with the headers every checkout page carries.
-func html(status int, t *template.Template, data any) (*httpapi.Response, error) {
+func (h *Handlers) html(status int, t *template.Template, data any) (*httpapi.Response, error) {
 	var b strings.Builder
 	if err := t.Execute(&b, data); err != nil {
 		return nil, err
 	}
 	resp := httpapi.Raw(status, "text/html; charset=utf-8", []byte(b.String()))
-	resp.Header.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'")
+	// form-action covers the redirect to the payer's bank: https only, and
+	// in the sandbox also the local bank sandbox.
+	formAction := "form-action 'self' https:"
+	if h.Sandbox {
+		formAction += " http://127.0.0.1:* http://localhost:*"
+	}
+	resp.Header.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	resp.Header.Set("Referrer-Policy", "no-referrer")
 	resp.Header.Set("X-Frame-Options", "DENY")
 	return resp, nil
@@ -89,7 +98,7 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 	l := lang(r)
 	p, err := h.Flow.Open(ctx, token)
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"]})
+		return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"]})
 	}
 	if err != nil {
 		return nil, err
@@ -104,7 +113,7 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 	case p.Intent.Status == payment.IntentProcessing:
 		return h.returned(ctx, r)
 	}
-	return html(http.StatusOK, pageTmpl, v)
+	return h.html(http.StatusOK, pageTmpl, v)
 }
 
 func (h *Handlers) view(l, token string, p payment.Page) view {
@@ -163,7 +172,7 @@ func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	l := lang(r)
 	p, err := h.Flow.Open(ctx, token)
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"]})
+		return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"]})
 	}
 	if err != nil {
 		return nil, err
@@ -177,7 +186,7 @@ func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	default:
 		v.Title, v.Message = words[l]["processing"], words[l]["processing_text"]
 	}
-	return html(http.StatusOK, statusTmpl, v)
+	return h.html(http.StatusOK, statusTmpl, v)
 }
 
 // status is the small JSON route the status page can poll.

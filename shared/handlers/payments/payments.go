@@ -6,9 +6,11 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/payment"
+	"github.com/modupay/modupay/shared/qr"
 )
 
 // Handlers holds the family's dependencies.
@@ -22,6 +24,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "POST /v1/payment_links", Handler: h.createLink},
 		{Key: "GET /v1/payment_links", Handler: h.listLinks},
 		{Key: "GET /v1/payment_links/{link_id}", Handler: h.getLink},
+		{Key: "GET /v1/payment_links/{link_id}/qr.png", Handler: h.linkQR},
 		{Key: "POST /v1/payment_links/{link_id}/deactivate", Handler: h.deactivate},
 		{Key: "GET /v1/payment_intents", Handler: h.listIntents},
 		{Key: "GET /v1/payment_intents/{intent_id}", Handler: h.getIntent},
@@ -80,6 +83,29 @@ func (h *Handlers) getLink(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		return nil, err
 	}
 	return httpapi.JSON(http.StatusOK, l)
+}
+
+// linkQR answers the link's QR code, which encodes its qr_code_data (the
+// payment page URL), as a PNG. Like getLink, any role reads it and another
+// tenant's link is a 404. The image never changes for a link, whatever its
+// status, so the client may keep it a few minutes.
+func (h *Handlers) linkQR(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.EntityOrg()
+	if err != nil {
+		return nil, err
+	}
+	l, err := h.Payments.GetLink(ctx, t.PartnerID, t.OrgID, r.PathParams["link_id"])
+	if err != nil {
+		return nil, err
+	}
+	img, err := qr.PNG(l.QRCodeData)
+	if err != nil {
+		return nil, apperr.Wrap("payments.qr", err)
+	}
+	resp := httpapi.Raw(http.StatusOK, "image/png", img)
+	resp.Binary = true
+	resp.Header.Set("Cache-Control", "private, max-age=300")
+	return resp, nil
 }
 
 func (h *Handlers) deactivate(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

@@ -1,0 +1,412 @@
+// Package browser drives the hosted payment page in a real browser (headless
+// Chromium through chromedp): a payer opens a payment link, pays by SEPA at
+// the local sandbox bank, comes back and sees "Paiement reçu", on the whole
+// local stack (gateway, DynamoDB Local, SQS endpoint, stream and queue pollers).
+//
+// It needs Debian's chromium at /usr/bin/chromium (.ci/run installs it). When
+// it is missing the test fails, unless MODUPAY_SKIP_BROWSER=1 says to skip it.
+package browser
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/modupay/modupay/infra/aiiasandbox"
+	"github.com/modupay/modupay/infra/engines/enginetest"
+	"github.com/modupay/modupay/infra/gateway"
+	"github.com/modupay/modupay/infra/stacktest"
+	"github.com/modupay/modupay/shared/wiring"
+)
+
+func TestMain(m *testing.M) { enginetest.Main(m) }
+
+const (
+	chromiumPath  = "/usr/bin/chromium"
+	partnerSecret = "partner-secret-0123456789"
+	payerIBAN     = "FR7612345678901234567890123" // the sandbox's "success" account
+)
+
+// requireChromium fails the test when the browser is missing, or skips it
+// when MODUPAY_SKIP_BROWSER=1 asks to.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	fi, err := os.Stat(chromiumPath)
+	if err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+		return
+	}
+	if os.Getenv("MODUPAY_SKIP_BROWSER") == "1" {
+		t.Skipf("%s is missing and MODUPAY_SKIP_BROWSER=1: browser test skipped", chromiumPath)
+	}
+	t.Fatalf("%s is missing: install Debian's chromium (as root: apt-get update && apt-get install -y chromium; "+
+		".ci/run does it in CI), or set MODUPAY_SKIP_BROWSER=1 to skip this test", chromiumPath)
+}
+
+// api is a partner calling the JSON API over HTTP.
+type api struct {
+	t          *testing.T
+	base       string
+	token, org string
+}
+
+func (a *api) call(method, path, body string, want int) map[string]any {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	if a.org != "" && (strings.HasPrefix(path, "/v1/invoices") || strings.HasPrefix(path, "/v1/payment_")) {
+		req.Header.Set("X-Entity-Id", a.org)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		a.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, resp.StatusCode, want, b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		a.t.Fatalf("%s %s: body %q: %v", method, path, b, err)
+	}
+	return m
+}
+
+func (a *api) id(method, path, body string) string {
+	a.t.Helper()
+	id, _ := a.call(method, path, body, http.StatusCreated)["id"].(string)
+	if id == "" {
+		a.t.Fatalf("%s %s: no id", method, path)
+	}
+	return id
+}
+
+// The integration guide's seed bodies (as in infra/e2e).
+const (
+	seedOrganization = `{"type":"public_entity","name":"Mairie de Lyon","siret":"21690123400019","vat_number":"FR21216901234",
+    "address":{"line1":"1 Place de la Comédie","postal_code":"69001","city":"Lyon","country":"FR"}}`
+	seedDepartment  = `{"name":"Régie de l'Eau","code":"REG-EAU-001","description":"Gestion des factures d'eau potable"}`
+	seedBankAccount = `{"iban":"FR7612345678901234567890123","bic":"BNPAFRPPXXX","account_name":"Compte Régie Eau","bank_name":"BNP Paribas","is_default":true}`
+)
+
+func seedInvoice(deptID, due string) string {
+	return `{"department_id":"` + deptID + `",
+    "payer":{"name":"Jean Dupont","email":"jean.dupont@example.com","address":{"line1":"15 rue de la Paix","postal_code":"69002","city":"Lyon","country":"FR"}},
+    "line_items":[{"description":"Consommation eau T1 2024","quantity":125,"unit_price":320,"vat_rate":5.5}],
+    "due_date":"` + due + `","payment_terms":"Paiement sous 30 jours"}`
+}
+
+// startStack runs the local stack as infra/e2e does (sandbox bank, gateway
+// with its pollers) and returns the gateway's URL, which is also the base of
+// payment page URLs.
+func startStack(t *testing.T) (base string, app *wiring.App) {
+	t.Helper()
+	st := stacktest.New(t)
+	sandbox := aiiasandbox.New(aiiasandbox.Options{})
+	bank := httptest.NewServer(sandbox)
+	t.Cleanup(bank.Close)
+	st.Config.Aiia = sandbox.ClientConfig(bank.URL)
+	// The gateway's address is known before it starts, so that the app
+	// builds payment page URLs on it.
+	srv := httptest.NewUnstartedServer(nil)
+	st.Config.PublicBaseURL = "http://" + srv.Listener.Addr().String()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	app, err := wiring.Build(context.Background(), st.Config, wiring.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(st.Template, st.Resources, app, gateway.Options{
+		DynamoDBEndpoint: st.Config.DynamoDBEndpoint, SQSEndpoint: st.Config.SQSEndpoint, Log: log,
+		SQSWaitTimeSeconds: 1, StreamPollInterval: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gw.Start(ctx)
+	srv.Config.Handler = gw
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		gw.Wait()
+	})
+	if srv.URL != st.Config.PublicBaseURL {
+		t.Fatalf("gateway at %s, payment pages at %s", srv.URL, st.Config.PublicBaseURL)
+	}
+	return srv.URL, app
+}
+
+// syncBuffer collects the browser's output and console (written by other
+// goroutines).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestPayerPaysInvoiceInBrowser(t *testing.T) {
+	requireChromium(t)
+	started := time.Now()
+
+	// The merchant's site, where the payer goes back at the end.
+	var merchantHits sync.Map
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		merchantHits.Store(r.URL.Path, true)
+		if r.URL.Path != "/payment/success" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Marchand</title></head><body><h1>Merci</h1><p>Votre paiement est enregistré.</p></body></html>`)
+	}))
+	t.Cleanup(merchant.Close)
+
+	// The stack, a partner, an organisation with a department and its bank
+	// account, an issued invoice and its payment link.
+	base, app := startStack(t)
+	if err := app.EnsurePartner(context.Background(), "ptn-1", "ptn-1", "ptn-1-client", partnerSecret); err != nil {
+		t.Fatal(err)
+	}
+	c := &api{t: t, base: base}
+	tok, _ := c.call("POST", "/v1/auth/token",
+		`{"grant_type":"client_credentials","client_id":"ptn-1-client","client_secret":"`+partnerSecret+`","scope":""}`, http.StatusOK)["access_token"].(string)
+	if tok == "" {
+		t.Fatal("no access token")
+	}
+	c.token = tok
+	c.org = c.id("POST", "/v1/organizations", seedOrganization)
+	dept := c.id("POST", "/v1/organizations/"+c.org+"/departments", seedDepartment)
+	c.id("POST", "/v1/departments/"+dept+"/bank_accounts", seedBankAccount)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := c.id("POST", "/v1/invoices", seedInvoice(dept, time.Now().In(paris).AddDate(0, 0, 30).Format(time.DateOnly)))
+	c.call("POST", "/v1/invoices/"+inv+"/issue", "", http.StatusOK)
+	returnURL := merchant.URL + "/payment/success" // http://127.0.0.1:port: allowed in the sandbox
+	link := c.call("POST", "/v1/payment_links",
+		`{"invoice_id":"`+inv+`","payment_methods":["sepa_credit","card"],"return_url":"`+returnURL+`"}`, http.StatusCreated)
+	pageURL, _ := link["payment_page_url"].(string)
+	if !strings.HasPrefix(pageURL, base+"/p/") {
+		t.Fatalf("payment_page_url %q is not on the gateway %s", pageURL, base)
+	}
+	t.Logf("stack ready in %s; payment page %s", time.Since(started).Round(time.Millisecond), pageURL)
+
+	// The browser: headless Chromium with a fresh profile, quiet on the
+	// network (the machine's network is closed).
+	profile := t.TempDir()
+	shots := t.TempDir()
+	output, consoleLog := &syncBuffer{}, &syncBuffer{}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1024, 900),
+		chromedp.CombinedOutput(output),
+	)
+	// Cleanups run last-in first-out: the browser exits before its profile
+	// directory is removed.
+	t.Cleanup(cancelAlloc)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	// The steps share one deadline; the browser itself lives until the
+	// cleanups, so that a failure can still read the page.
+	ctx, cancel := context.WithTimeout(browserCtx, 45*time.Second)
+	t.Cleanup(cancel)
+
+	// text is the visible text of the current page ("" while it loads).
+	text := func() string {
+		tctx, tcancel := context.WithTimeout(browserCtx, 3*time.Second)
+		defer tcancel()
+		s, _ := chromedp.Run(tctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		return s
+	}
+	location := func() string {
+		tctx, tcancel := context.WithTimeout(browserCtx, 3*time.Second)
+		defer tcancel()
+		s, _ := chromedp.Run(tctx, chromedp.Location())
+		return s
+	}
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("%s\nbrowser at %s\npage text:\n%s\nconsole:\n%s", fmt.Sprintf(format, args...), location(), text(), consoleLog.String())
+	}
+	waitText := func(want string, limit time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for !strings.Contains(text(), want) {
+			if time.Now().After(deadline) {
+				fail("after %s the page does not show %q", limit, want)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	// The browser starts, then its console is recorded for failure reports
+	// (a Content-Security-Policy violation, for instance, shows only there).
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start %s: %v\n%s", chromiumPath, err, output.String())
+	}
+	messages := chromedp.Console(browserCtx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(consoleLog, "  %s\n", m)
+		}
+	}()
+
+	// 1. The payment page.
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
+		fail("open the payment page: %v", err)
+	}
+	waitText("Payer par virement", 10*time.Second)
+	page := text()
+	for _, want := range []string{"422,00", "Payer par virement", "Mairie de Lyon", "FAC-"} {
+		if !strings.Contains(page, want) {
+			fail("the payment page does not show %q", want)
+		}
+	}
+	// The SEPA transfer is the chosen method, and its radio button has a
+	// label (for= its id): screen readers and keyboard users reach it.
+	type radio struct {
+		Found    bool   `json:"found"`
+		Checked  bool   `json:"checked"`
+		Disabled bool   `json:"disabled"`
+		Label    string `json:"label"`
+		LabelFor string `json:"labelFor"`
+		ID       string `json:"id"`
+		Focused  bool   `json:"focused"`
+	}
+	sepa, err := chromedp.Run(ctx, chromedp.Evaluate[radio](`(() => {
+		const r = document.querySelector('input[type=radio][name=method][value=sepa_credit]');
+		if (!r) return {found: false};
+		r.focus();
+		const l = r.labels && r.labels[0];
+		return {found: true, checked: r.checked, disabled: r.disabled, id: r.id,
+			label: l ? l.textContent.trim() : "", labelFor: l ? l.htmlFor : "",
+			focused: document.activeElement === r};
+	})()`))
+	switch {
+	case err != nil:
+		fail("read the SEPA radio: %v", err)
+	case !sepa.Found:
+		fail("no SEPA radio button on the payment page")
+	case !sepa.Checked || sepa.Disabled:
+		fail("the SEPA radio is not selected and enabled: %+v", sepa)
+	case sepa.Label == "" || sepa.ID == "" || sepa.LabelFor != sepa.ID:
+		fail("the SEPA radio has no <label for=%q>: %+v", sepa.ID, sepa)
+	case !sepa.Focused:
+		fail("the SEPA radio cannot take the keyboard focus: %+v", sepa)
+	}
+	t.Logf("SEPA radio: checked, labelled %q", sepa.Label)
+
+	// 2. Pay: off to the sandbox bank.
+	if err := chromedp.Do(ctx, chromedp.Click(`//button[normalize-space()="Payer par virement"]`)); err != nil {
+		fail("click Payer par virement: %v", err)
+	}
+	authorize := `//button[normalize-space()="Autoriser le virement"]`
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	err = chromedp.Do(wctx, chromedp.WaitVisible(authorize))
+	wcancel()
+	if err != nil {
+		fail("the bank's authorisation page did not come: %v", err)
+	}
+	if iban, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("iban"))); err != nil || iban != payerIBAN {
+		fail("the bank's IBAN field holds %q (%v), want %s prefilled", iban, err, payerIBAN)
+	}
+	if !strings.Contains(text(), "422,00") {
+		fail("the bank page does not show the amount 422,00")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(authorize)); err != nil {
+		fail("click Autoriser le virement: %v", err)
+	}
+
+	// 3. Back on ModuPay's return page, which refreshes itself until the
+	// poller has seen the transfer settle.
+	deadline := time.Now().Add(30 * time.Second)
+	var seen []string
+	for {
+		loc, page := location(), text()
+		if strings.HasPrefix(loc, base+"/p/") {
+			if title, _, _ := strings.Cut(strings.TrimSpace(page), "\n"); len(seen) == 0 || seen[len(seen)-1] != title {
+				seen = append(seen, title)
+			}
+		}
+		if strings.Contains(page, "Paiement reçu") {
+			if !strings.Contains(loc, "/return") {
+				fail("Paiement reçu shown at %s, not on the return page", loc)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			fail("after 30 s the return page does not show Paiement reçu (titles seen: %q)", seen)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("return page titles: %q (after %s)", seen, time.Since(started).Round(time.Millisecond))
+
+	// 4. Back to the merchant.
+	if err := chromedp.Do(ctx, chromedp.Click(`//a[normalize-space()="Revenir au site du marchand"]`)); err != nil {
+		fail("click the link back to the merchant: %v", err)
+	}
+	waitText("Merci", 10*time.Second)
+	if loc := location(); !strings.HasPrefix(loc, returnURL) {
+		fail("the merchant page is at %s, want %s", loc, returnURL)
+	}
+	if _, ok := merchantHits.Load("/payment/success"); !ok {
+		fail("the merchant never saw /payment/success")
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		fail("screenshot: %v", err)
+	}
+	file := filepath.Join(shots, "merchant-thanks.png")
+	if err := os.WriteFile(file, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", file, len(shot))
+
+	// 5. The API agrees: the invoice is paid.
+	got := c.call("GET", "/v1/invoices/"+inv, "", http.StatusOK)
+	if got["status"] != "paid" || got["amount_paid"] != 42200.0 || got["amount_due"] != 0.0 {
+		t.Errorf("invoice after the payment: status %v, amount_paid %v, amount_due %v; want paid, 42200, 0", got["status"], got["amount_paid"], got["amount_due"])
+	}
+	t.Logf("whole flow in %s", time.Since(started).Round(time.Millisecond))
+}
