@@ -9,8 +9,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/modupay/modupay/infra/aiiasandbox"
 )
 
 const seedLinkFields = "amount,created_at,currency,expires_at,id,invoice_id,payment_intent_id,payment_page_url,qr_code_data,status"
@@ -140,57 +143,10 @@ func TestPaymentPageUnknownToken(t *testing.T) {
 // poller, on the real engines.
 func TestPayerPaysInvoiceEndToEnd(t *testing.T) {
 	iw := newInvoiceWorld(t)
-	noFollow := *iw.srv.Client()
-	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
 	pay := func(iban, decision string) (invoiceID, intentID, token string) {
 		invoiceID = iw.issuedInvoice(t)
 		l := iw.link(linkBody(invoiceID, ""), 201).json(t)
-		page := l["payment_page_url"].(string)
-		token = page[strings.LastIndex(page, "/")+1:]
-		html := iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body
-		for _, want := range []string{"422,00", "Payer par virement", "FAC-", "Mairie de Lyon"} {
-			if !strings.Contains(string(html), want) {
-				t.Errorf("payment page lacks %q", want)
-			}
-		}
-		csrf := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(html)
-		if csrf == nil {
-			t.Fatalf("no CSRF field on the page")
-		}
-		// A forged form is refused.
-		iw.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
-			body: "csrf=forged&method=sepa_credit", status: 403})
-		resp, err := noFollow.PostForm(iw.srv.URL+"/p/"+token+"/pay", url.Values{"csrf": {string(csrf[1])}, "method": {"sepa_credit"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		flow := resp.Header.Get("Location")
-		if resp.StatusCode != http.StatusSeeOther || flow == "" {
-			t.Fatalf("pay: status %d, Location %q", resp.StatusCode, flow)
-		}
-		// At the bank: the authorisation page, then the payer's decision.
-		bankPage, err := noFollow.Get(flow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(bankPage.Body)
-		bankPage.Body.Close()
-		action := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindSubmatch(body)
-		if action == nil {
-			t.Fatalf("bank page without a form: %s", body)
-		}
-		target, _ := url.Parse(flow)
-		target, _ = target.Parse(html2.UnescapeString(string(action[1])))
-		back, err := noFollow.PostForm(target.String(), url.Values{"iban": {iban}, "decision": {decision}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		back.Body.Close()
-		if loc := back.Header.Get("Location"); !strings.Contains(loc, "/p/"+token+"/return") {
-			t.Fatalf("the bank sends the payer back to %q", loc)
-		}
+		token = iw.payAtBank(t, l["payment_page_url"].(string), iban, decision)
 		return invoiceID, l["payment_intent_id"].(string), token
 	}
 	waitIntent := func(intentID, want string) map[string]any {
@@ -271,4 +227,100 @@ func TestPaymentLinksExpire(t *testing.T) {
 		t.Errorf("the expired link's page does not say it is inactive")
 	}
 	iw.link(linkBody(inv, ""), 201) // the amount is free again
+}
+
+// payAtBank does what a payer does on the page and at the sandbox bank, and
+// returns the page's token.
+func (iw *invoiceWorld) payAtBank(t *testing.T, pageURL, iban, decision string) string {
+	t.Helper()
+	noFollow := *iw.srv.Client()
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	token := pageURL[strings.LastIndex(pageURL, "/")+1:]
+	html := iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body
+	for _, want := range []string{"Payer par virement", "FAC-", "Mairie de Lyon"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("payment page lacks %q", want)
+		}
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(html)
+	if csrf == nil {
+		t.Fatalf("no CSRF field on the page")
+	}
+	// A forged form is refused.
+	iw.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		body: "csrf=forged&method=sepa_credit", status: 403})
+	resp, err := noFollow.PostForm(iw.srv.URL+"/p/"+token+"/pay", url.Values{"csrf": {string(csrf[1])}, "method": {"sepa_credit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	flow := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || flow == "" {
+		t.Fatalf("pay: status %d, Location %q", resp.StatusCode, flow)
+	}
+	bankPage, err := noFollow.Get(flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(bankPage.Body)
+	bankPage.Body.Close()
+	action := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindSubmatch(body)
+	if action == nil {
+		t.Fatalf("bank page without a form: %s", body)
+	}
+	target, _ := url.Parse(flow)
+	target, _ = target.Parse(html2.UnescapeString(string(action[1])))
+	back, err := noFollow.PostForm(target.String(), url.Values{"iban": {iban}, "decision": {decision}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Body.Close()
+	if loc := back.Header.Get("Location"); !strings.Contains(loc, "/p/"+token+"/return") {
+		t.Fatalf("the bank sends the payer back to %q", loc)
+	}
+	return token
+}
+
+// Two payers settle one invoice at the same moment, through two links that
+// split its amount: both payments land, and amount_paid is exactly the total.
+func TestConcurrentPayersOfOneInvoice(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	inv := iw.issuedInvoice(t)
+	a := iw.link(linkBody(inv, `,"amount":21100`), 201).json(t)
+	b := iw.link(linkBody(inv, ""), 201).json(t) // the rest: 21 100
+	iw.link(linkBody(inv, `,"amount":200`), 409) // nothing left to ask for
+	var wg sync.WaitGroup
+	for _, l := range []map[string]any{a, b} {
+		wg.Add(1)
+		go func(page string) {
+			defer wg.Done()
+			iw.payAtBank(t, page, "FR7612345678901234567890123", "authorize")
+		}(l["payment_page_url"].(string))
+	}
+	wg.Wait()
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		got := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + inv, header: iw.h(), status: 200}).json(t)
+		return got["status"] == "paid" && got["amount_paid"] == 42200.0 && got["amount_due"] == 0.0,
+			fmt.Sprintf("invoice %v, paid %v, due %v", got["status"], got["amount_paid"], got["amount_due"])
+	})
+}
+
+// The bank answers 500s, 429s and malformed bodies for a while: the poller
+// retries, nothing is applied twice, and the payment lands once.
+func TestBankFaultsDuringPolling(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	inv := iw.issuedInvoice(t)
+	l := iw.link(linkBody(inv, ""), 201).json(t)
+	// The status reads fail first: 3 × 500 (the client's own retries absorb
+	// them within one poll), then 3 × malformed answers, then a 429.
+	var fs []aiiasandbox.Fault
+	for _, kind := range []string{"500", "500", "500", "malformed", "malformed", "malformed", "429"} {
+		fs = append(fs, aiiasandbox.Fault{Kind: kind, Match: "GET /payments"})
+	}
+	iw.sandbox.InjectFaults(fs...)
+	iw.payAtBank(t, l["payment_page_url"].(string), "FR7612345678901234567890123", "authorize")
+	waitFor(t, 60*time.Second, func() (bool, string) {
+		got := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + inv, header: iw.h(), status: 200}).json(t)
+		return got["status"] == "paid" && got["amount_paid"] == 42200.0, fmt.Sprintf("invoice %v, paid %v", got["status"], got["amount_paid"])
+	})
 }

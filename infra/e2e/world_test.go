@@ -72,6 +72,7 @@ type world struct {
 	faults    *faults
 	validator *openapi.Validator
 	seen      map[string]bool // route keys exercised
+	sandbox   *aiiasandbox.Server
 	mu        sync.Mutex
 }
 
@@ -85,7 +86,7 @@ func newWorld(t *testing.T) *world {
 	bank := httptest.NewServer(sandbox)
 	t.Cleanup(bank.Close)
 	st.Config.Aiia = sandbox.ClientConfig(bank.URL)
-	w := &world{t: t, clock: stacktest.NewClock(time.Now().UTC().Truncate(time.Second)), faults: &faults{}, seen: map[string]bool{}}
+	w := &world{t: t, clock: stacktest.NewClock(time.Now().UTC().Truncate(time.Second)), faults: &faults{}, seen: map[string]bool{}, sandbox: sandbox}
 	var err error
 	w.validator, err = openapi.NewValidator()
 	if err != nil {

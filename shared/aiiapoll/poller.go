@@ -81,13 +81,17 @@ func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 		return apperr.E(op, apperr.Malformed, "not a poll message: "+rec.Body)
 	}
 	final, err := p.Poll(ctx, m.PartnerID, m.OrgID, m.IntentID)
-	if err != nil {
-		if apperr.CodeOf(err) == apperr.NotFound {
-			return apperr.E(op, apperr.NotFound, "unknown payment intent "+m.IntentID)
-		}
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound:
+		return apperr.E(op, apperr.NotFound, "unknown payment intent "+m.IntentID)
+	case err != nil && !apperr.Retryable(err):
 		return err
-	}
-	if final {
+	case err != nil:
+		// The bank or the table is unavailable: try again on the same
+		// growing schedule rather than waiting out the queue's visibility
+		// timeout; if even the re-send fails, SQS redelivers the message.
+		p.Log.WarnContext(ctx, "poll failed, retrying later", slog.String("payment_intent_id", m.IntentID), slog.String("error", err.Error()))
+	case final:
 		return nil
 	}
 	if m.Since.IsZero() {

@@ -45,12 +45,14 @@ func TestPollerOutcomes(t *testing.T) {
 		wantRequeue time.Duration // 0: none
 		wantParked  bool
 		wantRetry   bool
+		requeueErr  error
 	}{
 		{name: "final: done", body: msg(now), final: true},
 		{name: "not final: again later", body: msg(now), wantRequeue: Schedule(3)},
 		{name: "first message gets its start time", body: msg(time.Time{}), wantRequeue: Schedule(3)},
 		{name: "too long: parked for an operator", body: msg(now.Add(-MaxPolling - time.Hour)), wantParked: true},
-		{name: "bank unavailable: SQS redelivers", body: msg(now), pollErr: apperr.Transient("x", errors.New("503")), wantRetry: true},
+		{name: "bank unavailable: polled again later", body: msg(now), pollErr: apperr.Transient("x", errors.New("503")), wantRequeue: Schedule(3)},
+		{name: "re-send fails too: SQS redelivers", body: msg(now), pollErr: apperr.Transient("x", errors.New("503")), requeueErr: apperr.Transient("q", errors.New("sqs down")), wantRequeue: Schedule(3), wantRetry: true},
 		{name: "unknown intent: parked", body: msg(now), pollErr: apperr.E("x", apperr.NotFound, "no"), wantParked: true},
 		{name: "not a poll message: parked", body: `{"hello":1}`, wantParked: true},
 	}
@@ -63,7 +65,7 @@ func TestPollerOutcomes(t *testing.T) {
 				Poll: func(context.Context, string, string, string) (bool, error) { return tt.final, tt.pollErr },
 				Requeue: func(_ context.Context, m Message, d time.Duration) error {
 					requeued, requeuedMsg = d, m
-					return nil
+					return tt.requeueErr
 				},
 				Park: func(context.Context, string, string, string, string) error { parked = true; return nil },
 				Now:  func() time.Time { return now },
