@@ -55,6 +55,12 @@ var tenancyRoutes = []tenancyCase{
 	{route: "PATCH /v1/organizations/{org_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "PATCH", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + id.org, body: `{"name":"Renamed"}`}
 	}},
+	{route: "GET /v1/organizations/{org_id}/branding", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/organizations/{org_id}/branding", path: "/v1/organizations/" + id.org + "/branding"}
+	}},
+	{route: "PUT /v1/organizations/{org_id}/branding", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "PUT", route: "/v1/organizations/{org_id}/branding", path: "/v1/organizations/" + id.org + "/branding", body: `{"display_name":"Régie"}`}
+	}},
 	{route: "POST /v1/organizations/{org_id}/departments", ownerStatus: 201, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + id.org + "/departments", body: `{"name":"D","code":"T-` + id.client[len(id.client)-8:] + `"}`}
 	}},

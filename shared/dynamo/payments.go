@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/invoice"
@@ -307,7 +308,15 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 		key(intentPK(tk.PartnerID, tk.OrgID, tk.IntentID), skIntent),
 		key(invoicePK(tk.PartnerID, tk.OrgID, tk.InvoiceID), skInvoice),
 		key(deptPK(tk.PartnerID, tk.DeptID), pfxBA+tk.AccountID),
+		// The white label, in the same call: the partner (its name), its
+		// branding and the organisation's (either may be absent).
+		key(partnerPK(tk.PartnerID), skPartner),
+		key(brandingPK(tk.PartnerID, ""), skBranding),
+		key(brandingPK(tk.PartnerID, tk.OrgID), skBranding),
 	}
+	const required = 4 // link, intent, invoice, account
+	var partnerName string
+	var partnerBrand, orgBrand branding.Branding
 	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}}
 	found := 0
 	for len(in.RequestItems) > 0 {
@@ -318,6 +327,25 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 		for _, raw := range out.Responses[s.table] {
 			sk, _ := raw[attrSK].(*types.AttributeValueMemberS)
 			if sk == nil {
+				continue
+			}
+			pk, _ := raw[attrPK].(*types.AttributeValueMemberS)
+			switch {
+			case sk.Value == skPartner:
+				if n, ok := raw["name"].(*types.AttributeValueMemberS); ok {
+					partnerName = n.Value
+				}
+				continue
+			case sk.Value == skBranding:
+				var it brandingItem
+				if err := unmarshal(raw, &it); err != nil {
+					return p, apperr.Wrap(op, err)
+				}
+				if pk != nil && pk.Value == partnerPK(tk.PartnerID) {
+					partnerBrand = it.Branding
+				} else {
+					orgBrand = it.Branding
+				}
 				continue
 			}
 			found++
@@ -345,9 +373,10 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 		}
 		in.RequestItems = out.UnprocessedKeys
 	}
-	if found != len(keys) {
+	if found != required {
 		return p, apperr.E(op, apperr.Internal, "payment page of link "+tk.LinkID+" is missing part of its data")
 	}
+	p.Brand = branding.Resolve(partnerName, partnerBrand, orgBrand)
 	return p, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/invoice"
@@ -50,6 +51,9 @@ type Page struct {
 	Intent  Intent
 	Invoice invoice.Invoice
 	Account department.BankAccount
+	// Brand is the white label the payer sees: the organisation's branding
+	// over the partner's over defaults.
+	Brand branding.Branding
 }
 
 // TransferStore is the storage the payment flow needs beyond links.

@@ -22,6 +22,7 @@ import (
 	"github.com/modupay/modupay/shared/aiiapoll"
 	"github.com/modupay/modupay/shared/audit"
 	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/callcount"
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/department"
@@ -191,7 +192,8 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if err := app.addHTTP("AuthFunction", apiOpts, (&tokens.Handlers{Credentials: creds}).Routes()...); err != nil {
 		return nil, err
 	}
-	if err := app.addHTTP("OrganizationsFunction", apiOpts, (&organizations.Handlers{Organizations: orgs, Departments: depts}).Routes()...); err != nil {
+	if err := app.addHTTP("OrganizationsFunction", apiOpts, (&organizations.Handlers{Organizations: orgs, Departments: depts,
+		Branding: &branding.Service{Store: store, Now: o.Now, NewID: o.NewID}}).Routes()...); err != nil {
 		return nil, err
 	}
 	if err := app.addHTTP("InvoicesFunction", apiOpts, (&invoices.Handlers{Invoices: invs}).Routes()...); err != nil {

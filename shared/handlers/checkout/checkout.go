@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/money"
 	"github.com/modupay/modupay/shared/payment"
@@ -66,7 +67,8 @@ func (h *Handlers) html(status int, t *template.Template, data any) (*httpapi.Re
 	if h.Sandbox {
 		formAction += " http://127.0.0.1:* http://localhost:*"
 	}
-	resp.Header.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	// img-src https: lets the partner's logo (an https URL) load.
+	resp.Header.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	resp.Header.Set("Referrer-Policy", "no-referrer")
 	resp.Header.Set("X-Frame-Options", "DENY")
 	return resp, nil
@@ -82,6 +84,9 @@ type view struct {
 	Paid                 bool
 	ReturnURL            string
 	T                    map[string]string
+	// Color is the brand's colour, checked again here as #RRGGBB because it
+	// is written into CSS.
+	Color template.CSS
 }
 
 type line struct{ Description, Quantity, Net string }
@@ -98,7 +103,7 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 	l := lang(r)
 	p, err := h.Flow.Open(ctx, token)
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"]})
+		return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"], Color: template.CSS(branding.DefaultColor)})
 	}
 	if err != nil {
 		return nil, err
@@ -118,7 +123,10 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 
 func (h *Handlers) view(l, token string, p payment.Page) view {
 	v := view{Lang: l, T: words[l], P: p, Token: token, CSRF: h.csrf(token), Amount: money.FormatEUR(p.Link.Amount),
-		Due: p.Invoice.DueDate, ReturnURL: p.Link.ReturnURL}
+		Due: p.Invoice.DueDate, ReturnURL: p.Link.ReturnURL, Color: template.CSS(branding.DefaultColor)}
+	if b := p.Brand; b.Validate() == nil && b.PrimaryColor != "" {
+		v.Color = template.CSS(b.PrimaryColor)
+	}
 	for _, m := range p.Link.PaymentMethods {
 		v.SEPA = v.SEPA || m == payment.MethodSEPA
 		v.Card = v.Card || m == payment.MethodCard
@@ -172,7 +180,7 @@ func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	l := lang(r)
 	p, err := h.Flow.Open(ctx, token)
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"]})
+		return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"], Color: template.CSS(branding.DefaultColor)})
 	}
 	if err != nil {
 		return nil, err

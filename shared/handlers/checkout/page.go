@@ -27,12 +27,14 @@ var words = map[string]map[string]string{
 const style = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff;line-height:1.5}
 h1{font-size:1.5rem}table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.3rem;border-bottom:1px solid #ccc}
 .amount{font-size:1.4rem;font-weight:bold}button{font-size:1rem;padding:.7rem 1.2rem;background:#0b4f8a;color:#fff;border:0;border-radius:4px;cursor:pointer}
-button:focus{outline:3px solid #f5a623}fieldset{border:1px solid #ccc;margin:1rem 0}a{color:#0b4f8a}`
+button:focus{outline:3px solid #f5a623}fieldset{border:1px solid #ccc;margin:1rem 0}header{margin-bottom:1rem}.brand{font-weight:bold}`
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if .Title}}{{.Title}}{{else}}{{index .T "title"}}{{end}}</title><style>` + style + `</style></head>
-<body><main>
+<title>{{if .Title}}{{.Title}}{{else}}{{index .T "title"}}{{end}}</title><style>` + style + `</style>
+<style>button{background:{{.Color}}}a{color:{{.Color}}}</style></head>
+<body><header>{{if .P.Brand.LogoURL}}<img src="{{.P.Brand.LogoURL}}" alt="{{.P.Brand.DisplayName}}" height="48"><br>{{end}}<span class="brand">{{.P.Brand.DisplayName}}</span></header>
+<main>
 {{if .Title}}<h1>{{.Title}}</h1><p>{{.Message}}</p>{{if and .Paid .ReturnURL}}<p><a href="{{.ReturnURL}}">{{index .T "back"}}</a></p>{{end}}
 {{else}}<h1>{{index .T "title"}}</h1>
 <p>{{index .T "seller"}} : <strong>{{.P.Invoice.Seller.Name}}</strong>{{if .P.Invoice.Seller.Department}} — {{.P.Invoice.Seller.Department}}{{end}}<br>
@@ -54,8 +56,10 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 var statusTmpl = template.Must(template.New("status").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 {{if not .Final}}<meta http-equiv="refresh" content="3">{{end}}
-<title>{{.Title}}</title><style>` + style + `</style></head>
-<body><main role="status" aria-live="polite"><h1>{{.Title}}</h1><p>{{.Message}}</p>
+<title>{{.Title}}</title><style>` + style + `</style>
+<style>a{color:{{.Color}}}</style></head>
+<body><header>{{if .P.Brand.LogoURL}}<img src="{{.P.Brand.LogoURL}}" alt="{{.P.Brand.DisplayName}}" height="48"><br>{{end}}<span class="brand">{{.P.Brand.DisplayName}}</span></header>
+<main role="status" aria-live="polite"><h1>{{.Title}}</h1><p>{{.Message}}</p>
 <p>{{index .T "invoice"}} {{.P.Invoice.InvoiceNumber}} · {{.Amount}}</p>
 {{if and .Final .ReturnURL}}<p><a href="{{.ReturnURL}}">{{index .T "back"}}</a></p>{{end}}
 </main></body></html>`))

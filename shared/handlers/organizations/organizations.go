@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/organization"
@@ -15,6 +16,7 @@ import (
 type Handlers struct {
 	Organizations *organization.Service
 	Departments   *department.Service
+	Branding      *branding.Service
 }
 
 // Routes lists the family's routes, keyed as in template.yaml.
@@ -36,6 +38,10 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "POST /v1/departments/{dept_id}/kyc/documents", Handler: h.uploadKYCDocument},
 		{Key: "POST /v1/departments/{dept_id}/kyc", Handler: h.submitKYC},
 		{Key: "GET /v1/departments/{dept_id}/kyc", Handler: h.getKYC},
+		{Key: "GET /v1/branding", Handler: h.getPartnerBranding},
+		{Key: "PUT /v1/branding", Handler: h.putPartnerBranding},
+		{Key: "GET /v1/organizations/{org_id}/branding", Handler: h.getOrgBranding},
+		{Key: "PUT /v1/organizations/{org_id}/branding", Handler: h.putOrgBranding},
 	}
 }
 
@@ -101,4 +107,64 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		return nil, err
 	}
 	return httpapi.JSON(http.StatusOK, httpapi.NewList(q, page, func(o organization.Organization) organization.Organization { return o }))
+}
+
+// The partner's white label (name, logo, colour of the payment page) is set
+// with a partner token; an organisation may override it (partner token or
+// the organisation's admin).
+func (h *Handlers) getPartnerBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	if err := r.RequirePartner(); err != nil {
+		return nil, err
+	}
+	b, err := h.Branding.Get(ctx, r.Principal.PartnerID, "")
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, b)
+}
+
+func (h *Handlers) putPartnerBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	if err := r.RequirePartner(); err != nil {
+		return nil, err
+	}
+	var in branding.Branding
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	b, err := h.Branding.Put(ctx, r.Principal.PartnerID, "", r.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, b)
+}
+
+func (h *Handlers) getOrgBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.PathOrg("org_id")
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.Branding.Get(ctx, t.PartnerID, t.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, b)
+}
+
+func (h *Handlers) putOrgBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t, err := r.PathOrg("org_id")
+	if err != nil {
+		return nil, err
+	}
+	if err := r.RequireRole(auth.RoleAdmin); err != nil {
+		return nil, err
+	}
+	var in branding.Branding
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	b, err := h.Branding.Put(ctx, t.PartnerID, t.OrgID, r.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, b)
 }

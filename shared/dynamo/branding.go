@@ -1,0 +1,67 @@
+package dynamo
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/branding"
+	"github.com/modupay/modupay/shared/event"
+)
+
+// A branding sits beside what it brands: the partner item's partition, or
+// the organisation's, under SK BRANDING.
+const skBranding = "BRANDING"
+
+func brandingPK(partnerID, orgID string) string {
+	if orgID == "" {
+		return partnerPK(partnerID)
+	}
+	return orgPK(partnerID, orgID)
+}
+
+type brandingItem struct {
+	PK   string `json:"PK"`
+	SK   string `json:"SK"`
+	Kind string `json:"kind"`
+	branding.Branding
+}
+
+// PutBranding replaces a branding, with its event; for an organisation, on
+// condition that it is the partner's.
+func (s *Store) PutBranding(ctx context.Context, partnerID, orgID string, b branding.Branding, ev event.Event) error {
+	const op = "dynamo.put_branding"
+	item, err := marshal(brandingItem{PK: brandingPK(partnerID, orgID), SK: skBranding, Kind: "branding", Branding: b})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: item}}}
+	if orgID != "" {
+		items = append([]types.TransactWriteItem{s.orgExists(partnerID, orgID)}, items...)
+	}
+	err = s.transact(ctx, ev, items...)
+	if orgID != "" && conditionFailed(err, 0) {
+		return apperr.E(op, apperr.NotFound, "organization not found")
+	}
+	if err != nil {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// GetBranding reads a branding; none set is the zero Branding.
+func (s *Store) GetBranding(ctx context.Context, partnerID, orgID string) (branding.Branding, error) {
+	b, err := getItem(ctx, s, "dynamo.get_branding", brandingPK(partnerID, orgID), skBranding, "no branding", func(it brandingItem) branding.Branding { return it.Branding })
+	if apperr.CodeOf(err) == apperr.NotFound {
+		if orgID != "" {
+			// Distinguish "no branding" from "not the partner's organisation".
+			if err := s.OrganizationExists(ctx, partnerID, orgID); err != nil {
+				return branding.Branding{}, err
+			}
+		}
+		return branding.Branding{}, nil
+	}
+	return b, err
+}
