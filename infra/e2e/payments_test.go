@@ -324,3 +324,48 @@ func TestBankFaultsDuringPolling(t *testing.T) {
 		return got["status"] == "paid" && got["amount_paid"] == 42200.0, fmt.Sprintf("invoice %v, paid %v", got["status"], got["amount_paid"])
 	})
 }
+
+// The sandbox's card simulator: test cards approve or decline at once, any
+// other number is refused (no real card data is taken in the sandbox).
+func TestCardPaymentsInTheSandbox(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	payByCard := func(number string) (invoiceID string, page []byte, status int) {
+		invoiceID = iw.issuedInvoice(t)
+		l := iw.link(linkBody(invoiceID, ""), 201).json(t)
+		token := l["payment_page_url"].(string)[strings.LastIndex(l["payment_page_url"].(string), "/")+1:]
+		html := iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body
+		csrf := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(html)
+		if !strings.Contains(string(html), "card-number") {
+			t.Fatalf("the sandbox page offers no card form")
+		}
+		noFollow := *iw.srv.Client()
+		noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := noFollow.PostForm(iw.srv.URL+"/p/"+token+"/pay", url.Values{"csrf": {string(csrf[1])}, "method": {"card"},
+			"card_number": {number}, "card_exp_month": {"12"}, "card_exp_year": {"2099"}, "card_cvc": {"123"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		page, _ = io.ReadAll(resp.Body)
+		return invoiceID, page, resp.StatusCode
+	}
+	status := func(inv string) any {
+		return iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + inv, header: iw.h(), status: 200}).json(t)["status"]
+	}
+	inv, _, code := payByCard("4242 4242 4242 4242")
+	if code != http.StatusSeeOther || status(inv) != "paid" {
+		t.Errorf("approved test card: status %d, invoice %v", code, status(inv))
+	}
+	inv, _, code = payByCard("4000000000000002")
+	if code != http.StatusSeeOther || status(inv) != "issued" {
+		t.Errorf("declined test card: status %d, invoice %v", code, status(inv))
+	}
+	inv, page, code := payByCard("5555555555554444") // a valid number, but not a sandbox test card
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(page), "4242") || status(inv) != "issued" {
+		t.Errorf("non-test card: status %d, invoice %v", code, status(inv))
+	}
+	_, page, code = payByCard("4242424242424241") // fails Luhn
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(page), "not valid") {
+		t.Errorf("invalid number: status %d", code)
+	}
+}

@@ -76,6 +76,9 @@ type TransferStore interface {
 type Flow struct {
 	Store TransferStore
 	Bank  Bank
+	// Cards charges cards; nil where no card provider is configured
+	// (production today), which makes card payments unavailable.
+	Cards CardProvider
 	Now   func() time.Time
 	NewID func(prefix string) string
 }
@@ -99,27 +102,12 @@ func (f *Flow) PayBySEPA(ctx context.Context, token, returnURL string) (string, 
 		return "", err
 	}
 	now := f.Now().UTC()
-	switch {
-	case p.Link.Status != LinkActive:
-		return "", apperr.E(op, apperr.Conflict, "this payment link is "+p.Link.Status)
-	case !now.Before(p.Link.ExpiresAt):
-		return "", apperr.E(op, apperr.Conflict, "this payment link has expired")
-	case p.Intent.Status == IntentProcessing || p.Intent.Status == IntentSucceeded:
-		return "", apperr.E(op, apperr.Conflict, "this payment is already "+p.Intent.Status)
-	case p.Intent.Status != IntentCreated && p.Intent.Status != IntentPending:
-		return "", apperr.E(op, apperr.Conflict, "this payment is "+p.Intent.Status)
+	if err := checkOpen(op, p, now); err != nil {
+		return "", err
 	}
-	pi := p.Intent
-	if pi.Status == IntentCreated {
-		before := pi
-		pi.Status, pi.SelectedPaymentMethod, pi.UpdatedAt, pi.Version = IntentPending, MethodSEPA, now, pi.Version+1
-		ev, err := IntentEvent(f.NewID("evt"), now, payer, before, pi)
-		if err != nil {
-			return "", apperr.Wrap(op, err)
-		}
-		if err := f.Store.UpdateIntent(ctx, pi, []event.Event{ev}); err != nil {
-			return "", apperr.Wrap(op, err)
-		}
+	pi, err := f.choose(ctx, op, p.Intent, MethodSEPA, now)
+	if err != nil {
+		return "", err
 	}
 	dest := p.Account.AiiaDestinationID
 	if dest == "" {
@@ -148,6 +136,39 @@ func (f *Flow) PayBySEPA(ctx context.Context, token, returnURL string) (string, 
 		return "", apperr.Wrap(op, err)
 	}
 	return tr.FlowURL, nil
+}
+
+// checkOpen says whether a page can still be paid.
+func checkOpen(op string, p Page, now time.Time) error {
+	switch {
+	case p.Link.Status != LinkActive:
+		return apperr.E(op, apperr.Conflict, "this payment link is "+p.Link.Status)
+	case !now.Before(p.Link.ExpiresAt):
+		return apperr.E(op, apperr.Conflict, "this payment link has expired")
+	case p.Intent.Status == IntentProcessing || p.Intent.Status == IntentSucceeded:
+		return apperr.E(op, apperr.Conflict, "this payment is already "+p.Intent.Status)
+	case p.Intent.Status != IntentCreated && p.Intent.Status != IntentPending:
+		return apperr.E(op, apperr.Conflict, "this payment is "+p.Intent.Status)
+	}
+	return nil
+}
+
+// choose records the payer's method: created → pending (or the method
+// changes while pending), with its event.
+func (f *Flow) choose(ctx context.Context, op string, pi Intent, method string, now time.Time) (Intent, error) {
+	if pi.Status == IntentPending && pi.SelectedPaymentMethod == method {
+		return pi, nil
+	}
+	before := pi
+	pi.Status, pi.SelectedPaymentMethod, pi.UpdatedAt, pi.Version = IntentPending, method, now, pi.Version+1
+	ev, err := IntentEvent(f.NewID("evt"), now, payer, before, pi)
+	if err != nil {
+		return Intent{}, apperr.Wrap(op, err)
+	}
+	if err := f.Store.UpdateIntent(ctx, pi, []event.Event{ev}); err != nil {
+		return Intent{}, apperr.Wrap(op, err)
+	}
+	return pi, nil
 }
 
 // Poll reads the bank's state of an intent's transfer and applies it. It
@@ -187,32 +208,42 @@ func (f *Flow) Poll(ctx context.Context, partnerID, orgID, intentID string) (boo
 		return true, apperr.Wrap(op, f.Store.UpdateIntent(ctx, pi, []event.Event{ev}))
 	}
 	// Succeeded: the invoice takes the payment in the same transaction.
+	pi.Status, pi.AiiaStatus = IntentSucceeded, st.AiiaStatus
+	pi.UpdatedAt, pi.Version = now, pi.Version+1
+	_, err = f.settle(ctx, op, partnerID, orgID, before, pi, event.Actor{ID: "aiia", Type: "system"})
+	return err == nil, err
+}
+
+// settle commits a succeeded payment: the intent, the invoice paying it
+// (invoice.ApplyPayment, which never exceeds the total), the completed link,
+// in one transaction conditional on each version read.
+func (f *Flow) settle(ctx context.Context, op, partnerID, orgID string, before, pi Intent, system event.Actor) (Intent, error) {
+	now := pi.UpdatedAt
+	pi.Status, pi.CompletedAt = IntentSucceeded, &now
 	l, err := f.Store.GetLink(ctx, partnerID, orgID, pi.PaymentLinkID)
 	if err != nil {
-		return false, apperr.Wrap(op, err)
+		return Intent{}, apperr.Wrap(op, err)
 	}
 	inv, err := f.Store.GetInvoice(ctx, partnerID, orgID, pi.InvoiceID)
 	if err != nil {
-		return false, apperr.Wrap(op, err)
+		return Intent{}, apperr.Wrap(op, err)
 	}
 	paid, err := invoice.ApplyPayment(inv, pi.Amount, invoice.Today(now))
 	if err != nil {
-		return false, apperr.Wrap(op, err) // over-payment: parked by the poller with this reason
+		return Intent{}, apperr.Wrap(op, err) // over-payment: parked by the poller with this reason
 	}
 	paid.UpdatedAt, paid.Version, paid.AmountInLinks = now, inv.Version+1, max(inv.AmountInLinks-l.Amount, 0)
-	pi.Status, pi.AiiaStatus, pi.UpdatedAt, pi.CompletedAt, pi.Version = IntentSucceeded, st.AiiaStatus, now, &now, pi.Version+1
 	linkBefore := l
 	l.Status, l.Version = LinkCompleted, l.Version+1
-	system := event.Actor{ID: "aiia", Type: "system"}
 	piEv, err := IntentEvent(f.NewID("evt"), now, system, before, pi)
 	if err != nil {
-		return false, apperr.Wrap(op, err)
+		return Intent{}, apperr.Wrap(op, err)
 	}
 	evs := []event.Event{piEv}
 	if paid.Status != inv.Status {
 		invEv, err := invoice.StatusEvent(f.NewID("evt"), now, system, inv, paid)
 		if err != nil {
-			return false, apperr.Wrap(op, err)
+			return Intent{}, apperr.Wrap(op, err)
 		}
 		evs = append(evs, invEv)
 	}
@@ -221,8 +252,8 @@ func (f *Flow) Poll(ctx context.Context, partnerID, orgID, intentID string) (boo
 		event.Change{ResourceType: "payment_link", ResourceID: l.ID, Action: "status_changed",
 			Before: event.Snapshot(map[string]string{"status": linkBefore.Status}), After: event.Snapshot(map[string]string{"status": l.Status})})
 	if err != nil {
-		return false, apperr.Wrap(op, err)
+		return Intent{}, apperr.Wrap(op, err)
 	}
 	evs = append(evs, linkEv)
-	return true, apperr.Wrap(op, f.Store.SettleIntent(ctx, pi, l, paid, evs))
+	return pi, apperr.Wrap(op, f.Store.SettleIntent(ctx, pi, l, paid, evs))
 }

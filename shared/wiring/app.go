@@ -213,6 +213,11 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	pollQueue := queue.Publisher{Client: sq, URL: cfg.AiiaPollQueueURL}
 	router := &eventrouter.Router{Audit: queue.Publisher{Client: sq, URL: cfg.AuditQueueURL}, Poll: pollQueue, Log: o.Log}
 	flow := &payment.Flow{Store: store, Bank: aiiabank.Bank{Provider: aiia.New(cfg.Aiia, nil, o.Now)}, Now: o.Now, NewID: o.NewID}
+	if !mode.Strict {
+		// No card processor is configured for production; the sandbox simulates
+		// one with documented test cards.
+		flow.Cards = payment.SandboxCards{NewID: o.NewID}
+	}
 	app.Flow = flow
 	poller := &aiiapoll.Poller{Poll: flow.Poll, Park: store.Park, Now: o.Now, Log: o.Log,
 		Requeue: func(ctx context.Context, m aiiapoll.Message, delay time.Duration) error {

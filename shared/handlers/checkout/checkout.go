@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -84,6 +85,10 @@ type view struct {
 	Paid                 bool
 	ReturnURL            string
 	T                    map[string]string
+	// Error is what was wrong with the form (a card typed wrong).
+	Error string
+	// CardsAvailable: a card provider is configured (the sandbox simulator).
+	CardsAvailable bool
 	// Color is the brand's colour, checked again here as #RRGGBB because it
 	// is written into CSS.
 	Color template.CSS
@@ -127,6 +132,7 @@ func (h *Handlers) view(l, token string, p payment.Page) view {
 	if b := p.Brand; b.Validate() == nil && b.PrimaryColor != "" {
 		v.Color = template.CSS(b.PrimaryColor)
 	}
+	v.CardsAvailable = h.Flow.Cards != nil
 	for _, m := range p.Link.PaymentMethods {
 		v.SEPA = v.SEPA || m == payment.MethodSEPA
 		v.Card = v.Card || m == payment.MethodCard
@@ -148,10 +154,13 @@ func (h *Handlers) pay(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 	if err != nil || !hmac.Equal([]byte(form.Get("csrf")), []byte(h.csrf(token))) {
 		return nil, apperr.E(op, apperr.Forbidden, "the form is stale or forged: reload the payment page")
 	}
-	if form.Get("method") != payment.MethodSEPA {
-		return nil, apperr.Field(op, "method", "only sepa_credit can be paid here for now")
-	}
 	l := lang(r)
+	if form.Get("method") == payment.MethodCard {
+		return h.payByCard(ctx, r, token, l, form)
+	}
+	if form.Get("method") != payment.MethodSEPA {
+		return nil, apperr.Field(op, "method", "choose sepa_credit or card")
+	}
 	base := h.BaseURL
 	if base == "" {
 		base = r.Origin()
@@ -164,6 +173,26 @@ func (h *Handlers) pay(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 		return nil, err
 	}
 	return redirect(flowURL), nil
+}
+
+// payByCard charges the card and sends the payer to the status page; a card
+// typed wrong shows the page again with the reason.
+func (h *Handlers) payByCard(ctx context.Context, r *httpapi.Request, token, l string, form url.Values) (*httpapi.Response, error) {
+	_, err := h.Flow.PayByCard(ctx, token, payment.Card{Number: form.Get("card_number"), ExpMonth: form.Get("card_exp_month"),
+		ExpYear: form.Get("card_exp_year"), CVC: form.Get("card_cvc")})
+	if ae, ok := apperr.As(err); ok && ae.Code == apperr.Invalid {
+		p, perr := h.Flow.Open(ctx, token)
+		if perr != nil {
+			return nil, perr
+		}
+		v := h.view(l, token, p)
+		v.Error = ae.Message
+		return h.html(http.StatusUnprocessableEntity, pageTmpl, v)
+	}
+	if err != nil && apperr.CodeOf(err) != apperr.Conflict {
+		return nil, err
+	}
+	return redirect("/p/" + token + "/return?lang=" + l), nil
 }
 
 func redirect(to string) *httpapi.Response {
