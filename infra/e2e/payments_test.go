@@ -183,6 +183,13 @@ func TestPayerPaysInvoiceEndToEnd(t *testing.T) {
 	if st := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + inv2, header: iw.h(), status: 200}).json(t)["status"]; st != "issued" {
 		t.Errorf("invoice after a failed payment: %v", st)
 	}
+	// The page in English, a cross-site form post, a JSON body.
+	if body := iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, query: "lang=en", status: 200}).body; !strings.Contains(string(body), "Payment received") {
+		t.Errorf("English page of a paid link lacks 'Payment received'")
+	}
+	iw.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site"},
+		body: "csrf=x&method=sepa_credit", status: 403})
+	iw.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/json"}, body: `{"method":"sepa_credit"}`, status: 415})
 	// The failed payment's link can be deactivated (its intent stays failed),
 	// which frees the amount for a new link the payer can use.
 	failedLink := failed["payment_link_id"].(string)
@@ -368,4 +375,12 @@ func TestCardPaymentsInTheSandbox(t *testing.T) {
 	if code != http.StatusUnprocessableEntity || !strings.Contains(string(page), "not valid") {
 		t.Errorf("invalid number: status %d", code)
 	}
+	// The same answer, checked against the OpenAPI document.
+	invoiceID := iw.issuedInvoice(t)
+	l := iw.link(linkBody(invoiceID, ""), 201).json(t)
+	token := l["payment_page_url"].(string)[strings.LastIndex(l["payment_page_url"].(string), "/")+1:]
+	html := iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body
+	csrf := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(html)
+	iw.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		body: "csrf=" + string(csrf[1]) + "&method=card&card_number=1234&card_exp_month=12&card_exp_year=2099&card_cvc=123", status: 422})
 }

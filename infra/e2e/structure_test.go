@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
@@ -135,6 +136,15 @@ func TestKYCSubmissionAndSandboxDecisions(t *testing.T) {
 	if dept["kyc_status"] != "approved" {
 		t.Errorf("department kyc_status = %v", dept["kyc_status"])
 	}
+	// The approval onboards the default account at Aiia (the sandbox) as a
+	// payee, through the event router and the worker; its destination id is kept.
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		a, err := w.app.Store.GetBankAccount(context.Background(), "ptn-1", d1, dept["default_bank_account_id"].(string))
+		if err != nil {
+			return false, err.Error()
+		}
+		return a.AiiaDestinationID != "", "the account has no Aiia destination yet"
+	})
 
 	d2 := newDept("D2")
 	w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(d2, "/bank_accounts"), header: bearer(tok), body: seedBankAccount, status: 201})

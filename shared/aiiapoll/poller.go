@@ -17,12 +17,16 @@ import (
 	"github.com/modupay/modupay/shared/apperr"
 )
 
-// Message is a poll request for one intent.
+// Message is a poll request for one intent, or (Kind onboard_destination)
+// the onboarding at Aiia of a department's default account once its KYC is
+// approved.
 type Message struct {
-	PartnerID string `json:"partner_id"`
-	OrgID     string `json:"organization_id"`
-	IntentID  string `json:"payment_intent_id"`
-	Attempt   int    `json:"attempt"`
+	Kind         string `json:"kind,omitempty"`
+	PartnerID    string `json:"partner_id"`
+	OrgID        string `json:"organization_id"`
+	IntentID     string `json:"payment_intent_id,omitempty"`
+	DepartmentID string `json:"department_id,omitempty"`
+	Attempt      int    `json:"attempt"`
 	// Since is when polling started; it stops after MaxPolling.
 	Since time.Time `json:"since"`
 }
@@ -45,6 +49,8 @@ const MaxPolling = 5 * 24 * time.Hour
 // Poller is the SQS handler.
 type Poller struct {
 	Poll func(ctx context.Context, partnerID, orgID, intentID string) (final bool, err error)
+	// Onboard registers a department's default account at Aiia (idempotent).
+	Onboard func(ctx context.Context, partnerID, deptID string) error
 	// Requeue sends the message again after delay (≤ 15 minutes).
 	Requeue func(ctx context.Context, m Message, delay time.Duration) error
 	Park    func(ctx context.Context, source, messageID, body, reason string) error
@@ -77,6 +83,10 @@ func (p *Poller) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 	const op = "aiiapoll.handle"
 	var m Message
+	if err := json.Unmarshal([]byte(rec.Body), &m); err == nil && m.Kind == "onboard_destination" && m.PartnerID != "" && m.DepartmentID != "" {
+		// Transient failures come back through SQS; the onboarding is idempotent.
+		return p.Onboard(ctx, m.PartnerID, m.DepartmentID)
+	}
 	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.IntentID == "" || m.PartnerID == "" || m.OrgID == "" {
 		return apperr.E(op, apperr.Malformed, "not a poll message: "+rec.Body)
 	}

@@ -55,7 +55,7 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 			typ = t.String()
 		}
 		err := r.Audit.Send(ctx, body.String(), map[string]string{"event_type": typ})
-		if err == nil && typ == "payment_intent.status_changed" && r.Poll != nil {
+		if err == nil && r.Poll != nil && (typ == "payment_intent.status_changed" || typ == "kyc.status_changed") {
 			err = r.startPolling(ctx, body.String())
 		}
 		if err != nil {
@@ -79,10 +79,27 @@ func (r *Router) startPolling(ctx context.Context, record string) error {
 	var env struct {
 		Data struct {
 			IntentID      string `json:"payment_intent_id"`
+			DepartmentID  string `json:"department_id"`
 			CurrentStatus string `json:"current_status"`
 		} `json:"data"`
 	}
-	if json.Unmarshal(rec.Envelope, &env) != nil || env.Data.CurrentStatus != "processing" {
+	if json.Unmarshal(rec.Envelope, &env) != nil {
+		return nil
+	}
+	// An approved KYC onboards the department's default account at Aiia as
+	// a payee (a destination), through the same worker.
+	if rec.Type == "kyc.status_changed" {
+		if env.Data.CurrentStatus != "approved" {
+			return nil
+		}
+		msg, err := json.Marshal(map[string]any{"kind": "onboard_destination", "partner_id": rec.PartnerID,
+			"organization_id": rec.OrgID, "department_id": env.Data.DepartmentID, "since": rec.Timestamp})
+		if err != nil {
+			return err
+		}
+		return r.Poll.Send(ctx, string(msg), map[string]string{"department_id": env.Data.DepartmentID})
+	}
+	if env.Data.CurrentStatus != "processing" {
 		return nil
 	}
 	msg, err := json.Marshal(map[string]any{"partner_id": rec.PartnerID, "organization_id": rec.OrgID,

@@ -1,24 +1,15 @@
 package openapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/modupay/modupay/shared/apperr"
-	"github.com/modupay/modupay/shared/department"
-	"github.com/modupay/modupay/shared/event"
-	"github.com/modupay/modupay/shared/handlers/checkout"
 	"github.com/modupay/modupay/shared/httpapi"
-	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/openapi"
 	"github.com/modupay/modupay/shared/payment"
@@ -343,184 +334,5 @@ func TestPaymentOperations(t *testing.T) {
 		if op.Security == nil || len(*op.Security) != 0 {
 			t.Errorf("%s: the payment page is public (security: [])", key)
 		}
-	}
-}
-
-// fakeFlowStore is the payment page's storage, in memory.
-type fakeFlowStore struct {
-	pages map[string]*payment.Page
-}
-
-func (s *fakeFlowStore) PageByToken(_ context.Context, token string) (payment.Page, error) {
-	p, ok := s.pages[token]
-	if !ok {
-		return payment.Page{}, apperr.E("fake.page", apperr.NotFound, "payment page not found")
-	}
-	return *p, nil
-}
-
-func (s *fakeFlowStore) SetDestination(context.Context, department.BankAccount, string) error {
-	return nil
-}
-
-func (s *fakeFlowStore) UpdateIntent(_ context.Context, pi payment.Intent, _ []event.Event) error {
-	for _, p := range s.pages {
-		if p.Intent.ID == pi.ID {
-			p.Intent = pi
-		}
-	}
-	return nil
-}
-
-func (s *fakeFlowStore) SettleIntent(context.Context, payment.Intent, payment.Link, invoice.Invoice, []event.Event) error {
-	return nil
-}
-
-func (s *fakeFlowStore) GetLink(context.Context, string, string, string) (payment.Link, error) {
-	return payment.Link{}, apperr.E("fake", apperr.NotFound, "payment link not found")
-}
-
-func (s *fakeFlowStore) GetIntent(context.Context, string, string, string) (payment.Intent, error) {
-	return payment.Intent{}, apperr.E("fake", apperr.NotFound, "payment intent not found")
-}
-
-func (s *fakeFlowStore) GetInvoice(context.Context, string, string, string) (invoice.Invoice, error) {
-	return invoice.Invoice{}, apperr.E("fake", apperr.NotFound, "invoice not found")
-}
-
-// fakeBank starts transfers, or refuses them as Aiia refuses bad data.
-type fakeBank struct{ refuse error }
-
-func (b fakeBank) Destination(context.Context, department.BankAccount) (string, error) {
-	return "dest-1", b.refuse
-}
-
-func (b fakeBank) StartTransfer(context.Context, payment.TransferRequest) (payment.Transfer, error) {
-	return payment.Transfer{ID: "aiia-tx-789", FlowURL: "https://bank.example/authorize?flow=1"}, nil
-}
-
-func (b fakeBank) TransferState(context.Context, string) (payment.TransferState, error) {
-	return payment.TransferState{}, nil
-}
-
-var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
-
-// The hosted page's answers, served by its handlers through the HTTP edge,
-// match the document.
-func TestValidatePaymentPageResponses(t *testing.T) {
-	v := mustValidator(t)
-	now := time.Date(2024, 2, 1, 10, 35, 0, 0, time.UTC)
-	inv := computedInvoice(t, invoice.StatusIssued, guideStep1)
-	inv.IssueDate = "2024-02-01"
-	newPage := func(token string) *payment.Page {
-		l := guideLink()
-		l.Token = token
-		pi := guideIntent()
-		return &payment.Page{Link: l, Intent: pi, Invoice: inv, Account: department.BankAccount{ID: l.BankAccountID,
-			IBAN: "FR7630006000011234567890189", BIC: "AGRIFRPPXXX", AccountName: "Compte Régie Eau"}}
-	}
-	const refused = "R5m2s0Jk0rQm6Qm3i0v8cXq4bYp7zW1eLr9uTt2nHgA"
-	store := &fakeFlowStore{pages: map[string]*payment.Page{guideToken: newPage(guideToken)}}
-	refusing := &fakeFlowStore{pages: map[string]*payment.Page{refused: newPage(refused)}}
-	ids := 0
-	newID := func(prefix string) string {
-		ids++
-		return prefix + "-" + strings.Repeat("0", 8) + string(rune('a'+ids%26))
-	}
-	api := func(st *fakeFlowStore, bank payment.Bank) *httpapi.API {
-		flow := &payment.Flow{Store: st, Bank: bank, Now: func() time.Time { return now }, NewID: newID}
-		a, err := httpapi.New(httpapi.Options{NewID: func() string { return "req-1" }, Now: func() time.Time { return now }},
-			(&checkout.Handlers{Flow: flow, CSRFKey: []byte("test-key"), BaseURL: "https://api.sandbox.modupay.fr", Now: func() time.Time { return now }}).Routes()...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	ok := api(store, fakeBank{})
-	bad := api(refusing, fakeBank{refuse: apperr.Field("aiia.create_destination", "iban", "the IBAN is not valid")})
-
-	type answer struct {
-		status int
-		header http.Header
-		body   string
-	}
-	call := func(a *httpapi.API, method, route, token, suffix, query string, header map[string]string, body string, want int) answer {
-		t.Helper()
-		path := "/p/" + token + suffix
-		if header == nil {
-			header = map[string]string{}
-		}
-		resp, err := a.Handle(context.Background(), events.APIGatewayV2HTTPRequest{RouteKey: method + " " + route, RawPath: path,
-			RawQueryString: query, Headers: header, Body: body, PathParameters: map[string]string{"token": token},
-			RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-1", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := http.Header{}
-		for k, v := range resp.Headers {
-			h.Set(k, v)
-		}
-		reqHeader := http.Header{}
-		for k, v := range header {
-			reqHeader.Set(k, v)
-		}
-		if resp.StatusCode != want {
-			t.Errorf("%s %s?%s: status %d, want %d; body %.200s", method, path, query, resp.StatusCode, want, resp.Body)
-		}
-		if err := v.ValidateResponse(method, path, query, reqHeader, resp.StatusCode, h, []byte(resp.Body)); err != nil {
-			t.Errorf("%s %s?%s: does not match the document: %v", method, path, query, err)
-		}
-		return answer{resp.StatusCode, h, resp.Body}
-	}
-	form := func(csrf, method string) string { return "csrf=" + csrf + "&method=" + method }
-	formCT := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
-
-	page := call(ok, "GET", "/p/{token}", guideToken, "", "", nil, "", 200)
-	m := csrfField.FindStringSubmatch(page.body)
-	if m == nil {
-		t.Fatalf("no csrf field on the page: %.300s", page.body)
-	}
-	csrf := m[1]
-	call(ok, "GET", "/p/{token}", guideToken, "", "lang=en", nil, "", 200)
-	call(ok, "GET", "/p/{token}", guideToken, "", "lang=%zz", nil, "", 400)
-	call(ok, "GET", "/p/{token}", "unknown-token", "", "", nil, "", 404)
-	call(ok, "GET", "/p/{token}/return", "unknown-token", "/return", "", nil, "", 404)
-	call(ok, "GET", "/p/{token}/status", "unknown-token", "/status", "", nil, "", 404)
-	call(ok, "GET", "/p/{token}/status", guideToken, "/status", "", nil, "", 200)
-	call(ok, "POST", "/p/{token}/pay", guideToken, "/pay", "", formCT, form("forged", "sepa_credit"), 403)
-	call(ok, "POST", "/p/{token}/pay", guideToken, "/pay", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site"},
-		form(csrf, "sepa_credit"), 403)
-	call(ok, "POST", "/p/{token}/pay", guideToken, "/pay", "", formCT, form(csrf, "card"), 422)
-	call(ok, "POST", "/p/{token}/pay", guideToken, "/pay", "", map[string]string{"Content-Type": "application/json"}, `{"method":"sepa_credit"}`, 415)
-	call(ok, "POST", "/p/{token}/pay", "unknown-token", "/pay", "", formCT, form(csrf, "sepa_credit"), 403) // another page's csrf
-	call(bad, "POST", "/p/{token}/pay", refused, "/pay", "", formCT, form(csrf, "sepa_credit"), 403)
-
-	a := call(ok, "POST", "/p/{token}/pay", guideToken, "/pay", "lang=fr", formCT, form(csrf, "sepa_credit"), 303)
-	if got := a.header.Get("Location"); got != "https://bank.example/authorize?flow=1" {
-		t.Errorf("pay: Location %q, want the bank's flow URL", got)
-	}
-	var st map[string]any
-	if err := json.Unmarshal([]byte(call(ok, "GET", "/p/{token}/status", guideToken, "/status", "", nil, "", 200).body), &st); err != nil {
-		t.Fatal(err)
-	}
-	if st["status"] != "processing" || st["aiia_status"] != "initiated" || st["link_status"] != "active" || st["amount"] != 42200.0 {
-		t.Errorf("status after pay = %v", st)
-	}
-	// A second click: the transfer is under way, the payer sees its status.
-	a = call(ok, "POST", "/p/{token}/pay", guideToken, "/pay", "lang=fr", formCT, form(csrf, "sepa_credit"), 303)
-	if got := a.header.Get("Location"); got != "/p/"+guideToken+"/return?lang=fr" {
-		t.Errorf("second pay: Location %q", got)
-	}
-	call(ok, "GET", "/p/{token}", guideToken, "", "", nil, "", 200)
-	call(ok, "GET", "/p/{token}/return", guideToken, "/return", "", nil, "", 200)
-
-	// The bank refuses the account's data: 422 naming the field.
-	p := call(bad, "GET", "/p/{token}", refused, "", "", nil, "", 200)
-	m = csrfField.FindStringSubmatch(p.body)
-	if m == nil {
-		t.Fatal("no csrf field")
-	}
-	if a := call(bad, "POST", "/p/{token}/pay", refused, "/pay", "", formCT, form(m[1], "sepa_credit"), 422); !strings.Contains(a.body, `"param":"iban"`) {
-		t.Errorf("refused by the bank: %s", a.body)
 	}
 }

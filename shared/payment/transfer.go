@@ -69,6 +69,8 @@ type TransferStore interface {
 	GetLink(ctx context.Context, partnerID, orgID, linkID string) (Link, error)
 	GetIntent(ctx context.Context, partnerID, orgID, intentID string) (Intent, error)
 	GetInvoice(ctx context.Context, partnerID, orgID, invoiceID string) (invoice.Invoice, error)
+	GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error)
+	GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (department.BankAccount, error)
 }
 
 // Flow runs the payer's side: choosing a method, starting the transfer, and
@@ -136,6 +138,33 @@ func (f *Flow) PayBySEPA(ctx context.Context, token, returnURL string) (string, 
 		return "", apperr.Wrap(op, err)
 	}
 	return tr.FlowURL, nil
+}
+
+// Onboard registers the department's default account at the bank as a payee
+// (Aiia's destination) and keeps its id on the account. It runs when the
+// department's KYC is approved; a payment also onboards an account that is
+// not yet (same request id, so never twice).
+func (f *Flow) Onboard(ctx context.Context, partnerID, deptID string) error {
+	const op = "payment.onboard_destination"
+	d, err := f.Store.GetDepartment(ctx, partnerID, deptID)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	if d.DefaultAccountID == "" {
+		return nil
+	}
+	a, err := f.Store.GetBankAccount(ctx, partnerID, deptID, d.DefaultAccountID)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	if a.AiiaDestinationID != "" {
+		return nil
+	}
+	dest, err := f.Bank.Destination(ctx, a)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	return apperr.Wrap(op, f.Store.SetDestination(ctx, a, dest))
 }
 
 // checkOpen says whether a page can still be paid.

@@ -219,7 +219,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 		flow.Cards = payment.SandboxCards{NewID: o.NewID}
 	}
 	app.Flow = flow
-	poller := &aiiapoll.Poller{Poll: flow.Poll, Park: store.Park, Now: o.Now, Log: o.Log,
+	poller := &aiiapoll.Poller{Poll: flow.Poll, Onboard: flow.Onboard, Park: store.Park, Now: o.Now, Log: o.Log,
 		Requeue: func(ctx context.Context, m aiiapoll.Message, delay time.Duration) error {
 			b, err := json.Marshal(m)
 			if err != nil {
