@@ -55,6 +55,12 @@ func (b *Branding) Validate() error {
 	return nil
 }
 
+// UsableColor says whether c can be written into the page's CSS as the
+// brand colour: a #RRGGBB readable under white text.
+func UsableColor(c string) bool {
+	return hexColor.MatchString(c) && readableOnWhiteText(strings.ToUpper(c))
+}
+
 // Resolve is what the page shows: the organisation's fields over the
 // partner's over the defaults (the partner's name for the display name).
 func Resolve(partnerName string, partner, org Branding) Branding {
@@ -118,9 +124,13 @@ func (s *Service) Put(ctx context.Context, partnerID, orgID string, actor event.
 	if orgID != "" {
 		resource = orgID
 	}
+	before, err := s.Store.GetBranding(ctx, partnerID, orgID)
+	if err != nil {
+		return Branding{}, apperr.Wrap(op, err)
+	}
 	ev, err := event.New(s.NewID("evt"), "branding.updated", s.Now().UTC(), partnerID, orgID, actor,
 		map[string]any{"branding": b},
-		event.Change{ResourceType: "branding", ResourceID: resource, Action: "updated", Before: event.Snapshot(nil), After: event.Snapshot(b)})
+		event.Change{ResourceType: "branding", ResourceID: resource, Action: "updated", Before: event.Snapshot(before), After: event.Snapshot(b)})
 	if err != nil {
 		return Branding{}, apperr.Wrap(op, err)
 	}

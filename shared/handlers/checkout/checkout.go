@@ -129,8 +129,8 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 func (h *Handlers) view(l, token string, p payment.Page) view {
 	v := view{Lang: l, T: words[l], P: p, Token: token, CSRF: h.csrf(token), Amount: money.FormatEUR(p.Link.Amount),
 		Due: p.Invoice.DueDate, ReturnURL: p.Link.ReturnURL, Color: template.CSS(branding.DefaultColor)}
-	if b := p.Brand; b.Validate() == nil && b.PrimaryColor != "" {
-		v.Color = template.CSS(b.PrimaryColor)
+	if branding.UsableColor(p.Brand.PrimaryColor) {
+		v.Color = template.CSS(p.Brand.PrimaryColor)
 	}
 	v.CardsAvailable = h.Flow.Cards != nil
 	for _, m := range p.Link.PaymentMethods {
