@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/worker"
 )
 
 // Message is a poll request for one intent, or (Kind onboard_destination)
@@ -62,22 +63,7 @@ type Poller struct {
 // the table unavailable) are batch item failures: SQS redelivers after the
 // visibility timeout. Permanent ones are parked with their reason.
 func (p *Poller) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, rec := range ev.Records {
-		if err := p.handle(ctx, rec); err != nil {
-			if apperr.Retryable(err) {
-				p.Log.WarnContext(ctx, "poll will be retried", slog.String("message_id", rec.MessageId), slog.String("error", err.Error()))
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				continue
-			}
-			if perr := p.Park(ctx, "aiia-poll", rec.MessageId, rec.Body, err.Error()); perr != nil {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				continue
-			}
-			p.Log.ErrorContext(ctx, "poll message parked", slog.String("message_id", rec.MessageId), slog.String("reason", err.Error()))
-		}
-	}
-	return resp, nil
+	return worker.Each(ctx, ev, "aiia-poll", p.Log, p.Park, p.handle), nil
 }
 
 func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/worker"
 )
 
 // Entry is one audit log line, in seed 000's shape.
@@ -49,22 +50,7 @@ type Writer struct {
 // batch item failures (SQS redelivers, then dead-letters); a message that can
 // never become an entry is parked with its reason and acknowledged.
 func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, m := range ev.Records {
-		if err := w.handle(ctx, m); err != nil {
-			if apperr.Retryable(err) {
-				w.Log.WarnContext(ctx, "audit entry will be retried", slog.String("message_id", m.MessageId), slog.String("error", err.Error()))
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-				continue
-			}
-			if perr := w.Store.Park(ctx, "audit", m.MessageId, m.Body, err.Error()); perr != nil {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-				continue
-			}
-			w.Log.ErrorContext(ctx, "audit message parked", slog.String("message_id", m.MessageId), slog.String("reason", err.Error()))
-		}
-	}
-	return resp, nil
+	return worker.Each(ctx, ev, "audit", w.Log, w.Store.Park, w.handle), nil
 }
 
 func (w *Writer) handle(ctx context.Context, m events.SQSMessage) error {

@@ -216,23 +216,28 @@ func (s *Store) UpdateInvoice(ctx context.Context, before, after invoice.Invoice
 // DueBefore reads the open invoices due before day from every shard of the
 // sparse index: its reads grow with the number of such invoices only.
 func (s *Store) DueBefore(ctx context.Context, day string) ([]invoice.Invoice, error) {
-	const op = "dynamo.due_before"
-	var out []invoice.Invoice
+	return queryShards(ctx, s, "dynamo.due_before", "DUE#", day, invoiceItem.invoice)
+}
+
+// queryShards reads, from every partition of one family of the sparse index
+// GSI2 (prefix + shard number), the items whose sort key is below upper.
+func queryShards[I, T any](ctx context.Context, s *Store, op, prefix, upper string, convert func(I) T) ([]T, error) {
+	var out []T
 	for shard := 0; shard < dueShards; shard++ {
 		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI2),
-			KeyConditionExpression:    aws.String("GSI2PK = :pk AND GSI2SK < :day"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("DUE#" + strconv.Itoa(shard)), ":day": str(day)}}
+			KeyConditionExpression:    aws.String("GSI2PK = :pk AND GSI2SK < :upper"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(prefix + strconv.Itoa(shard)), ":upper": str(upper)}}
 		for {
 			res, err := s.db.Query(ctx, in)
 			if err != nil {
 				return nil, transient(op, err)
 			}
 			for _, raw := range res.Items {
-				var it invoiceItem
+				var it I
 				if err := unmarshal(raw, &it); err != nil {
 					return nil, apperr.Wrap(op, err)
 				}
-				out = append(out, it.invoice())
+				out = append(out, convert(it))
 			}
 			if res.LastEvaluatedKey == nil {
 				break

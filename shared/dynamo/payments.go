@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,31 +72,7 @@ func toLinkItem(l payment.Link) linkItem {
 // ExpiredLinks reads the active links whose expiry time has passed, from
 // every partition of the sparse index.
 func (s *Store) ExpiredLinks(ctx context.Context, now time.Time) ([]payment.Link, error) {
-	const op = "dynamo.expired_links"
-	var out []payment.Link
-	for shard := 0; shard < dueShards; shard++ {
-		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI2),
-			KeyConditionExpression:    aws.String("GSI2PK = :pk AND GSI2SK < :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("LINKEXP#" + strconv.Itoa(shard)), ":now": str(now.UTC().Format(sortableTime))}}
-		for {
-			res, err := s.db.Query(ctx, in)
-			if err != nil {
-				return nil, transient(op, err)
-			}
-			for _, raw := range res.Items {
-				var it linkItem
-				if err := unmarshal(raw, &it); err != nil {
-					return nil, apperr.Wrap(op, err)
-				}
-				out = append(out, it.link())
-			}
-			if res.LastEvaluatedKey == nil {
-				break
-			}
-			in.ExclusiveStartKey = res.LastEvaluatedKey
-		}
-	}
-	return out, nil
+	return queryShards(ctx, s, "dynamo.expired_links", "LINKEXP#", now.UTC().Format(sortableTime), linkItem.link)
 }
 
 func (it linkItem) link() payment.Link {

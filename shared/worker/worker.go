@@ -1,0 +1,40 @@
+// Package worker is how every SQS consumer treats its batch: records one by
+// one; a failure worth retrying (the dependency unavailable) becomes a batch
+// item failure, so SQS redelivers that record alone, then dead-letters it; a
+// failure that no retry can mend (a malformed or impossible message) is
+// parked with its reason and acknowledged. Nothing panics out of a batch.
+package worker
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/modupay/modupay/shared/apperr"
+)
+
+// Parker records a message that can never be processed.
+type Parker func(ctx context.Context, source, messageID, body, reason string) error
+
+// Each runs handle on every record of the batch and returns the partial batch response.
+func Each(ctx context.Context, ev events.SQSEvent, source string, log *slog.Logger, park Parker, handle func(context.Context, events.SQSMessage) error) events.SQSEventResponse {
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		err := handle(ctx, m)
+		if err == nil {
+			continue
+		}
+		if apperr.Retryable(err) {
+			log.WarnContext(ctx, "message will be retried", slog.String("source", source), slog.String("message_id", m.MessageId), slog.String("error", err.Error()))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		if perr := park(ctx, source, m.MessageId, m.Body, err.Error()); perr != nil {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		log.ErrorContext(ctx, "message parked", slog.String("source", source), slog.String("message_id", m.MessageId), slog.String("reason", err.Error()))
+	}
+	return resp
+}
