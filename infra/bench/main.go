@@ -199,8 +199,9 @@ func run(n, initRuns int) error {
 			return request{method: "POST", path: "/v1/payment_links", token: token, entity: orgID, collect: &linkPages,
 				body: `{"invoice_id":"` + bigInvoice + `","payment_methods":["sepa_credit"],"amount":200,"return_url":"https://votreapp.fr/ok"}`}
 		}},
-		// The page token, then one BatchGetItem (link, intent, invoice, account).
-		{name: "GET /p/{token} (hosted page)", budget: budget{2, 0}, req: func(i int) request {
+		// One BatchGetItem: the sealed token names the link, intent, invoice,
+		// account, partner and brandings.
+		{name: "GET /p/{token} (hosted page)", budget: budget{1, 0}, req: func(i int) request {
 			return request{method: "GET", path: linkPages[i%len(linkPages)]}
 		}},
 		{name: "GET /health", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/health"} }},

@@ -126,7 +126,17 @@ func TestPaymentLinks(t *testing.T) {
 // An unknown or guessed token opens nothing: the page says so, the JSON route
 // is a 404, and the form cannot be posted.
 func TestPaymentPageUnknownToken(t *testing.T) {
-	w := newWorld(t)
+	iw := newInvoiceWorld(t)
+	w := iw.world
+	// A real page's token with one character changed opens nothing either.
+	page := iw.link(linkBody(iw.issuedInvoice(t), ""), 201).json(t)["payment_page_url"].(string)
+	token := []byte(page[strings.LastIndex(page, "/")+1:])
+	if token[len(token)-3] == 'A' {
+		token[len(token)-3] = 'B'
+	} else {
+		token[len(token)-3] = 'A'
+	}
+	w.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + string(token), status: 404})
 	for _, ex := range []exchange{
 		{method: "GET", route: "/p/{token}", path: "/p/not-a-real-token", status: 404},
 		{method: "GET", route: "/p/{token}/return", path: "/p/not-a-real-token/return", status: 404},

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"crypto/subtle"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +15,7 @@ import (
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/pagetoken"
 	"github.com/modupay/modupay/shared/payment"
 )
 
@@ -278,6 +280,17 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 	if err != nil {
 		return p, err
 	}
+	return s.PageByKeys(ctx, pagetoken.Keys{PartnerID: tk.PartnerID, OrgID: tk.OrgID, LinkID: tk.LinkID, IntentID: tk.IntentID,
+		InvoiceID: tk.InvoiceID, DeptID: tk.DeptID, AccountID: tk.AccountID}, token)
+}
+
+// PageByKeys reads what the page shows — the link, its intent, the invoice,
+// the account paid into, the partner and the brandings — in one BatchGetItem,
+// and checks that the link's token is the one asked for (constant time).
+func (s *Store) PageByKeys(ctx context.Context, k pagetoken.Keys, token string) (payment.Page, error) {
+	const op = "dynamo.page_by_keys"
+	var p payment.Page
+	tk := tokenItem{PartnerID: k.PartnerID, OrgID: k.OrgID, LinkID: k.LinkID, IntentID: k.IntentID, InvoiceID: k.InvoiceID, DeptID: k.DeptID, AccountID: k.AccountID}
 	keys := []map[string]types.AttributeValue{
 		key(linkPK(tk.PartnerID, tk.OrgID, tk.LinkID), skLink),
 		key(intentPK(tk.PartnerID, tk.OrgID, tk.IntentID), skIntent),
@@ -349,7 +362,13 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 		in.RequestItems = out.UnprocessedKeys
 	}
 	if found != required {
+		if p.Link.ID == "" {
+			return p, apperr.E(op, apperr.NotFound, "payment page not found")
+		}
 		return p, apperr.E(op, apperr.Internal, "payment page of link "+tk.LinkID+" is missing part of its data")
+	}
+	if subtle.ConstantTimeCompare([]byte(p.Link.Token), []byte(token)) != 1 {
+		return payment.Page{}, apperr.E(op, apperr.NotFound, "payment page not found")
 	}
 	p.Brand = branding.Resolve(partnerName, partnerBrand, orgBrand)
 	return p, nil

@@ -73,8 +73,8 @@ type Link struct {
 	BankAccountID  string   `json:"-"`
 	PaymentMethods []string `json:"-"`
 	ReturnURL      string   `json:"-"`
-	// Token is the page URL's secret (256 random bits): the link id never
-	// appears in the URL, so knowing an id opens nothing.
+	// Token is the page URL's secret (sealed keys, or 256 random bits for
+	// plain tokens): no id appears in clear, so knowing an id opens nothing.
 	Token   string `json:"-"`
 	Version int64  `json:"-"`
 }

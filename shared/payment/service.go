@@ -14,6 +14,7 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/pagetoken"
 	"github.com/modupay/modupay/shared/validation"
 )
 
@@ -34,8 +35,11 @@ type Service struct {
 	// (payment_page_url = PageBaseURL + "/p/" + token); when empty, the
 	// request's own origin is used (CreateLinkInput.RequestOrigin).
 	PageBaseURL string
-	Now         func() time.Time
-	NewID       func(prefix string) string
+	// Tokens seals the page's keys into its token (one read per render);
+	// nil makes plain random tokens (looked up, two reads).
+	Tokens *pagetoken.Sealer
+	Now    func() time.Time
+	NewID  func(prefix string) string
 }
 
 // CreateLinkInput is the body of POST /v1/payment_links (seed 000, step 3).
@@ -160,7 +164,12 @@ func (s *Service) CreateLink(ctx context.Context, partnerID, orgID string, actor
 	if slices.Contains(in.PaymentMethods, MethodSEPA) && amount < MinSEPAAmount {
 		return Link{}, apperr.Field(op, "amount", "a SEPA transfer through Aiia is at least 2,00 € (200)")
 	}
+	linkID, intentID := s.NewID("pl"), s.NewID("pi")
 	token, err := newToken()
+	if s.Tokens != nil {
+		token, err = s.Tokens.Seal(pagetoken.Keys{PartnerID: partnerID, OrgID: orgID, LinkID: linkID, IntentID: intentID,
+			InvoiceID: inv.ID, DeptID: inv.DepartmentID, AccountID: inv.BankAccount.BankAccountID})
+	}
 	if err != nil {
 		return Link{}, apperr.Wrap(op, err)
 	}
@@ -169,11 +178,11 @@ func (s *Service) CreateLink(ctx context.Context, partnerID, orgID string, actor
 		base = in.RequestOrigin
 	}
 	page := strings.TrimRight(base, "/") + "/p/" + token
-	l := Link{ID: s.NewID("pl"), InvoiceID: inv.ID, Amount: amount, Currency: inv.Currency, Status: LinkActive,
+	l := Link{ID: linkID, InvoiceID: inv.ID, Amount: amount, Currency: inv.Currency, Status: LinkActive,
 		PaymentPageURL: page, QRCodeData: page, ExpiresAt: expires, CreatedAt: now,
 		PartnerID: partnerID, OrgID: orgID, DepartmentID: inv.DepartmentID, BankAccountID: inv.BankAccount.BankAccountID,
 		PaymentMethods: in.PaymentMethods, ReturnURL: in.ReturnURL, Token: token, Version: 1}
-	pi := Intent{ID: s.NewID("pi"), InvoiceID: inv.ID, PaymentLinkID: l.ID, Amount: amount, Currency: inv.Currency, Status: IntentCreated,
+	pi := Intent{ID: intentID, InvoiceID: inv.ID, PaymentLinkID: l.ID, Amount: amount, Currency: inv.Currency, Status: IntentCreated,
 		CreatedAt: now, UpdatedAt: now, PartnerID: partnerID, OrgID: orgID, Version: 1}
 	l.PaymentIntentID = pi.ID
 	ev, err := event.New(s.NewID("evt"), "payment_link.created", now, partnerID, orgID, actor,

@@ -10,6 +10,7 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/invoice"
+	"github.com/modupay/modupay/shared/pagetoken"
 )
 
 // Bank is the open-banking provider as the payment flow needs it (Aiia's
@@ -59,6 +60,9 @@ type Page struct {
 // TransferStore is the storage the payment flow needs beyond links.
 type TransferStore interface {
 	PageByToken(ctx context.Context, token string) (Page, error)
+	// PageByKeys reads the page of a token whose keys it carries, in one
+	// call, and checks that the link's token is this one.
+	PageByKeys(ctx context.Context, k pagetoken.Keys, token string) (Page, error)
 	SetDestination(ctx context.Context, a department.BankAccount, destinationID string) error
 	// UpdateIntent writes the intent (conditional on its version) with its events.
 	UpdateIntent(ctx context.Context, pi Intent, evs []event.Event) error
@@ -78,6 +82,8 @@ type TransferStore interface {
 type Flow struct {
 	Store TransferStore
 	Bank  Bank
+	// Tokens opens sealed page tokens (see Service.Tokens).
+	Tokens *pagetoken.Sealer
 	// Cards charges cards; nil where no card provider is configured
 	// (production today), which makes card payments unavailable.
 	Cards CardProvider
@@ -87,8 +93,15 @@ type Flow struct {
 
 var payer = event.Actor{ID: "payer", Type: "payer"}
 
-// Open reads the page of a token; an unknown token is NotFound.
+// Open reads the page of a token; an unknown token is NotFound. A sealed
+// token is read in one call; any other (older keys, plain tokens) is looked up.
 func (f *Flow) Open(ctx context.Context, token string) (Page, error) {
+	if f.Tokens != nil {
+		if k, ok := f.Tokens.Open(token); ok {
+			p, err := f.Store.PageByKeys(ctx, k, token)
+			return p, apperr.Wrap("payment_page.open", err)
+		}
+	}
 	p, err := f.Store.PageByToken(ctx, token)
 	return p, apperr.Wrap("payment_page.open", err)
 }

@@ -3,10 +3,12 @@ package wiring
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,6 +38,7 @@ import (
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/organization"
+	"github.com/modupay/modupay/shared/pagetoken"
 	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/queue"
 	"github.com/modupay/modupay/shared/scheduler"
@@ -177,7 +180,11 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	// An empty public base URL makes payment page URLs follow the origin the
 	// API was called on (the API's own URL in AWS, the gateway locally).
 	pageBase := cfg.PublicBaseURL
-	pays := &payment.Service{Store: store, Mode: mode, PageBaseURL: pageBase, Now: o.Now, NewID: o.NewID}
+	sealer, err := pageTokens(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("wiring: page tokens: %w", err)
+	}
+	pays := &payment.Service{Store: store, Mode: mode, PageBaseURL: pageBase, Tokens: sealer, Now: o.Now, NewID: o.NewID}
 
 	apiOpts := httpapi.Options{
 		Verifier:    &auth.Verifier{Keys: keys, Issuer: issuerName, Audience: audience, Now: o.Now, Leeway: 30 * time.Second},
@@ -212,7 +219,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	app.functions["SchedulerFunction"] = Function{LogicalID: "SchedulerFunction", Schedule: sched.Handle}
 	pollQueue := queue.Publisher{Client: sq, URL: cfg.AiiaPollQueueURL}
 	router := &eventrouter.Router{Audit: queue.Publisher{Client: sq, URL: cfg.AuditQueueURL}, Poll: pollQueue, Log: o.Log}
-	flow := &payment.Flow{Store: store, Bank: aiiabank.Bank{Provider: aiia.New(cfg.Aiia, nil, o.Now)}, Now: o.Now, NewID: o.NewID}
+	flow := &payment.Flow{Store: store, Bank: aiiabank.Bank{Provider: aiia.New(cfg.Aiia, nil, o.Now)}, Tokens: sealer, Now: o.Now, NewID: o.NewID}
 	if !mode.Strict {
 		// No card processor is configured for production; the sandbox simulates
 		// one with documented test cards.
@@ -247,6 +254,28 @@ func AWSConfig(ctx context.Context, region string, local bool) (aws.Config, erro
 		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 	}
 	return awsconfig.LoadDefaultConfig(ctx, opts...)
+}
+
+// pageTokens derives the payment pages' token keys from the signing key ring
+// (one per kid, the active one sealing): rotating the signing keys keeps old
+// pages readable while their kid stays in the ring, and after that their
+// tokens are still found through their lookup item.
+func pageTokens(cfg Config) (*pagetoken.Sealer, error) {
+	secrets := map[string][]byte{}
+	for _, part := range strings.Split(cfg.JWTKeys, ",") {
+		kid, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok {
+			continue
+		}
+		secret, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			if secret, err = base64.RawURLEncoding.DecodeString(b64); err != nil {
+				continue // ParseKeyring already refused a bad key ring
+			}
+		}
+		secrets[kid] = secret
+	}
+	return pagetoken.New(secrets, cfg.JWTActiveKid)
 }
 
 // NewDynamoDB builds the DynamoDB client every function and tool uses: calls

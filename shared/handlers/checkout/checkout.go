@@ -1,6 +1,6 @@
 // Package checkout serves the hosted payment page a payer opens from a
 // payment link. It is public: the page's URL carries an unguessable token
-// (256 bits), and nothing else identifies the link. It works without
+// (sealed: encrypted and authenticated), and nothing else identifies the link. It works without
 // JavaScript (forms and a refreshing status page), is French by default
 // (?lang=en for English), sends a strict Content-Security-Policy, and checks
 // a per-page CSRF value and the request's origin on its one form.
