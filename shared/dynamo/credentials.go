@@ -193,27 +193,17 @@ type revocationItem struct {
 // partition that holds at most the last 70 minutes of revocations.
 func (s *Store) RecentRevocations(ctx context.Context, since time.Time) (map[string]time.Time, error) {
 	const op = "dynamo.recent_revocations"
-	out := map[string]time.Time{}
-	in := &dynamodb.QueryInput{
+	items, err := queryAll(ctx, s, op, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("PK = :pk AND SK >= :since"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkRevocations), ":since": str(since.UTC().Format(sortableTime))},
+	}, func(it revocationItem) revocationItem { return it })
+	if err != nil {
+		return nil, err
 	}
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, transient(op, err)
-		}
-		for _, raw := range res.Items {
-			var it revocationItem
-			if err := unmarshal(raw, &it); err != nil {
-				return nil, apperr.Wrap(op, err)
-			}
-			out[it.ClientID] = it.RevokedAt
-		}
-		if res.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+	out := make(map[string]time.Time, len(items))
+	for _, it := range items {
+		out[it.ClientID] = it.RevokedAt
 	}
+	return out, nil
 }

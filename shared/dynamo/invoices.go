@@ -224,26 +224,13 @@ func (s *Store) DueBefore(ctx context.Context, day string) ([]invoice.Invoice, e
 func queryShards[I, T any](ctx context.Context, s *Store, op, prefix, upper string, convert func(I) T) ([]T, error) {
 	var out []T
 	for shard := 0; shard < dueShards; shard++ {
-		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI2),
+		items, err := queryAll(ctx, s, op, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI2),
 			KeyConditionExpression:    aws.String("GSI2PK = :pk AND GSI2SK < :upper"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(prefix + strconv.Itoa(shard)), ":upper": str(upper)}}
-		for {
-			res, err := s.db.Query(ctx, in)
-			if err != nil {
-				return nil, transient(op, err)
-			}
-			for _, raw := range res.Items {
-				var it I
-				if err := unmarshal(raw, &it); err != nil {
-					return nil, apperr.Wrap(op, err)
-				}
-				out = append(out, convert(it))
-			}
-			if res.LastEvaluatedKey == nil {
-				break
-			}
-			in.ExclusiveStartKey = res.LastEvaluatedKey
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(prefix + strconv.Itoa(shard)), ":upper": str(upper)}}, convert)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, items...)
 	}
 	return out, nil
 }

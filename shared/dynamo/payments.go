@@ -243,28 +243,9 @@ func (s *Store) GetIntent(ctx context.Context, partnerID, orgID, id string) (pay
 
 // ListIntents lists an invoice's intents (an invoice has a handful).
 func (s *Store) ListIntents(ctx context.Context, partnerID, orgID, invoiceID string) ([]payment.Intent, error) {
-	const op = "dynamo.list_payment_intents"
-	in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
+	return queryAll(ctx, s, "dynamo.list_payment_intents", &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(invoiceIntentsPK(partnerID, orgID, invoiceID))}}
-	out := []payment.Intent{}
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, transient(op, err)
-		}
-		for _, raw := range res.Items {
-			var it intentItem
-			if err := unmarshal(raw, &it); err != nil {
-				return nil, apperr.Wrap(op, err)
-			}
-			out = append(out, it.intent())
-		}
-		if res.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(invoiceIntentsPK(partnerID, orgID, invoiceID))}}, intentItem.intent)
 }
 
 // PageByToken reads a page token and what the page shows — the link, its

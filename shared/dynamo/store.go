@@ -191,3 +191,25 @@ func listGSI1[I, T any](ctx context.Context, s *Store, op, pk string, q listing.
 	}
 	return page, nil
 }
+
+// queryAll reads every page of a query into I items and converts them.
+func queryAll[I, T any](ctx context.Context, s *Store, op string, in *dynamodb.QueryInput, convert func(I) T) ([]T, error) {
+	out := []T{}
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, transient(op, err)
+		}
+		for _, raw := range res.Items {
+			var it I
+			if err := unmarshal(raw, &it); err != nil {
+				return nil, apperr.Wrap(op, err)
+			}
+			out = append(out, convert(it))
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
