@@ -9,7 +9,8 @@ PKGS  := ./...
 FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:docs \
              EventRouterFunction:eventrouter AuditWriterFunction:auditwriter \
              InvoicesFunction:invoices SchedulerFunction:scheduler PaymentsFunction:payments \
-             AiiaPollerFunction:aiiapoller CheckoutFunction:checkout
+             AiiaPollerFunction:aiiapoller CheckoutFunction:checkout \
+             WebhooksFunction:webhooks WebhookDispatcherFunction:webhookdispatcher
 
 .PHONY: run test lint unit bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
 

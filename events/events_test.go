@@ -23,16 +23,18 @@ var samplePrefix = map[string]struct {
 	function string
 	decode   func() any
 }{
-	"auth":          {"AuthFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
-	"organizations": {"OrganizationsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
-	"docs":          {"DocsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
-	"eventrouter":   {"EventRouterFunction", func() any { return &events.DynamoDBEvent{} }},
-	"auditwriter":   {"AuditWriterFunction", func() any { return &events.SQSEvent{} }},
-	"invoices":      {"InvoicesFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
-	"scheduler":     {"SchedulerFunction", func() any { return &events.EventBridgeEvent{} }},
-	"payments":      {"PaymentsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
-	"aiiapoller":    {"AiiaPollerFunction", func() any { return &events.SQSEvent{} }},
-	"checkout":      {"CheckoutFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"auth":              {"AuthFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"organizations":     {"OrganizationsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"docs":              {"DocsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"eventrouter":       {"EventRouterFunction", func() any { return &events.DynamoDBEvent{} }},
+	"auditwriter":       {"AuditWriterFunction", func() any { return &events.SQSEvent{} }},
+	"invoices":          {"InvoicesFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"scheduler":         {"SchedulerFunction", func() any { return &events.EventBridgeEvent{} }},
+	"payments":          {"PaymentsFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"aiiapoller":        {"AiiaPollerFunction", func() any { return &events.SQSEvent{} }},
+	"checkout":          {"CheckoutFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"webhooks":          {"WebhooksFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"webhookdispatcher": {"WebhookDispatcherFunction", func() any { return &events.SQSEvent{} }},
 }
 
 func TestSamplesDecode(t *testing.T) {

@@ -19,6 +19,7 @@ var functionDirs = map[string]string{
 	"EventRouterFunction": "eventrouter", "AuditWriterFunction": "auditwriter",
 	"InvoicesFunction": "invoices", "SchedulerFunction": "scheduler", "PaymentsFunction": "payments",
 	"AiiaPollerFunction": "aiiapoller", "CheckoutFunction": "checkout",
+	"WebhooksFunction": "webhooks", "WebhookDispatcherFunction": "webhookdispatcher",
 }
 
 type binaryFigures struct {

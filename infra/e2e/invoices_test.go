@@ -169,8 +169,13 @@ func TestInvoiceNumbersUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			a := iw.create(seedInvoice(iw.dept, "2030-01-01"), 201)
+			num, ok := a.json(t)["invoice_number"].(string)
+			if !ok {
+				t.Errorf("creation answered %d %s", a.status, a.body)
+				return
+			}
 			mu.Lock()
-			numbers = append(numbers, a.json(t)["invoice_number"].(string))
+			numbers = append(numbers, num)
 			mu.Unlock()
 		}()
 	}

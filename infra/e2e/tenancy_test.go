@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -20,6 +22,8 @@ type tenancyCase struct {
 	ownerStatus int
 	// entity: the route names its organisation in X-Entity-Id.
 	entity bool
+	// partnerOnly: organisation tokens are refused (403) whatever the ids.
+	partnerOnly bool
 }
 
 // entityRoutes are the routes without an id in the path that act on the
@@ -37,6 +41,9 @@ type targetIDs struct {
 	issued  string // an issued invoice with a payment link
 	link    string
 	intent  string
+	// The partner's webhook subscription and a delivery of it.
+	subscription string
+	delivery     string
 }
 
 var tenancyRoutes = []tenancyCase{
@@ -139,6 +146,32 @@ var tenancyRoutes = []tenancyCase{
 	{route: "GET /v1/payment_intents/{intent_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + id.intent}
 	}},
+	{route: "GET /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + id.subscription}
+	}},
+	{route: "PATCH /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+		return exchange{method: "PATCH", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + id.subscription, body: `{"description":"mine"}`}
+	}},
+	{route: "DELETE /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 204, partnerOnly: true, build: func(id targetIDs) exchange {
+		return exchange{method: "DELETE", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + id.subscription}
+	}},
+	{route: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/webhook_subscriptions/{subscription_id}/rotate_secret", path: "/v1/webhook_subscriptions/" + id.subscription + "/rotate_secret"}
+	}},
+	{route: "POST /v1/webhook_subscriptions/{subscription_id}/test", ownerStatus: 202, partnerOnly: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/webhook_subscriptions/{subscription_id}/test", path: "/v1/webhook_subscriptions/" + id.subscription + "/test"}
+	}},
+	{route: "GET /v1/webhook_subscriptions/{subscription_id}/deliveries", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/webhook_subscriptions/{subscription_id}/deliveries", path: "/v1/webhook_subscriptions/" + id.subscription + "/deliveries"}
+	}},
+	{route: "GET /v1/webhook_deliveries/{delivery_id}", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/webhook_deliveries/{delivery_id}", path: "/v1/webhook_deliveries/" + id.delivery}
+	}},
+	// The owner's delivery (a test ping) is pending or succeeded: 409, which
+	// still proves the owner reaches it.
+	{route: "POST /v1/webhook_deliveries/{delivery_id}/retry", ownerStatus: 409, partnerOnly: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/webhook_deliveries/{delivery_id}/retry", path: "/v1/webhook_deliveries/" + id.delivery + "/retry"}
+	}},
 }
 
 // TestTenancyTableCoversEveryRoute: every authenticated route with a path
@@ -167,6 +200,8 @@ func TestTenancyTableCoversEveryRoute(t *testing.T) {
 
 func TestOtherTenantsGetNotFound(t *testing.T) {
 	w := newWorld(t)
+	hookSink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(hookSink.Close)
 	partnerA := w.token("ptn-1-client", partnerSecret)
 	partnerB := w.token("ptn-2-client", partnerSecret)
 	orgA1 := w.createOrg(partnerA, orgBody("A1"))
@@ -199,10 +234,19 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 			lk := w.do(exchange{method: "POST", route: "/v1/payment_links", header: bearer(partnerA, "X-Entity-Id", orgA1),
 				body: linkBody(target.issued, `,"amount":200`), status: 201}).json(t) // leaves room for the owner's control link
 			target.link, target.intent = lk["id"].(string), lk["payment_intent_id"].(string)
+			if strings.Contains(c.route, "webhook") {
+				// A subscription per case (one case deletes it), removed after.
+				target.subscription = w.do(exchange{method: "POST", route: "/v1/webhook_subscriptions", header: bearer(partnerA),
+					body: `{"url":"` + hookSink.URL + `","events":["*"]}`, status: 201}).json(t)["id"].(string)
+				target.delivery = w.do(exchange{method: "POST", route: "/v1/webhook_subscriptions/{subscription_id}/test",
+					path: "/v1/webhook_subscriptions/" + target.subscription + "/test", header: bearer(partnerA), status: 202}).json(t)["id"].(string)
+				defer w.doAny(exchange{method: "DELETE", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + target.subscription, header: bearer(partnerA)})
+			}
 			missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
 				dept: "dept-01900000-0000-7000-8000-000000000000", account: "ba-01900000-0000-7000-8000-000000000000",
 				invoice: "inv-01900000-0000-7000-8000-000000000000", issued: "inv-01900000-0000-7000-8000-000000000001",
-				link: "pl-01900000-0000-7000-8000-000000000000", intent: "pi-01900000-0000-7000-8000-000000000000"}
+				link: "pl-01900000-0000-7000-8000-000000000000", intent: "pi-01900000-0000-7000-8000-000000000000",
+				subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000"}
 			headers := func(token string, id targetIDs) map[string]string {
 				if c.entity {
 					return bearer(token, "X-Entity-Id", id.org)
@@ -213,11 +257,15 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 
 			for _, caller := range callers {
 				// The reference: what this caller gets for ids that do not exist.
+				want := 404
+				if c.partnerOnly && caller.token == a2Token {
+					want = 403
+				}
 				ex := c.build(missing)
-				ex.header, ex.status = headers(caller.token, missing), 404
+				ex.header, ex.status = headers(caller.token, missing), want
 				ref := wt.do(ex)
 				ex = c.build(target)
-				ex.header, ex.status = headers(caller.token, target), 404
+				ex.header, ex.status = headers(caller.token, target), want
 				got := wt.do(ex)
 				if !sameError(t, got, ref) {
 					t.Errorf("%s: answer %s differs from the one for a missing id %s", caller.name, got.body, ref.body)

@@ -36,9 +36,14 @@ import (
 func TestMain(m *testing.M) { enginetest.Main(m) }
 
 // faults makes the DynamoDB client fail on demand, on the real engine.
-type faults struct{ err atomic.Pointer[error] }
+type faults struct {
+	err atomic.Pointer[error]
+	// when, if set, limits the fault to the calls whose input it accepts.
+	when atomic.Pointer[func(input any) bool]
+}
 
 func (f *faults) set(err error) {
+	f.when.Store(nil)
 	if err == nil {
 		f.err.Store(nil)
 		return
@@ -46,11 +51,19 @@ func (f *faults) set(err error) {
 	f.err.Store(&err)
 }
 
+// setWhen makes only the calls whose input satisfies when fail.
+func (f *faults) setWhen(err error, when func(input any) bool) {
+	f.when.Store(&when)
+	f.err.Store(&err)
+}
+
 func (f *faults) middleware(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("e2e-faults",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			if e := f.err.Load(); e != nil {
-				return middleware.InitializeOutput{}, middleware.Metadata{}, *e
+				if w := f.when.Load(); w == nil || (*w)(in.Parameters) {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, *e
+				}
 			}
 			return next.HandleInitialize(ctx, in)
 		}), middleware.Before)
@@ -66,6 +79,7 @@ func strPtr(s string) *string { return &s }
 // world is one stack: its app, gateway and an HTTP server in front.
 type world struct {
 	t         *testing.T
+	cfg       wiring.Config
 	app       *wiring.App
 	srv       *httptest.Server
 	clock     *stacktest.Clock
@@ -80,13 +94,30 @@ const partnerSecret = "partner-secret-0123456789"
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, worldOptions{})
+}
+
+// worldOptions change a world's defaults.
+type worldOptions struct {
+	// runningClock makes the app's clock follow the wall clock (work
+	// scheduled by queue delays needs it); otherwise it moves when advanced.
+	runningClock bool
+	webhooks     wiring.WebhookOptions
+}
+
+func newWorldWith(t *testing.T, opts worldOptions) *world {
+	t.Helper()
 	st := stacktest.New(t)
 	// The bank: the local Aiia sandbox, deciding at once (no delays).
 	sandbox := aiiasandbox.New(aiiasandbox.Options{})
 	bank := httptest.NewServer(sandbox)
 	t.Cleanup(bank.Close)
 	st.Config.Aiia = sandbox.ClientConfig(bank.URL)
-	w := &world{t: t, clock: stacktest.NewClock(time.Now().UTC().Truncate(time.Second)), faults: &faults{}, seen: map[string]bool{}, sandbox: sandbox}
+	clock := stacktest.NewClock(time.Now().UTC().Truncate(time.Second))
+	if opts.runningClock {
+		clock = stacktest.NewRunningClock()
+	}
+	w := &world{t: t, cfg: st.Config, clock: clock, faults: &faults{}, seen: map[string]bool{}, sandbox: sandbox}
 	var err error
 	w.validator, err = openapi.NewValidator()
 	if err != nil {
@@ -94,7 +125,7 @@ func newWorld(t *testing.T) *world {
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	w.app, err = wiring.Build(context.Background(), st.Config, wiring.Options{Now: w.clock.Now, Log: log,
-		DynamoDBAPIOptions: []func(*middleware.Stack) error{w.faults.middleware}})
+		DynamoDBAPIOptions: []func(*middleware.Stack) error{w.faults.middleware}, Webhooks: opts.webhooks})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -362,7 +362,7 @@ func TestTemplateRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.SQS) != 2 || len(g.Streams) != 1 { // AuditQueue and AiiaPollQueue; the table stream
+	if len(g.SQS) != 3 || len(g.Streams) != 1 { // AuditQueue, AiiaPollQueue and WebhookQueue; the table stream
 		t.Errorf("mappings: %d SQS, %d streams", len(g.SQS), len(g.Streams))
 	}
 	srv := httptest.NewServer(g)

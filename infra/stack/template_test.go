@@ -42,8 +42,11 @@ func TestParseRealTemplate(t *testing.T) {
 	for _, f := range fns {
 		byID[f.LogicalID] = f
 		want := 10 * time.Second // the Globals'
-		if f.LogicalID == "SchedulerFunction" {
-			want = 5 * time.Minute // its own Timeout overrides them
+		switch f.LogicalID {     // their own Timeout overrides them
+		case "SchedulerFunction":
+			want = 5 * time.Minute
+		case "WebhookDispatcherFunction":
+			want = 30 * time.Second
 		}
 		if f.Timeout != want {
 			t.Errorf("%s timeout = %v, want %v", f.LogicalID, f.Timeout, want)

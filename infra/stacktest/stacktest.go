@@ -58,7 +58,7 @@ func New(tb testing.TB) *Stack {
 		tb.Fatalf("environment: %v", err)
 	}
 	cfg := wiring.Config{
-		Stage: env["MODUPAY_STAGE"], Region: stack.Region(), Table: env["MODUPAY_TABLE"], AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"],
+		Stage: env["MODUPAY_STAGE"], Region: stack.Region(), Table: env["MODUPAY_TABLE"], AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"],
 		JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"], PublicBaseURL: env["MODUPAY_PUBLIC_BASE_URL"],
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq,
 	}
@@ -71,17 +71,32 @@ func New(tb testing.TB) *Stack {
 type Clock struct {
 	mu sync.Mutex
 	t  time.Time
+	// running clocks follow the wall clock, t being their offset from it.
+	running bool
+	offset  time.Duration
 }
 
-// NewClock starts a clock at t.
+// NewClock starts a clock at t; it moves only when advanced.
 func NewClock(t time.Time) *Clock { return &Clock{t: t} }
 
+// NewRunningClock starts a clock that follows the wall clock (for tests
+// whose work is scheduled by real queues' delays) and can still jump ahead.
+func NewRunningClock() *Clock { return &Clock{running: true} }
+
 // Now is the clock's time.
-func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		return time.Now().UTC().Add(c.offset)
+	}
+	return c.t
+}
 
 // Advance moves the clock forward.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	c.offset += d
 	c.mu.Unlock()
 }

@@ -108,3 +108,12 @@ func (s *Store) CountParked(ctx context.Context, source string) (int, error) {
 	}
 	return int(out.Count), nil
 }
+
+// ListAuditEntries reads a tenant's audit entries in time order (tests and
+// operators; orgID "" is the partner's own entries).
+func (s *Store) ListAuditEntries(ctx context.Context, partnerID, orgID string) ([]audit.Entry, error) {
+	return queryAll(ctx, s, "dynamo.list_audit_entries", &dynamodb.QueryInput{TableName: aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(auditPK(partnerID, orgID))},
+	}, func(it auditItem) audit.Entry { return it.Entry })
+}

@@ -3,7 +3,7 @@
 // filter passes INSERTs of kind "event"), so a change and its event are
 // published together or not at all. Delivery to the queues is at least once:
 // a batch retried after a partial failure re-sends, and consumers dedupe on
-// the event id.
+// the event id (the webhook dispatcher on the (event, subscription) pair).
 package eventrouter
 
 import (
@@ -14,11 +14,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/queue"
+	"github.com/modupay/modupay/shared/webhook"
 )
 
-// Sender publishes one event record to a queue.
+// Sender publishes messages to one queue, in batches, and says which failed.
 type Sender interface {
-	Send(ctx context.Context, body string, attrs map[string]string) error
+	SendBatch(ctx context.Context, msgs []queue.Msg) []error
 }
 
 // Router is the stream handler.
@@ -27,15 +29,31 @@ type Router struct {
 	// Poll receives a message per transfer started at the bank (an intent
 	// entering processing), which starts its status polling.
 	Poll Sender
-	Log  *slog.Logger
+	// Webhooks receives one message per (event, subscription that wants it).
+	Webhooks Sender
+	// Subscriptions reads a partner's webhook subscriptions (once per
+	// partner and batch).
+	Subscriptions func(ctx context.Context, partnerID string) ([]webhook.Subscription, error)
+	Log           *slog.Logger
 }
 
-// Handle sends each event record to the audit queue. A record that fails is
-// reported with its sequence number, and so are all after it in the batch:
-// Lambda restarts the shard from the first failure, which keeps per-shard
-// order and re-sends nothing that succeeded before it.
+// outgoing is one message to send and the stream record it comes from.
+type outgoing struct {
+	record int
+	msg    queue.Msg
+}
+
+// Handle sends each event record to the audit queue, the poll queue when it
+// starts a transfer or an onboarding, and the webhook queue once per
+// subscription that wants it; all of a batch's messages go out ten to a
+// call. Records from the first one that could not be fully routed onwards are
+// reported as failures: Lambda restarts the shard there, re-sending what
+// followed it (consumers are idempotent), never skipping an event.
 func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
+	var audit, poll, hooks []outgoing
+	firstFailed := len(ev.Records)
+	subs := map[string][]webhook.Subscription{}
 	for i, rec := range ev.Records {
 		if rec.EventName != "INSERT" {
 			continue
@@ -54,27 +72,81 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 		if t, ok := img["event_type"]; ok && t.DataType() == events.DataTypeString {
 			typ = t.String()
 		}
-		err := r.Audit.Send(ctx, body.String(), map[string]string{"event_type": typ})
-		if err == nil && r.Poll != nil && (typ == "payment_intent.status_changed" || typ == "kyc.status_changed") {
-			err = r.startPolling(ctx, body.String())
+		audit = append(audit, outgoing{i, queue.Msg{Body: body.String(), Attrs: map[string]string{"event_type": typ}}})
+		var er event.Record
+		if err := json.Unmarshal([]byte(body.String()), &er); err != nil {
+			continue // not ours to judge: the audit writer parks malformed records
 		}
-		if err != nil {
-			r.Log.ErrorContext(ctx, "routing failed; the batch resumes here", slog.String("error", err.Error()), slog.String("sequence_number", rec.Change.SequenceNumber))
-			for _, rest := range ev.Records[i:] {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rest.Change.SequenceNumber})
+		if r.Poll != nil {
+			if m, ok := pollMessage(er); ok {
+				poll = append(poll, outgoing{i, m})
 			}
-			return resp, nil
+		}
+		if r.Webhooks == nil {
+			continue
+		}
+		if webhook.NeedsSubscriptions(er.Type) {
+			if _, ok := subs[er.PartnerID]; !ok {
+				list, err := r.Subscriptions(ctx, er.PartnerID)
+				if err != nil {
+					r.Log.ErrorContext(ctx, "reading subscriptions failed; the batch resumes here", slog.String("error", err.Error()))
+					firstFailed = i
+					break
+				}
+				subs[er.PartnerID] = list
+			}
+		}
+		for _, m := range webhook.Fanout(er, subs[er.PartnerID]) {
+			b, err := json.Marshal(m)
+			if err != nil {
+				continue
+			}
+			hooks = append(hooks, outgoing{i, queue.Msg{Body: string(b), Attrs: map[string]string{"event_type": er.Type, "webhook_subscription_id": m.SubscriptionID}}})
+		}
+	}
+	for _, q := range []struct {
+		s   Sender
+		out []outgoing
+	}{{r.Audit, audit}, {r.Poll, poll}, {r.Webhooks, hooks}} {
+		firstFailed = r.send(ctx, q.s, q.out, firstFailed)
+	}
+	if firstFailed < len(ev.Records) {
+		for _, rest := range ev.Records[firstFailed:] {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rest.Change.SequenceNumber})
 		}
 	}
 	return resp, nil
 }
 
-// startPolling sends the poll message of an intent that entered processing.
-// A redelivered event sends it again: the poller applies each transition once.
-func (r *Router) startPolling(ctx context.Context, record string) error {
-	var rec event.Record
-	if err := json.Unmarshal([]byte(record), &rec); err != nil {
-		return nil // not ours to judge: the audit writer parks malformed records
+// send publishes the messages of records before firstFailed and returns the
+// first record whose message failed (or firstFailed).
+func (r *Router) send(ctx context.Context, s Sender, out []outgoing, firstFailed int) int {
+	var msgs []queue.Msg
+	for _, o := range out {
+		if o.record >= firstFailed {
+			break
+		}
+		msgs = append(msgs, o.msg)
+	}
+	if len(msgs) == 0 {
+		return firstFailed
+	}
+	for i, err := range s.SendBatch(ctx, msgs) {
+		if err != nil && out[i].record < firstFailed {
+			r.Log.ErrorContext(ctx, "routing failed; the batch resumes here", slog.String("error", err.Error()))
+			firstFailed = out[i].record
+		}
+	}
+	return firstFailed
+}
+
+// pollMessage is the poll queue's message for an intent that entered
+// processing (its transfer is followed at the bank), or for an approved KYC
+// (the department's default account is onboarded at Aiia as a payee). A
+// redelivered event sends it again: the poller applies each transition once.
+func pollMessage(rec event.Record) (queue.Msg, bool) {
+	if rec.Type != "payment_intent.status_changed" && rec.Type != "kyc.status_changed" {
+		return queue.Msg{}, false
 	}
 	var env struct {
 		Data struct {
@@ -84,28 +156,26 @@ func (r *Router) startPolling(ctx context.Context, record string) error {
 		} `json:"data"`
 	}
 	if json.Unmarshal(rec.Envelope, &env) != nil {
-		return nil
+		return queue.Msg{}, false
 	}
-	// An approved KYC onboards the department's default account at Aiia as
-	// a payee (a destination), through the same worker.
 	if rec.Type == "kyc.status_changed" {
 		if env.Data.CurrentStatus != "approved" {
-			return nil
+			return queue.Msg{}, false
 		}
 		msg, err := json.Marshal(map[string]any{"kind": "onboard_destination", "partner_id": rec.PartnerID,
 			"organization_id": rec.OrgID, "department_id": env.Data.DepartmentID, "since": rec.Timestamp})
 		if err != nil {
-			return err
+			return queue.Msg{}, false
 		}
-		return r.Poll.Send(ctx, string(msg), map[string]string{"department_id": env.Data.DepartmentID})
+		return queue.Msg{Body: string(msg), Attrs: map[string]string{"department_id": env.Data.DepartmentID}}, true
 	}
 	if env.Data.CurrentStatus != "processing" {
-		return nil
+		return queue.Msg{}, false
 	}
 	msg, err := json.Marshal(map[string]any{"partner_id": rec.PartnerID, "organization_id": rec.OrgID,
 		"payment_intent_id": env.Data.IntentID, "attempt": 0, "since": rec.Timestamp})
 	if err != nil {
-		return err
+		return queue.Msg{}, false
 	}
-	return r.Poll.Send(ctx, string(msg), map[string]string{"payment_intent_id": env.Data.IntentID})
+	return queue.Msg{Body: string(msg), Attrs: map[string]string{"payment_intent_id": env.Data.IntentID}}, true
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/modupay/modupay/shared/handlers/organizations"
 	"github.com/modupay/modupay/shared/handlers/payments"
 	"github.com/modupay/modupay/shared/handlers/tokens"
+	"github.com/modupay/modupay/shared/handlers/webhooks"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/openapi"
 	"github.com/modupay/modupay/shared/organization"
@@ -333,6 +334,7 @@ func handlerRoutes() []httpapi.Route {
 	routes = append(routes, (&docs.Handlers{}).Routes()...)
 	routes = append(routes, (&invoices.Handlers{}).Routes()...)
 	routes = append(routes, (&payments.Handlers{}).Routes()...)
+	routes = append(routes, (&webhooks.Handlers{}).Routes()...)
 	routes = append(routes, (&checkout.Handlers{}).Routes()...)
 	return routes
 }
@@ -343,8 +345,8 @@ func TestRoutesMatchTemplateAndHandlers(t *testing.T) {
 	if !sort.StringsAreSorted(documented) {
 		t.Error("Routes() is not sorted")
 	}
-	if len(documented) != 46 {
-		t.Errorf("Routes() has %d operations, want 46: %v", len(documented), documented)
+	if len(documented) != 56 {
+		t.Errorf("Routes() has %d operations, want 56: %v", len(documented), documented)
 	}
 	if tpl := templateRoutes(t); !reflect.DeepEqual(documented, tpl) {
 		t.Errorf("documented routes differ from template.yaml:\n doc: %v\n tpl: %v", documented, tpl)

@@ -35,14 +35,17 @@ import (
 	"github.com/modupay/modupay/shared/handlers/organizations"
 	"github.com/modupay/modupay/shared/handlers/payments"
 	"github.com/modupay/modupay/shared/handlers/tokens"
+	"github.com/modupay/modupay/shared/handlers/webhooks"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/invoice"
+	"github.com/modupay/modupay/shared/netguard"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/pagetoken"
 	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/queue"
 	"github.com/modupay/modupay/shared/scheduler"
 	"github.com/modupay/modupay/shared/validation"
+	"github.com/modupay/modupay/shared/webhook"
 )
 
 // Config is everything a function needs from its environment. In AWS it comes
@@ -54,6 +57,7 @@ type Config struct {
 	Table            string
 	AuditQueueURL    string
 	AiiaPollQueueURL string
+	WebhookQueueURL  string
 	Aiia             aiia.Config
 	JWTKeys          string // "kid:base64secret[,kid:base64secret...]"
 	JWTActiveKid     string
@@ -74,6 +78,7 @@ func ConfigFromEnv() Config {
 		Table:            os.Getenv("MODUPAY_TABLE"),
 		AuditQueueURL:    os.Getenv("MODUPAY_AUDIT_QUEUE_URL"),
 		AiiaPollQueueURL: os.Getenv("MODUPAY_AIIA_POLL_QUEUE_URL"),
+		WebhookQueueURL:  os.Getenv("MODUPAY_WEBHOOK_QUEUE_URL"),
 		Aiia:             aiia.ConfigFromEnv(),
 		JWTKeys:          os.Getenv("MODUPAY_JWT_KEYS"),
 		JWTActiveKid:     os.Getenv("MODUPAY_JWT_ACTIVE_KID"),
@@ -120,6 +125,19 @@ type Options struct {
 	// DynamoDBAPIOptions are extra SDK middlewares for the DynamoDB client
 	// (tests inject faults with them, on the real engine).
 	DynamoDBAPIOptions []func(*middleware.Stack) error
+	// Webhooks tunes the dispatcher (zero values: the documented defaults).
+	Webhooks WebhookOptions
+}
+
+// WebhookOptions are the dispatcher's timing; tests shorten them so retries
+// and timeouts happen in seconds (the defaults are unit-tested).
+type WebhookOptions struct {
+	Schedule     []time.Duration
+	Timeout      time.Duration
+	DisableAfter time.Duration
+	// Resolver resolves endpoint hosts when subscriptions are saved (nil:
+	// the system's resolver).
+	Resolver netguard.Resolver
 }
 
 // NewID returns "<prefix>-<UUIDv7>": unguessable enough for resource ids (74
@@ -174,6 +192,10 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	creds := &credential.Service{Store: store, Now: o.Now, NewID: o.NewID,
 		Issuer: &auth.Issuer{Keys: keys, Issuer: issuerName, Audience: audience, TTL: TokenTTL, Now: o.Now, NewID: func() string { return o.NewID("tok") }}}
 	mode := validation.Mode{Strict: cfg.Stage == "production"}
+	// Webhook endpoints: https to public addresses only; the sandbox (and
+	// the local stack) also accepts http to loopback, for receivers on the
+	// developer's machine.
+	policy := netguard.Policy{AllowLoopback: !mode.Strict}
 	orgs := &organization.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	depts := &department.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	invs := &invoice.Service{Store: store, Now: o.Now, NewID: o.NewID}
@@ -239,6 +261,29 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if err := app.addHTTP("CheckoutFunction", apiOpts, (&checkout.Handlers{Flow: flow, CSRFKey: csrfKey[:], BaseURL: pageBase, Sandbox: !mode.Strict, Now: o.Now}).Routes()...); err != nil {
 		return nil, err
 	}
+	hooks := &webhook.Service{Store: store, Now: o.Now, NewID: o.NewID, CheckURL: func(ctx context.Context, raw string) error {
+		_, err := policy.CheckURL(ctx, o.Webhooks.Resolver, raw)
+		return err
+	}}
+	if err := app.addHTTP("WebhooksFunction", apiOpts, (&webhooks.Handlers{Webhooks: hooks}).Routes()...); err != nil {
+		return nil, err
+	}
+	hookQueue := queue.Publisher{Client: sq, URL: cfg.WebhookQueueURL}
+	timeout := o.Webhooks.Timeout
+	if timeout == 0 {
+		timeout = webhook.DefaultTimeout
+	}
+	dispatcher := &webhook.Dispatcher{Store: store, Client: policy.Client(timeout), Now: o.Now, NewID: o.NewID, Log: o.Log,
+		Schedule: o.Webhooks.Schedule, Timeout: timeout, DisableAfter: o.Webhooks.DisableAfter,
+		Requeue: func(ctx context.Context, m webhook.Message, delay time.Duration) error {
+			b, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			return hookQueue.SendDelayed(ctx, string(b), delay)
+		}}
+	app.functions["WebhookDispatcherFunction"] = Function{LogicalID: "WebhookDispatcherFunction", SQS: dispatcher.Handle}
+	router.Webhooks, router.Subscriptions = hookQueue, store.ListSubscriptions
 	app.functions["EventRouterFunction"] = Function{LogicalID: "EventRouterFunction", Stream: router.Handle}
 	writer := &audit.Writer{Store: store, Log: o.Log}
 	app.functions["AuditWriterFunction"] = Function{LogicalID: "AuditWriterFunction", SQS: writer.Handle}

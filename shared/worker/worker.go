@@ -8,6 +8,7 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -35,6 +36,31 @@ func Each(ctx context.Context, ev events.SQSEvent, source string, log *slog.Logg
 			continue
 		}
 		log.ErrorContext(ctx, "message parked", slog.String("source", source), slog.String("message_id", m.MessageId), slog.String("reason", err.Error()))
+	}
+	return resp
+}
+
+// Parallel is Each with the batch's records handled concurrently: for
+// consumers that wait on a remote party (webhook endpoints), so one slow
+// endpoint does not hold up the rest of the batch. Failures are reported in
+// the batch's order.
+func Parallel(ctx context.Context, ev events.SQSEvent, source string, log *slog.Logger, park Parker, handle func(context.Context, events.SQSMessage) error) events.SQSEventResponse {
+	failed := make([]bool, len(ev.Records))
+	var wg sync.WaitGroup
+	for i, m := range ev.Records {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			one := Each(ctx, events.SQSEvent{Records: []events.SQSMessage{m}}, source, log, park, handle)
+			failed[i] = len(one.BatchItemFailures) > 0
+		}()
+	}
+	wg.Wait()
+	var resp events.SQSEventResponse
+	for i, f := range failed {
+		if f {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+		}
 	}
 	return resp
 }

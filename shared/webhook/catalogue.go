@@ -1,0 +1,53 @@
+// Package webhook is the partners' webhooks: subscriptions (an endpoint, the
+// events it wants, a signing secret), and the delivery of every committed
+// event to every subscription that wants it, signed, retried on a schedule,
+// logged attempt by attempt and replayable. It knows nothing of HTTP routing
+// or DynamoDB: the store and the queue are interfaces.
+//
+// The path of an event: a service commits a change and its event in one
+// transaction (package event); the table's stream carries the event to the
+// router, which sends one message per (event, subscription) to the webhook
+// queue (Fanout); the dispatcher (Dispatcher) takes the delivery's lease,
+// POSTs the payload, records the attempt and, on a retryable failure, sends
+// itself the next attempt with a delay.
+package webhook
+
+import "slices"
+
+// Catalogue is every event type a subscription may ask for, besides "*".
+// refund.* and payment_order.* are produced by the refunds and payment-orders
+// modules; subscribing to them ahead of time is allowed.
+var Catalogue = []string{
+	"invoice.created",
+	"invoice.status_changed",
+	"payment_link.created",
+	"payment_link.expired",
+	"payment_intent.status_changed",
+	"refund.created",
+	"refund.status_changed",
+	"organization.created",
+	"department.created",
+	"bank_account.created",
+	"kyc.status_changed",
+	"payment_order.created",
+	"payment_order.status_changed",
+	// A subscription disabled after failing continuously (or answering 410):
+	// delivered to the partner's other subscriptions that ask for it.
+	"webhook_subscription.disabled",
+}
+
+// Event types of the webhook module itself.
+const (
+	// TypeTest is the signed ping POST /v1/webhook_subscriptions/{id}/test
+	// sends, to that subscription only, whatever its events.
+	TypeTest = "webhook_subscription.test"
+	// TypeRetryRequested records a manual retry (audit) and carries it to
+	// the dispatcher through the outbox; it is never delivered as a webhook.
+	TypeRetryRequested = "webhook_delivery.retry_requested"
+	TypeDisabled       = "webhook_subscription.disabled"
+	// All matches every type of the catalogue, present and future.
+	All = "*"
+)
+
+// Deliverable says whether events of type t go to subscriptions at all.
+func Deliverable(t string) bool { return slices.Contains(Catalogue, t) }
