@@ -143,6 +143,10 @@ server.listen(0, '127.0.0.1', () => {
 });
 
 // Run until stdin closes (the harness closes it) or a signal ends us.
-process.stdin.on('end', () => process.exit(0));
-process.stdin.on('error', () => process.exit(0));
-process.stdin.resume();
+// A shell's background job has no such pipe (stdin is /dev/null): it runs
+// until killed.
+if (require('fs').fstatSync(0).isFIFO()) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}

@@ -24,6 +24,7 @@ runs until stdin is closed or it is killed.
 
 import json
 import os
+import stat
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -147,7 +148,11 @@ def main() -> None:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     emit(f"listening {server.server_address[1]}")
-    # Run until stdin closes (the harness closes it) or a signal ends us.
+    # Run until stdin closes (the harness's pipe) or a signal ends us; a
+    # shell's background job has no such pipe (stdin is /dev/null): it runs
+    # until killed.
+    if not stat.S_ISFIFO(os.fstat(0).st_mode):
+        threading.Event().wait()
     while sys.stdin.buffer.read(4096):
         pass
     os._exit(0)
