@@ -39,8 +39,9 @@ import (
 func main() {
 	n := flag.Int("n", 200, "requests per route")
 	initRuns := flag.Int("init-runs", 15, "process starts per function for the init time")
+	webhookBurst := flag.Int("webhook-burst", 10000, "organization.created events in the webhook burst")
 	flag.Parse()
-	if err := run(*n, *initRuns); err != nil {
+	if err := run(*n, *initRuns, *webhookBurst); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -49,7 +50,7 @@ func main() {
 // budget is the most DynamoDB / SQS calls a route may make per request (-1: not budgeted).
 type budget struct{ dynamo, sqs int64 }
 
-func run(n, initRuns int) error {
+func run(n, initRuns, webhookBurst int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	root, err := repoRoot()
@@ -86,13 +87,14 @@ func run(n, initRuns int) error {
 	defer bank.Close()
 	rec := &recorder{byRequest: map[string]callCounts{}}
 	app, err := wiring.Build(ctx, wiring.Config{Stage: "sandbox", Region: stack.Region(), Table: env["MODUPAY_TABLE"],
-		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
+		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"], JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL)}, wiring.Options{Log: slog.New(rec)})
 	if err != nil {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw, err := gateway.New(tpl, res, app, gateway.Options{DynamoDBEndpoint: dyn, SQSEndpoint: sq, Log: quiet, SQSWaitTimeSeconds: 1})
+	stages := &stageClock{} // times the webhook path's functions during the webhook burst
+	gw, err := gateway.New(tpl, res, stages.wrap(app), gateway.Options{DynamoDBEndpoint: dyn, SQSEndpoint: sq, Log: quiet, SQSWaitTimeSeconds: 1})
 	if err != nil {
 		return err
 	}
@@ -244,6 +246,8 @@ func run(n, initRuns int) error {
 		}
 		payTimes = append(payTimes, d)
 	}
+	hooks, hooksErr := measureWebhooks(ctx, app, c, webhookSetup{burst: webhookBurst, sqs: stack.NewSQSClient(sq),
+		queueURL: res.ByID["WebhookQueue"].URL, dlqURL: res.ByID["WebhookDLQ"].URL, auditURL: res.ByID["AuditQueue"].URL, stages: stages})
 	if err := report(os.Stdout, n, rows, allocs, bins); err != nil {
 		return err
 	}
@@ -251,6 +255,13 @@ func run(n, initRuns int) error {
 		"event router, poll queue, poller, Aiia status read, settlement transaction: p50 %s, max %s\n",
 		percentile(payTimes, 50).Round(time.Millisecond), percentile(payTimes, 100).Round(time.Millisecond))
 	scale.report(os.Stdout)
+	hooks.report(os.Stdout)
+	if hooksErr != nil {
+		return hooksErr
+	}
+	if err := hooks.check(); err != nil {
+		return err
+	}
 	if scale.listCalls != 1 || scale.overdueMarked != scale.due || scale.overdueCalls-int64(scale.overdueMarked) > 2*8 {
 		return fmt.Errorf("invoice scale budget exceeded: a page must be one call, and the overdue run must read only the due invoices")
 	}
