@@ -104,11 +104,18 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 			hooks = append(hooks, outgoing{i, queue.Msg{Body: string(b), Attrs: map[string]string{"event_type": er.Type, "webhook_subscription_id": m.SubscriptionID}}})
 		}
 	}
+	// The queues are independent: their batches go out at the same time (the
+	// router's time is mostly these calls).
+	built := firstFailed
+	results := make(chan int, 3)
 	for _, q := range []struct {
 		s   Sender
 		out []outgoing
 	}{{r.Audit, audit}, {r.Poll, poll}, {r.Webhooks, hooks}} {
-		firstFailed = r.send(ctx, q.s, q.out, firstFailed)
+		go func() { results <- r.send(ctx, q.s, q.out, built) }()
+	}
+	for range 3 {
+		firstFailed = min(firstFailed, <-results)
 	}
 	if firstFailed < len(ev.Records) {
 		for _, rest := range ev.Records[firstFailed:] {
@@ -121,6 +128,9 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 // send publishes the messages of records before firstFailed and returns the
 // first record whose message failed (or firstFailed).
 func (r *Router) send(ctx context.Context, s Sender, out []outgoing, firstFailed int) int {
+	if s == nil {
+		return firstFailed
+	}
 	var msgs []queue.Msg
 	for _, o := range out {
 		if o.record >= firstFailed {
