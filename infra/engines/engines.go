@@ -1,13 +1,15 @@
 // Package engines starts the real local engines the project runs on without
 // Docker: DynamoDB Local (the official jar, Streams included) and moto's server
 // for SQS (it speaks the JSON protocol the Go SDK uses and honours redrive
-// policies). Each engine runs in its own process group, logs to a file and is
+// policies), through sqs_server.py, which removes moto's per-message walks of
+// a whole queue (see that file). Each engine runs in its own process group, logs to a file and is
 // killed by Stop, or by the kernel on Linux if this process dies first.
 package engines
 
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +25,12 @@ import (
 	"syscall"
 	"time"
 )
+
+// sqsServer starts moto's server with the fixes that keep its calls from
+// slowing with a queue's depth (see the file); it is written to the log dir.
+//
+//go:embed sqs_server.py
+var sqsServer []byte
 
 // Options says where the engines listen and log.
 type Options struct {
@@ -70,6 +78,7 @@ func Start(ctx context.Context, opts Options) (*Engines, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start SQS: moto_server not found (pip install 'moto[server]'): %w", err)
 	}
+	python, pythonErr := exec.LookPath("python3")
 	ddbDir, err := EnsureDynamoDBLocal(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("start DynamoDB Local: %w", err)
@@ -105,11 +114,23 @@ func Start(ctx context.Context, opts Options) (*Engines, error) {
 		ddbCh <- result{p, rel, err}
 	}()
 	go func() {
+		// moto through sqs_server.py when the python3 on PATH has moto (the
+		// one moto_server runs on, on this kind of machine); moto_server as
+		// is otherwise, slower with deep queues.
+		cmd := []string{moto}
+		if pythonErr == nil && exec.CommandContext(ctx, python, "-c", "import moto.server").Run() == nil {
+			script := filepath.Join(e.LogDir, "sqs_server.py")
+			if err := os.WriteFile(script, sqsServer, 0o644); err != nil {
+				sqsCh <- result{err: fmt.Errorf("start SQS: %w", err)}
+				return
+			}
+			cmd = []string{python, script}
+		}
 		p, rel, err := startEngine(ctx, engineSpec{
 			name: "moto SQS", log: filepath.Join(e.LogDir, "moto.log"),
 			port: opts.SQSPort, probe: probeSQS,
 			argv: func(port int) []string {
-				return []string{moto, "-H", "127.0.0.1", "-p", strconv.Itoa(port)}
+				return append(cmd[:len(cmd):len(cmd)], "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 			},
 		})
 		sqsCh <- result{p, rel, err}
