@@ -20,9 +20,9 @@ emulator, not ModuPay. Real SQS has no such cost. The fixes change no answer:
    neither reads) are not computed; GetQueueAttributes still computes them;
 2. the clock is read with time.time() when no datetime is given (the same
    instant, as a float, without building datetimes);
-3. delete_message removes the one message that had the receipt handle in one
-   pass that stops at it (consumers delete old messages, at the list's head),
-   under the queue's lock; an unknown handle is still ReceiptHandleIsInvalid,
+3. delete_message looks for the message that had the receipt handle in one
+   pass that stops at it (consumers delete old messages, at the list's head)
+   and removes it, under the queue's lock; an unknown handle is still ReceiptHandleIsInvalid,
    a handle already deleted still succeeds.
 
 The fixes touch moto internals: they are applied only when those internals
