@@ -2,8 +2,9 @@
 // Docker: DynamoDB Local (the official jar, Streams included) and moto's server
 // for SQS (it speaks the JSON protocol the Go SDK uses and honours redrive
 // policies), through sqs_server.py, which removes moto's per-message walks of
-// a whole queue (see that file). Each engine runs in its own process group, logs to a file and is
-// killed by Stop, or by the kernel on Linux if this process dies first.
+// a whole queue (see that file). Each engine runs in its own process group,
+// logs to a file and is killed by Stop, or by the kernel on Linux if this
+// process dies first.
 package engines
 
 import (
