@@ -15,21 +15,14 @@ import (
 // join (TestTenancyTableCoversEveryRoute fails until it does). Each case
 // builds the request for a target organisation and resource ids; the owner
 // gets ownerStatus, anyone else — another partner, another organisation of the
-// same partner — gets exactly the 404 an id that does not exist gets.
+// same partner — gets exactly the answer ids that do not exist get.
 type tenancyCase struct {
 	route       string // the route key
 	build       func(ids targetIDs) exchange
 	ownerStatus int
 	// entity: the route names its organisation in X-Entity-Id.
 	entity bool
-	// partnerOnly: organisation tokens are refused (403) whatever the ids.
-	partnerOnly bool
 }
-
-// entityRoutes are the routes without an id in the path that act on the
-// organisation named by X-Entity-Id: they belong in the table too.
-var entityRoutes = map[string]bool{"POST /v1/invoices": true, "GET /v1/invoices": true,
-	"POST /v1/payment_links": true, "GET /v1/payment_links": true, "GET /v1/payment_intents": true}
 
 // targetIDs are the ids a request aims at.
 type targetIDs struct {
@@ -146,36 +139,50 @@ var tenancyRoutes = []tenancyCase{
 	{route: "GET /v1/payment_intents/{intent_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + id.intent}
 	}},
-	{route: "GET /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+	{route: "GET /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + id.subscription}
 	}},
-	{route: "PATCH /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+	{route: "PATCH /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "PATCH", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + id.subscription, body: `{"description":"mine"}`}
 	}},
-	{route: "DELETE /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 204, partnerOnly: true, build: func(id targetIDs) exchange {
+	{route: "DELETE /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 204, build: func(id targetIDs) exchange {
 		return exchange{method: "DELETE", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + id.subscription}
 	}},
-	{route: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+	{route: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/webhook_subscriptions/{subscription_id}/rotate_secret", path: "/v1/webhook_subscriptions/" + id.subscription + "/rotate_secret"}
 	}},
-	{route: "POST /v1/webhook_subscriptions/{subscription_id}/test", ownerStatus: 202, partnerOnly: true, build: func(id targetIDs) exchange {
+	{route: "POST /v1/webhook_subscriptions/{subscription_id}/test", ownerStatus: 202, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/webhook_subscriptions/{subscription_id}/test", path: "/v1/webhook_subscriptions/" + id.subscription + "/test"}
 	}},
-	{route: "GET /v1/webhook_subscriptions/{subscription_id}/deliveries", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+	{route: "GET /v1/webhook_subscriptions/{subscription_id}/deliveries", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/webhook_subscriptions/{subscription_id}/deliveries", path: "/v1/webhook_subscriptions/" + id.subscription + "/deliveries"}
 	}},
-	{route: "GET /v1/webhook_deliveries/{delivery_id}", ownerStatus: 200, partnerOnly: true, build: func(id targetIDs) exchange {
+	{route: "GET /v1/webhook_deliveries/{delivery_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/webhook_deliveries/{delivery_id}", path: "/v1/webhook_deliveries/" + id.delivery}
 	}},
 	// The owner's delivery (a test ping) is pending or succeeded: 409, which
 	// still proves the owner reaches it.
-	{route: "POST /v1/webhook_deliveries/{delivery_id}/retry", ownerStatus: 409, partnerOnly: true, build: func(id targetIDs) exchange {
+	{route: "POST /v1/webhook_deliveries/{delivery_id}/retry", ownerStatus: 409, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/webhook_deliveries/{delivery_id}/retry", path: "/v1/webhook_deliveries/" + id.delivery + "/retry"}
 	}},
 }
 
-// TestTenancyTableCoversEveryRoute: every authenticated route with a path
-// parameter is in the table above.
+// ownScopeRoutes name no tenant resource: they act on the caller's own
+// partner only (its organisation list and creation, its branding, its
+// webhook subscriptions), so there is no victim id to send them. Every other
+// authenticated route must have a row in tenancyRoutes.
+var ownScopeRoutes = map[string]string{
+	"POST /v1/organizations":         "creates in the caller's own partner",
+	"GET /v1/organizations":          "lists the caller's own partner's organisations",
+	"GET /v1/branding":               "the caller's own partner branding",
+	"PUT /v1/branding":               "the caller's own partner branding",
+	"POST /v1/webhook_subscriptions": "creates in the caller's own partner",
+	"GET /v1/webhook_subscriptions":  "lists the caller's own partner's subscriptions",
+}
+
+// TestTenancyTableCoversEveryRoute: every authenticated route of
+// template.yaml is in the table above or, naming no tenant resource, in
+// ownScopeRoutes; a new route without a row fails here.
 func TestTenancyTableCoversEveryRoute(t *testing.T) {
 	inTable := map[string]bool{}
 	for _, c := range tenancyRoutes {
@@ -183,21 +190,38 @@ func TestTenancyTableCoversEveryRoute(t *testing.T) {
 	}
 	var missing []string
 	for _, rk := range templateRoutes(t) {
-		// The payment page's routes are public: their token is the only key,
-		// covered by TestPaymentPageUnknownToken.
-		if strings.HasPrefix(rk, "GET /p/") || strings.HasPrefix(rk, "POST /p/") {
+		// Public routes: the token endpoint, and the payment page, whose
+		// token is its only key (TestPaymentPageUnknownToken).
+		_, path, _ := strings.Cut(rk, " ")
+		if !strings.HasPrefix(path, "/v1/") || rk == "POST /v1/auth/token" {
 			continue
 		}
-		if (strings.Contains(rk, "{") || entityRoutes[rk]) && !inTable[rk] {
+		if _, own := ownScopeRoutes[rk]; own == inTable[rk] {
 			missing = append(missing, rk)
 		}
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
-		t.Fatalf("routes with ids missing from the tenancy table: %v", missing)
+		t.Fatalf("routes missing from the tenancy table (or in both it and ownScopeRoutes): %v", missing)
 	}
 }
 
+// attacker is one caller that must not reach the victim's resources.
+type attacker struct {
+	name  string
+	token string
+	// entity: the X-Entity-Id it sends — "victim" (the target's organisation,
+	// or the missing one for the reference), "" none.
+	entity string
+}
+
+// TestOtherTenantsGetNotFound attacks every route of the table as another
+// partner (its partner token and an organisation admin of its own) and as
+// every role of a sibling organisation of the same partner, each with and
+// without an X-Entity-Id naming the victim. Each answer must be byte for
+// byte the answer to the same request with ids that do not exist (only the
+// request id differs), must not mention a victim id, and the victim's items
+// in the table must be unchanged afterwards: nothing read, nothing written.
 func TestOtherTenantsGetNotFound(t *testing.T) {
 	w := newWorld(t)
 	hookSink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -206,24 +230,29 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 	partnerB := w.token("ptn-2-client", partnerSecret)
 	orgA1 := w.createOrg(partnerA, orgBody("A1"))
 	orgA2 := w.createOrg(partnerA, orgBody("A2"))
-	w.createOrg(partnerB, orgBody("B1"))
-	newClient := func(org, role string) map[string]any {
+	orgB1 := w.createOrg(partnerB, orgBody("B1"))
+	newClient := func(token, org, role string) map[string]any {
 		return w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
-			header: bearer(partnerA), body: `{"role":"` + role + `"}`, status: 201}).json(t)
+			header: bearer(token), body: `{"role":"` + role + `"}`, status: 201}).json(t)
 	}
-	a2Admin := newClient(orgA2, "admin")
-	a2Token := w.token(a2Admin["client_id"].(string), a2Admin["client_secret"].(string))
+	orgToken := func(token, org, role string) string {
+		c := newClient(token, org, role)
+		return w.token(c["client_id"].(string), c["client_secret"].(string))
+	}
+	var attackers []attacker
+	for _, e := range []string{"", "victim"} {
+		attackers = append(attackers, attacker{"another partner", partnerB, e},
+			attacker{"another partner's organisation admin", orgToken(partnerB, orgB1, "admin"), e})
+	}
+	for _, role := range []string{"admin", "finance_manager", "portfolio_manager", "analyst"} {
+		tok := orgToken(partnerA, orgA2, role)
+		attackers = append(attackers, attacker{"sibling organisation " + role, tok, ""}, attacker{"sibling organisation " + role, tok, "victim"})
+	}
+	snap := newTableSnapshot(t, w)
 
-	callers := []struct {
-		name  string
-		token string
-	}{
-		{"another partner", partnerB},
-		{"another organisation of the same partner (admin)", a2Token},
-	}
 	for _, c := range tenancyRoutes {
 		t.Run(c.route, func(t *testing.T) {
-			target := targetIDs{org: orgA1, client: newClient(orgA1, "analyst")["client_id"].(string)}
+			target := targetIDs{org: orgA1, client: newClient(partnerA, orgA1, "analyst")["client_id"].(string)}
 			target.dept, target.account = newDepartmentWithAccounts(t, w, partnerA, orgA1)
 			target.invoice = w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(partnerA, "X-Entity-Id", orgA1),
 				body: seedInvoice(target.dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
@@ -247,36 +276,69 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 				invoice: "inv-01900000-0000-7000-8000-000000000000", issued: "inv-01900000-0000-7000-8000-000000000001",
 				link: "pl-01900000-0000-7000-8000-000000000000", intent: "pi-01900000-0000-7000-8000-000000000000",
 				subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000"}
-			headers := func(token string, id targetIDs) map[string]string {
-				if c.entity {
-					return bearer(token, "X-Entity-Id", id.org)
-				}
-				return bearer(token)
-			}
+			victimIDs := []string{target.org, target.client, target.dept, target.account, target.invoice, target.issued,
+				target.link, target.intent, target.subscription, target.delivery}
 			wt := &world{t: t, app: w.app, srv: w.srv, clock: w.clock, faults: w.faults, validator: w.validator, seen: w.seen}
 
-			for _, caller := range callers {
-				// The reference: what this caller gets for ids that do not exist.
-				want := 404
-				if c.partnerOnly && caller.token == a2Token {
-					want = 403
+			before := snap.take(t, victimIDs)
+			for _, a := range attackers {
+				name := a.name + ", no X-Entity-Id"
+				if a.entity != "" {
+					name = a.name + ", X-Entity-Id of the victim"
 				}
-				ex := c.build(missing)
-				ex.header, ex.status = headers(caller.token, missing), want
-				ref := wt.do(ex)
-				ex = c.build(target)
-				ex.header, ex.status = headers(caller.token, target), want
-				got := wt.do(ex)
-				if !sameError(t, got, ref) {
-					t.Errorf("%s: answer %s differs from the one for a missing id %s", caller.name, got.body, ref.body)
+				send := func(id targetIDs) answer {
+					ex := c.build(id)
+					ex.header, ex.status = bearer(a.token), -1
+					if a.entity != "" {
+						ex.header["X-Entity-Id"] = id.org
+					}
+					return wt.do(ex)
+				}
+				ref, got := send(missing), send(target)
+				switch {
+				case ref.status/100 == 2 && (c.build(target).method != "GET" || a.entity != ""):
+					t.Errorf("%s: a write with ids that do not exist answered %d: %s", name, ref.status, ref.body)
+				case ref.status/100 != 2 && ref.status != 400 && ref.status != 403 && ref.status != 404 && ref.status != 422:
+					t.Errorf("%s: ids that do not exist answered %d: %s", name, ref.status, ref.body)
+				}
+				if !sameAnswer(got, ref) {
+					t.Errorf("%s: answer %d %s differs from the one for ids that do not exist %d %s", name, got.status, got.body, ref.status, ref.body)
+				}
+				for _, id := range victimIDs {
+					if id != "" && strings.Contains(string(got.body), id) {
+						t.Errorf("%s: the answer names the victim's %s: %s", name, id, got.body)
+					}
 				}
 			}
-			// Positive control: the owner reaches it, so the 404s above mean something.
+			if diff := snap.take(t, victimIDs).diff(before); diff != "" {
+				t.Errorf("the victim's items changed under the attackers' requests:\n%s", diff)
+			}
+			// Positive control: the owner reaches it, so the answers above mean something.
 			ex := c.build(target)
-			ex.header, ex.status = headers(partnerA, target), c.ownerStatus
+			ex.header, ex.status = bearer(partnerA), c.ownerStatus
+			if c.entity {
+				ex.header["X-Entity-Id"] = target.org
+			}
 			wt.do(ex)
 		})
 	}
+}
+
+// sameAnswer compares two answers but for their request ids.
+func sameAnswer(a, b answer) bool {
+	strip := func(x answer) string {
+		var m map[string]any
+		if err := json.Unmarshal(x.body, &m); err != nil {
+			return string(x.body)
+		}
+		delete(m, "request_id")
+		if e, ok := m["error"].(map[string]any); ok {
+			delete(e, "request_id")
+		}
+		out, _ := json.Marshal(m)
+		return string(out)
+	}
+	return a.status == b.status && strip(a) == strip(b)
 }
 
 // sameError compares two error bodies but for the request id.
@@ -308,4 +370,53 @@ func newDepartmentWithAccounts(t *testing.T, w *world, token, org string) (strin
 	acct := w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts"), header: bearer(token),
 		body: `{"iban":"FR7630006000011234567890189","bic":"AGRIFRPPXXX","account_name":"B"}`, status: 201}).json(t)["id"].(string)
 	return dept, acct
+}
+
+// TestSiblingAdminCannotRedirectPayouts is the attack found in review: an
+// admin of organisation A2 naming its sibling A1 in X-Entity-Id tried to add
+// a default bank account to A1's department (A1's invoices would then be
+// paid into A2's IBAN), and to read and change A1's departments and KYC.
+// Every attempt is a 404, and A1's department, accounts and KYC read back
+// unchanged by A1's partner.
+func TestSiblingAdminCannotRedirectPayouts(t *testing.T) {
+	w := newWorld(t)
+	partner := w.token("ptn-1-client", partnerSecret)
+	victim := w.createOrg(partner, orgBody("A1"))
+	sibling := w.createOrg(partner, orgBody("A2"))
+	c := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + sibling + "/api_clients",
+		header: bearer(partner), body: `{"role":"admin"}`, status: 201}).json(t)
+	admin := w.token(c["client_id"].(string), c["client_secret"].(string))
+	dept, _ := newDepartmentWithAccounts(t, w, partner, victim)
+
+	read := func() []string {
+		var out []string
+		for _, p := range []string{deptPath(dept), deptPath(dept, "/bank_accounts"), deptPath(dept, "/kyc")} {
+			a := w.do(exchange{method: "GET", route: "/v1/departments/{dept_id}" + strings.TrimPrefix(p, deptPath(dept)), path: p, header: bearer(partner), status: 200})
+			out = append(out, string(a.body))
+		}
+		return out
+	}
+	before := read()
+	attacks := []exchange{
+		{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts"),
+			body: `{"iban":"FR7630004000031234567890143","bic":"BNPAFRPPXXX","account_name":"Pirate","is_default":true}`},
+		{method: "GET", route: "/v1/departments/{dept_id}", path: deptPath(dept)},
+		{method: "PATCH", route: "/v1/departments/{dept_id}", path: deptPath(dept), body: `{"name":"Pirate"}`},
+		{method: "GET", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts")},
+		{method: "GET", route: "/v1/departments/{dept_id}/kyc", path: deptPath(dept, "/kyc")},
+		{method: "POST", route: "/v1/departments/{dept_id}/kyc/documents", path: deptPath(dept, "/kyc/documents"),
+			body: `{"type":"rib","file_name":"rib.pdf","content_type":"application/pdf","content_base64":"` + pdf("rib") + `"}`},
+	}
+	for _, ex := range attacks {
+		ex.header, ex.status = bearer(admin, "X-Entity-Id", victim), 404
+		if code := w.do(ex).errCode(t); code != "not_found" {
+			t.Errorf("%s %s: code %s, want not_found", ex.method, ex.route, code)
+		}
+	}
+	after := read()
+	for i := range before {
+		if before[i] != after[i] {
+			t.Errorf("the victim's data changed:\nwas %s\nnow %s", before[i], after[i])
+		}
+	}
 }

@@ -30,8 +30,11 @@ const (
 
 // Route is one "METHOD /path/{param}" of template.yaml.
 type Route struct {
-	Key     string // the API Gateway route key, e.g. "GET /v1/organizations/{org_id}"
-	Access  Access
+	Key    string // the API Gateway route key, e.g. "GET /v1/organizations/{org_id}"
+	Access Access
+	// Tenancy says where the route finds its organisation; required of
+	// Bearer routes, resolved by the edge into Request.Tenant.
+	Tenancy Tenancy
 	Handler HandlerFunc
 	// Consumes lists the accepted request media types when a body is sent;
 	// empty means application/json.
@@ -98,6 +101,9 @@ func New(opts Options, routes ...Route) (*API, error) {
 		if rt.Access == Bearer && a.verifier == nil {
 			return nil, fmt.Errorf("httpapi: route %q needs a token verifier", rt.Key)
 		}
+		if rt.Access == Bearer && (rt.Tenancy <= tenancyUnset || rt.Tenancy > OrgOfResource) {
+			return nil, fmt.Errorf("httpapi: route %q declares no tenancy", rt.Key)
+		}
 		a.routes[rt.Key] = rt
 	}
 	return a, nil
@@ -154,6 +160,9 @@ func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err erro
 	}
 	if rt.Access == Bearer {
 		if err := a.authenticate(ctx, req); err != nil {
+			return nil, err
+		}
+		if req.Tenant, err = resolveTenant(req, rt.Tenancy); err != nil {
 			return nil, err
 		}
 	}

@@ -32,6 +32,9 @@ type Request struct {
 	UserAgent  string
 	// Principal is set on authenticated routes; nil on public ones.
 	Principal *auth.Principal
+	// Tenant is what the route may act on, resolved from the principal and
+	// the route's Tenancy before the handler runs (zero on public routes).
+	Tenant Tenant
 }
 
 func newRequest(ev events.APIGatewayV2HTTPRequest) (*Request, error) {

@@ -22,12 +22,12 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/invoices", Handler: h.create},
-		{Key: "GET /v1/invoices", Handler: h.list},
-		{Key: "GET /v1/invoices/{invoice_id}", Handler: h.get},
-		{Key: "PATCH /v1/invoices/{invoice_id}", Handler: h.update},
-		{Key: "POST /v1/invoices/{invoice_id}/issue", Handler: h.issue},
-		{Key: "POST /v1/invoices/{invoice_id}/cancel", Handler: h.cancel},
+		{Key: "POST /v1/invoices", Tenancy: httpapi.OrgInEntity, Handler: h.create},
+		{Key: "GET /v1/invoices", Tenancy: httpapi.OrgInEntity, Handler: h.list},
+		{Key: "GET /v1/invoices/{invoice_id}", Tenancy: httpapi.OrgInEntity, Handler: h.get},
+		{Key: "PATCH /v1/invoices/{invoice_id}", Tenancy: httpapi.OrgInEntity, Handler: h.update},
+		{Key: "POST /v1/invoices/{invoice_id}/issue", Tenancy: httpapi.OrgInEntity, Handler: h.issue},
+		{Key: "POST /v1/invoices/{invoice_id}/cancel", Tenancy: httpapi.OrgInEntity, Handler: h.cancel},
 	}
 }
 
@@ -38,10 +38,7 @@ func requireWriter(r *httpapi.Request) error {
 }
 
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := requireWriter(r); err != nil {
 		return nil, err
 	}
@@ -57,10 +54,7 @@ func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 }
 
 func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	inv, err := h.Invoices.Get(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"])
 	if err != nil {
 		return nil, err
@@ -70,10 +64,7 @@ func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 
 func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	const op = "invoices.list"
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	q, err := r.PageParams()
 	if err != nil {
 		return nil, err
@@ -110,10 +101,7 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 }
 
 func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := requireWriter(r); err != nil {
 		return nil, err
 	}
@@ -138,10 +126,7 @@ func (h *Handlers) cancel(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 
 // act runs a body-less state change (issue, cancel).
 func (h *Handlers) act(ctx context.Context, r *httpapi.Request, do func(context.Context, string, string, string, event.Actor) (invoice.Invoice, error)) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := requireWriter(r); err != nil {
 		return nil, err
 	}

@@ -13,18 +13,10 @@ import (
 	"github.com/modupay/modupay/shared/httpapi"
 )
 
-// deptScope is who may reach a department: the partner's tokens reach all its
-// organisations' departments (narrowed by X-Entity-Id when sent), an
-// organisation token only its own organisation's.
+// deptScope is the department scope of the tenant the edge resolved: the
+// partner, and the organisation unless a partner token reaches all of its own.
 func deptScope(r *httpapi.Request) department.Scope {
-	p := r.Principal
-	sc := department.Scope{PartnerID: p.PartnerID, OrgID: p.OrgID}
-	if p.Scope == auth.ScopePartner {
-		sc.OrgID = r.Header.Get("X-Entity-Id")
-	} else if ent := r.Header.Get("X-Entity-Id"); ent != "" && ent != p.OrgID {
-		sc.OrgID = ent // names another organisation: nothing will match, as for a missing id
-	}
-	return sc
+	return department.Scope{PartnerID: r.Tenant.PartnerID, OrgID: r.Tenant.OrgID}
 }
 
 // Organisation structure (departments, accounts, KYC) is written by partner
@@ -32,10 +24,7 @@ func deptScope(r *httpapi.Request) department.Scope {
 func requireWriter(r *httpapi.Request) error { return r.RequireRole(auth.RoleAdmin) }
 
 func (h *Handlers) createDepartment(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := requireWriter(r); err != nil {
 		return nil, err
 	}
@@ -51,10 +40,7 @@ func (h *Handlers) createDepartment(ctx context.Context, r *httpapi.Request) (*h
 }
 
 func (h *Handlers) listDepartments(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	q, err := r.PageParams()
 	if err != nil {
 		return nil, err

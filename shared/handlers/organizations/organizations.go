@@ -22,40 +22,37 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/organizations", Handler: h.create},
-		{Key: "GET /v1/organizations", Handler: h.list},
-		{Key: "GET /v1/organizations/{org_id}", Handler: h.get},
-		{Key: "PATCH /v1/organizations/{org_id}", Handler: h.update},
-		{Key: "POST /v1/organizations/{org_id}/departments", Handler: h.createDepartment},
-		{Key: "GET /v1/organizations/{org_id}/departments", Handler: h.listDepartments},
-		{Key: "GET /v1/departments/{dept_id}", Handler: h.getDepartment},
-		{Key: "PATCH /v1/departments/{dept_id}", Handler: h.updateDepartment},
-		{Key: "POST /v1/departments/{dept_id}/bank_accounts", Handler: h.createBankAccount},
-		{Key: "GET /v1/departments/{dept_id}/bank_accounts", Handler: h.listBankAccounts},
-		{Key: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Handler: h.getBankAccount},
-		{Key: "PATCH /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Handler: h.updateBankAccount},
-		{Key: "DELETE /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Handler: h.deleteBankAccount},
-		{Key: "POST /v1/departments/{dept_id}/kyc/documents", Handler: h.uploadKYCDocument},
-		{Key: "POST /v1/departments/{dept_id}/kyc", Handler: h.submitKYC},
-		{Key: "GET /v1/departments/{dept_id}/kyc", Handler: h.getKYC},
-		{Key: "GET /v1/branding", Handler: h.getPartnerBranding},
-		{Key: "PUT /v1/branding", Handler: h.putPartnerBranding},
-		{Key: "GET /v1/organizations/{org_id}/branding", Handler: h.getOrgBranding},
-		{Key: "PUT /v1/organizations/{org_id}/branding", Handler: h.putOrgBranding},
+		{Key: "POST /v1/organizations", Tenancy: httpapi.PartnerLevel, Handler: h.create},
+		{Key: "GET /v1/organizations", Tenancy: httpapi.PartnerLevel, Handler: h.list},
+		{Key: "GET /v1/organizations/{org_id}", Tenancy: httpapi.OrgInPath, Handler: h.get},
+		{Key: "PATCH /v1/organizations/{org_id}", Tenancy: httpapi.OrgInPath, Handler: h.update},
+		{Key: "POST /v1/organizations/{org_id}/departments", Tenancy: httpapi.OrgInPath, Handler: h.createDepartment},
+		{Key: "GET /v1/organizations/{org_id}/departments", Tenancy: httpapi.OrgInPath, Handler: h.listDepartments},
+		{Key: "GET /v1/departments/{dept_id}", Tenancy: httpapi.OrgOfResource, Handler: h.getDepartment},
+		{Key: "PATCH /v1/departments/{dept_id}", Tenancy: httpapi.OrgOfResource, Handler: h.updateDepartment},
+		{Key: "POST /v1/departments/{dept_id}/bank_accounts", Tenancy: httpapi.OrgOfResource, Handler: h.createBankAccount},
+		{Key: "GET /v1/departments/{dept_id}/bank_accounts", Tenancy: httpapi.OrgOfResource, Handler: h.listBankAccounts},
+		{Key: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Handler: h.getBankAccount},
+		{Key: "PATCH /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Handler: h.updateBankAccount},
+		{Key: "DELETE /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Handler: h.deleteBankAccount},
+		{Key: "POST /v1/departments/{dept_id}/kyc/documents", Tenancy: httpapi.OrgOfResource, Handler: h.uploadKYCDocument},
+		{Key: "POST /v1/departments/{dept_id}/kyc", Tenancy: httpapi.OrgOfResource, Handler: h.submitKYC},
+		{Key: "GET /v1/departments/{dept_id}/kyc", Tenancy: httpapi.OrgOfResource, Handler: h.getKYC},
+		{Key: "GET /v1/branding", Tenancy: httpapi.PartnerLevel, Handler: h.getPartnerBranding},
+		{Key: "PUT /v1/branding", Tenancy: httpapi.PartnerLevel, Handler: h.putPartnerBranding},
+		{Key: "GET /v1/organizations/{org_id}/branding", Tenancy: httpapi.OrgInPath, Handler: h.getOrgBranding},
+		{Key: "PUT /v1/organizations/{org_id}/branding", Tenancy: httpapi.OrgInPath, Handler: h.putOrgBranding},
 	}
 }
 
 // Organisations are created and listed by partners; an organisation token
 // reads its own organisation only.
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
 	var in organization.CreateInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
-	org, err := h.Organizations.Create(ctx, r.Principal.PartnerID, r.Actor(), in)
+	org, err := h.Organizations.Create(ctx, r.Tenant.PartnerID, r.Actor(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -63,10 +60,7 @@ func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 }
 
 func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	org, err := h.Organizations.Get(ctx, t.PartnerID, t.OrgID)
 	if err != nil {
 		return nil, err
@@ -75,10 +69,7 @@ func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 }
 
 func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := r.RequireRole(auth.RoleAdmin); err != nil {
 		return nil, err
 	}
@@ -94,15 +85,12 @@ func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 }
 
 func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
 	q, err := r.PageParams()
 	if err != nil {
 		return nil, err
 	}
 	f := organization.Filter{Type: r.Query.Get("type"), Name: r.Query.Get("name")}
-	page, err := h.Organizations.List(ctx, r.Principal.PartnerID, q, f)
+	page, err := h.Organizations.List(ctx, r.Tenant.PartnerID, q, f)
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +101,7 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 // with a partner token; an organisation may override it (partner token or
 // the organisation's admin).
 func (h *Handlers) getPartnerBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
-	b, err := h.Branding.Get(ctx, r.Principal.PartnerID, "")
+	b, err := h.Branding.Get(ctx, r.Tenant.PartnerID, "")
 	if err != nil {
 		return nil, err
 	}
@@ -124,14 +109,11 @@ func (h *Handlers) getPartnerBranding(ctx context.Context, r *httpapi.Request) (
 }
 
 func (h *Handlers) putPartnerBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
 	var in branding.Branding
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
-	b, err := h.Branding.Put(ctx, r.Principal.PartnerID, "", r.Actor(), in)
+	b, err := h.Branding.Put(ctx, r.Tenant.PartnerID, "", r.Actor(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +121,7 @@ func (h *Handlers) putPartnerBranding(ctx context.Context, r *httpapi.Request) (
 }
 
 func (h *Handlers) getOrgBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	b, err := h.Branding.Get(ctx, t.PartnerID, t.OrgID)
 	if err != nil {
 		return nil, err
@@ -151,10 +130,7 @@ func (h *Handlers) getOrgBranding(ctx context.Context, r *httpapi.Request) (*htt
 }
 
 func (h *Handlers) putOrgBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := r.RequireRole(auth.RoleAdmin); err != nil {
 		return nil, err
 	}

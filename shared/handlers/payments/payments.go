@@ -21,13 +21,13 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/payment_links", Handler: h.createLink},
-		{Key: "GET /v1/payment_links", Handler: h.listLinks},
-		{Key: "GET /v1/payment_links/{link_id}", Handler: h.getLink},
-		{Key: "GET /v1/payment_links/{link_id}/qr.png", Handler: h.linkQR},
-		{Key: "POST /v1/payment_links/{link_id}/deactivate", Handler: h.deactivate},
-		{Key: "GET /v1/payment_intents", Handler: h.listIntents},
-		{Key: "GET /v1/payment_intents/{intent_id}", Handler: h.getIntent},
+		{Key: "POST /v1/payment_links", Tenancy: httpapi.OrgInEntity, Handler: h.createLink},
+		{Key: "GET /v1/payment_links", Tenancy: httpapi.OrgInEntity, Handler: h.listLinks},
+		{Key: "GET /v1/payment_links/{link_id}", Tenancy: httpapi.OrgInEntity, Handler: h.getLink},
+		{Key: "GET /v1/payment_links/{link_id}/qr.png", Tenancy: httpapi.OrgInEntity, Handler: h.linkQR},
+		{Key: "POST /v1/payment_links/{link_id}/deactivate", Tenancy: httpapi.OrgInEntity, Handler: h.deactivate},
+		{Key: "GET /v1/payment_intents", Tenancy: httpapi.OrgInEntity, Handler: h.listIntents},
+		{Key: "GET /v1/payment_intents/{intent_id}", Tenancy: httpapi.OrgInEntity, Handler: h.getIntent},
 	}
 }
 
@@ -38,10 +38,7 @@ func requireWriter(r *httpapi.Request) error {
 }
 
 func (h *Handlers) createLink(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := requireWriter(r); err != nil {
 		return nil, err
 	}
@@ -58,10 +55,7 @@ func (h *Handlers) createLink(ctx context.Context, r *httpapi.Request) (*httpapi
 }
 
 func (h *Handlers) listLinks(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	q, err := r.PageParams()
 	if err != nil {
 		return nil, err
@@ -74,10 +68,7 @@ func (h *Handlers) listLinks(ctx context.Context, r *httpapi.Request) (*httpapi.
 }
 
 func (h *Handlers) getLink(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	l, err := h.Payments.GetLink(ctx, t.PartnerID, t.OrgID, r.PathParams["link_id"])
 	if err != nil {
 		return nil, err
@@ -90,10 +81,7 @@ func (h *Handlers) getLink(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 // tenant's link is a 404. The image never changes for a link, whatever its
 // status, so the client may keep it a few minutes.
 func (h *Handlers) linkQR(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	l, err := h.Payments.GetLink(ctx, t.PartnerID, t.OrgID, r.PathParams["link_id"])
 	if err != nil {
 		return nil, err
@@ -109,10 +97,7 @@ func (h *Handlers) linkQR(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 }
 
 func (h *Handlers) deactivate(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := requireWriter(r); err != nil {
 		return nil, err
 	}
@@ -124,10 +109,7 @@ func (h *Handlers) deactivate(ctx context.Context, r *httpapi.Request) (*httpapi
 }
 
 func (h *Handlers) getIntent(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	pi, err := h.Payments.GetIntent(ctx, t.PartnerID, t.OrgID, r.PathParams["intent_id"])
 	if err != nil {
 		return nil, err
@@ -141,10 +123,7 @@ type intentList struct {
 }
 
 func (h *Handlers) listIntents(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.EntityOrg()
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	pis, err := h.Payments.ListIntents(ctx, t.PartnerID, t.OrgID, r.Query.Get("invoice_id"))
 	if err != nil {
 		return nil, err

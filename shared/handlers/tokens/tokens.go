@@ -25,9 +25,9 @@ func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Key: "POST /v1/auth/token", Access: httpapi.Public, Handler: h.token,
 			Consumes: []string{"application/json", "application/x-www-form-urlencoded"}},
-		{Key: "POST /v1/organizations/{org_id}/api_clients", Handler: h.create},
-		{Key: "GET /v1/organizations/{org_id}/api_clients", Handler: h.list},
-		{Key: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", Handler: h.revoke},
+		{Key: "POST /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.create},
+		{Key: "GET /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.list},
+		{Key: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", Tenancy: httpapi.OrgInPath, Handler: h.revoke},
 	}
 }
 
@@ -69,10 +69,7 @@ type createdClient struct {
 }
 
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := r.RequireRole(auth.RoleAdmin); err != nil {
 		return nil, err
 	}
@@ -88,10 +85,7 @@ func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 }
 
 func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := r.RequireRole(auth.RoleAdmin); err != nil {
 		return nil, err
 	}
@@ -107,10 +101,7 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 }
 
 func (h *Handlers) revoke(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	t, err := r.PathOrg("org_id")
-	if err != nil {
-		return nil, err
-	}
+	t := r.Tenant
 	if err := r.RequireRole(auth.RoleAdmin); err != nil {
 		return nil, err
 	}

@@ -23,28 +23,25 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/webhook_subscriptions", Handler: h.create},
-		{Key: "GET /v1/webhook_subscriptions", Handler: h.list},
-		{Key: "GET /v1/webhook_subscriptions/{subscription_id}", Handler: h.get},
-		{Key: "PATCH /v1/webhook_subscriptions/{subscription_id}", Handler: h.update},
-		{Key: "DELETE /v1/webhook_subscriptions/{subscription_id}", Handler: h.delete},
-		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", Handler: h.rotate},
-		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/test", Handler: h.test},
-		{Key: "GET /v1/webhook_subscriptions/{subscription_id}/deliveries", Handler: h.deliveries},
-		{Key: "GET /v1/webhook_deliveries/{delivery_id}", Handler: h.getDelivery},
-		{Key: "POST /v1/webhook_deliveries/{delivery_id}/retry", Handler: h.retry},
+		{Key: "POST /v1/webhook_subscriptions", Tenancy: httpapi.PartnerLevel, Handler: h.create},
+		{Key: "GET /v1/webhook_subscriptions", Tenancy: httpapi.PartnerLevel, Handler: h.list},
+		{Key: "GET /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Handler: h.get},
+		{Key: "PATCH /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Handler: h.update},
+		{Key: "DELETE /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Handler: h.delete},
+		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", Tenancy: httpapi.PartnerLevel, Handler: h.rotate},
+		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/test", Tenancy: httpapi.PartnerLevel, Handler: h.test},
+		{Key: "GET /v1/webhook_subscriptions/{subscription_id}/deliveries", Tenancy: httpapi.PartnerLevel, Handler: h.deliveries},
+		{Key: "GET /v1/webhook_deliveries/{delivery_id}", Tenancy: httpapi.PartnerLevel, Handler: h.getDelivery},
+		{Key: "POST /v1/webhook_deliveries/{delivery_id}/retry", Tenancy: httpapi.PartnerLevel, Handler: h.retry},
 	}
 }
 
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
 	var in webhook.CreateInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
-	sub, err := h.Webhooks.Create(ctx, r.Principal.PartnerID, r.Actor(), in)
+	sub, err := h.Webhooks.Create(ctx, r.Tenant.PartnerID, r.Actor(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -58,10 +55,7 @@ type subscriptionList struct {
 }
 
 func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
-	subs, err := h.Webhooks.List(ctx, r.Principal.PartnerID)
+	subs, err := h.Webhooks.List(ctx, r.Tenant.PartnerID)
 	if err != nil {
 		return nil, err
 	}
@@ -69,10 +63,7 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 }
 
 func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
-	sub, err := h.Webhooks.Get(ctx, r.Principal.PartnerID, r.PathParams["subscription_id"])
+	sub, err := h.Webhooks.Get(ctx, r.Tenant.PartnerID, r.PathParams["subscription_id"])
 	if err != nil {
 		return nil, err
 	}
@@ -80,14 +71,11 @@ func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 }
 
 func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
 	var in webhook.UpdateInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
-	sub, err := h.Webhooks.Update(ctx, r.Principal.PartnerID, r.PathParams["subscription_id"], r.Actor(), in)
+	sub, err := h.Webhooks.Update(ctx, r.Tenant.PartnerID, r.PathParams["subscription_id"], r.Actor(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +83,7 @@ func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 }
 
 func (h *Handlers) delete(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
-	if err := h.Webhooks.Delete(ctx, r.Principal.PartnerID, r.PathParams["subscription_id"], r.Actor()); err != nil {
+	if err := h.Webhooks.Delete(ctx, r.Tenant.PartnerID, r.PathParams["subscription_id"], r.Actor()); err != nil {
 		return nil, err
 	}
 	return httpapi.NoContent(), nil
@@ -107,16 +92,13 @@ func (h *Handlers) delete(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 // rotate takes an optional body: without one the previous secret keeps
 // signing for webhook.DefaultOverlap.
 func (h *Handlers) rotate(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
 	var in webhook.RotateInput
 	if len(bytes.TrimSpace(r.Body)) > 0 {
 		if err := httpapi.DecodeJSON(r, &in); err != nil {
 			return nil, err
 		}
 	}
-	sub, err := h.Webhooks.RotateSecret(ctx, r.Principal.PartnerID, r.PathParams["subscription_id"], r.Actor(), in)
+	sub, err := h.Webhooks.RotateSecret(ctx, r.Tenant.PartnerID, r.PathParams["subscription_id"], r.Actor(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +108,7 @@ func (h *Handlers) rotate(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 // test answers 202 with the ping's delivery, pending: its attempt follows
 // within seconds (GET /v1/webhook_deliveries/{id} shows it).
 func (h *Handlers) test(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
-	d, err := h.Webhooks.Test(ctx, r.Principal.PartnerID, r.PathParams["subscription_id"], r.Actor())
+	d, err := h.Webhooks.Test(ctx, r.Tenant.PartnerID, r.PathParams["subscription_id"], r.Actor())
 	if err != nil {
 		return nil, err
 	}
@@ -138,9 +117,6 @@ func (h *Handlers) test(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 
 func (h *Handlers) deliveries(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	const op = "webhooks.deliveries"
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
 	q, err := r.PageParams()
 	if err != nil {
 		return nil, err
@@ -158,7 +134,7 @@ func (h *Handlers) deliveries(ctx context.Context, r *httpapi.Request) (*httpapi
 			*d.into = ts
 		}
 	}
-	page, err := h.Webhooks.ListDeliveries(ctx, r.Principal.PartnerID, r.PathParams["subscription_id"], q, f)
+	page, err := h.Webhooks.ListDeliveries(ctx, r.Tenant.PartnerID, r.PathParams["subscription_id"], q, f)
 	if err != nil {
 		return nil, err
 	}
@@ -166,10 +142,7 @@ func (h *Handlers) deliveries(ctx context.Context, r *httpapi.Request) (*httpapi
 }
 
 func (h *Handlers) getDelivery(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
-	d, err := h.Webhooks.GetDelivery(ctx, r.Principal.PartnerID, r.PathParams["delivery_id"])
+	d, err := h.Webhooks.GetDelivery(ctx, r.Tenant.PartnerID, r.PathParams["delivery_id"])
 	if err != nil {
 		return nil, err
 	}
@@ -178,10 +151,7 @@ func (h *Handlers) getDelivery(ctx context.Context, r *httpapi.Request) (*httpap
 
 // retry answers 202: the delivery is pending again and its attempt follows.
 func (h *Handlers) retry(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	if err := r.RequirePartner(); err != nil {
-		return nil, err
-	}
-	d, err := h.Webhooks.Retry(ctx, r.Principal.PartnerID, r.PathParams["delivery_id"], r.Actor())
+	d, err := h.Webhooks.Retry(ctx, r.Tenant.PartnerID, r.PathParams["delivery_id"], r.Actor())
 	if err != nil {
 		return nil, err
 	}
