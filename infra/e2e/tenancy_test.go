@@ -420,3 +420,27 @@ func TestSiblingAdminCannotRedirectPayouts(t *testing.T) {
 		}
 	}
 }
+
+// TestPortfolioManagerWithManyPortfoliosGetsAToken: the portfolio list stays
+// on the client's record, so the largest one allowed (100 ids of 64
+// characters, 6.5 KB) still yields a token the API accepts.
+func TestPortfolioManagerWithManyPortfoliosGetsAToken(t *testing.T) {
+	w := newWorld(t)
+	partner := w.token("ptn-1-client", partnerSecret)
+	org := w.createOrg(partner, orgBody("Portefeuilles"))
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%064d", i)
+	}
+	list, _ := json.Marshal(ids)
+	c := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
+		header: bearer(partner), body: `{"role":"portfolio_manager","portfolio_ids":` + string(list) + `}`, status: 201}).json(t)
+	if got := len(c["portfolio_ids"].([]any)); got != 100 {
+		t.Fatalf("portfolio_ids kept: %d, want 100", got)
+	}
+	tok := w.token(c["client_id"].(string), c["client_secret"].(string))
+	if tok == "" {
+		t.Fatal("no token")
+	}
+	w.do(exchange{method: "GET", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + org, header: bearer(tok), status: 200})
+}

@@ -13,7 +13,7 @@ func FuzzVerify(f *testing.F) {
 	kr := ringBoth(f)
 	iss := testIssuer(kr, testNow)
 	partnerTok := mustIssue(f, iss, partnerPrincipal)
-	orgTok := mustIssue(f, iss, Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RolePortfolioManager, PortfolioIDs: []string{"pf_1", "pf_2"}})
+	orgTok := mustIssue(f, iss, Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RolePortfolioManager, PortfolioLimited: true})
 	oldTok := mustIssue(f, testIssuer(ringOld(f), testNow), orgPrincipal)
 	parts := strings.Split(partnerTok, ".")
 	for _, seed := range []string{
@@ -30,7 +30,7 @@ func FuzzVerify(f *testing.F) {
 		craft(f, stdHeader(), with(stdClaims(), "exp", 1e300), keyOld),
 		craft(f, stdHeader(), with(stdClaims(), "exp", -1e300), keyOld),
 		craft(f, stdHeader(), with(stdClaims(), "aud", []any{1, nil}), keyOld),
-		craft(f, stdHeader(), with(orgClaims(), "pfs", []any{"a", 2}), keyOld),
+		craft(f, stdHeader(), with(orgClaims(), "pfl", []any{"a", 2}), keyOld),
 		seg([]byte(`{"alg":"HS256","typ":"JWT","kid":"old"}`)) + "." + seg([]byte(`null`)) + "." + parts[2],
 		seg([]byte(`null`)) + "." + parts[1] + "." + parts[2],
 		seg([]byte(`{"alg":"HS256","kid":{"a":1}}`)) + "." + parts[1] + "." + parts[2],
@@ -57,7 +57,7 @@ func FuzzVerify(f *testing.F) {
 		if p.PartnerID == "" {
 			t.Fatalf("Verify(%q) accepted a principal without PartnerID: %+v", token, p)
 		}
-		if reason := checkShape(p.ClientID, p.PartnerID, p.OrgID, p.Scope, p.Role, p.PortfolioIDs); reason != "" {
+		if reason := checkShape(p.ClientID, p.PartnerID, p.OrgID, p.Scope, p.Role, p.PortfolioLimited); reason != "" {
 			t.Fatalf("Verify(%q) accepted a malformed principal (%s): %+v", token, reason, p)
 		}
 	})

@@ -44,26 +44,29 @@ func (r Role) Valid() bool {
 //
 // The shape rules, enforced both by Issuer.Issue and by Verifier.Verify, are:
 // ClientID and PartnerID are non-empty; Scope is ScopePartner or
-// ScopeOrganization; a partner principal has no OrgID, Role or PortfolioIDs; an
-// organisation principal has an OrgID and a valid Role; PortfolioIDs is only
-// set for RolePortfolioManager and never contains an empty id.
+// ScopeOrganization; a partner principal has no OrgID, Role or
+// PortfolioLimited; an organisation principal has an OrgID and a valid Role;
+// PortfolioLimited is only set for RolePortfolioManager.
 type Principal struct {
-	ClientID     string
-	PartnerID    string
-	OrgID        string
-	Scope        Scope
-	Role         Role
-	PortfolioIDs []string // only for portfolio_manager limited to some portfolios
-	TokenID      string   // jti
-	IssuedAt     time.Time
-	ExpiresAt    time.Time
+	ClientID  string
+	PartnerID string
+	OrgID     string
+	Scope     Scope
+	Role      Role
+	// PortfolioLimited: a portfolio_manager limited to some portfolios. The
+	// list is on the client's record (credential.Client.PortfolioIDs), read
+	// by the routes that serve portfolios, so no token grows with it.
+	PortfolioLimited bool
+	TokenID          string // jti
+	IssuedAt         time.Time
+	ExpiresAt        time.Time
 }
 
 // checkShape validates the identity fields of a principal (everything except
 // TokenID and the times). It returns a short reason, or "" when the shape is
 // valid. The reasons name the JWT claim involved so that Verify can report them
 // as they are.
-func checkShape(clientID, partnerID, orgID string, scope Scope, role Role, pfs []string) string {
+func checkShape(clientID, partnerID, orgID string, scope Scope, role Role, pfl bool) string {
 	switch {
 	case clientID == "":
 		return "missing claim sub"
@@ -80,8 +83,8 @@ func checkShape(clientID, partnerID, orgID string, scope Scope, role Role, pfs [
 			return "partner scope with oid"
 		case role != "":
 			return "partner scope with role"
-		case len(pfs) != 0:
-			return "partner scope with pfs"
+		case pfl:
+			return "partner scope with pfl"
 		}
 		return ""
 	}
@@ -92,13 +95,8 @@ func checkShape(clientID, partnerID, orgID string, scope Scope, role Role, pfs [
 		return "missing claim role"
 	case !role.Valid():
 		return "invalid role"
-	case len(pfs) != 0 && role != RolePortfolioManager:
-		return "pfs without portfolio_manager role"
-	}
-	for _, id := range pfs {
-		if id == "" {
-			return "empty portfolio id in pfs"
-		}
+	case pfl && role != RolePortfolioManager:
+		return "pfl without portfolio_manager role"
 	}
 	return ""
 }

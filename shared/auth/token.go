@@ -25,15 +25,16 @@ const signingAlg = "HS256"
 
 // claims is the JWT payload. Registered claims: iss, sub (client id), aud,
 // exp, nbf, iat, jti. Private claims: pid (partner id), oid (org id, omitted
-// for partner scope), scope, role (omitted when empty), pfs (portfolio ids,
-// omitted when empty).
+// for partner scope), scope, role (omitted when empty), pfl (true when a
+// portfolio manager is limited to some portfolios; the list itself stays on
+// the client's record, so a token's size never depends on it).
 type claims struct {
 	jwt.RegisteredClaims
-	PartnerID    string   `json:"pid"`
-	OrgID        string   `json:"oid,omitempty"`
-	Scope        Scope    `json:"scope"`
-	Role         Role     `json:"role,omitempty"`
-	PortfolioIDs []string `json:"pfs,omitempty"`
+	PartnerID        string `json:"pid"`
+	OrgID            string `json:"oid,omitempty"`
+	Scope            Scope  `json:"scope"`
+	Role             Role   `json:"role,omitempty"`
+	PortfolioLimited bool   `json:"pfl,omitempty"`
 }
 
 // Issuer signs access tokens with the active key of Keys. All fields except
@@ -52,7 +53,7 @@ type Issuer struct {
 // (the OAuth expires_in value).
 //
 // Only p's identity fields (ClientID, PartnerID, OrgID, Scope, Role,
-// PortfolioIDs) are used; TokenID, IssuedAt and ExpiresAt are ignored and set
+// PortfolioLimited) are used; TokenID, IssuedAt and ExpiresAt are ignored and set
 // by the Issuer: jti from NewID (default: 128 random bits), iat and nbf from Now
 // truncated to the second (default: time.Now), exp = iat + TTL. TTL must be at
 // least one second; a fractional part is dropped. The header carries
@@ -75,7 +76,7 @@ func (i *Issuer) Issue(p Principal) (token string, expiresIn int, err error) {
 	if i.TTL < time.Second {
 		return "", 0, fmt.Errorf("auth: issue: TTL %v is below one second", i.TTL)
 	}
-	if reason := checkShape(p.ClientID, p.PartnerID, p.OrgID, p.Scope, p.Role, p.PortfolioIDs); reason != "" {
+	if reason := checkShape(p.ClientID, p.PartnerID, p.OrgID, p.Scope, p.Role, p.PortfolioLimited); reason != "" {
 		return "", 0, fmt.Errorf("auth: issue: invalid principal: %s", reason)
 	}
 	jti := ""
@@ -106,11 +107,11 @@ func (i *Issuer) Issue(p Principal) (token string, expiresIn int, err error) {
 			IssuedAt:  jwt.NewNumericDate(iat),
 			ID:        jti,
 		},
-		PartnerID:    p.PartnerID,
-		OrgID:        p.OrgID,
-		Scope:        p.Scope,
-		Role:         p.Role,
-		PortfolioIDs: p.PortfolioIDs,
+		PartnerID:        p.PartnerID,
+		OrgID:            p.OrgID,
+		Scope:            p.Scope,
+		Role:             p.Role,
+		PortfolioLimited: p.PortfolioLimited,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	t.Header["kid"] = kid // NewWithClaims already sets alg and typ: JWT
@@ -142,7 +143,7 @@ type Verifier struct {
 // are present; now < exp + Leeway, and nbf and iat are not later than
 // now + Leeway; and the principal has a valid shape (see Principal: scope
 // partner or organization, organization requires oid and a valid role, partner
-// forbids oid, role and pfs).
+// forbids oid, role and pfl).
 //
 // Every failure wraps ErrInvalidToken.
 func (v *Verifier) Verify(token string) (Principal, error) {
@@ -191,19 +192,19 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	case !c.ExpiresAt.After(c.IssuedAt.Time):
 		return Principal{}, invalid("exp not after iat")
 	}
-	if reason := checkShape(c.Subject, c.PartnerID, c.OrgID, c.Scope, c.Role, c.PortfolioIDs); reason != "" {
+	if reason := checkShape(c.Subject, c.PartnerID, c.OrgID, c.Scope, c.Role, c.PortfolioLimited); reason != "" {
 		return Principal{}, invalid(reason)
 	}
 	return Principal{
-		ClientID:     c.Subject,
-		PartnerID:    c.PartnerID,
-		OrgID:        c.OrgID,
-		Scope:        c.Scope,
-		Role:         c.Role,
-		PortfolioIDs: c.PortfolioIDs,
-		TokenID:      c.ID,
-		IssuedAt:     c.IssuedAt.UTC(),
-		ExpiresAt:    c.ExpiresAt.UTC(),
+		ClientID:         c.Subject,
+		PartnerID:        c.PartnerID,
+		OrgID:            c.OrgID,
+		Scope:            c.Scope,
+		Role:             c.Role,
+		PortfolioLimited: c.PortfolioLimited,
+		TokenID:          c.ID,
+		IssuedAt:         c.IssuedAt.UTC(),
+		ExpiresAt:        c.ExpiresAt.UTC(),
 	}, nil
 }
 

@@ -22,7 +22,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 		{"organization analyst", Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RoleAnalyst}},
 		{"organization finance manager", Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RoleFinanceManager}},
 		{"portfolio manager, all portfolios", Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RolePortfolioManager}},
-		{"portfolio manager, some portfolios", Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RolePortfolioManager, PortfolioIDs: []string{"pf_1", "pf_2"}}},
+		{"portfolio manager, some portfolios", Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RolePortfolioManager, PortfolioLimited: true}},
 		{"non-ASCII ids", Principal{ClientID: "clié", PartnerID: "partenaire-é", Scope: ScopePartner}},
 	}
 	for _, tt := range tests {
@@ -60,7 +60,7 @@ func TestIssueTokenLayout(t *testing.T) {
 		wantClaims map[string]any
 	}{
 		{
-			name: "partner omits oid, role and pfs",
+			name: "partner omits oid, role and pfl",
 			p:    partnerPrincipal,
 			wantClaims: map[string]any{
 				"iss": testIss, "aud": []any{testAud}, "sub": "cli_partner",
@@ -69,12 +69,12 @@ func TestIssueTokenLayout(t *testing.T) {
 			},
 		},
 		{
-			name: "portfolio manager carries oid, role and pfs",
-			p:    Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RolePortfolioManager, PortfolioIDs: []string{"pf_1"}},
+			name: "portfolio manager carries oid, role and pfl",
+			p:    Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization, Role: RolePortfolioManager, PortfolioLimited: true},
 			wantClaims: map[string]any{
 				"iss": testIss, "aud": []any{testAud}, "sub": "c",
 				"exp": float64(testNow.Add(time.Hour).Unix()), "iat": float64(testNow.Unix()), "nbf": float64(testNow.Unix()),
-				"jti": "tok-1", "pid": "p", "oid": "o", "scope": "organization", "role": "portfolio_manager", "pfs": []any{"pf_1"},
+				"jti": "tok-1", "pid": "p", "oid": "o", "scope": "organization", "role": "portfolio_manager", "pfl": true,
 			},
 		},
 	}
@@ -147,12 +147,11 @@ func TestIssueErrors(t *testing.T) {
 		{"unknown scope", good(), Principal{ClientID: "c", PartnerID: "p", Scope: "global"}, "invalid scope"},
 		{"partner with org", good(), Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopePartner}, "partner scope with oid"},
 		{"partner with role", good(), Principal{ClientID: "c", PartnerID: "p", Role: RoleAdmin, Scope: ScopePartner}, "partner scope with role"},
-		{"partner with portfolios", good(), Principal{ClientID: "c", PartnerID: "p", PortfolioIDs: []string{"x"}, Scope: ScopePartner}, "partner scope with pfs"},
+		{"partner with portfolios", good(), Principal{ClientID: "c", PartnerID: "p", PortfolioLimited: true, Scope: ScopePartner}, "partner scope with pfl"},
 		{"org without org id", good(), Principal{ClientID: "c", PartnerID: "p", Role: RoleAdmin, Scope: ScopeOrganization}, "missing claim oid"},
 		{"org without role", good(), Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: ScopeOrganization}, "missing claim role"},
 		{"org with unknown role", good(), Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Role: "owner", Scope: ScopeOrganization}, "invalid role"},
-		{"portfolios on admin", good(), Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Role: RoleAdmin, PortfolioIDs: []string{"x"}, Scope: ScopeOrganization}, "pfs without portfolio_manager role"},
-		{"empty portfolio id", good(), Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Role: RolePortfolioManager, PortfolioIDs: []string{"x", ""}, Scope: ScopeOrganization}, "empty portfolio id"},
+		{"portfolios on admin", good(), Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Role: RoleAdmin, PortfolioLimited: true, Scope: ScopeOrganization}, "pfl without portfolio_manager role"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,12 +327,11 @@ func TestVerifyRejects(t *testing.T) {
 		{"unknown scope", craft(t, stdHeader(), with(stdClaims(), "scope", "admin"), keyOld), "invalid scope"},
 		{"partner scope with oid", craft(t, stdHeader(), with(stdClaims(), "oid", "org_9"), keyOld), "partner scope with oid"},
 		{"partner scope with role", craft(t, stdHeader(), with(stdClaims(), "role", "admin"), keyOld), "partner scope with role"},
-		{"partner scope with pfs", craft(t, stdHeader(), with(stdClaims(), "pfs", []string{"pf"}), keyOld), "partner scope with pfs"},
+		{"partner scope with pfl", craft(t, stdHeader(), with(stdClaims(), "pfl", true), keyOld), "partner scope with pfl"},
 		{"organization without oid", craft(t, stdHeader(), with(orgClaims(), "oid", nil), keyOld), "missing claim oid"},
 		{"organization without role", craft(t, stdHeader(), with(orgClaims(), "role", nil), keyOld), "missing claim role"},
 		{"organization with unknown role", craft(t, stdHeader(), with(orgClaims(), "role", "owner"), keyOld), "invalid role"},
-		{"organization pfs on analyst", craft(t, stdHeader(), with(orgClaims(), "role", "analyst", "pfs", []string{"pf"}), keyOld), "pfs without portfolio_manager role"},
-		{"organization empty portfolio id", craft(t, stdHeader(), with(orgClaims(), "role", "portfolio_manager", "pfs", []string{""}), keyOld), "empty portfolio id in pfs"},
+		{"organization pfl on analyst", craft(t, stdHeader(), with(orgClaims(), "role", "analyst", "pfl", true), keyOld), "pfl without portfolio_manager role"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -105,7 +105,7 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest) (TokenRespon
 			Description: "this client may only request the scope \"" + string(c.Scope) + "\""}
 	}
 	tok, exp, err := s.Issuer.Issue(auth.Principal{
-		ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID, Scope: c.Scope, Role: c.Role, PortfolioIDs: c.PortfolioIDs,
+		ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID, Scope: c.Scope, Role: c.Role, PortfolioLimited: len(c.PortfolioIDs) > 0,
 	})
 	if err != nil {
 		return TokenResponse{}, apperr.Wrap(op, err)
