@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -443,4 +444,54 @@ func TestPortfolioManagerWithManyPortfoliosGetsAToken(t *testing.T) {
 		t.Fatal("no token")
 	}
 	w.do(exchange{method: "GET", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + org, header: bearer(tok), status: 200})
+}
+
+// TestForeignCursorsAreRefused: a next_cursor is bound to the list (and so
+// the tenant) it came from. Replayed by another partner or a sibling
+// organisation, with or without X-Entity-Id, it is answered exactly like a
+// forged one and never reads the victim's items.
+func TestForeignCursorsAreRefused(t *testing.T) {
+	w := newWorld(t)
+	partnerA := w.token("ptn-1-client", partnerSecret)
+	partnerB := w.token("ptn-2-client", partnerSecret)
+	victim := w.createOrg(partnerA, orgBody("A1"))
+	w.createOrg(partnerA, orgBody("A1 bis"))
+	sibling := w.createOrg(partnerA, orgBody("A2"))
+	orgB := w.createOrg(partnerB, orgBody("B1"))
+	w.createOrg(partnerB, orgBody("B2"))
+	dept, _ := newDepartmentWithAccounts(t, w, partnerA, victim)
+	for i := 0; i < 3; i++ {
+		w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(partnerA, "X-Entity-Id", victim), body: seedInvoice(dept, "2030-01-01"), status: 201})
+	}
+	cursor := func(route, query string, header map[string]string) string {
+		a := w.do(exchange{method: "GET", route: route, query: query, header: header, status: 200})
+		next, _ := a.json(t)["pagination"].(map[string]any)["next_cursor"].(string)
+		if next == "" {
+			t.Fatalf("%s: no next_cursor in %s", route, a.body)
+		}
+		return next
+	}
+	c := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + sibling + "/api_clients",
+		header: bearer(partnerA), body: `{"role":"admin"}`, status: 201}).json(t)
+	siblingAdmin := w.token(c["client_id"].(string), c["client_secret"].(string))
+
+	lists := []struct {
+		route   string
+		cursor  string
+		callers []map[string]string
+	}{
+		{"/v1/invoices", cursor("/v1/invoices", "page_size=1", bearer(partnerA, "X-Entity-Id", victim)), []map[string]string{
+			bearer(partnerB, "X-Entity-Id", orgB), bearer(partnerB, "X-Entity-Id", victim),
+			bearer(siblingAdmin), bearer(siblingAdmin, "X-Entity-Id", victim), bearer(partnerA, "X-Entity-Id", sibling)}},
+		{"/v1/organizations", cursor("/v1/organizations", "page_size=1", bearer(partnerA)), []map[string]string{bearer(partnerB)}},
+	}
+	for _, l := range lists {
+		for _, h := range l.callers {
+			ref := w.do(exchange{method: "GET", route: l.route, query: "page_size=1&cursor=" + url.QueryEscape("eyJQSyI6IngifQ"), header: h, status: -1})
+			got := w.do(exchange{method: "GET", route: l.route, query: "page_size=1&cursor=" + url.QueryEscape(l.cursor), header: h, status: -1})
+			if got.status/100 == 2 || !sameAnswer(got, ref) {
+				t.Errorf("%s with another tenant's cursor (%v): %d %s; a forged cursor gets %d %s", l.route, h["X-Entity-Id"], got.status, got.body, ref.status, ref.body)
+			}
+		}
+	}
 }
