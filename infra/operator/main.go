@@ -37,9 +37,13 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "kyc-decide" {
 		return kycDecide(args[1:])
 	}
+	if len(args) > 0 && args[0] == "bank-account-decide" {
+		return bankAccountDecide(args[1:])
+	}
 	if len(args) == 0 || args[0] != "create-partner" {
 		return fmt.Errorf("usage: operator create-partner -table T [-endpoint URL] -partner ID -name NAME -client-id ID [-secret S]\n" +
-			"       operator kyc-decide -table T [-endpoint URL] -partner ID -department ID (-approve | -reject code:message[,code:message…]) -reviewer NAME")
+			"       operator kyc-decide -table T [-endpoint URL] -partner ID -department ID (-approve | -reject code:message[,code:message…]) -reviewer NAME\n" +
+			"       operator bank-account-decide -table T [-endpoint URL] -partner ID -department ID -account ID (-approve | -reject code:message) -reviewer NAME")
 	}
 	fs := flag.NewFlagSet("create-partner", flag.ContinueOnError)
 	table := fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage (stack output TableName)")
@@ -116,5 +120,45 @@ func kycDecide(args []string) error {
 		return err
 	}
 	fmt.Printf("KYC of %s is %s\n", *dept, k.Status)
+	return nil
+}
+
+// bankAccountDecide records a reviewer's verification of a bank account
+// pending verification (production: the sandbox decides at once). Approving
+// the department's default makes it the payout account, in the same
+// transaction as the decision and its events.
+func bankAccountDecide(args []string) error {
+	fs := flag.NewFlagSet("bank-account-decide", flag.ContinueOnError)
+	table := fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage")
+	endpoint := fs.String("endpoint", os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"), "DynamoDB endpoint; empty for AWS")
+	region := fs.String("region", envOr("AWS_REGION", "eu-west-3"), "AWS region")
+	partner := fs.String("partner", "", "partner id")
+	dept := fs.String("department", "", "department id")
+	account := fs.String("account", "", "bank account id")
+	approve := fs.Bool("approve", false, "verify the account: it belongs to the organisation")
+	reject := fs.String("reject", "", "reject, with a reason code:message")
+	reviewer := fs.String("reviewer", "", "who decides (recorded in the audit trail)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *table == "" || *partner == "" || *dept == "" || *account == "" || *reviewer == "" || *approve == (*reject != "") {
+		return fmt.Errorf("-table, -partner, -department, -account, -reviewer and exactly one of -approve or -reject are required")
+	}
+	var reason *department.Reason
+	if *reject != "" {
+		code, msg, _ := strings.Cut(*reject, ":")
+		reason = &department.Reason{Code: strings.TrimSpace(code), Message: strings.TrimSpace(msg)}
+	}
+	ctx := context.Background()
+	awsCfg, err := wiring.AWSConfig(ctx, *region, *endpoint != "")
+	if err != nil {
+		return err
+	}
+	svc := &department.Service{Store: dynamo.New(wiring.NewDynamoDB(awsCfg, *endpoint), *table, time.Now), Now: time.Now, NewID: wiring.NewID}
+	a, err := svc.DecideAccount(ctx, *partner, *dept, *account, *approve, reason, event.Actor{ID: *reviewer, Type: "operator"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bank account %s of %s is %s\n", a.ID, *dept, a.Status)
 	return nil
 }

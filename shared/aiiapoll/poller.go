@@ -19,8 +19,8 @@ import (
 )
 
 // Message is a poll request for one intent, or (Kind onboard_destination)
-// the onboarding at Aiia of a department's default account once its KYC is
-// approved.
+// the onboarding at Aiia of a department's payout account once its KYC is
+// approved or its payout account moved.
 type Message struct {
 	Kind         string `json:"kind,omitempty"`
 	PartnerID    string `json:"partner_id"`
@@ -50,7 +50,7 @@ const MaxPolling = 5 * 24 * time.Hour
 // Poller is the SQS handler.
 type Poller struct {
 	Poll func(ctx context.Context, partnerID, orgID, intentID string) (final bool, err error)
-	// Onboard registers a department's default account at Aiia (idempotent).
+	// Onboard registers a department's payout account at Aiia (idempotent).
 	Onboard func(ctx context.Context, partnerID, deptID string) error
 	// Requeue sends the message again after delay (≤ 15 minutes).
 	Requeue func(ctx context.Context, m Message, delay time.Duration) error

@@ -34,11 +34,14 @@ type BankAccount struct {
 	// ActiveLinks counts the active payment links paying into the account; a
 	// payment link's creation and end change it in their own transactions,
 	// and an account is deleted only when it is zero.
-	ActiveLinks int64     `json:"-"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Version     int64     `json:"-"`
+	ActiveLinks int64 `json:"-"`
+	// Status is the account's verification: pending_verification, verified
+	// or rejected (see AccountVerified). Only a verified account becomes the
+	// department's payout account.
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"-"`
 }
 
 // Masked is the account as lists show it: the IBAN hidden but for its last 4.
@@ -155,16 +158,21 @@ func (s *Service) CreateAccount(ctx context.Context, sc Scope, deptID string, ac
 		}
 		now := s.Now().UTC()
 		a := BankAccount{ID: id, PartnerID: sc.PartnerID, DepartmentID: d.ID, OrgID: d.OrgID, IBAN: iban, BIC: bic,
-			AccountName: in.AccountName, BankName: in.BankName, SandboxTestIBAN: test, Status: "active", CreatedAt: now, UpdatedAt: now, Version: 1}
+			AccountName: in.AccountName, BankName: in.BankName, SandboxTestIBAN: test, Status: AccountPendingVerification,
+			CreatedAt: now, UpdatedAt: now, Version: 1}
 		makeDefault := d.DefaultAccountID == "" || (in.IsDefault != nil && *in.IsDefault)
-		a.IsDefault = makeDefault || d.DefaultAccountID == a.ID
-		ev, err := event.New(s.NewID("evt"), "bank_account.created", now, sc.PartnerID, d.OrgID, actor,
+		a.IsDefault = makeDefault
+		created, err := event.New(s.NewID("evt"), "bank_account.created", now, sc.PartnerID, d.OrgID, actor,
 			map[string]any{"department_id": d.ID, "bank_account": a.Masked()},
 			event.Change{ResourceType: "bank_account", ResourceID: a.ID, Action: "created", Before: event.Snapshot(nil), After: event.Snapshot(a.Masked())})
 		if err != nil {
 			return AccountResult{}, apperr.Wrap(op, err)
 		}
-		err = s.Store.CreateBankAccount(ctx, d, a, makeDefault, ev)
+		evs, err := s.accountWrite(d, &a, true, makeDefault, actor, now, created)
+		if err != nil {
+			return AccountResult{}, apperr.Wrap(op, err)
+		}
+		err = s.Store.CreateBankAccount(ctx, d, withPayout(d, NextPayout(d, a, makeDefault)), a, evs)
 		if errors.Is(err, ErrChanged) && attempt < maxAttempts {
 			continue // the department changed under us: read it again
 		}
@@ -173,6 +181,28 @@ func (s *Service) CreateAccount(ctx context.Context, sc Scope, deptID string, ac
 		}
 		return AccountResult{BankAccount: a, Warnings: c.Warnings}, nil
 	}
+}
+
+// accountWrite completes the events of a write that adds an account or makes
+// it the default: first the write's own event, then the sandbox's
+// verification when it decides at once (bank_account.status_changed; review
+// asks for it), then the moves of the default and payout accounts. It
+// updates a's status.
+func (s *Service) accountWrite(d Department, a *BankAccount, review, makeDefault bool, actor event.Actor, at time.Time, own event.Event) ([]event.Event, error) {
+	evs := []event.Event{own}
+	if review {
+		reviewed, sevs, err := s.review(d, *a, at)
+		if err != nil {
+			return nil, err
+		}
+		*a = reviewed
+		evs = append(evs, sevs...)
+	}
+	pevs, err := s.payoutEvents(d, NextPayout(d, *a, makeDefault), actor, at)
+	if err != nil {
+		return nil, err
+	}
+	return append(evs, pevs...), nil
 }
 
 // GetAccount returns one account of a department the scope owns (IBAN in
@@ -241,16 +271,27 @@ func (s *Service) UpdateAccount(ctx context.Context, sc Scope, deptID, accountID
 			}
 		}
 		makeDefault := in.IsDefault != nil && !before.IsDefault
+		if makeDefault && before.Status == AccountRejected {
+			return BankAccount{}, apperr.E(op, apperr.Conflict, "this account's verification was rejected: it cannot become the default (add the account again with the holder's exact name)")
+		}
 		after.IsDefault = before.IsDefault || makeDefault
 		now := s.Now().UTC()
 		after.UpdatedAt, after.Version = now, before.Version+1
-		ev, err := event.New(s.NewID("evt"), "bank_account.updated", now, sc.PartnerID, d.OrgID, actor,
+		updated, err := event.New(s.NewID("evt"), "bank_account.updated", now, sc.PartnerID, d.OrgID, actor,
 			map[string]any{"department_id": d.ID, "bank_account": after.Masked()},
 			event.Change{ResourceType: "bank_account", ResourceID: accountID, Action: "updated", Before: event.Snapshot(before.Masked()), After: event.Snapshot(after.Masked())})
 		if err != nil {
 			return BankAccount{}, apperr.Wrap(op, err)
 		}
-		err = s.Store.UpdateBankAccount(ctx, d, after, makeDefault, ev)
+		// A rename of the default does not review it again: only a new
+		// default is looked at (makeDefault).
+		evs := []event.Event{updated}
+		if makeDefault {
+			if evs, err = s.accountWrite(d, &after, true, makeDefault, actor, now, updated); err != nil {
+				return BankAccount{}, apperr.Wrap(op, err)
+			}
+		}
+		err = s.Store.UpdateBankAccount(ctx, d, withPayout(d, NextPayout(d, after, makeDefault)), after, evs)
 		if errors.Is(err, ErrChanged) && attempt < maxAttempts {
 			continue
 		}
@@ -273,6 +314,9 @@ func (s *Service) DeleteAccount(ctx context.Context, sc Scope, deptID, accountID
 	}
 	if d.DefaultAccountID == a.ID {
 		return apperr.E(op, apperr.Conflict, "this is the department's default account: make another account the default before deleting it (a department with accounts always has a default)")
+	}
+	if d.PayoutAccountID == a.ID {
+		return apperr.E(op, apperr.Conflict, "payments are made to this account (payout_bank_account_id) until the department's default is verified: it cannot be deleted before then")
 	}
 	if a.ActiveLinks > 0 {
 		return apperr.E(op, apperr.Conflict, "active payment links pay into this account: deactivate them or let them end first")

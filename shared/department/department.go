@@ -31,10 +31,16 @@ type Department struct {
 	// DefaultAccountID is the department's default bank account; empty until
 	// its first account. It is the only record of which account is default, so
 	// "exactly one default" holds by construction.
-	DefaultAccountID string    `json:"default_bank_account_id"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
-	Version          int64     `json:"-"`
+	DefaultAccountID string `json:"default_bank_account_id"`
+	// PayoutAccountID is the account payments are made to: invoices' bank
+	// details, new payment links and the payee onboarded at Aiia. It is the
+	// default once the default is verified, and until then the last verified
+	// account (see NextPayout), so a new default cannot redirect money before
+	// it is checked. Empty until the first account.
+	PayoutAccountID string    `json:"payout_bank_account_id"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	Version         int64     `json:"-"`
 }
 
 // Scope is who asks: the partner, and the organisation when the token is an
@@ -108,21 +114,29 @@ type Store interface {
 	OrganizationExists(ctx context.Context, partnerID, orgID string) error
 	OrganizationType(ctx context.Context, partnerID, orgID string) (string, error)
 
-	CreateBankAccount(ctx context.Context, d Department, a BankAccount, makeDefault bool, ev event.Event) error
+	// CreateBankAccount and UpdateBankAccount write the account with the
+	// department as the write leaves it (default and payout accounts, next
+	// version), conditional on the department's version read (ErrChanged
+	// otherwise), and the events, in one transaction.
+	CreateBankAccount(ctx context.Context, before, after Department, a BankAccount, evs []event.Event) error
 	GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (BankAccount, error)
 	// GetDepartmentAccount, ListDepartmentAccounts and GetDepartmentKYC read
 	// the department with what is asked of it in one call each.
 	GetDepartmentAccount(ctx context.Context, partnerID, deptID, accountID string) (Department, BankAccount, error)
 	ListDepartmentAccounts(ctx context.Context, partnerID, deptID string) (Department, []BankAccount, error)
 	GetDepartmentKYC(ctx context.Context, partnerID, deptID string) (Department, *KYC, error)
-	UpdateBankAccount(ctx context.Context, d Department, a BankAccount, makeDefault bool, ev event.Event) error
+	UpdateBankAccount(ctx context.Context, before, after Department, a BankAccount, evs []event.Event) error
+	// DeleteBankAccount is conditional on the account being neither the
+	// default nor the payout account, and without active payment links.
 	DeleteBankAccount(ctx context.Context, d Department, a BankAccount, ev event.Event) error
 
 	PutKYCDocument(ctx context.Context, doc Document, ev event.Event) error
 	GetKYCDocument(ctx context.Context, partnerID, deptID, docID string) (Document, error)
 	// SubmitKYC records a submission (and its decision, when the sandbox
 	// decides at once) on condition that the KYC is in the status read.
-	SubmitKYC(ctx context.Context, d Department, before, after KYC, evs []event.Event) error
+	// An approval verifies the account the RIB shows and makes it the payout
+	// account (v), in the same transaction.
+	SubmitKYC(ctx context.Context, d Department, before, after KYC, v *Verification, evs []event.Event) error
 }
 
 // Service runs the department use cases.

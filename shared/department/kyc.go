@@ -264,7 +264,66 @@ func (s *Service) SubmitKYC(ctx context.Context, sc Scope, deptID string, actor 
 			evs = append(evs, ev)
 		}
 	}
-	return after, apperr.Wrap(op, s.Store.SubmitKYC(ctx, d, before, after, evs))
+	var v *Verification
+	if after.Status == KYCApproved {
+		if v, err = s.verifyRIBAccount(ctx, d, after, event.Actor{ID: "sandbox-kyc-review", Type: "system"}, now); err != nil {
+			return KYC{}, apperr.Wrap(op, err)
+		}
+		if v != nil {
+			evs = append(evs, v.Events...)
+		}
+	}
+	return after, apperr.Wrap(op, s.Store.SubmitKYC(ctx, d, before, after, v, evs))
+}
+
+// Verification is what a KYC approval does to the account its RIB shows: the
+// account verified (from pending_verification) and made the department's
+// payout account. The store writes both conditional on the versions read.
+type Verification struct {
+	Before     BankAccount
+	Account    BankAccount // as the approval leaves it
+	Department Department  // as the approval leaves it: payout account, next version
+	Events     []event.Event
+}
+
+// verifyRIBAccount is the Verification of an approved KYC: the account the
+// submission named (the default at the time, unless bank_account_id said
+// otherwise), or the default if that account is gone. A rejected account is
+// never made payable; the default chosen since, if another, stays pending.
+func (s *Service) verifyRIBAccount(ctx context.Context, d Department, k KYC, actor event.Actor, now time.Time) (*Verification, error) {
+	id := k.BankAccountID
+	a, err := s.Store.GetBankAccount(ctx, d.PartnerID, d.ID, id)
+	if apperr.CodeOf(err) == apperr.NotFound && d.DefaultAccountID != "" && d.DefaultAccountID != id {
+		a, err = s.Store.GetBankAccount(ctx, d.PartnerID, d.ID, d.DefaultAccountID)
+	}
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == AccountRejected {
+		return nil, nil
+	}
+	v := &Verification{Before: a, Account: a}
+	var evs []event.Event
+	if a.Status != AccountVerified {
+		v.Account.Status, v.Account.UpdatedAt, v.Account.Version = AccountVerified, now, a.Version+1
+		v.Account.IsDefault = d.DefaultAccountID == a.ID
+		ev, err := s.accountStatusEvent(d, a, v.Account, nil, actor, now)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	p := Payout{DefaultID: d.DefaultAccountID, PayoutID: a.ID}
+	pevs, err := s.payoutEvents(d, p, actor, now)
+	if err != nil {
+		return nil, err
+	}
+	v.Department = withPayout(d, p)
+	v.Events = append(evs, pevs...)
+	return v, nil
 }
 
 func (s *Service) statusEvent(sc Scope, d Department, actor event.Actor, before, after KYC, at time.Time) (event.Event, error) {
@@ -368,5 +427,15 @@ func (s *Service) DecideKYC(ctx context.Context, partnerID, deptID string, appro
 	if err != nil {
 		return KYC{}, apperr.Wrap(op, err)
 	}
-	return after, apperr.Wrap(op, s.Store.SubmitKYC(ctx, d, before, after, []event.Event{ev}))
+	evs := []event.Event{ev}
+	var v *Verification
+	if approve {
+		if v, err = s.verifyRIBAccount(ctx, d, after, reviewer, now); err != nil {
+			return KYC{}, apperr.Wrap(op, err)
+		}
+		if v != nil {
+			evs = append(evs, v.Events...)
+		}
+	}
+	return after, apperr.Wrap(op, s.Store.SubmitKYC(ctx, d, before, after, v, evs))
 }

@@ -50,6 +50,10 @@ type deptItem struct {
 func (it deptItem) department() department.Department {
 	d := it.Department
 	d.PartnerID, d.Version = it.PartnerID, it.Version
+	if d.PayoutAccountID == "" {
+		// Written before payout accounts existed: payments went to the default.
+		d.PayoutAccountID = d.DefaultAccountID
+	}
 	return d
 }
 
@@ -166,45 +170,99 @@ func (it accountItem) account() department.BankAccount {
 	a := it.BankAccount
 	a.PartnerID, a.Version, a.ActiveLinks, a.SandboxTestIBAN, a.AiiaDestinationID = it.PartnerID, it.Version, it.ActiveLinks, it.TestIBAN, it.Destination
 	a.IsDefault = false // derived by the service from the department
+	if a.Status == legacyActive {
+		a.Status = department.AccountVerified
+	}
 	return a
 }
 
+// legacyActive is the status of accounts written before verification
+// existed, when every account was paid into: they read as verified.
+const legacyActive = "active"
+
 // deptGuard is the department update every account write makes: it
-// serialises writes that decide the default (version), and moves the default
-// when asked. A failed condition is department.ErrChanged: read and retry.
-func (s *Store) deptGuard(d department.Department, makeDefault bool, accountID string) types.TransactWriteItem {
+// serialises writes that decide the default and payout accounts (version),
+// and records both as the write leaves them. A failed condition is
+// department.ErrChanged: read and retry.
+func (s *Store) deptGuard(before, after department.Department) types.TransactWriteItem {
 	expr := "SET version = :v"
-	vals := map[string]types.AttributeValue{":v": num(d.Version + 1), ":prev": num(d.Version)}
-	if makeDefault {
-		expr += ", default_bank_account_id = :id"
-		vals[":id"] = str(accountID)
+	vals := map[string]types.AttributeValue{":v": num(before.Version + 1), ":prev": num(before.Version)}
+	if after.DefaultAccountID != "" {
+		expr += ", default_bank_account_id = :d"
+		vals[":d"] = str(after.DefaultAccountID)
 	}
-	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
+	if after.PayoutAccountID != "" {
+		expr += ", payout_bank_account_id = :p"
+		vals[":p"] = str(after.PayoutAccountID)
+	}
+	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(before.PartnerID, before.ID), skDept),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("version = :prev"), ExpressionAttributeValues: vals}}
 }
 
+// txn is a transaction whose items are named where they are added, so a
+// cancelled transaction says which condition failed by name.
+type txn struct {
+	items []types.TransactWriteItem
+	names []string
+}
+
+func (t *txn) add(name string, it types.TransactWriteItem) {
+	t.items, t.names = append(t.items, it), append(t.names, name)
+}
+
+func (t *txn) events(evs []event.Event, put func(event.Event) (types.TransactWriteItem, error)) error {
+	for _, ev := range evs {
+		it, err := put(ev)
+		if err != nil {
+			return err
+		}
+		t.add("event", it)
+	}
+	return nil
+}
+
+// failed is the name of the item whose condition failed, "" if none did.
+func (t *txn) failed(err error) string {
+	for i, n := range t.names {
+		if conditionFailed(err, i) {
+			return n
+		}
+	}
+	return ""
+}
+
+func (s *Store) run(ctx context.Context, t *txn) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: t.items})
+	return err
+}
+
 // CreateBankAccount writes the account, its IBAN claim (one IBAN once per
-// department) and its event, and moves the default if asked, in one transaction.
-func (s *Store) CreateBankAccount(ctx context.Context, d department.Department, a department.BankAccount, makeDefault bool, ev event.Event) error {
+// department), the department's default and payout accounts, and the events,
+// in one transaction.
+func (s *Store) CreateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
 	const op = "dynamo.create_bank_account"
 	a.IsDefault = false
-	item, err := marshal(accountItem{PK: deptPK(d.PartnerID, d.ID), SK: pfxBA + a.ID, Kind: "bank_account", PartnerID: d.PartnerID,
+	item, err := marshal(accountItem{PK: deptPK(before.PartnerID, before.ID), SK: pfxBA + a.ID, Kind: "bank_account", PartnerID: before.PartnerID,
 		Version: a.Version, TestIBAN: a.SandboxTestIBAN, BankAccount: a})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	err = s.transact(ctx, ev,
-		s.deptGuard(d, makeDefault, a.ID),
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), ConditionExpression: aws.String("attribute_not_exists(PK)"),
-			Item: map[string]types.AttributeValue{attrPK: str(deptPK(d.PartnerID, d.ID)), attrSK: str(pfxIBAN + a.IBAN), "bank_account_id": str(a.ID), "kind": str("iban_claim")}}},
-	)
-	switch {
-	case conditionFailed(err, 0):
+	t := &txn{}
+	t.add("department", s.deptGuard(before, after))
+	t.add("account", types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
+	t.add("iban", types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), ConditionExpression: aws.String("attribute_not_exists(PK)"),
+		Item: map[string]types.AttributeValue{attrPK: str(deptPK(before.PartnerID, before.ID)), attrSK: str(pfxIBAN + a.IBAN), "bank_account_id": str(a.ID), "kind": str("iban_claim")}}})
+	if err := t.events(evs, s.putEvent); err != nil {
+		return apperr.Wrap(op, err)
+	}
+	err = s.run(ctx, t)
+	switch t.failed(err) {
+	case "department":
 		return department.ErrChanged
-	case conditionFailed(err, 2):
+	case "iban":
 		return &apperr.Error{Op: op, Code: apperr.Conflict, Param: "iban", Message: "this IBAN is already an account of the department"}
-	case err != nil:
+	}
+	if err != nil {
 		return transient(op, err)
 	}
 	return nil
@@ -216,34 +274,47 @@ func (s *Store) GetBankAccount(ctx context.Context, partnerID, deptID, accountID
 	return getItem(ctx, s, op, deptPK(partnerID, deptID), pfxBA+accountID, "bank account not found", accountItem.account)
 }
 
-// UpdateBankAccount renames the account (UpdateItem: the link counter, which
-// payment links own, is never overwritten) and moves the default when asked.
-func (s *Store) UpdateBankAccount(ctx context.Context, d department.Department, a department.BankAccount, makeDefault bool, ev event.Event) error {
+// UpdateBankAccount writes the account's name, bank name and status
+// (UpdateItem: the link counter, which payment links own, is never
+// overwritten), conditional on its version read, with the department's
+// default and payout accounts as the change leaves them and the events.
+func (s *Store) UpdateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
 	const op = "dynamo.update_bank_account"
-	err := s.transact(ctx, ev,
-		s.deptGuard(d, makeDefault, a.ID),
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
-			UpdateExpression:    aws.String("SET account_name = :n, bank_name = :b, updated_at = :at, version = :v"),
-			ConditionExpression: aws.String("version = :prev"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(a.AccountName), ":b": str(a.BankName),
-				":at": str(a.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(a.Version), ":prev": num(a.Version - 1)}}},
-	)
-	switch {
-	case conditionFailed(err, 0), conditionFailed(err, 1):
+	t := &txn{}
+	t.add("department", s.deptGuard(before, after))
+	t.add("account", s.updateAccount(before, a))
+	if err := t.events(evs, s.putEvent); err != nil {
+		return apperr.Wrap(op, err)
+	}
+	err := s.run(ctx, t)
+	switch t.failed(err) {
+	case "department", "account":
 		return department.ErrChanged
-	case err != nil:
+	}
+	if err != nil {
 		return transient(op, err)
 	}
 	return nil
 }
 
+func (s *Store) updateAccount(d department.Department, a department.BankAccount) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
+		UpdateExpression:         aws.String("SET account_name = :n, bank_name = :b, #status = :s, updated_at = :at, version = :v"),
+		ConditionExpression:      aws.String("version = :prev"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(a.AccountName), ":b": str(a.BankName), ":s": str(a.Status),
+			":at": str(a.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(a.Version), ":prev": num(a.Version - 1)}}}
+}
+
 // DeleteBankAccount deletes the account and its IBAN claim, on condition that
-// no active payment link uses it and it is not (or no longer) the default.
+// no active payment link uses it and it is not (or no longer) the default
+// nor the payout account. A department written before payout accounts has
+// no payout attribute: its payout account is its default.
 func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, a department.BankAccount, ev event.Event) error {
 	const op = "dynamo.delete_bank_account"
 	err := s.transact(ctx, ev,
 		types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
-			ConditionExpression:       aws.String("default_bank_account_id <> :id"),
+			ConditionExpression:       aws.String("default_bank_account_id <> :id AND (attribute_not_exists(payout_bank_account_id) OR payout_bank_account_id <> :id)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(a.ID)}}},
 		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND active_links = :zero"),
@@ -252,7 +323,7 @@ func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, 
 	)
 	switch {
 	case conditionFailed(err, 0):
-		return apperr.E(op, apperr.Conflict, "this account became the department's default: make another account the default first")
+		return apperr.E(op, apperr.Conflict, "this account became the department's default or payout account: make another verified account the default first")
 	case conditionFailed(err, 1):
 		return apperr.E(op, apperr.Conflict, "the account is gone, or active payment links pay into it")
 	case err != nil:
@@ -318,8 +389,10 @@ type kycItem struct {
 
 // SubmitKYC writes the KYC file (conditional on the version read, so two
 // submissions cannot both pass), the department's denormalised KYC status and
-// the status events, in one transaction.
-func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, after department.KYC, evs []event.Event) error {
+// the status events, in one transaction. An approval's verification (v)
+// joins it: the account verified, conditional on its version, and the
+// department's payout account, conditional on the department's version.
+func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, after department.KYC, v *department.Verification, evs []event.Event) error {
 	const op = "dynamo.submit_kyc"
 	item, err := marshal(kycItem{PK: deptPK(d.PartnerID, d.ID), SK: skKYC, Kind: "kyc", PartnerID: d.PartnerID, Version: after.Version, KYC: after})
 	if err != nil {
@@ -330,22 +403,31 @@ func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, 
 		put.ConditionExpression = aws.String("version = :prev")
 		put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(before.Version)}
 	}
-	items := []types.TransactWriteItem{
-		{Put: put},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
-			UpdateExpression: aws.String("SET kyc_status = :s"), ConditionExpression: aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(after.Status)}}},
+	t := &txn{}
+	t.add("kyc", types.TransactWriteItem{Put: put})
+	deptUpdate := &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
+		UpdateExpression: aws.String("SET kyc_status = :s"), ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(after.Status)}}
+	if v != nil {
+		deptUpdate.UpdateExpression = aws.String("SET kyc_status = :s, payout_bank_account_id = :p, version = :v")
+		deptUpdate.ConditionExpression = aws.String("version = :prev")
+		deptUpdate.ExpressionAttributeValues[":p"] = str(v.Department.PayoutAccountID)
+		deptUpdate.ExpressionAttributeValues[":v"] = num(d.Version + 1)
+		deptUpdate.ExpressionAttributeValues[":prev"] = num(d.Version)
 	}
-	for _, ev := range evs {
-		it, err := s.putEvent(ev)
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, it)
+	t.add("department", types.TransactWriteItem{Update: deptUpdate})
+	if v != nil && v.Account.Version != v.Before.Version {
+		t.add("account", s.updateAccount(d, v.Account))
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if conditionFailed(err, 0) {
+	if err := t.events(evs, s.putEvent); err != nil {
+		return apperr.Wrap(op, err)
+	}
+	err = s.run(ctx, t)
+	switch t.failed(err) {
+	case "kyc":
 		return apperr.E(op, apperr.Conflict, "another KYC submission for this department was recorded at the same time")
+	case "department", "account":
+		return apperr.E(op, apperr.Conflict, "the department's bank accounts changed at the same time; retry")
 	}
 	if err != nil {
 		return transient(op, err)

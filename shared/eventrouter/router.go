@@ -152,10 +152,11 @@ func (r *Router) send(ctx context.Context, s Sender, out []outgoing, firstFailed
 
 // pollMessage is the poll queue's message for an intent that entered
 // processing (its transfer is followed at the bank), or for an approved KYC
-// (the department's default account is onboarded at Aiia as a payee). A
-// redelivered event sends it again: the poller applies each transition once.
+// or a moved payout account (the department's payout account is onboarded at
+// Aiia as a payee). A redelivered event sends it again: the poller applies
+// each transition once, and onboarding is idempotent.
 func pollMessage(rec event.Record) (queue.Msg, bool) {
-	if rec.Type != "payment_intent.status_changed" && rec.Type != "kyc.status_changed" {
+	if rec.Type != "payment_intent.status_changed" && rec.Type != "kyc.status_changed" && rec.Type != "bank_account.payout_changed" {
 		return queue.Msg{}, false
 	}
 	var env struct {
@@ -168,8 +169,8 @@ func pollMessage(rec event.Record) (queue.Msg, bool) {
 	if json.Unmarshal(rec.Envelope, &env) != nil {
 		return queue.Msg{}, false
 	}
-	if rec.Type == "kyc.status_changed" {
-		if env.Data.CurrentStatus != "approved" {
+	if rec.Type == "kyc.status_changed" || rec.Type == "bank_account.payout_changed" {
+		if rec.Type == "kyc.status_changed" && env.Data.CurrentStatus != "approved" {
 			return queue.Msg{}, false
 		}
 		msg, err := json.Marshal(map[string]any{"kind": "onboard_destination", "partner_id": rec.PartnerID,

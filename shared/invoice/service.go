@@ -248,12 +248,14 @@ func seller(o organization.Organization, dept string) Seller {
 	return Seller{Name: o.Name, LegalName: o.LegalName, SIRET: o.SIRET, VATNumber: o.VATNumber, Address: o.Address, Department: dept}
 }
 
-// bankDetails is the department's default account, nil when it has none.
+// bankDetails is the department's payout account, nil when it has none: the
+// default once it is verified, the last verified account until then, so a
+// default added a moment ago is not on the invoice before it is checked.
 func (s *Service) bankDetails(ctx context.Context, d department.Department) (*BankDetails, error) {
-	if d.DefaultAccountID == "" {
+	if d.PayoutAccountID == "" {
 		return nil, nil
 	}
-	a, err := s.Store.GetBankAccount(ctx, d.PartnerID, d.ID, d.DefaultAccountID)
+	a, err := s.Store.GetBankAccount(ctx, d.PartnerID, d.ID, d.PayoutAccountID)
 	if err != nil {
 		return nil, err
 	}

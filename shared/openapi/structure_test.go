@@ -43,7 +43,7 @@ func TestValidateStructureResponses(t *testing.T) {
 	dept := department.Department{ID: "dept-1", PartnerID: "ptn-1", OrgID: org.ID, Name: "Régie de l'Eau", Code: "REG-EAU-001",
 		Status: "active", KYCStatus: department.KYCNotSubmitted, CreatedAt: at, UpdatedAt: at}
 	acct := department.BankAccount{ID: "ba-1", PartnerID: "ptn-1", DepartmentID: dept.ID, OrgID: org.ID, IBAN: "FR7612345678901234567890123",
-		BIC: "BNPAFRPPXXX", AccountName: "Compte Régie Eau", IsDefault: true, Status: "active", CreatedAt: at, UpdatedAt: at}
+		BIC: "BNPAFRPPXXX", AccountName: "Compte Régie Eau", IsDefault: true, Status: department.AccountPendingVerification, CreatedAt: at, UpdatedAt: at}
 	ibanWarning := []validation.Warning{{Param: "iban", Code: "sandbox_test_iban", Message: "sandbox test IBAN"}}
 	type accountList struct {
 		Data []department.BankAccount `json:"data"`
@@ -86,6 +86,10 @@ func TestValidateStructureResponses(t *testing.T) {
 			edit(t, mustJSON(t, dept), func(m map[string]any) { m["code"] = "reg-eau-001" }), false},
 		{"department without default_bank_account_id", "GET", "/v1/departments/dept-1", 200,
 			edit(t, mustJSON(t, dept), func(m map[string]any) { delete(m, "default_bank_account_id") }), false},
+		{"department without payout_bank_account_id", "GET", "/v1/departments/dept-1", 200,
+			edit(t, mustJSON(t, dept), func(m map[string]any) { delete(m, "payout_bank_account_id") }), false},
+		{"account with the status of before verification existed", "GET", "/v1/departments/dept-1/bank_accounts/ba-1", 200,
+			edit(t, mustJSON(t, acct), func(m map[string]any) { m["status"] = "active" }), false},
 		{"department list without pagination", "GET", "/v1/organizations/org-1/departments", 200,
 			edit(t, mustJSON(t, deptList), func(m map[string]any) { delete(m, "pagination") }), false},
 		{"a department read cannot conflict", "GET", "/v1/departments/dept-1", 409,

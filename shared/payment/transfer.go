@@ -153,24 +153,26 @@ func (f *Flow) PayBySEPA(ctx context.Context, token, returnURL string) (string, 
 	return tr.FlowURL, nil
 }
 
-// Onboard registers the department's default account at the bank as a payee
+// Onboard registers the department's payout account at the bank as a payee
 // (Aiia's destination) and keeps its id on the account. It runs when the
-// department's KYC is approved; a payment also onboards an account that is
-// not yet (same request id, so never twice).
+// department's KYC is approved and when its payout account moves; a payment
+// also onboards an account that is not yet (same request id, so never
+// twice). Only a verified payout account of a KYC-approved department is
+// onboarded: a default still pending verification never is.
 func (f *Flow) Onboard(ctx context.Context, partnerID, deptID string) error {
 	const op = "payment.onboard_destination"
 	d, err := f.Store.GetDepartment(ctx, partnerID, deptID)
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	if d.DefaultAccountID == "" {
+	if d.PayoutAccountID == "" || d.KYCStatus != department.KYCApproved {
 		return nil
 	}
-	a, err := f.Store.GetBankAccount(ctx, partnerID, deptID, d.DefaultAccountID)
+	a, err := f.Store.GetBankAccount(ctx, partnerID, deptID, d.PayoutAccountID)
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	if a.AiiaDestinationID != "" {
+	if a.AiiaDestinationID != "" || a.Status != department.AccountVerified {
 		return nil
 	}
 	dest, err := f.Bank.Destination(ctx, a)

@@ -28,6 +28,11 @@ var Catalogue = []string{
 	"organization.created",
 	"department.created",
 	"bank_account.created",
+	// The default account moved; the payout account (the account payments
+	// go to) moved; an account's verification was decided.
+	"bank_account.default_changed",
+	"bank_account.payout_changed",
+	"bank_account.status_changed",
 	"kyc.status_changed",
 	"payment_order.created",
 	"payment_order.status_changed",
