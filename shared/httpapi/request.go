@@ -16,6 +16,7 @@ import (
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/ratelimit"
 )
 
 // Request is what a handler sees: no API Gateway types, no raw event.
@@ -32,6 +33,8 @@ type Request struct {
 	UserAgent  string
 	// Principal is set on authenticated routes; nil on public ones.
 	Principal *auth.Principal
+	// limit is where the client stands in its rate limit, once counted.
+	limit *ratelimit.Status
 }
 
 func newRequest(ev events.APIGatewayV2HTTPRequest) (*Request, error) {
