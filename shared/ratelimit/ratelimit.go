@@ -180,3 +180,16 @@ func (l *Limiter) Len() int {
 	defer l.mu.Unlock()
 	return len(l.counts)
 }
+
+// Counter names one key's counter in one window, for counters kept in a
+// store: Start is part of its identity (a new window is a new counter, so
+// nothing is ever reset), End is when it may be forgotten (its TTL).
+type Counter struct {
+	Key        string
+	Start, End time.Time
+}
+
+// Counter is key's counter for the window holding now.
+func (p Policy) Counter(key string, now time.Time) Counter {
+	return Counter{Key: key, Start: p.WindowStart(now), End: p.WindowEnd(now)}
+}
