@@ -103,6 +103,11 @@ type worldOptions struct {
 	// scheduled by queue delays needs it); otherwise it moves when advanced.
 	runningClock bool
 	webhooks     wiring.WebhookOptions
+	// rateLimits replaces the default abuse limits (nil: the defaults, on
+	// the wall clock).
+	rateLimits *wiring.RateLimits
+	// logs receives the app's and the gateway's JSON log lines (nil: none).
+	logs io.Writer
 }
 
 func newWorldWith(t *testing.T, opts worldOptions) *world {
@@ -123,9 +128,13 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logs := opts.logs
+	if logs == nil {
+		logs = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 	w.app, err = wiring.Build(context.Background(), st.Config, wiring.Options{Now: w.clock.Now, Log: log,
-		DynamoDBAPIOptions: []func(*middleware.Stack) error{w.faults.middleware}, Webhooks: opts.webhooks})
+		DynamoDBAPIOptions: []func(*middleware.Stack) error{w.faults.middleware}, Webhooks: opts.webhooks, RateLimits: opts.rateLimits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +204,12 @@ func (a answer) errParam(t *testing.T) string {
 // do sends ex over HTTP, checks the status and validates the answer against
 // the OpenAPI document (status, headers, body).
 func (w *world) do(ex exchange) answer {
+	w.t.Helper()
+	return w.doWith(w.srv.Client(), ex)
+}
+
+// doWith is do through client (another source address, for one).
+func (w *world) doWith(client *http.Client, ex exchange) answer {
 	t := w.t
 	t.Helper()
 	if ex.path == "" {
@@ -211,7 +226,7 @@ func (w *world) do(ex exchange) answer {
 	for k, v := range ex.header {
 		req.Header.Set(k, v)
 	}
-	resp, err := w.srv.Client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", ex.method, ex.path, err)
 	}
