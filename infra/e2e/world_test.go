@@ -30,6 +30,7 @@ import (
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stacktest"
 	"github.com/modupay/modupay/shared/openapi"
+	"github.com/modupay/modupay/shared/ratelimit"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
@@ -103,8 +104,10 @@ type worldOptions struct {
 	// scheduled by queue delays needs it); otherwise it moves when advanced.
 	runningClock bool
 	webhooks     wiring.WebhookOptions
-	// rateLimits replaces the default abuse limits (nil: the defaults, on
-	// the wall clock).
+	// rateLimits replaces the abuse limits. nil: the defaults on the wall
+	// clock, without the per-client API limit — tests send one client's
+	// requests back to back, and whether one lands past 50 in a second would
+	// depend on the machine's speed. The limits' own tests pass the defaults.
 	rateLimits *wiring.RateLimits
 	// logs receives the app's and the gateway's JSON log lines (nil: none).
 	logs io.Writer
@@ -127,6 +130,11 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 	w.validator, err = openapi.NewValidator()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.rateLimits == nil {
+		limits := wiring.DefaultRateLimits()
+		limits.API = ratelimit.Policy{}
+		opts.rateLimits = &limits
 	}
 	logs := opts.logs
 	if logs == nil {
