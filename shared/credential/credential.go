@@ -121,7 +121,8 @@ var dummyHash = auth.HashSecret("modupay-no-such-client")
 // read plus one counter update per limit when the credentials are wrong.
 func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP string) (TokenResponse, error) {
 	const op = "credential.token"
-	limits := s.tokenLimits(req.ClientID, sourceIP)
+	now := s.limitNow() // one instant for the whole request: the windows read are the windows counted
+	limits := s.tokenLimits(req.ClientID, sourceIP, now)
 	counters := make([]ratelimit.Counter, len(limits))
 	for i, l := range limits {
 		counters[i] = l.counter
@@ -130,7 +131,6 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP str
 	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 		return TokenResponse{}, apperr.Wrap(op, err)
 	}
-	now := s.limitNow()
 	if statuses, refused := statusesOf(limits, counts, now); refused {
 		s.log().LogAttrs(ctx, slog.LevelWarn, "token request refused: too many failed attempts",
 			append(limitAttrs(req.ClientID, sourceIP, limits, counts), slog.String("retry_after_s", ratelimit.RetryAfter(statuses...)))...)
@@ -142,7 +142,7 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP str
 		auth.SecretMatches(dummyHash, req.ClientSecret)
 	}
 	if !found || !auth.SecretMatches(c.SecretHash, req.ClientSecret) || c.Status != StatusActive {
-		return TokenResponse{}, s.failed(ctx, req.ClientID, sourceIP, limits, counts)
+		return TokenResponse{}, s.failed(ctx, req.ClientID, sourceIP, limits, counts, now)
 	}
 	scope := auth.Scope(req.Scope)
 	if scope == "" {
@@ -166,7 +166,7 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP str
 // existing client, so neither tells which client ids exist. If counting
 // fails the client still gets its 401: a lost count is logged, and the
 // stage throttle bounds what an outage of the counters could let through.
-func (s *Service) failed(ctx context.Context, clientID, sourceIP string, limits []tokenLimit, before []int) error {
+func (s *Service) failed(ctx context.Context, clientID, sourceIP string, limits []tokenLimit, before []int, now time.Time) error {
 	invalid := &auth.OAuthError{Status: 401, Code: auth.CodeInvalidClient, Description: "client authentication failed"}
 	if len(limits) == 0 {
 		s.log().LogAttrs(ctx, slog.LevelWarn, "failed client authentication",
@@ -187,7 +187,7 @@ func (s *Service) failed(ctx context.Context, clientID, sourceIP string, limits 
 		}
 	}
 	s.log().LogAttrs(ctx, slog.LevelWarn, "failed client authentication", limitAttrs(clientID, sourceIP, limits, counts)...)
-	invalid.RateLimits, _ = statusesOf(limits, counts, s.limitNow())
+	invalid.RateLimits, _ = statusesOf(limits, counts, now)
 	return invalid
 }
 
@@ -198,8 +198,7 @@ type tokenLimit struct {
 	counter ratelimit.Counter
 }
 
-func (s *Service) tokenLimits(clientID, sourceIP string) []tokenLimit {
-	now := s.limitNow()
+func (s *Service) tokenLimits(clientID, sourceIP string, now time.Time) []tokenLimit {
 	var out []tokenLimit
 	if p := s.Limits.PerClient; p.Enabled() {
 		out = append(out, tokenLimit{"client_failures", p, p.Counter("TOKEN#CLIENT#"+clientID, now)})
