@@ -33,6 +33,7 @@ import (
 	"github.com/modupay/modupay/infra/engines"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/ratelimit"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
@@ -86,9 +87,15 @@ func run(n, initRuns, webhookBurst int) error {
 	bank := httptest.NewServer(sandbox)
 	defer bank.Close()
 	rec := &recorder{byRequest: map[string]callCounts{}}
+	// The bench sends one client's requests back to back, faster than the
+	// per-client API limit allows, to measure each route's own cost: that
+	// limit is off here (it costs no DynamoDB call; infra/e2e tests it). The
+	// token endpoint's limits stay: the bench never fails a secret.
+	limits := wiring.DefaultRateLimits()
+	limits.API = ratelimit.Policy{}
 	app, err := wiring.Build(ctx, wiring.Config{Stage: "sandbox", Region: stack.Region(), Table: env["MODUPAY_TABLE"],
 		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"], JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
-		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL)}, wiring.Options{Log: slog.New(rec)})
+		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL)}, wiring.Options{Log: slog.New(rec), RateLimits: &limits})
 	if err != nil {
 		return err
 	}

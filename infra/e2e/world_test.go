@@ -30,6 +30,7 @@ import (
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stacktest"
 	"github.com/modupay/modupay/shared/openapi"
+	"github.com/modupay/modupay/shared/ratelimit"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
@@ -103,6 +104,13 @@ type worldOptions struct {
 	// scheduled by queue delays needs it); otherwise it moves when advanced.
 	runningClock bool
 	webhooks     wiring.WebhookOptions
+	// rateLimits replaces the abuse limits. nil: the defaults on the wall
+	// clock, without the per-client API limit — tests send one client's
+	// requests back to back, and whether one lands past 50 in a second would
+	// depend on the machine's speed. The limits' own tests pass the defaults.
+	rateLimits *wiring.RateLimits
+	// logs receives the app's and the gateway's JSON log lines (nil: none).
+	logs io.Writer
 }
 
 func newWorldWith(t *testing.T, opts worldOptions) *world {
@@ -123,9 +131,18 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if opts.rateLimits == nil {
+		limits := wiring.DefaultRateLimits()
+		limits.API = ratelimit.Policy{}
+		opts.rateLimits = &limits
+	}
+	logs := opts.logs
+	if logs == nil {
+		logs = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 	w.app, err = wiring.Build(context.Background(), st.Config, wiring.Options{Now: w.clock.Now, Log: log,
-		DynamoDBAPIOptions: []func(*middleware.Stack) error{w.faults.middleware}, Webhooks: opts.webhooks})
+		DynamoDBAPIOptions: []func(*middleware.Stack) error{w.faults.middleware}, Webhooks: opts.webhooks, RateLimits: opts.rateLimits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +212,12 @@ func (a answer) errParam(t *testing.T) string {
 // do sends ex over HTTP, checks the status and validates the answer against
 // the OpenAPI document (status, headers, body).
 func (w *world) do(ex exchange) answer {
+	w.t.Helper()
+	return w.doWith(w.srv.Client(), ex)
+}
+
+// doWith is do through client (another source address, for one).
+func (w *world) doWith(client *http.Client, ex exchange) answer {
 	t := w.t
 	t.Helper()
 	if ex.path == "" {
@@ -211,7 +234,7 @@ func (w *world) do(ex exchange) answer {
 	for k, v := range ex.header {
 		req.Header.Set(k, v)
 	}
-	resp, err := w.srv.Client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", ex.method, ex.path, err)
 	}

@@ -105,7 +105,7 @@ func invokeCmd(args []string) error {
 	// put in its place here.
 	if bytes.Contains(payload, []byte(demoTokenPlaceholder)) {
 		tok, err := app.Credentials.Token(ctx, auth.TokenRequest{GrantType: "client_credentials", Scope: "partner",
-			ClientID: envOr("MODUPAY_DEMO_CLIENT_ID", defaultDemoClient), ClientSecret: envOr("MODUPAY_DEMO_CLIENT_SECRET", defaultDemoSecret)})
+			ClientID: envOr("MODUPAY_DEMO_CLIENT_ID", defaultDemoClient), ClientSecret: envOr("MODUPAY_DEMO_CLIENT_SECRET", defaultDemoSecret)}, "")
 		if err != nil {
 			return fmt.Errorf("issue the demo token: %w", err)
 		}

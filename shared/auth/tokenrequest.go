@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/modupay/modupay/shared/ratelimit"
 )
 
 // GrantClientCredentials is the only grant type the token endpoint supports.
@@ -23,6 +25,10 @@ const (
 	CodeUnauthorizedClient   = "unauthorized_client"
 	CodeUnsupportedGrantType = "unsupported_grant_type"
 	CodeInvalidScope         = "invalid_scope"
+	// CodeRateLimited is not one of RFC 6749's codes (it defines none for
+	// throttling): it answers 429 when too many failed attempts were made, and
+	// is the same word as the /v1 error code for a 429.
+	CodeRateLimited = "rate_limited"
 )
 
 // Limits on a token request. A real request is well under 200 bytes.
@@ -58,9 +64,14 @@ type TokenRequest struct {
 // When answering 401 the HTTP layer must add a WWW-Authenticate header
 // (RFC 6749 §5.2 requires it when the client used the Authorization header;
 // `Basic realm="modupay"` is appropriate in every case).
+//
+// RateLimits, when set, are where the caller stands in the failed-attempt
+// limits that counted this request; the HTTP layer renders them as the
+// RateLimit headers, and as Retry-After on a 429.
 type OAuthError struct {
 	Status            int
 	Code, Description string
+	RateLimits        []ratelimit.Status
 }
 
 // Error returns "oauth2: <code>: <description>".

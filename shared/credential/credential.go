@@ -5,6 +5,8 @@ package credential
 
 import (
 	"context"
+	"log/slog"
+	"net/netip"
 	"regexp"
 	"time"
 	"unicode/utf8"
@@ -13,6 +15,7 @@ import (
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/ratelimit"
 )
 
 // Client statuses.
@@ -59,6 +62,7 @@ type Store interface {
 	// checks and writes the event, in one transaction. It returns the client as
 	// it is after the call; revoking a revoked client changes nothing.
 	RevokeClient(ctx context.Context, partnerID, orgID, clientID string, at time.Time, newEvent func(Client) (event.Event, error)) (Client, error)
+	TokenCounters
 }
 
 // Service runs the credential use cases.
@@ -67,6 +71,36 @@ type Service struct {
 	Issuer *auth.Issuer
 	Now    func() time.Time
 	NewID  func(prefix string) string
+	// Limits bound failed token requests; LimitNow is their clock (time.Now
+	// if nil: they measure real time, whatever the business clock says).
+	Limits   TokenLimits
+	LimitNow func() time.Time
+	// Log receives one line per failed or refused token request (never the
+	// secret); slog.Default() if nil.
+	Log *slog.Logger
+}
+
+// TokenLimits bound failed token requests — a wrong secret, an unknown or a
+// revoked client — in fixed windows counted in the store, so that every
+// container sees the same counts: brute force spread over containers is
+// still counted once. When a window's quota is used up, every token request
+// for that client id (or from that address) is refused with 429 until the
+// window ends, the right secret included: a lockout that still checked
+// secrets would tell an attacker when a guess is right. A zero policy means
+// no limit.
+type TokenLimits struct {
+	PerClient ratelimit.Policy // failed attempts naming one client_id, from any address
+	PerIP     ratelimit.Policy // failed attempts from one source address (IPv6: its /64), whatever the client_id
+}
+
+// TokenCounters is the part of the store the token endpoint's limits use.
+type TokenCounters interface {
+	// GetClientWithCounters reads a client and the counters' current values
+	// (0 for a counter never written) in one call. The client is NotFound,
+	// the counters still read, when it does not exist.
+	GetClientWithCounters(ctx context.Context, clientID string, counters ...ratelimit.Counter) (Client, []int, error)
+	// AddToCounters adds one to each counter and returns the new values.
+	AddToCounters(ctx context.Context, counters ...ratelimit.Counter) ([]int, error)
 }
 
 // TokenResponse is the token endpoint's answer (RFC 6749 §5.1, seed 000).
@@ -81,20 +115,34 @@ type TokenResponse struct {
 // time taken does not reveal which client ids exist.
 var dummyHash = auth.HashSecret("modupay-no-such-client")
 
-// Token exchanges client credentials for an access token: one read.
-func (s *Service) Token(ctx context.Context, req auth.TokenRequest) (TokenResponse, error) {
+// Token exchanges client credentials, sent from the address sourceIP, for
+// an access token. It costs one read (the client and the failed-attempt
+// counters together) when it succeeds or is refused by the limits, and that
+// read plus one counter update per limit when the credentials are wrong.
+func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP string) (TokenResponse, error) {
 	const op = "credential.token"
-	invalid := &auth.OAuthError{Status: 401, Code: "invalid_client", Description: "client authentication failed"}
-	c, err := s.Store.GetClient(ctx, req.ClientID)
-	if err != nil {
-		if apperr.CodeOf(err) != apperr.NotFound {
-			return TokenResponse{}, apperr.Wrap(op, err)
-		}
-		auth.SecretMatches(dummyHash, req.ClientSecret)
-		return TokenResponse{}, invalid
+	now := s.limitNow() // one instant for the whole request: the windows read are the windows counted
+	limits := s.tokenLimits(req.ClientID, sourceIP, now)
+	counters := make([]ratelimit.Counter, len(limits))
+	for i, l := range limits {
+		counters[i] = l.counter
 	}
-	if !auth.SecretMatches(c.SecretHash, req.ClientSecret) || c.Status != StatusActive {
-		return TokenResponse{}, invalid
+	c, counts, err := s.Store.GetClientWithCounters(ctx, req.ClientID, counters...)
+	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+		return TokenResponse{}, apperr.Wrap(op, err)
+	}
+	if statuses, refused := statusesOf(limits, counts, now); refused {
+		s.log().LogAttrs(ctx, slog.LevelWarn, "token request refused: too many failed attempts",
+			append(limitAttrs(req.ClientID, sourceIP, limits, counts), slog.String("retry_after_s", ratelimit.RetryAfter(statuses...)))...)
+		return TokenResponse{}, &auth.OAuthError{Status: 429, Code: auth.CodeRateLimited, RateLimits: statuses,
+			Description: "too many failed authentication attempts for this client or from this address; retry after the number of seconds in Retry-After"}
+	}
+	found := err == nil
+	if !found {
+		auth.SecretMatches(dummyHash, req.ClientSecret)
+	}
+	if !found || !auth.SecretMatches(c.SecretHash, req.ClientSecret) || c.Status != StatusActive {
+		return TokenResponse{}, s.failed(ctx, req.ClientID, sourceIP, limits, counts, now)
 	}
 	scope := auth.Scope(req.Scope)
 	if scope == "" {
@@ -111,6 +159,108 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest) (TokenRespon
 		return TokenResponse{}, apperr.Wrap(op, err)
 	}
 	return TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: exp, Scope: string(c.Scope)}, nil
+}
+
+// failed counts a failed authentication and answers invalid_client. The
+// answer and the counting are the same for an unknown, a revoked and an
+// existing client, so neither tells which client ids exist. If counting
+// fails the client still gets its 401: a lost count is logged, and the
+// stage throttle bounds what an outage of the counters could let through.
+func (s *Service) failed(ctx context.Context, clientID, sourceIP string, limits []tokenLimit, before []int, now time.Time) error {
+	invalid := &auth.OAuthError{Status: 401, Code: auth.CodeInvalidClient, Description: "client authentication failed"}
+	if len(limits) == 0 {
+		s.log().LogAttrs(ctx, slog.LevelWarn, "failed client authentication",
+			slog.String("client_id", clientID), slog.String("source_ip", sourceIP))
+		return invalid
+	}
+	counters := make([]ratelimit.Counter, len(limits))
+	for i, l := range limits {
+		counters[i] = l.counter
+	}
+	counts, err := s.Store.AddToCounters(ctx, counters...)
+	if err != nil {
+		s.log().LogAttrs(ctx, slog.LevelError, "failed client authentication not counted",
+			slog.String("client_id", clientID), slog.String("source_ip", sourceIP), slog.String("error", err.Error()))
+		counts = make([]int, len(limits))
+		for i := range counts {
+			counts[i] = before[i] + 1
+		}
+	}
+	s.log().LogAttrs(ctx, slog.LevelWarn, "failed client authentication", limitAttrs(clientID, sourceIP, limits, counts)...)
+	invalid.RateLimits, _ = statusesOf(limits, counts, now)
+	return invalid
+}
+
+// tokenLimit is one enabled limit applied to one request.
+type tokenLimit struct {
+	name    string // for the log: "client_failures", "ip_failures"
+	policy  ratelimit.Policy
+	counter ratelimit.Counter
+}
+
+func (s *Service) tokenLimits(clientID, sourceIP string, now time.Time) []tokenLimit {
+	var out []tokenLimit
+	if p := s.Limits.PerClient; p.Enabled() {
+		out = append(out, tokenLimit{"client_failures", p, p.Counter("TOKEN#CLIENT#"+clientID, now)})
+	}
+	if p, ip := s.Limits.PerIP, ipKey(sourceIP); p.Enabled() && ip != "" {
+		out = append(out, tokenLimit{"ip_failures", p, p.Counter("TOKEN#IP#"+ip, now)})
+	}
+	return out
+}
+
+// ipKey is the address a per-IP limit counts under: an IPv4 address as is,
+// an IPv6 address by its /64 (one subscriber's allocation, which an attacker
+// can walk through at will). "" when the address is absent or unreadable
+// (a direct invocation): no per-IP limit then.
+func ipKey(sourceIP string) string {
+	a, err := netip.ParseAddr(sourceIP)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+func statusesOf(limits []tokenLimit, counts []int, now time.Time) ([]ratelimit.Status, bool) {
+	statuses := make([]ratelimit.Status, len(limits))
+	refused := false
+	for i, l := range limits {
+		statuses[i] = l.policy.StatusAt(counts[i], now)
+		refused = refused || statuses[i].Exceeded()
+	}
+	return statuses, refused
+}
+
+// limitAttrs are a failed attempt's log attributes: who, from where, and
+// the counts. The secret is never among them.
+func limitAttrs(clientID, sourceIP string, limits []tokenLimit, counts []int) []slog.Attr {
+	attrs := []slog.Attr{slog.String("client_id", clientID), slog.String("source_ip", sourceIP)}
+	for i, l := range limits {
+		attrs = append(attrs, slog.Int(l.name, counts[i]), slog.Int(l.name+"_quota", l.policy.Quota))
+	}
+	return attrs
+}
+
+func (s *Service) limitNow() time.Time {
+	if s.LimitNow != nil {
+		return s.LimitNow()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }
 
 // CreateInput is the body of POST /v1/organizations/{org_id}/api_clients.

@@ -15,6 +15,7 @@ import (
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/callcount"
+	"github.com/modupay/modupay/shared/ratelimit"
 )
 
 // HandlerFunc serves one route.
@@ -63,6 +64,7 @@ type API struct {
 	now         func() time.Time
 	newID       func() string
 	maxBody     int
+	limiter     *ratelimit.Limiter
 }
 
 // Options are the API's dependencies. Verifier is required when any route is
@@ -77,6 +79,11 @@ type Options struct {
 	// MaxBody bounds request bodies; 1 MiB by default, far above any legitimate
 	// body and far below API Gateway's 10 MB.
 	MaxBody int
+	// ClientLimit limits authenticated requests per API client, counted in
+	// this API's memory (so per container: see ratelimit.Limiter); a zero
+	// policy means no limit. LimitNow is its clock (time.Now if nil).
+	ClientLimit ratelimit.Policy
+	LimitNow    func() time.Time
 }
 
 // New builds an API from its routes. Duplicate keys are a programming error.
@@ -93,6 +100,9 @@ func New(opts Options, routes ...Route) (*API, error) {
 	}
 	if a.maxBody == 0 {
 		a.maxBody = 1 << 20
+	}
+	if opts.ClientLimit.Enabled() {
+		a.limiter = ratelimit.NewLimiter(opts.ClientLimit, opts.LimitNow)
 	}
 	for _, rt := range routes {
 		if _, dup := a.routes[rt.Key]; dup {
@@ -137,6 +147,9 @@ func (a *API) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (ev
 			resp = errorResponse(err, req.RequestID)
 		}
 	}
+	if req.limit != nil {
+		setLimitHeaders(resp, *req.limit)
+	}
 	a.logRequest(ctx, req, resp, err, a.now().Sub(start), calls)
 	return toEvent(resp, req.RequestID), nil
 }
@@ -160,6 +173,9 @@ func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err erro
 	}
 	if rt.Access == Bearer {
 		if err := a.authenticate(ctx, req); err != nil {
+			return nil, err
+		}
+		if err := a.limit(req); err != nil {
 			return nil, err
 		}
 		if req.Tenant, err = resolveTenant(req, rt.Tenancy); err != nil {
@@ -217,6 +233,44 @@ func (a *API) authenticate(ctx context.Context, req *Request) error {
 	}
 	req.Principal = &p
 	return nil
+}
+
+// limit counts an authenticated request against its client's quota. It runs
+// after authentication, from memory: no DynamoDB call is added to any route.
+func (a *API) limit(req *Request) error {
+	if a.limiter == nil {
+		return nil
+	}
+	st, ok := a.limiter.Take(req.Principal.ClientID)
+	req.limit = &st
+	if !ok {
+		return apperr.E("http.rate_limit", apperr.RateLimited, fmt.Sprintf(
+			"too many requests for this API client: at most %d per %d s; retry after the number of seconds in Retry-After",
+			st.Policy.Quota, int64(st.Policy.Window/time.Second)))
+	}
+	return nil
+}
+
+// setLimitHeaders tells the client where it stands, on every answer to a
+// counted request, and when to come back on a 429.
+func setLimitHeaders(resp *Response, st ratelimit.Status) {
+	SetRateLimitHeaders(resp.Header, resp.Status == http.StatusTooManyRequests, st)
+}
+
+// SetRateLimitHeaders sets RateLimit-Policy and RateLimit for statuses and,
+// when refused, Retry-After. The names are set as the draft spells them
+// (http.Header.Set would write "Ratelimit"); header names are
+// case-insensitive, this is only for readers of raw responses.
+func SetRateLimitHeaders(h http.Header, refused bool, ss ...ratelimit.Status) {
+	ps := make([]ratelimit.Policy, len(ss))
+	for i, s := range ss {
+		ps[i] = s.Policy
+	}
+	h["RateLimit-Policy"] = []string{ratelimit.PolicyHeader(ps...)}
+	h["RateLimit"] = []string{ratelimit.Header(ss...)}
+	if refused {
+		h.Set("Retry-After", ratelimit.RetryAfter(ss...))
+	}
 }
 
 func toEvent(resp *Response, requestID string) events.APIGatewayV2HTTPResponse {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/ratelimit"
 )
 
 // Request is what a handler sees: no API Gateway types, no raw event.
@@ -35,6 +36,8 @@ type Request struct {
 	// Tenant is what the route may act on, resolved from the principal and
 	// the route's Tenancy before the handler runs (zero on public routes).
 	Tenant Tenant
+	// limit is where the client stands in its rate limit, once counted.
+	limit *ratelimit.Status
 }
 
 func newRequest(ev events.APIGatewayV2HTTPRequest) (*Request, error) {

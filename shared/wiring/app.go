@@ -43,6 +43,7 @@ import (
 	"github.com/modupay/modupay/shared/pagetoken"
 	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/queue"
+	"github.com/modupay/modupay/shared/ratelimit"
 	"github.com/modupay/modupay/shared/scheduler"
 	"github.com/modupay/modupay/shared/validation"
 	"github.com/modupay/modupay/shared/webhook"
@@ -127,6 +128,41 @@ type Options struct {
 	DynamoDBAPIOptions []func(*middleware.Stack) error
 	// Webhooks tunes the dispatcher (zero values: the documented defaults).
 	Webhooks WebhookOptions
+	// RateLimits are the abuse limits; nil means DefaultRateLimits().
+	RateLimits *RateLimits
+}
+
+// RateLimits are the abuse limits below the stage-wide throttle of
+// template.yaml, which stays the last guard. A zero policy means no limit.
+type RateLimits struct {
+	// API limits authenticated requests per API client, counted in memory
+	// per container: a DynamoDB counter would add a write to every request
+	// (whose auth costs no DynamoDB call today). The limit a client meets is
+	// this quota times the containers serving it; each function has its own.
+	API ratelimit.Policy
+	// Token limits failed token requests per client_id and per source
+	// address, counted in DynamoDB so that every container sees them.
+	Token credential.TokenLimits
+	// Now is the limits' clock; nil means the wall clock (limits measure
+	// real time, whatever clock the business rules are given).
+	Now func() time.Time
+}
+
+// DefaultRateLimits are the limits in force:
+//   - API: 50 requests per second per client per container, half the
+//     stage's 100 requests/s, so one client on one container cannot take
+//     the whole stage;
+//   - token endpoint: 10 failed attempts per client_id and 50 per source
+//     address (IPv6: per /64) in 15-minute windows; then 429 until the
+//     window ends, for the right secret too.
+func DefaultRateLimits() RateLimits {
+	return RateLimits{
+		API: ratelimit.Policy{Name: "api", Quota: 50, Window: time.Second},
+		Token: credential.TokenLimits{
+			PerClient: ratelimit.Policy{Name: "token-client", Quota: 10, Window: 15 * time.Minute},
+			PerIP:     ratelimit.Policy{Name: "token-ip", Quota: 50, Window: 15 * time.Minute},
+		},
+	}
 }
 
 // WebhookOptions are the dispatcher's timing; tests shorten them so retries
@@ -169,6 +205,13 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
+	limits := DefaultRateLimits()
+	if o.RateLimits != nil {
+		limits = *o.RateLimits
+	}
+	if limits.Now == nil {
+		limits.Now = time.Now
+	}
 	awsCfg, err := AWSConfig(ctx, cfg.Region, cfg.DynamoDBEndpoint != "" || cfg.SQSEndpoint != "")
 	if err != nil {
 		return nil, fmt.Errorf("wiring: aws config: %w", err)
@@ -189,7 +232,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	store := dynamo.New(db, cfg.Table, o.Now)
 	idFn := func() string { return o.NewID("req") }
 
-	creds := &credential.Service{Store: store, Now: o.Now, NewID: o.NewID,
+	creds := &credential.Service{Store: store, Now: o.Now, NewID: o.NewID, Limits: limits.Token, LimitNow: limits.Now, Log: o.Log,
 		Issuer: &auth.Issuer{Keys: keys, Issuer: issuerName, Audience: audience, TTL: TokenTTL, Now: o.Now, NewID: func() string { return o.NewID("tok") }}}
 	mode := validation.Mode{Strict: cfg.Stage == "production"}
 	// Webhook endpoints: https to public addresses only; the sandbox (and
@@ -215,6 +258,8 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 		Logger:      o.Log,
 		Now:         o.Now,
 		NewID:       idFn,
+		ClientLimit: limits.API,
+		LimitNow:    limits.Now,
 	}
 	app := &App{cfg: cfg, functions: map[string]Function{}, Store: store, Credentials: creds, Organizations: orgs,
 		Departments: depts, Invoices: invs, Log: o.Log}

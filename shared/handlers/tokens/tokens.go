@@ -41,7 +41,7 @@ type oauthError struct {
 func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	treq, oerr := auth.ParseTokenRequest(r.Header.Get("Content-Type"), r.Body, r.Header.Get("Authorization"))
 	if oerr == nil {
-		tok, err := h.Credentials.Token(ctx, treq)
+		tok, err := h.Credentials.Token(ctx, treq, r.SourceIP)
 		if err == nil {
 			resp, err := httpapi.JSON(http.StatusOK, tok)
 			if err != nil {
@@ -56,6 +56,9 @@ func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	}
 	b, _ := json.Marshal(oauthError{Error: oerr.Code, Description: oerr.Description, RequestID: r.RequestID})
 	resp := httpapi.Raw(oerr.Status, "application/json", b)
+	if len(oerr.RateLimits) > 0 {
+		httpapi.SetRateLimitHeaders(resp.Header, oerr.Status == http.StatusTooManyRequests, oerr.RateLimits...)
+	}
 	if oerr.Status == http.StatusUnauthorized && (treq.UsedBasic || strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "basic")) {
 		resp.Header.Set("WWW-Authenticate", `Basic realm="modupay"`)
 	}
