@@ -23,12 +23,12 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/webhook_subscriptions", Handler: h.create},
+		{Key: "POST /v1/webhook_subscriptions", Handler: h.create, Redact: []string{"secret"}},
 		{Key: "GET /v1/webhook_subscriptions", Handler: h.list},
 		{Key: "GET /v1/webhook_subscriptions/{subscription_id}", Handler: h.get},
 		{Key: "PATCH /v1/webhook_subscriptions/{subscription_id}", Handler: h.update},
 		{Key: "DELETE /v1/webhook_subscriptions/{subscription_id}", Handler: h.delete},
-		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", Handler: h.rotate},
+		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", Handler: h.rotate, Redact: []string{"secret"}},
 		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/test", Handler: h.test},
 		{Key: "GET /v1/webhook_subscriptions/{subscription_id}/deliveries", Handler: h.deliveries},
 		{Key: "GET /v1/webhook_deliveries/{delivery_id}", Handler: h.getDelivery},
