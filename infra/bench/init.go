@@ -128,6 +128,8 @@ func timeInit(ctx context.Context, bin string) (time.Duration, int64, error) {
 		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"MODUPAY_STAGE=sandbox", "MODUPAY_TABLE=bench", "MODUPAY_AUDIT_QUEUE_URL=" + endpoint + "/123456789012/q",
 		"MODUPAY_JWT_KEYS=bench:YmVuY2gtb25seS1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nIQ", "MODUPAY_JWT_ACTIVE_KID=bench",
+		"MODUPAY_PAGE_KEYS=bench-page:YmVuY2gtb25seS1wYWdlLXRva2VuLWtleS0zMi1ieXRlcyE", "MODUPAY_PAGE_ACTIVE_KID=bench-page",
+		"MODUPAY_CSRF_KEY=YmVuY2gtb25seS1jaGVja291dC1jc3JmLWtleS0zMmJ5dGVz", "MODUPAY_LOCAL=1",
 		"MODUPAY_DYNAMODB_ENDPOINT=" + endpoint, "MODUPAY_SQS_ENDPOINT=" + endpoint,
 	}
 	start := time.Now()

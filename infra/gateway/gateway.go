@@ -72,10 +72,6 @@ func New(tpl *stack.Template, res *stack.Resources, fns Functions, opts Options)
 		if !ok {
 			return nil, fmt.Errorf("function %s of the template is not provided by the app", tf.LogicalID)
 		}
-		if len(tf.Environment) > 0 {
-			opts.Log.Warn("function-level Environment variables are not applied locally (all functions share one process and the Globals)",
-				"function", tf.LogicalID)
-		}
 		for _, ev := range tf.Events {
 			need := func(have bool, kind string) error {
 				if !have {

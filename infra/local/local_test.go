@@ -1,12 +1,29 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/wiring"
 )
+
+// configFrom reads env as ConfigFromEnv reads the process environment.
+func configFrom(env map[string]string) wiring.Config {
+	for k, v := range env {
+		os.Setenv(k, v)
+	}
+	defer func() {
+		for k := range env {
+			os.Unsetenv(k)
+		}
+	}()
+	return wiring.ConfigFromEnv()
+}
 
 func TestLocalEnvironment(t *testing.T) {
 	tpl, err := stack.Load("../../template.yaml")
@@ -45,6 +62,20 @@ func TestLocalEnvironment(t *testing.T) {
 		if env[k] != v {
 			t.Errorf("%s = %q, want %q", k, env[k], v)
 		}
+	}
+	// The page and CSRF keys are generated, distinct from the JWT key and
+	// from one run to the next; MODUPAY_LOCAL marks the local runtime.
+	if env["MODUPAY_LOCAL"] != "1" {
+		t.Errorf("MODUPAY_LOCAL = %q, want 1", env["MODUPAY_LOCAL"])
+	}
+	if !strings.HasPrefix(env["MODUPAY_PAGE_KEYS"], LocalPageKid+":") || env["MODUPAY_PAGE_ACTIVE_KID"] != LocalPageKid || len(env["MODUPAY_CSRF_KEY"]) < 43 {
+		t.Errorf("page keys %q (kid %q), CSRF key %q", env["MODUPAY_PAGE_KEYS"], env["MODUPAY_PAGE_ACTIVE_KID"], env["MODUPAY_CSRF_KEY"])
+	}
+	if again := localParams(log, tpl, "http://d", "http://s", nil); again["PageKeys"] == params["PageKeys"] || again["CSRFKey"] == params["CSRFKey"] {
+		t.Error("the local page and CSRF keys are the same on every run")
+	}
+	if _, err := wiring.Build(context.Background(), configFrom(env)); err != nil {
+		t.Errorf("the local environment does not build: %v", err)
 	}
 
 	// Keys in the environment are used as they are.

@@ -11,8 +11,12 @@
 // to reuse when they answer; MODUPAY_GATEWAY_ADDR the API's address (default
 // 127.0.0.1:3000); MODUPAY_DEMO_CLIENT_ID / MODUPAY_DEMO_CLIENT_SECRET the demo
 // partner's credentials; MODUPAY_JWT_KEYS / MODUPAY_JWT_ACTIVE_KID the token
-// keys (a fixed, public, local-only key when unset); MODUPAY_CACHE_DIR where
-// DynamoDB Local is cached.
+// keys (a fixed, public, local-only key when unset); MODUPAY_PAGE_KEYS /
+// MODUPAY_PAGE_ACTIVE_KID and MODUPAY_CSRF_KEY the payment page and checkout
+// form keys (fresh random ones for each run when unset); MODUPAY_CACHE_DIR
+// where DynamoDB Local is cached. The runtime sets MODUPAY_LOCAL=1, which no
+// deployed function has: page URLs may then follow the gateway's origin and
+// sandbox webhook endpoints may be on loopback.
 package main
 
 import (

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,6 +19,16 @@ const (
 	LocalJWTKid  = "local-1"
 	LocalJWTKeys = LocalJWTKid + ":bW9kdXBheS1sb2NhbC1kZXZlbG9wbWVudC1vbmx5LW5vdC1hLXNlY3JldA=="
 )
+
+// LocalPageKid is the kid of the page token key generated for a local run.
+const LocalPageKid = "local-page-1"
+
+// randomKey is a fresh 32-byte key in base64.
+func randomKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.StdEncoding.EncodeToString(b)
+}
 
 // Demo partner seeded by run and invoke, so the sample events and the
 // printed curl work out of the box.
@@ -62,8 +74,21 @@ func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, 
 			log.Warn("MODUPAY_JWT_ACTIVE_KID ignored: MODUPAY_JWT_KEYS is unset, so the local key " + LocalJWTKid + " signs")
 		}
 	}
+	// The page token keys and the CSRF key are fresh for each run: the
+	// local table is in memory, so no page outlives the run.
+	if os.Getenv("MODUPAY_PAGE_KEYS") == "" {
+		local["MODUPAY_PAGE_KEYS"] = LocalPageKid + ":" + randomKey()
+		local["MODUPAY_PAGE_ACTIVE_KID"] = LocalPageKid
+	}
+	if os.Getenv("MODUPAY_CSRF_KEY") == "" {
+		local["MODUPAY_CSRF_KEY"] = randomKey()
+	}
 	params := map[string]string{}
-	for name, v := range tpl.GlobalEnvironment() {
+	vars, err := tpl.Environment()
+	if err != nil {
+		log.Warn("template environment", "error", err.Error())
+	}
+	for name, v := range vars {
 		m, ok := v.(map[string]any)
 		if !ok {
 			continue
@@ -99,6 +124,9 @@ func localEnvironment(tpl *stack.Template, res *stack.Resources, params map[stri
 	env["AWS_ACCESS_KEY_ID"] = stack.LocalAccessKeyID
 	env["AWS_SECRET_ACCESS_KEY"] = stack.LocalSecretAccessKey
 	env["AWS_EC2_METADATA_DISABLED"] = "true"
+	// Set only here, never by the template: page URLs may follow the
+	// gateway's origin and webhook receivers may be on this machine.
+	env["MODUPAY_LOCAL"] = "1"
 	return env, nil
 }
 

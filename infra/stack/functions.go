@@ -27,9 +27,9 @@ type Function struct {
 	// Timeout is the function's Timeout, else Globals.Function.Timeout, else
 	// Lambda's default of 3 seconds.
 	Timeout time.Duration
-	// Environment is the function's own Environment.Variables, unresolved.
-	// Locally every function shares one process, so only the Globals apply;
-	// callers warn about these.
+	// Environment is the function's own Environment.Variables, unresolved
+	// (its secrets). Locally every function shares one process, which gets
+	// the union of them all (Template.Environment).
 	Environment map[string]any
 	// Events in name order. Exactly one of the pointers is set for the types
 	// above; other types (REST Api, S3, SNS...) keep only Name and Type.

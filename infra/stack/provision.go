@@ -37,7 +37,8 @@ type Physical struct {
 	StreamARN string // tables with a StreamSpecification only
 }
 
-// Env resolves Globals.Function.Environment.Variables: !Ref Table is the table
+// Env resolves the environment of every function (Template.Environment):
+// !Ref Table is the table
 // name, !Ref Queue the queue URL, !Ref Parameter the value in params else the
 // parameter's Default, !GetAtt Queue.Arn the ARN, and so on.
 func (r *Resources) Env(tpl *Template, params map[string]string) (map[string]string, error) {
@@ -45,8 +46,12 @@ func (r *Resources) Env(tpl *Template, params map[string]string) (map[string]str
 		return nil, err
 	}
 	res := newResolver(tpl, params, r)
+	vars, err := tpl.Environment()
+	if err != nil {
+		return nil, err
+	}
 	env := map[string]string{}
-	for name, v := range tpl.GlobalEnvironment() {
+	for name, v := range vars {
 		rv, err := res.resolve(v)
 		if err != nil {
 			return nil, fmt.Errorf("resolve environment variable %s: %w", name, err)

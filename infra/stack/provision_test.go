@@ -31,7 +31,7 @@ func TestProvisionRealTemplateTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := fmt.Sprintf("prov%d", time.Now().UnixNano())
-	params := map[string]string{"JWTKeys": "k1:c2VjcmV0", "JWTActiveKid": "k1"}
+	params := map[string]string{"JWTKeys": "k1:c2VjcmV0", "JWTActiveKid": "k1", "PageKeys": "p1:c2VjcmV0", "PageActiveKid": "p1", "CSRFKey": "c2VjcmV0"}
 
 	first, err := stack.Provision(ctx, dynamoEP, sqsEP, prefix, tpl, params)
 	if err != nil {

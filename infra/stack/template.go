@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -147,6 +148,26 @@ func (t *Template) ResourcesOfType(typ string) []Resource {
 // GlobalEnvironment returns Globals.Function.Environment.Variables, unresolved.
 func (t *Template) GlobalEnvironment() map[string]any {
 	return asMap(asMap(asMap(t.Globals["Function"])["Environment"])["Variables"])
+}
+
+// Environment returns every variable a function of the template gets,
+// unresolved: the Globals and each function's own (its secrets). Locally
+// one process serves every function, so it gets them all. A variable that
+// two places define differently is an error: one process cannot hold both.
+func (t *Template) Environment() (map[string]any, error) {
+	env := map[string]any{}
+	for k, v := range t.GlobalEnvironment() {
+		env[k] = v
+	}
+	for _, r := range t.ResourcesOfType("AWS::Serverless::Function") {
+		for k, v := range asMap(asMap(r.Properties["Environment"])["Variables"]) {
+			if old, ok := env[k]; ok && !reflect.DeepEqual(old, v) {
+				return nil, fmt.Errorf("environment variable %s: %s defines %v, elsewhere %v", k, r.LogicalID, v, old)
+			}
+			env[k] = v
+		}
+	}
+	return env, nil
 }
 
 // shortTags maps the YAML short forms to the long JSON forms.

@@ -18,10 +18,14 @@ import (
 	"github.com/modupay/modupay/shared/wiring"
 )
 
-// JWTKeys is the signing key of test stacks (never used outside tests).
+// The secrets of test stacks (never used outside tests): distinct values,
+// as in a deployed stack.
 const (
-	JWTKeys      = "test-1:dGVzdC1vbmx5LXNpZ25pbmcta2V5LTMyLWJ5dGVzLWxvbmch"
-	JWTActiveKid = "test-1"
+	JWTKeys       = "test-1:dGVzdC1vbmx5LXNpZ25pbmcta2V5LTMyLWJ5dGVzLWxvbmch"
+	JWTActiveKid  = "test-1"
+	PageKeys      = "page-1:dGVzdC1vbmx5LXBhZ2UtdG9rZW4ta2V5LTMyLWJ5dGVzLWxvbmch"
+	PageActiveKid = "page-1"
+	CSRFKey       = "dGVzdC1vbmx5LWNoZWNrb3V0LWNzcmYta2V5LTMyLWJ5dGVzIQ=="
 )
 
 // Stack is one provisioned copy.
@@ -48,7 +52,8 @@ func New(tb testing.TB) *Stack {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "t" + hex.EncodeToString(b)
-	params := map[string]string{"Stage": "sandbox", "JWTKeys": JWTKeys, "JWTActiveKid": JWTActiveKid, "DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
+	params := map[string]string{"Stage": "sandbox", "JWTKeys": JWTKeys, "JWTActiveKid": JWTActiveKid,
+		"PageKeys": PageKeys, "PageActiveKid": PageActiveKid, "CSRFKey": CSRFKey, "DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
 	res, err := stack.Provision(context.Background(), dyn, sq, prefix, tpl, params)
 	if err != nil {
 		tb.Fatalf("provision: %v", err)
@@ -60,7 +65,8 @@ func New(tb testing.TB) *Stack {
 	cfg := wiring.Config{
 		Stage: env["MODUPAY_STAGE"], Region: stack.Region(), Table: env["MODUPAY_TABLE"], AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"],
 		JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"], PublicBaseURL: env["MODUPAY_PUBLIC_BASE_URL"],
-		DynamoDBEndpoint: dyn, SQSEndpoint: sq,
+		PageKeys: env["MODUPAY_PAGE_KEYS"], PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: env["MODUPAY_CSRF_KEY"],
+		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Local: true,
 	}
 	return &Stack{Template: tpl, Resources: res, Config: cfg}
 }

@@ -50,8 +50,10 @@ type Client struct {
 // Store persists partners and clients.
 type Store interface {
 	GetClient(ctx context.Context, clientID string) (Client, error)
-	// PutPartner creates or updates a partner and its partner-scoped client.
-	PutPartner(ctx context.Context, p Partner, c Client) error
+	// PutPartner creates or updates a partner and its partner-scoped client;
+	// with revokeTokens set, the tokens issued up to then are revoked in the
+	// same write.
+	PutPartner(ctx context.Context, p Partner, c Client, revokeTokens *time.Time) error
 	// CreateClient stores an organisation client with its event; NotFound when
 	// the organisation is not the partner's.
 	CreateClient(ctx context.Context, c Client, ev event.Event) error
@@ -364,6 +366,10 @@ func (s *Service) Revoke(ctx context.Context, partnerID, orgID, clientID string,
 }
 
 // EnsurePartner creates or updates a partner and its partner client (operator use).
+// Changing the secret of an existing client revokes the tokens issued with
+// the old one: they stop within the revocation cache's refresh bound (30 s),
+// while tokens requested with the new secret work at once. A rotated secret
+// is presumed leaked; a token got with it must not outlive it by an hour.
 func (s *Service) EnsurePartner(ctx context.Context, partnerID, name, clientID, secret string) error {
 	const op = "credential.ensure_partner"
 	if partnerID == "" || clientID == "" || len(secret) < 16 {
@@ -372,7 +378,15 @@ func (s *Service) EnsurePartner(ctx context.Context, partnerID, name, clientID, 
 	now := s.Now().UTC()
 	c := Client{ID: clientID, PartnerID: partnerID, Scope: auth.ScopePartner, Name: name,
 		SecretHash: auth.HashSecret(secret), Status: StatusActive, CreatedAt: now}
-	return apperr.Wrap(op, s.Store.PutPartner(ctx, Partner{ID: partnerID, Name: name, CreatedAt: now}, c))
+	var revoke *time.Time
+	old, err := s.Store.GetClient(ctx, clientID)
+	switch {
+	case err == nil && !auth.SecretMatches(old.SecretHash, secret):
+		revoke = &now
+	case err != nil && apperr.CodeOf(err) != apperr.NotFound:
+		return apperr.Wrap(op, err)
+	}
+	return apperr.Wrap(op, s.Store.PutPartner(ctx, Partner{ID: partnerID, Name: name, CreatedAt: now}, c, revoke))
 }
 
 // PublicClient is a client as the API shows it: never the secret or its hash.

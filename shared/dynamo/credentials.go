@@ -74,7 +74,11 @@ func (s *Store) GetClient(ctx context.Context, clientID string) (credential.Clie
 }
 
 // PutPartner upserts a partner and its partner client (operator command).
-func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credential.Client) error {
+// With revokeTokens set (the client's secret changed), the same transaction
+// records a revocation of the tokens issued up to that time, which every
+// function's auth cache reads: tokens got with the old secret stop within
+// RevocationRefresh, tokens got with the new one keep working.
+func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credential.Client, revokeTokens *time.Time) error {
 	const op = "dynamo.put_partner"
 	pItem, err := marshal(struct {
 		PK        string    `json:"PK"`
@@ -92,13 +96,23 @@ func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credenti
 		return apperr.Wrap(op, err)
 	}
 	// A client id already used by another partner must not be taken over.
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.table), Item: pItem}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: cItem,
 			ConditionExpression:       aws.String("attribute_not_exists(PK) OR (partner_id = :p AND #scope = :partner)"),
 			ExpressionAttributeNames:  map[string]string{"#scope": "scope"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(p.ID), ":partner": str(string(auth.ScopePartner))}}},
-	}})
+	}
+	if revokeTokens != nil {
+		at := revokeTokens.UTC()
+		marker, err := marshal(revocationItem{PK: pkRevocations, SK: at.Format(sortableTime) + "#" + c.ID,
+			ClientID: c.ID, RevokedAt: at, IssuedUpTo: true, TTL: at.Add(revocationKeep).Unix()})
+		if err != nil {
+			return apperr.Wrap(op, err)
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: marker}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if conditionFailed(err, 1) {
 		return apperr.E(op, apperr.Conflict, "client id "+c.ID+" belongs to another partner or organization")
 	}
@@ -186,12 +200,23 @@ type revocationItem struct {
 	SK        string    `json:"SK"`
 	ClientID  string    `json:"client_id"`
 	RevokedAt time.Time `json:"revoked_at"`
-	TTL       int64     `json:"ttl"`
+	// IssuedUpTo limits the revocation to the tokens issued up to RevokedAt
+	// (a secret rotation); absent, every token of the client is revoked.
+	IssuedUpTo bool  `json:"issued_up_to,omitempty"`
+	TTL        int64 `json:"ttl"`
+}
+
+// Revocation is what the auth cache knows of a client's revocation.
+type Revocation struct {
+	At time.Time
+	// IssuedUpTo: only tokens issued at or before At are revoked (a secret
+	// rotation); otherwise all of them (a revoked client).
+	IssuedUpTo bool
 }
 
 // RecentRevocations lists clients revoked since a time: one Query of a
 // partition that holds at most the last 70 minutes of revocations.
-func (s *Store) RecentRevocations(ctx context.Context, since time.Time) (map[string]time.Time, error) {
+func (s *Store) RecentRevocations(ctx context.Context, since time.Time) (map[string]Revocation, error) {
 	const op = "dynamo.recent_revocations"
 	items, err := queryAll(ctx, s, op, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
@@ -201,9 +226,12 @@ func (s *Store) RecentRevocations(ctx context.Context, since time.Time) (map[str
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]time.Time, len(items))
-	for _, it := range items {
-		out[it.ClientID] = it.RevokedAt
+	out := make(map[string]Revocation, len(items))
+	for _, it := range items { // in time order: a full revocation is never undone
+		if prev, ok := out[it.ClientID]; ok && !prev.IssuedUpTo {
+			continue
+		}
+		out[it.ClientID] = Revocation{At: it.RevokedAt, IssuedUpTo: it.IssuedUpTo}
 	}
 	return out, nil
 }

@@ -36,7 +36,7 @@ func TestTokenCounters(t *testing.T) {
 	s := dynamo.New(db, st.Config.Table, time.Now)
 	ctx, calls := callcount.With(context.Background())
 	if err := s.PutPartner(ctx, credential.Partner{ID: "ptn-1", Name: "P"}, credential.Client{ID: "ptn-1-client", PartnerID: "ptn-1",
-		Scope: auth.ScopePartner, SecretHash: auth.HashSecret("s"), Status: credential.StatusActive}); err != nil {
+		Scope: auth.ScopePartner, SecretHash: auth.HashSecret("s"), Status: credential.StatusActive}, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -17,7 +17,7 @@ type RevocationCache struct {
 	store   *Store
 	now     func() time.Time
 	mu      sync.Mutex
-	revoked map[string]time.Time
+	revoked map[string]Revocation
 	fetched time.Time
 }
 
@@ -42,6 +42,11 @@ func (c *RevocationCache) Revoked(ctx context.Context, clientID string, issuedAt
 			c.revoked, c.fetched = m, now
 		}
 	}
-	_, ok := c.revoked[clientID]
-	return ok, nil
+	r, ok := c.revoked[clientID]
+	if !ok {
+		return false, nil
+	}
+	// A token's iat has whole seconds: one issued in the second of a
+	// rotation counts as issued before it (the client asks for another).
+	return !r.IssuedUpTo || !issuedAt.After(r.At.Truncate(time.Second)), nil
 }

@@ -40,6 +40,12 @@ type Route struct {
 	// Consumes lists the accepted request media types when a body is sent;
 	// empty means application/json.
 	Consumes []string
+	// Redact names the top-level fields of the JSON response body that hold
+	// a secret shown once (an API client's secret, a webhook signing secret).
+	// The idempotency record keeps them as null, so no secret rests in the
+	// table for the record's 24 hours: a replay answers the same status and
+	// resource with these fields null and "Idempotent-Redacted" naming them.
+	Redact []string
 }
 
 // TokenVerifier checks an access token without any I/O.

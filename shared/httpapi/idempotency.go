@@ -1,11 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +23,11 @@ import (
 // key with another request is a 422; a retry while the first is still running
 // is a 409. Responses of 5xx are not kept: the key is released so that a retry
 // can execute, as a failure of ours must not be frozen for 24 hours.
+//
+// A route's Redact fields (secrets shown once) are stored as null: a replay
+// answers the same status and resource with those fields null and
+// "Idempotent-Redacted: <field>[, <field>]"; the secret is never shown again,
+// and a client that lost it rotates it or creates another credential.
 const (
 	IdempotencyTTL  = 24 * time.Hour
 	idempotencyLock = 30 * time.Second // longer than any function timeout (10 s)
@@ -94,12 +104,75 @@ func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string
 	for k := range resp.Header {
 		rec.Header[k] = resp.Header.Get(k)
 	}
+	if len(rt.Redact) > 0 && resp.Status < 300 {
+		body, redacted, err := redactJSON(resp.Body, rt.Redact)
+		if err != nil {
+			// Never store what could not be redacted: the key is released,
+			// so a retry executes again rather than replaying a secret.
+			a.log.ErrorContext(ctx, "idempotency redaction failed", slog.String("request_id", req.RequestID), slog.String("error", err.Error()))
+			if err := a.idempotency.Release(ctx, rec.Scope, rec.Key); err != nil {
+				a.log.ErrorContext(ctx, "idempotency release failed", slog.String("request_id", req.RequestID), slog.String("error", err.Error()))
+			}
+			return resp, herr
+		}
+		rec.Body = body
+		if len(redacted) > 0 {
+			rec.Header[HeaderIdempotentRedacted] = strings.Join(redacted, ", ")
+		}
+	}
 	if err := a.idempotency.Complete(ctx, rec); err != nil {
 		// The operation happened; the client gets its result. A retry with the
 		// key finds the claim in progress (409) until the lock lapses.
 		a.log.ErrorContext(ctx, "idempotency completion failed", slog.String("request_id", req.RequestID), slog.String("error", err.Error()))
 	}
 	return resp, herr
+}
+
+// HeaderIdempotentRedacted names, on a replay, the fields whose secret the
+// idempotency record did not keep (they are null in the replayed body).
+const HeaderIdempotentRedacted = "Idempotent-Redacted"
+
+// redactJSON returns body, a JSON object, with the values of the given
+// top-level fields replaced by null, and the fields it nulled (those present
+// with a non-null value), in body order. The rest of the body is kept byte for
+// byte, so a replay differs from the original only in the redacted values.
+func redactJSON(body []byte, fields []string) ([]byte, []string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, errors.New("httpapi: redact: the body is not a JSON object")
+	}
+	type span struct{ from, to int64 }
+	var cuts []span
+	var redacted []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, fmt.Errorf("httpapi: redact: %w", err)
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, fmt.Errorf("httpapi: redact: %w", err)
+		}
+		if !slices.Contains(fields, name) || string(v) == "null" {
+			continue
+		}
+		end := dec.InputOffset()
+		cuts = append(cuts, span{end - int64(len(v)), end})
+		redacted = append(redacted, name)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, fmt.Errorf("httpapi: redact: %w", err)
+	}
+	out := make([]byte, 0, len(body))
+	var at int64
+	for _, c := range cuts {
+		out = append(out, body[at:c.from]...)
+		out = append(out, "null"...)
+		at = c.to
+	}
+	out = append(out, body[at:]...)
+	return out, redacted, nil
 }
 
 func fingerprint(req *Request) string {

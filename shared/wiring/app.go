@@ -2,11 +2,12 @@ package wiring
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -50,8 +51,13 @@ import (
 )
 
 // Config is everything a function needs from its environment. In AWS it comes
-// from the template's Globals (Environment.Variables); locally the runtime sets
-// the same variables from the provisioned engines, so both paths read ConfigFromEnv.
+// from the template's Globals and the function's own Environment (each
+// function gets only the secrets it uses); locally the runtime sets every
+// variable from the provisioned engines, so both paths read ConfigFromEnv.
+//
+// Secrets are independent: the token signing ring (JWTKeys), the payment page
+// token ring (PageKeys) and the checkout form key (CSRFKey) are distinct
+// values, so rotating one changes nothing signed or sealed by the others.
 type Config struct {
 	Stage            string // "sandbox" or "production"
 	Region           string
@@ -62,9 +68,16 @@ type Config struct {
 	Aiia             aiia.Config
 	JWTKeys          string // "kid:base64secret[,kid:base64secret...]"
 	JWTActiveKid     string
+	PageKeys         string // payment page token keys, same form as JWTKeys
+	PageActiveKid    string
+	CSRFKey          string // base64, at least 32 bytes: signs the checkout form
 	PublicBaseURL    string
 	DynamoDBEndpoint string // empty in AWS; DynamoDB Local's URL locally
 	SQSEndpoint      string // empty in AWS; the local SQS endpoint locally
+	// Local is set (MODUPAY_LOCAL=1) only by the local runtime and the tests,
+	// never by the template: only there may page URLs follow the origin the
+	// API was called on, and webhook endpoints be on loopback.
+	Local bool
 }
 
 // ConfigFromEnv reads the MODUPAY_* variables the template declares.
@@ -83,9 +96,13 @@ func ConfigFromEnv() Config {
 		Aiia:             aiia.ConfigFromEnv(),
 		JWTKeys:          os.Getenv("MODUPAY_JWT_KEYS"),
 		JWTActiveKid:     os.Getenv("MODUPAY_JWT_ACTIVE_KID"),
+		PageKeys:         os.Getenv("MODUPAY_PAGE_KEYS"),
+		PageActiveKid:    os.Getenv("MODUPAY_PAGE_ACTIVE_KID"),
+		CSRFKey:          os.Getenv("MODUPAY_CSRF_KEY"),
 		PublicBaseURL:    os.Getenv("MODUPAY_PUBLIC_BASE_URL"),
 		DynamoDBEndpoint: os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"),
 		SQSEndpoint:      os.Getenv("MODUPAY_SQS_ENDPOINT"),
+		Local:            os.Getenv("MODUPAY_LOCAL") == "1",
 	}
 }
 
@@ -106,8 +123,13 @@ const TokenTTL = time.Hour
 
 // App holds the dependencies built once per container and the functions made from them.
 type App struct {
-	cfg           Config
-	functions     map[string]Function
+	cfg       Config
+	functions map[string]Function
+	// unavailable are the functions a missing secret or setting keeps from
+	// running, with the reason: a function's environment holds only its own
+	// secrets, so the others are absent and must not stop it.
+	unavailable   map[string]error
+	csrfKey       []byte // the checkout form's key (kept for tests)
 	Store         *dynamo.Store
 	Credentials   *credential.Service
 	Organizations *organization.Service
@@ -223,9 +245,33 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 		}
 		opt.APIOptions = append(opt.APIOptions, callcount.APIOption(callcount.SQS))
 	})
-	keys, err := auth.ParseKeyring(cfg.JWTKeys, cfg.JWTActiveKid)
-	if err != nil {
+	// A secret that is set must be valid, whoever holds it; one that is
+	// absent only makes the functions that need it unavailable.
+	var missing requirements
+	var keys *auth.Keyring
+	if cfg.JWTKeys == "" {
+		missing.jwt = errors.New("MODUPAY_JWT_KEYS is not set")
+	} else if keys, err = auth.ParseKeyring(cfg.JWTKeys, cfg.JWTActiveKid); err != nil {
 		return nil, fmt.Errorf("wiring: MODUPAY_JWT_KEYS: %w", err)
+	}
+	var sealer *pagetoken.Sealer
+	if cfg.PageKeys == "" {
+		missing.page = errors.New("MODUPAY_PAGE_KEYS is not set")
+	} else if sealer, err = pageTokens(cfg.PageKeys, cfg.PageActiveKid); err != nil {
+		return nil, fmt.Errorf("wiring: MODUPAY_PAGE_KEYS: %w", err)
+	}
+	var csrfKey []byte
+	if cfg.CSRFKey == "" {
+		missing.csrf = errors.New("MODUPAY_CSRF_KEY is not set")
+	} else if csrfKey, err = decodeSecret(cfg.CSRFKey); err != nil {
+		return nil, fmt.Errorf("wiring: MODUPAY_CSRF_KEY: %w", err)
+	}
+	if cfg.PublicBaseURL == "" && !cfg.Local {
+		missing.baseURL = errors.New("MODUPAY_PUBLIC_BASE_URL is not set: deployed, payment page URLs never follow the request's Host")
+	} else if cfg.PublicBaseURL != "" {
+		if u, perr := url.Parse(cfg.PublicBaseURL); perr != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return nil, fmt.Errorf("wiring: MODUPAY_PUBLIC_BASE_URL must be an absolute URL, got %q", cfg.PublicBaseURL)
+		}
 	}
 	issuerName := "modupay-" + cfg.Stage
 	const audience = "modupay-api"
@@ -235,20 +281,13 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	creds := &credential.Service{Store: store, Now: o.Now, NewID: o.NewID, Limits: limits.Token, LimitNow: limits.Now, Log: o.Log,
 		Issuer: &auth.Issuer{Keys: keys, Issuer: issuerName, Audience: audience, TTL: TokenTTL, Now: o.Now, NewID: func() string { return o.NewID("tok") }}}
 	mode := validation.Mode{Strict: cfg.Stage == "production"}
-	// Webhook endpoints: https to public addresses only; the sandbox (and
-	// the local stack) also accepts http to loopback, for receivers on the
-	// developer's machine.
-	policy := netguard.Policy{AllowLoopback: !mode.Strict}
+	policy := webhookPolicy(cfg)
 	orgs := &organization.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	depts := &department.Service{Store: store, Mode: mode, Now: o.Now, NewID: o.NewID}
 	invs := &invoice.Service{Store: store, Now: o.Now, NewID: o.NewID}
-	// An empty public base URL makes payment page URLs follow the origin the
-	// API was called on (the API's own URL in AWS, the gateway locally).
+	// Locally an empty public base URL makes payment page URLs follow the
+	// origin the gateway was called on; deployed, it is required (above).
 	pageBase := cfg.PublicBaseURL
-	sealer, err := pageTokens(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("wiring: page tokens: %w", err)
-	}
 	pays := &payment.Service{Store: store, Mode: mode, PageBaseURL: pageBase, Tokens: sealer, Now: o.Now, NewID: o.NewID}
 
 	apiOpts := httpapi.Options{
@@ -261,7 +300,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 		ClientLimit: limits.API,
 		LimitNow:    limits.Now,
 	}
-	app := &App{cfg: cfg, functions: map[string]Function{}, Store: store, Credentials: creds, Organizations: orgs,
+	app := &App{cfg: cfg, functions: map[string]Function{}, unavailable: map[string]error{}, csrfKey: csrfKey, Store: store, Credentials: creds, Organizations: orgs,
 		Departments: depts, Invoices: invs, Log: o.Log}
 	if err := app.addHTTP("AuthFunction", apiOpts, (&tokens.Handlers{Credentials: creds}).Routes()...); err != nil {
 		return nil, err
@@ -302,8 +341,7 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 			return pollQueue.SendDelayed(ctx, string(b), delay)
 		}}
 	app.functions["AiiaPollerFunction"] = Function{LogicalID: "AiiaPollerFunction", SQS: poller.Handle}
-	csrfKey := sha256.Sum256([]byte("modupay-checkout-csrf\x00" + cfg.JWTKeys))
-	if err := app.addHTTP("CheckoutFunction", apiOpts, (&checkout.Handlers{Flow: flow, CSRFKey: csrfKey[:], BaseURL: pageBase, Sandbox: !mode.Strict, Now: o.Now}).Routes()...); err != nil {
+	if err := app.addHTTP("CheckoutFunction", apiOpts, (&checkout.Handlers{Flow: flow, CSRFKey: csrfKey, BaseURL: pageBase, Sandbox: !mode.Strict, Now: o.Now}).Routes()...); err != nil {
 		return nil, err
 	}
 	hooks := &webhook.Service{Store: store, Now: o.Now, NewID: o.NewID, CheckURL: func(ctx context.Context, raw string) error {
@@ -332,7 +370,101 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	app.functions["EventRouterFunction"] = Function{LogicalID: "EventRouterFunction", Stream: router.Handle}
 	writer := &audit.Writer{Store: store, Log: o.Log}
 	app.functions["AuditWriterFunction"] = Function{LogicalID: "AuditWriterFunction", SQS: writer.Handle}
+	for id, needs := range FunctionSecrets {
+		if err := missing.check(needs, makesPageURLs[id]); err != nil {
+			app.unavailable[id] = err
+		}
+	}
 	return app, nil
+}
+
+// Secret is a secret of the environment, named by its variable.
+type Secret string
+
+const (
+	SecretJWTKeys    Secret = "MODUPAY_JWT_KEYS"
+	SecretPageKeys   Secret = "MODUPAY_PAGE_KEYS"
+	SecretCSRFKey    Secret = "MODUPAY_CSRF_KEY"
+	SecretAiiaClient Secret = "MODUPAY_AIIA_CLIENT_SECRET"
+)
+
+// Secrets lists every secret variable.
+var Secrets = []Secret{SecretJWTKeys, SecretPageKeys, SecretCSRFKey, SecretAiiaClient}
+
+// makesPageURLs are the functions that write payment page URLs (the link's
+// payment_page_url, the bank's return URL): deployed, they need
+// MODUPAY_PUBLIC_BASE_URL.
+var makesPageURLs = map[string]bool{"PaymentsFunction": true, "CheckoutFunction": true}
+
+// FunctionSecrets is what each function of template.yaml uses, and so the
+// only secrets its environment holds: the functions that verify or issue
+// tokens hold the JWT keys, those that seal or open payment page tokens the
+// page keys, the checkout form the CSRF key, those that call Aiia its client
+// secret. The docs, the event router, the audit writer, the scheduler and
+// the webhook dispatcher (it signs with each subscription's own secret) hold
+// none. The template test holds template.yaml to this table.
+var FunctionSecrets = map[string][]Secret{
+	"AuthFunction":              {SecretJWTKeys},
+	"OrganizationsFunction":     {SecretJWTKeys},
+	"InvoicesFunction":          {SecretJWTKeys},
+	"PaymentsFunction":          {SecretJWTKeys, SecretPageKeys},
+	"WebhooksFunction":          {SecretJWTKeys},
+	"CheckoutFunction":          {SecretPageKeys, SecretCSRFKey, SecretAiiaClient},
+	"AiiaPollerFunction":        {SecretAiiaClient},
+	"DocsFunction":              nil,
+	"SchedulerFunction":         nil,
+	"WebhookDispatcherFunction": nil,
+	"EventRouterFunction":       nil,
+	"AuditWriterFunction":       nil,
+}
+
+// requirements holds why each secret is unusable (nil: it is there).
+type requirements struct {
+	jwt, page, csrf, baseURL error
+}
+
+// check says why a function with these needs cannot run. The Aiia secret
+// is not checked: a sandbox without an Aiia account runs without it, and
+// Aiia's answer says what is wrong.
+func (r requirements) check(needs []Secret, pageURLs bool) error {
+	var errs []error
+	for _, n := range needs {
+		switch n {
+		case SecretJWTKeys:
+			errs = append(errs, r.jwt)
+		case SecretPageKeys:
+			errs = append(errs, r.page)
+		case SecretCSRFKey:
+			errs = append(errs, r.csrf)
+		}
+	}
+	if pageURLs {
+		errs = append(errs, r.baseURL)
+	}
+	return errors.Join(errs...)
+}
+
+// decodeSecret decodes a base64 secret of at least 32 bytes.
+func decodeSecret(b64 string) ([]byte, error) {
+	b64 = strings.TrimSpace(b64)
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		if b, err = base64.RawURLEncoding.DecodeString(b64); err != nil {
+			return nil, errors.New("not valid base64")
+		}
+	}
+	if len(b) < auth.MinKeyBytes {
+		return nil, fmt.Errorf("decodes to %d bytes, need at least %d", len(b), auth.MinKeyBytes)
+	}
+	return b, nil
+}
+
+// webhookPolicy is where webhook endpoints may be: https to public
+// addresses only; the local runtime in the sandbox stage also accepts http
+// to loopback, for receivers on the developer's machine. A deployed sandbox
+// does not: loopback there is the function's own host, not the partner's.
+func webhookPolicy(cfg Config) netguard.Policy {
+	return netguard.Policy{AllowLoopback: cfg.Local && cfg.Stage == "sandbox"}
 }
 
 // AWSConfig loads the SDK configuration. For local engines (local true) a
@@ -346,13 +478,17 @@ func AWSConfig(ctx context.Context, region string, local bool) (aws.Config, erro
 	return awsconfig.LoadDefaultConfig(ctx, opts...)
 }
 
-// pageTokens derives the payment pages' token keys from the signing key ring
-// (one per kid, the active one sealing): rotating the signing keys keeps old
-// pages readable while their kid stays in the ring, and after that their
-// tokens are still found through their lookup item.
-func pageTokens(cfg Config) (*pagetoken.Sealer, error) {
+// pageTokens builds the payment pages' sealer from their own key ring (one
+// key per kid, the active one sealing), in the form and with the rules of
+// the JWT ring but independent of it: rotating the page keys keeps old pages
+// readable while their kid stays in the ring, and after that their tokens
+// are still found through their lookup item.
+func pageTokens(spec, active string) (*pagetoken.Sealer, error) {
+	if _, err := auth.ParseKeyring(spec, active); err != nil {
+		return nil, err
+	}
 	secrets := map[string][]byte{}
-	for _, part := range strings.Split(cfg.JWTKeys, ",") {
+	for _, part := range strings.Split(spec, ",") {
 		kid, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
 		if !ok {
 			continue
@@ -365,7 +501,7 @@ func pageTokens(cfg Config) (*pagetoken.Sealer, error) {
 		}
 		secrets[kid] = secret
 	}
-	return pagetoken.New(secrets, cfg.JWTActiveKid)
+	return pagetoken.New(secrets, strings.TrimSpace(active))
 }
 
 // NewDynamoDB builds the DynamoDB client every function and tool uses: calls
@@ -392,17 +528,33 @@ func (a *App) addHTTP(logicalID string, opts httpapi.Options, routes ...httpapi.
 	return nil
 }
 
-// Function returns the function with the template logical id, if it exists.
+// Function returns the function with the template logical id, if it exists
+// and has every secret it needs (Require says why not).
 func (a *App) Function(logicalID string) (Function, bool) {
-	f, ok := a.functions[logicalID]
-	return f, ok
+	f, err := a.Require(logicalID)
+	return f, err == nil
 }
 
-// Functions lists every function the app serves.
+// Require returns the function with the template logical id, or why it
+// cannot run: unknown, or a secret or setting it needs is missing.
+func (a *App) Require(logicalID string) (Function, error) {
+	f, ok := a.functions[logicalID]
+	if !ok {
+		return Function{}, fmt.Errorf("wiring: unknown function %s", logicalID)
+	}
+	if err := a.unavailable[logicalID]; err != nil {
+		return Function{}, fmt.Errorf("wiring: %s: %w", logicalID, err)
+	}
+	return f, nil
+}
+
+// Functions lists every function the app serves (those with their secrets).
 func (a *App) Functions() []Function {
 	out := make([]Function, 0, len(a.functions))
-	for _, f := range a.functions {
-		out = append(out, f)
+	for id, f := range a.functions {
+		if a.unavailable[id] == nil {
+			out = append(out, f)
+		}
 	}
 	return out
 }
@@ -423,9 +575,9 @@ func MustFunction(logicalID string) any {
 		slog.Error("init failed", slog.String("function", logicalID), slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	f, ok := app.Function(logicalID)
-	if !ok {
-		slog.Error("init failed: unknown function", slog.String("function", logicalID))
+	f, err := app.Require(logicalID)
+	if err != nil {
+		slog.Error("init failed", slog.String("function", logicalID), slog.String("error", err.Error()))
 		os.Exit(1)
 	}
 	return f.Handler()

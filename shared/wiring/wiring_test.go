@@ -14,6 +14,7 @@ import (
 func testConfig(endpoint string) Config {
 	return Config{Stage: "sandbox", Region: "eu-west-3", Table: "t", AuditQueueURL: endpoint + "/123456789012/q",
 		JWTKeys: "k1:dGVzdC1vbmx5LXNpZ25pbmcta2V5LTMyLWJ5dGVzLWxvbmch", JWTActiveKid: "k1",
+		PageKeys: "p1:" + pageSecret1, PageActiveKid: "p1", CSRFKey: csrfSecret, PublicBaseURL: "https://pay.example.test",
 		DynamoDBEndpoint: endpoint, SQSEndpoint: endpoint}
 }
 

@@ -25,7 +25,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Key: "POST /v1/auth/token", Access: httpapi.Public, Handler: h.token,
 			Consumes: []string{"application/json", "application/x-www-form-urlencoded"}},
-		{Key: "POST /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.create},
+		{Key: "POST /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.create, Redact: []string{"client_secret"}},
 		{Key: "GET /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.list},
 		{Key: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", Tenancy: httpapi.OrgInPath, Handler: h.revoke},
 	}

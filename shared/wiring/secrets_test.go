@@ -1,0 +1,295 @@
+package wiring
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/pagetoken"
+)
+
+const (
+	pageSecret1 = "dGVzdC1vbmx5LXBhZ2UtdG9rZW4ta2V5LW51bWJlci0xIQ=="
+	pageSecret2 = "dGVzdC1vbmx5LXBhZ2UtdG9rZW4ta2V5LW51bWJlci0yIQ=="
+	csrfSecret  = "dGVzdC1vbmx5LWNoZWNrb3V0LWNzcmYta2V5LTMyLWJ5dGVzIQ=="
+	otherJWT    = "k2:YW5vdGhlci10ZXN0LW9ubHktc2lnbmluZy1rZXktMzItYnl0ZXMh"
+)
+
+// Each function of template.yaml gets exactly the secrets FunctionSecrets
+// names for it, in its own Environment, and the Globals hold none: a leak of
+// one function's configuration shows only what that function uses.
+func TestFunctionsGetOnlyTheirSecrets(t *testing.T) {
+	tpl, err := stack.Load(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	isSecret := map[string]bool{}
+	for _, s := range Secrets {
+		isSecret[string(s)] = true
+	}
+	for name := range tpl.GlobalEnvironment() {
+		if isSecret[name] || strings.Contains(name, "SECRET") {
+			t.Errorf("Globals hold %s: every function would get it", name)
+		}
+	}
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) != len(FunctionSecrets) {
+		t.Errorf("template has %d functions, FunctionSecrets names %d", len(fns), len(FunctionSecrets))
+	}
+	for _, fn := range fns {
+		want, ok := FunctionSecrets[fn.LogicalID]
+		if !ok {
+			t.Errorf("%s is not in FunctionSecrets", fn.LogicalID)
+			continue
+		}
+		var got []string
+		for name := range fn.Environment {
+			if isSecret[name] {
+				got = append(got, name)
+			}
+		}
+		var wantNames []string
+		for _, s := range want {
+			wantNames = append(wantNames, string(s))
+		}
+		slices.Sort(got)
+		slices.Sort(wantNames)
+		if !slices.Equal(got, wantNames) {
+			t.Errorf("%s gets secrets %v, want %v", fn.LogicalID, got, wantNames)
+		}
+		// A ring's active kid goes with its ring.
+		for ring, kid := range map[string]string{"MODUPAY_JWT_KEYS": "MODUPAY_JWT_ACTIVE_KID", "MODUPAY_PAGE_KEYS": "MODUPAY_PAGE_ACTIVE_KID"} {
+			_, hasRing := fn.Environment[ring]
+			_, hasKid := fn.Environment[kid]
+			if hasRing != hasKid {
+				t.Errorf("%s: %s without %s, or the reverse", fn.LogicalID, ring, kid)
+			}
+		}
+		if _, ok := fn.Environment["MODUPAY_LOCAL"]; ok {
+			t.Errorf("%s declares MODUPAY_LOCAL: only the local runtime sets it", fn.LogicalID)
+		}
+	}
+	for _, id := range []string{"DocsFunction", "AuditWriterFunction", "EventRouterFunction"} {
+		if len(FunctionSecrets[id]) != 0 {
+			t.Errorf("%s must hold no secret, holds %v", id, FunctionSecrets[id])
+		}
+	}
+	if _, ok := tpl.GlobalEnvironment()["MODUPAY_LOCAL"]; ok {
+		t.Error("Globals declare MODUPAY_LOCAL: only the local runtime sets it")
+	}
+}
+
+// A function's environment holds only its secrets: Build accepts the
+// absence of the others, and only the functions that need a missing secret
+// refuse to start, naming it. A secret that is set but malformed is refused.
+func TestBuildToleratesAbsentSecrets(t *testing.T) {
+	full := testConfig("http://127.0.0.1:1")
+	for name, tc := range map[string]struct {
+		mutate func(*Config)
+		down   map[string]string // function → the variable it names
+	}{
+		"no secret at all (docs, audit writer, event router...)": {func(c *Config) {
+			c.JWTKeys, c.JWTActiveKid, c.PageKeys, c.PageActiveKid, c.CSRFKey, c.PublicBaseURL = "", "", "", "", "", ""
+		}, map[string]string{"AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
+			"WebhooksFunction": "MODUPAY_JWT_KEYS", "PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_CSRF_KEY"}},
+		"JWT keys only (auth)": {func(c *Config) { c.PageKeys, c.PageActiveKid, c.CSRFKey = "", "", "" },
+			map[string]string{"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_PAGE_KEYS"}},
+		"page and CSRF keys only (checkout)": {func(c *Config) { c.JWTKeys, c.JWTActiveKid = "", "" },
+			map[string]string{"AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
+				"WebhooksFunction": "MODUPAY_JWT_KEYS", "PaymentsFunction": "MODUPAY_JWT_KEYS"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := full
+			tc.mutate(&cfg)
+			app, err := Build(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			for id := range FunctionSecrets {
+				_, err := app.Require(id)
+				want, down := tc.down[id]
+				switch {
+				case down && err == nil:
+					t.Errorf("%s starts without %s", id, want)
+				case down && !strings.Contains(err.Error(), want):
+					t.Errorf("%s: %v, want it to name %s", id, err, want)
+				case !down && err != nil:
+					t.Errorf("%s: %v", id, err)
+				}
+			}
+		})
+	}
+	for name, mutate := range map[string]func(*Config){
+		"page keys":   func(c *Config) { c.PageKeys = "p1:short" },
+		"page kid":    func(c *Config) { c.PageActiveKid = "nope" },
+		"csrf key":    func(c *Config) { c.CSRFKey = "c2hvcnQ=" },
+		"csrf base64": func(c *Config) { c.CSRFKey = "not base64!" },
+		"base url":    func(c *Config) { c.PublicBaseURL = "pay.example.test/p" },
+	} {
+		t.Run("malformed "+name, func(t *testing.T) {
+			cfg := full
+			mutate(&cfg)
+			if _, err := Build(context.Background(), cfg); err == nil {
+				t.Fatal("Build accepted a malformed secret")
+			}
+		})
+	}
+}
+
+func sealer(t *testing.T, cfg Config) *pagetoken.Sealer {
+	t.Helper()
+	app, err := Build(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.Flow.Tokens
+}
+
+// The JWT keys, the page keys and the CSRF key are independent: rotating
+// the signing keys leaves page tokens openable and checkout forms valid;
+// rotating the page ring keeps older tokens openable while their kid stays.
+func TestKeysAreSeparate(t *testing.T) {
+	ctx := context.Background()
+	base := testConfig("http://127.0.0.1:1")
+	keys := pagetoken.Keys{PartnerID: "ptn-1", OrgID: "org-1", LinkID: "pl-1", IntentID: "pi-1"}
+	tok, err := sealer(t, base).Seal(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rotatedJWT := base
+	rotatedJWT.JWTKeys, rotatedJWT.JWTActiveKid = otherJWT, "k2"
+	if got, ok := sealer(t, rotatedJWT).Open(tok); !ok || got != keys {
+		t.Errorf("after rotating the JWT keys the page token no longer opens: %+v %v", got, ok)
+	}
+	a1, err := Build(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := Build(ctx, rotatedJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a1.csrfKey, a2.csrfKey) || len(a1.csrfKey) < 32 {
+		t.Error("rotating the JWT keys changed the CSRF key: open checkout forms would be refused")
+	}
+	otherCSRF := base
+	otherCSRF.CSRFKey = pageSecret2
+	a3, err := Build(ctx, otherCSRF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a1.csrfKey, a3.csrfKey) {
+		t.Error("the CSRF key does not come from MODUPAY_CSRF_KEY")
+	}
+
+	// The page ring rotates on its own: p2 seals, p1 still opens.
+	rotatedPage := base
+	rotatedPage.PageKeys, rotatedPage.PageActiveKid = "p1:"+pageSecret1+",p2:"+pageSecret2, "p2"
+	s := sealer(t, rotatedPage)
+	if got, ok := s.Open(tok); !ok || got != keys {
+		t.Errorf("a token of the previous page kid no longer opens: %+v %v", got, ok)
+	}
+	newTok, err := s.Seal(keys)
+	if err != nil || !strings.HasPrefix(newTok, "p2.") {
+		t.Fatalf("new token %q, %v: want sealed by p2", newTok, err)
+	}
+	a4, err := Build(ctx, rotatedPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a1.csrfKey, a4.csrfKey) {
+		t.Error("rotating the page keys changed the CSRF key")
+	}
+	// The page keys are not derived from the JWT keys: a ring with the JWT
+	// secret under the page kid opens nothing sealed by the real page key.
+	jwtAsPage := base
+	jwtAsPage.PageKeys = "p1:" + strings.TrimPrefix(base.JWTKeys, "k1:")
+	if _, ok := sealer(t, jwtAsPage).Open(tok); ok {
+		t.Error("a page token opens with the JWT secret")
+	}
+	// Dropping a page kid from the ring: its tokens no longer open (the
+	// payment page then finds them through their lookup item).
+	onlyNew := base
+	onlyNew.PageKeys, onlyNew.PageActiveKid = "p2:"+pageSecret2, "p2"
+	if _, ok := sealer(t, onlyNew).Open(tok); ok {
+		t.Error("a token of a removed page kid still opens")
+	}
+}
+
+// Deployed (MODUPAY_LOCAL unset), the functions that write payment page URLs
+// refuse to start without MODUPAY_PUBLIC_BASE_URL: the URLs never follow the
+// request's Host header. Only the local runtime may leave it empty.
+func TestPageURLsNeedAPublicBaseURLWhenDeployed(t *testing.T) {
+	cfg := testConfig("http://127.0.0.1:1")
+	cfg.PublicBaseURL = ""
+	app, err := Build(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range FunctionSecrets {
+		_, err := app.Require(id)
+		if makesPageURLs[id] != (err != nil) {
+			t.Errorf("%s without a public base URL, deployed: %v", id, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "MODUPAY_PUBLIC_BASE_URL") {
+			t.Errorf("%s: %v, want it to name MODUPAY_PUBLIC_BASE_URL", id, err)
+		}
+	}
+	cfg.Local = true
+	if app, err = Build(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for id := range makesPageURLs {
+		if _, err := app.Require(id); err != nil {
+			t.Errorf("%s locally: %v", id, err)
+		}
+	}
+	// An http base URL is the operator's choice (the local gateway's own).
+	cfg.PublicBaseURL = "http://127.0.0.1:3000"
+	if _, err := Build(context.Background(), cfg); err != nil {
+		t.Errorf("local http base URL: %v", err)
+	}
+	if ConfigFromEnv().Local {
+		t.Error("MODUPAY_LOCAL is set in the test's environment")
+	}
+	t.Setenv("MODUPAY_LOCAL", "1")
+	if !ConfigFromEnv().Local {
+		t.Error("MODUPAY_LOCAL=1 is not read")
+	}
+}
+
+// Webhook endpoints on loopback are accepted only by the local runtime in
+// the sandbox stage: a deployed sandbox refuses them, as production does.
+func TestLoopbackWebhooksOnlyLocally(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		stage string
+		local bool
+		want  bool
+	}{
+		{"sandbox", true, true},
+		{"sandbox", false, false},
+		{"production", true, false},
+		{"production", false, false},
+	} {
+		cfg := Config{Stage: tc.stage, Local: tc.local}
+		p := webhookPolicy(cfg)
+		_, err := p.CheckURL(ctx, nil, "http://127.0.0.1:8080/hooks")
+		if got := err == nil; got != tc.want {
+			t.Errorf("stage %s, local %v: loopback accepted %v, want %v (%v)", tc.stage, tc.local, got, tc.want, err)
+		}
+		for _, raw := range []string{"http://169.254.169.254/latest/meta-data", "https://169.254.169.254/"} {
+			if _, err := p.CheckURL(ctx, nil, raw); err == nil {
+				t.Errorf("stage %s, local %v: link-local %s accepted", tc.stage, tc.local, raw)
+			}
+		}
+	}
+}
