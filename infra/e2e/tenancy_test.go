@@ -212,14 +212,21 @@ type attacker struct {
 	name  string
 	token string
 	// entity: the X-Entity-Id it sends — "victim" (the target's organisation,
-	// or the missing one for the reference), "" none.
+	// or the missing one for the reference), an organisation id of its own
+	// (the victim's ids then come in the path, query or body), or "" none.
 	entity string
+	// onOrgRoutesOnly: the caller is the victim's own partner acting through
+	// another of its organisations; partner-level resources (webhook
+	// subscriptions) are its own whatever the header, so it skips them.
+	onOrgRoutesOnly bool
 }
 
 // TestOtherTenantsGetNotFound attacks every route of the table as another
 // partner (its partner token and an organisation admin of its own) and as
 // every role of a sibling organisation of the same partner, each with and
-// without an X-Entity-Id naming the victim. Each answer must be byte for
+// without an X-Entity-Id naming the victim; another partner also names its
+// own organisation while sending the victim's ids, and the victim's partner
+// names the sibling organisation while sending the victim organisation's ids. Each answer must be byte for
 // byte the answer to the same request with ids that do not exist (only the
 // request id differs), must not mention a victim id, and the victim's items
 // in the table must be unchanged afterwards: nothing read, nothing written.
@@ -241,13 +248,17 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 		return w.token(c["client_id"].(string), c["client_secret"].(string))
 	}
 	var attackers []attacker
+	orgB1Admin := orgToken(partnerB, orgB1, "admin")
 	for _, e := range []string{"", "victim"} {
-		attackers = append(attackers, attacker{"another partner", partnerB, e},
-			attacker{"another partner's organisation admin", orgToken(partnerB, orgB1, "admin"), e})
+		attackers = append(attackers, attacker{name: "another partner", token: partnerB, entity: e},
+			attacker{name: "another partner's organisation admin", token: orgB1Admin, entity: e})
 	}
+	attackers = append(attackers, attacker{name: "another partner", token: partnerB, entity: orgB1},
+		attacker{name: "the victim's partner", token: partnerA, entity: orgA2, onOrgRoutesOnly: true})
 	for _, role := range []string{"admin", "finance_manager", "portfolio_manager", "analyst"} {
 		tok := orgToken(partnerA, orgA2, role)
-		attackers = append(attackers, attacker{"sibling organisation " + role, tok, ""}, attacker{"sibling organisation " + role, tok, "victim"})
+		attackers = append(attackers, attacker{name: "sibling organisation " + role, token: tok},
+			attacker{name: "sibling organisation " + role, token: tok, entity: "victim"})
 	}
 	snap := newTableSnapshot(t, w)
 
@@ -283,21 +294,32 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 
 			before := snap.take(t, victimIDs)
 			for _, a := range attackers {
+				if a.onOrgRoutesOnly && strings.Contains(c.route, "/v1/webhook_") {
+					continue
+				}
 				name := a.name + ", no X-Entity-Id"
-				if a.entity != "" {
+				switch a.entity {
+				case "":
+				case "victim":
 					name = a.name + ", X-Entity-Id of the victim"
+				default:
+					name = a.name + ", X-Entity-Id of " + a.entity + " with the victim's ids"
 				}
 				send := func(id targetIDs) answer {
 					ex := c.build(id)
 					ex.header, ex.status = bearer(a.token), -1
-					if a.entity != "" {
+					switch a.entity {
+					case "":
+					case "victim":
 						ex.header["X-Entity-Id"] = id.org
+					default:
+						ex.header["X-Entity-Id"] = a.entity
 					}
 					return wt.do(ex)
 				}
 				ref, got := send(missing), send(target)
 				switch {
-				case ref.status/100 == 2 && (c.build(target).method != "GET" || a.entity != ""):
+				case ref.status/100 == 2 && (c.build(target).method != "GET" || a.entity == "victim"):
 					t.Errorf("%s: a write with ids that do not exist answered %d: %s", name, ref.status, ref.body)
 				case ref.status/100 != 2 && ref.status != 400 && ref.status != 403 && ref.status != 404 && ref.status != 422:
 					t.Errorf("%s: ids that do not exist answered %d: %s", name, ref.status, ref.body)
