@@ -517,3 +517,63 @@ func TestForeignCursorsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignIdsInBodies: ids of another tenant inside a body — KYC
+// documents and the RIB's account of another department, a webhook
+// subscription narrowed to another partner's organisation — are answered
+// exactly like ids that do not exist, and nothing is written.
+func TestForeignIdsInBodies(t *testing.T) {
+	w := newWorld(t)
+	partnerA := w.token("ptn-1-client", partnerSecret)
+	partnerB := w.token("ptn-2-client", partnerSecret)
+	victim := w.createOrg(partnerA, orgBody("A1"))
+	sibling := w.createOrg(partnerA, orgBody("A2"))
+	victimDept, victimAccount := newDepartmentWithAccounts(t, w, partnerA, victim)
+	ownDept, _ := newDepartmentWithAccounts(t, w, partnerA, sibling)
+	c := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + sibling + "/api_clients",
+		header: bearer(partnerA), body: `{"role":"admin"}`, status: 201}).json(t)
+	siblingAdmin := w.token(c["client_id"].(string), c["client_secret"].(string))
+	upload := func(token, dept, typ string) string {
+		return w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/kyc/documents", path: deptPath(dept, "/kyc/documents"), header: bearer(token),
+			body: `{"type":"` + typ + `","file_name":"d.pdf","content_type":"application/pdf","content_base64":"` + pdf(typ) + `"}`, status: 201}).json(t)["id"].(string)
+	}
+	victimRIB := upload(partnerA, victimDept, "rib")
+	ownID, ownAct := upload(siblingAdmin, ownDept, "identity_document"), upload(siblingAdmin, ownDept, "regisseur_appointment")
+	kyc := func(rib, account string) string {
+		return `{"representative":{"first_name":"Marie","last_name":"Durand","role":"regisseur","date_of_birth":"1975-06-15"},` +
+			`"bank_account_id":"` + account + `","documents":[{"type":"rib","document_id":"` + rib + `"},` +
+			`{"type":"identity_document","document_id":"` + ownID + `"},{"type":"regisseur_appointment","document_id":"` + ownAct + `"}]}`
+	}
+	const missingDoc, missingAccount = "kycdoc-01900000-0000-7000-8000-000000000000", "ba-01900000-0000-7000-8000-000000000000"
+	snap := newTableSnapshot(t, w)
+	victimIDs := []string{victim, victimDept, victimAccount, victimRIB}
+	before := snap.take(t, victimIDs)
+
+	pairs := []struct {
+		name      string
+		got, want exchange
+	}{
+		{"KYC naming the victim's RIB document",
+			exchange{method: "POST", route: "/v1/departments/{dept_id}/kyc", path: deptPath(ownDept, "/kyc"), header: bearer(siblingAdmin), body: kyc(victimRIB, "")},
+			exchange{method: "POST", route: "/v1/departments/{dept_id}/kyc", path: deptPath(ownDept, "/kyc"), header: bearer(siblingAdmin), body: kyc(missingDoc, "")}},
+		{"KYC naming the victim's bank account",
+			exchange{method: "POST", route: "/v1/departments/{dept_id}/kyc", path: deptPath(ownDept, "/kyc"), header: bearer(siblingAdmin), body: kyc(upload(siblingAdmin, ownDept, "rib"), victimAccount)},
+			exchange{method: "POST", route: "/v1/departments/{dept_id}/kyc", path: deptPath(ownDept, "/kyc"), header: bearer(siblingAdmin), body: kyc(upload(siblingAdmin, ownDept, "rib"), missingAccount)}},
+		{"webhook subscription narrowed to another partner's organisation",
+			exchange{method: "POST", route: "/v1/webhook_subscriptions", header: bearer(partnerB), body: `{"url":"https://example.com/h","events":["*"],"organization_ids":["` + victim + `"]}`},
+			exchange{method: "POST", route: "/v1/webhook_subscriptions", header: bearer(partnerB), body: `{"url":"https://example.com/h","events":["*"],"organization_ids":["org-01900000-0000-7000-8000-000000000000"]}`}},
+	}
+	for _, p := range pairs {
+		p.got.status, p.want.status = -1, -1
+		ref, got := w.do(p.want), w.do(p.got)
+		if ref.status != 422 && ref.status != 404 {
+			t.Errorf("%s: ids that do not exist answered %d %s", p.name, ref.status, ref.body)
+		}
+		if !sameAnswer(got, ref) {
+			t.Errorf("%s: %d %s; ids that do not exist get %d %s", p.name, got.status, got.body, ref.status, ref.body)
+		}
+	}
+	if diff := snap.take(t, victimIDs).diff(before); diff != "" {
+		t.Errorf("the victim's items changed:\n%s", diff)
+	}
+}
