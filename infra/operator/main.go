@@ -85,41 +85,72 @@ func envOr(k, def string) string {
 	return def
 }
 
+// review is what every reviewer's decision names: the stage's table, the
+// department, the decision and who takes it.
+type review struct {
+	table, endpoint, region, partner, dept, reject, reviewer *string
+	approve                                                  *bool
+}
+
+func reviewFlags(fs *flag.FlagSet, what string) review {
+	return review{
+		table:    fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage"),
+		endpoint: fs.String("endpoint", os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"), "DynamoDB endpoint; empty for AWS"),
+		region:   fs.String("region", envOr("AWS_REGION", "eu-west-3"), "AWS region"),
+		partner:  fs.String("partner", "", "partner id"),
+		dept:     fs.String("department", "", "department id"),
+		approve:  fs.Bool("approve", false, "approve "+what),
+		reject:   fs.String("reject", "", "reject, with reasons code:message[,code:message...]"),
+		reviewer: fs.String("reviewer", "", "who decides (recorded in the audit trail)"),
+	}
+}
+
+// complete says whether the common flags are all there, with exactly one decision.
+func (r review) complete() bool {
+	return *r.table != "" && *r.partner != "" && *r.dept != "" && *r.reviewer != "" && *r.approve != (*r.reject != "")
+}
+
+func (r review) reasons() []department.Reason {
+	var out []department.Reason
+	for _, x := range strings.Split(*r.reject, ",") {
+		if code, msg, ok := strings.Cut(x, ":"); ok {
+			out = append(out, department.Reason{Code: strings.TrimSpace(code), Message: strings.TrimSpace(msg)})
+		}
+	}
+	return out
+}
+
+func (r review) actor() event.Actor { return event.Actor{ID: *r.reviewer, Type: "operator"} }
+
+func (r review) service(ctx context.Context) (*department.Service, error) {
+	awsCfg, err := wiring.AWSConfig(ctx, *r.region, *r.endpoint != "")
+	if err != nil {
+		return nil, err
+	}
+	return &department.Service{Store: dynamo.New(wiring.NewDynamoDB(awsCfg, *r.endpoint), *r.table, time.Now), Now: time.Now, NewID: wiring.NewID}, nil
+}
+
 // kycDecide records a reviewer's decision on a pending KYC (production: the
 // sandbox decides at submission).
 func kycDecide(args []string) error {
 	fs := flag.NewFlagSet("kyc-decide", flag.ContinueOnError)
-	table := fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage")
-	endpoint := fs.String("endpoint", os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"), "DynamoDB endpoint; empty for AWS")
-	region := fs.String("region", envOr("AWS_REGION", "eu-west-3"), "AWS region")
-	partner := fs.String("partner", "", "partner id")
-	dept := fs.String("department", "", "department id")
-	approve := fs.Bool("approve", false, "approve the KYC")
-	reject := fs.String("reject", "", "reject, with reasons code:message[,code:message...]")
-	reviewer := fs.String("reviewer", "", "who decides (recorded in the audit trail)")
+	r := reviewFlags(fs, "the KYC")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *table == "" || *partner == "" || *dept == "" || *reviewer == "" || *approve == (*reject != "") {
+	if !r.complete() {
 		return fmt.Errorf("-table, -partner, -department, -reviewer and exactly one of -approve or -reject are required")
 	}
-	var reasons []department.Reason
-	for _, r := range strings.Split(*reject, ",") {
-		if code, msg, ok := strings.Cut(r, ":"); ok {
-			reasons = append(reasons, department.Reason{Code: strings.TrimSpace(code), Message: strings.TrimSpace(msg)})
-		}
-	}
 	ctx := context.Background()
-	awsCfg, err := wiring.AWSConfig(ctx, *region, *endpoint != "")
+	svc, err := r.service(ctx)
 	if err != nil {
 		return err
 	}
-	svc := &department.Service{Store: dynamo.New(wiring.NewDynamoDB(awsCfg, *endpoint), *table, time.Now), Now: time.Now, NewID: wiring.NewID}
-	k, err := svc.DecideKYC(ctx, *partner, *dept, *approve, reasons, event.Actor{ID: *reviewer, Type: "operator"})
+	k, err := svc.DecideKYC(ctx, *r.partner, *r.dept, *r.approve, r.reasons(), r.actor())
 	if err != nil {
 		return err
 	}
-	fmt.Printf("KYC of %s is %s\n", *dept, k.Status)
+	fmt.Printf("KYC of %s is %s\n", *r.dept, k.Status)
 	return nil
 }
 
@@ -129,36 +160,29 @@ func kycDecide(args []string) error {
 // transaction as the decision and its events.
 func bankAccountDecide(args []string) error {
 	fs := flag.NewFlagSet("bank-account-decide", flag.ContinueOnError)
-	table := fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage")
-	endpoint := fs.String("endpoint", os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"), "DynamoDB endpoint; empty for AWS")
-	region := fs.String("region", envOr("AWS_REGION", "eu-west-3"), "AWS region")
-	partner := fs.String("partner", "", "partner id")
-	dept := fs.String("department", "", "department id")
+	r := reviewFlags(fs, "the account (it belongs to the organisation)")
 	account := fs.String("account", "", "bank account id")
-	approve := fs.Bool("approve", false, "verify the account: it belongs to the organisation")
-	reject := fs.String("reject", "", "reject, with a reason code:message")
-	reviewer := fs.String("reviewer", "", "who decides (recorded in the audit trail)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *table == "" || *partner == "" || *dept == "" || *account == "" || *reviewer == "" || *approve == (*reject != "") {
+	if !r.complete() || *account == "" {
 		return fmt.Errorf("-table, -partner, -department, -account, -reviewer and exactly one of -approve or -reject are required")
 	}
 	var reason *department.Reason
-	if *reject != "" {
-		code, msg, _ := strings.Cut(*reject, ":")
-		reason = &department.Reason{Code: strings.TrimSpace(code), Message: strings.TrimSpace(msg)}
+	if rs := r.reasons(); len(rs) > 0 {
+		reason = &rs[0]
+	} else if *r.reject != "" {
+		reason = &department.Reason{Code: strings.TrimSpace(*r.reject)}
 	}
 	ctx := context.Background()
-	awsCfg, err := wiring.AWSConfig(ctx, *region, *endpoint != "")
+	svc, err := r.service(ctx)
 	if err != nil {
 		return err
 	}
-	svc := &department.Service{Store: dynamo.New(wiring.NewDynamoDB(awsCfg, *endpoint), *table, time.Now), Now: time.Now, NewID: wiring.NewID}
-	a, err := svc.DecideAccount(ctx, *partner, *dept, *account, *approve, reason, event.Actor{ID: *reviewer, Type: "operator"})
+	a, err := svc.DecideAccount(ctx, *r.partner, *r.dept, *account, *r.approve, reason, r.actor())
 	if err != nil {
 		return err
 	}
-	fmt.Printf("bank account %s of %s is %s\n", a.ID, *dept, a.Status)
+	fmt.Printf("bank account %s of %s is %s\n", a.ID, *r.dept, a.Status)
 	return nil
 }
