@@ -168,19 +168,15 @@ func TestResolveSecretsFailureNamesTheID(t *testing.T) {
 func TestResolveSecretsConcurrentAndBounded(t *testing.T) {
 	ids := map[Secret]string{SecretJWTKeys: jwtID, SecretPageKeys: pageID, SecretCSRFKey: csrfID}
 	sm := &fakeSecrets{values: map[string]string{jwtID: "a", pageID: "b", csrfID: "c"}, delay: 200 * time.Millisecond}
-	start := time.Now()
 	if _, err := ResolveSecrets(context.Background(), Config{SecretIDs: ids}, sm); err != nil {
 		t.Fatal(err)
 	}
 	if sm.maxAtOne != 3 {
-		t.Errorf("at most %d calls in flight at once, want 3", sm.maxAtOne)
-	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("three 200 ms calls took %v: not concurrent", d)
+		t.Errorf("at most %d calls in flight at once, want 3: not concurrent", sm.maxAtOne)
 	}
 
 	sm = &fakeSecrets{values: map[string]string{jwtID: "a", pageID: "b"}, delay: time.Hour}
-	start = time.Now()
+	start := time.Now()
 	_, err := ResolveSecrets(context.Background(), Config{SecretIDs: map[Secret]string{SecretJWTKeys: jwtID, SecretPageKeys: pageID}}, sm)
 	if d := time.Since(start); d > SecretFetchTimeout+time.Second {
 		t.Errorf("a silent Secrets Manager held init %v", d)
