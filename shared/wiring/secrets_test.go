@@ -3,6 +3,7 @@ package wiring
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -458,6 +459,34 @@ func TestLoopbackWebhooksOnlyLocally(t *testing.T) {
 		for _, raw := range []string{"http://169.254.169.254/latest/meta-data", "https://169.254.169.254/"} {
 			if _, err := p.CheckURL(ctx, nil, raw); err == nil {
 				t.Errorf("stage %s, local %v: link-local %s accepted", tc.stage, tc.local, raw)
+			}
+		}
+	}
+}
+
+// infra/sam/env.json, for `sam local`, follows the deployed rules: secret
+// ids, never values (SAM CLI would drop them: the template declares none),
+// and only the ids of the secrets each function uses.
+func TestSAMEnvHoldsNoSecretValue(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "infra", "sam", "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	for fn, vars := range env {
+		uses, ok := FunctionSecrets[fn]
+		if !ok {
+			t.Errorf("env.json: %s is not a function of the template", fn)
+		}
+		for _, s := range Secrets {
+			if _, ok := vars[string(s)]; ok {
+				t.Errorf("env.json: %s sets %s: a value, where the template declares only its id", fn, s)
+			}
+			if _, ok := vars[s.IDVariable()]; ok && !slices.Contains(uses, s) {
+				t.Errorf("env.json: %s gets %s, which it does not use", fn, s.IDVariable())
 			}
 		}
 	}
