@@ -22,6 +22,16 @@ var functionDirs = map[string]string{
 	"WebhooksFunction": "webhooks", "WebhookDispatcherFunction": "webhookdispatcher",
 }
 
+// The bench's secrets (bench only), passed as values as the local runtime
+// passes them: deployed, init also fetches each function's secrets from
+// Secrets Manager, one concurrent round of GetSecretValue calls, which these
+// figures do not include (see InitConns).
+const (
+	benchJWTKeys  = "bench:YmVuY2gtb25seS1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nIQ"
+	benchPageKeys = "bench-page:YmVuY2gtb25seS1wYWdlLXRva2VuLWtleS0zMi1ieXRlcyE"
+	benchCSRFKey  = "YmVuY2gtb25seS1jaGVja291dC1jc3JmLWtleS0zMmJ5dGVz"
+)
+
 type binaryFigures struct {
 	Function   string
 	SizeBytes  int64         // linux/arm64, -tags lambda.norpc, stripped: what Lambda runs
@@ -127,9 +137,9 @@ func timeInit(ctx context.Context, bin string) (time.Duration, int64, error) {
 		"AWS_LAMBDA_RUNTIME_API=" + rl.Addr().String(), "AWS_REGION=eu-west-3",
 		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"MODUPAY_STAGE=sandbox", "MODUPAY_TABLE=bench", "MODUPAY_AUDIT_QUEUE_URL=" + endpoint + "/123456789012/q",
-		"MODUPAY_JWT_KEYS=bench:YmVuY2gtb25seS1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nIQ", "MODUPAY_JWT_ACTIVE_KID=bench",
-		"MODUPAY_PAGE_KEYS=bench-page:YmVuY2gtb25seS1wYWdlLXRva2VuLWtleS0zMi1ieXRlcyE", "MODUPAY_PAGE_ACTIVE_KID=bench-page",
-		"MODUPAY_CSRF_KEY=YmVuY2gtb25seS1jaGVja291dC1jc3JmLWtleS0zMmJ5dGVz", "MODUPAY_LOCAL=1",
+		"MODUPAY_JWT_KEYS=" + benchJWTKeys, "MODUPAY_JWT_ACTIVE_KID=bench",
+		"MODUPAY_PAGE_KEYS=" + benchPageKeys, "MODUPAY_PAGE_ACTIVE_KID=bench-page",
+		"MODUPAY_CSRF_KEY=" + benchCSRFKey, "MODUPAY_LOCAL=1",
 		"MODUPAY_DYNAMODB_ENDPOINT=" + endpoint, "MODUPAY_SQS_ENDPOINT=" + endpoint,
 	}
 	start := time.Now()

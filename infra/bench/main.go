@@ -73,9 +73,11 @@ func run(n, initRuns, webhookBurst int) error {
 	}
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	params := map[string]string{"Stage": "sandbox", "JWTKeys": "bench:YmVuY2gtb25seS1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nIQ", "JWTActiveKid": "bench",
-		"PageKeys": "bench-page:YmVuY2gtb25seS1wYWdlLXRva2VuLWtleS0zMi1ieXRlcyE", "PageActiveKid": "bench-page",
-		"CSRFKey": "YmVuY2gtb25seS1jaGVja291dC1jc3JmLWtleS0zMmJ5dGVz", "DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
+	// The bench passes the secrets' values (benchJWTKeys...), as the local
+	// runtime does; the ids only satisfy the template.
+	params := map[string]string{"Stage": "sandbox", "JWTKeysSecretId": "modupay/bench/jwt-keys", "JWTActiveKid": "bench",
+		"PageKeysSecretId": "modupay/bench/page-keys", "PageActiveKid": "bench-page",
+		"CSRFKeySecretId": "modupay/bench/csrf-key", "DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
 	res, err := stack.Provision(ctx, dyn, sq, "bench"+hex.EncodeToString(b), tpl, params)
 	if err != nil {
 		return err
@@ -95,8 +97,8 @@ func run(n, initRuns, webhookBurst int) error {
 	limits := wiring.DefaultRateLimits()
 	limits.API = ratelimit.Policy{}
 	app, err := wiring.Build(ctx, wiring.Config{Stage: "sandbox", Region: stack.Region(), Table: env["MODUPAY_TABLE"],
-		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"], JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
-		PageKeys: env["MODUPAY_PAGE_KEYS"], PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: env["MODUPAY_CSRF_KEY"], Local: true,
+		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"], JWTKeys: benchJWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
+		PageKeys: benchPageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: benchCSRFKey, Local: true,
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL)}, wiring.Options{Log: slog.New(rec), RateLimits: &limits})
 	if err != nil {
 		return err

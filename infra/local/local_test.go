@@ -41,8 +41,8 @@ func TestLocalEnvironment(t *testing.T) {
 	t.Setenv("MODUPAY_JWT_KEYS", "")
 	t.Setenv("MODUPAY_JWT_ACTIVE_KID", "")
 	t.Setenv("MODUPAY_PUBLIC_BASE_URL", "http://localhost:3000")
-	params := localParams(log, tpl, "http://d", "http://s", map[string]string{"Stage": "production"})
-	env, err := localEnvironment(tpl, res, params, "http://d", "http://s")
+	params, secrets := localParams(log, tpl, "http://d", "http://s", map[string]string{"Stage": "production"})
+	env, err := localEnvironment(tpl, res, params, secrets, "http://d", "http://s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +71,14 @@ func TestLocalEnvironment(t *testing.T) {
 	if !strings.HasPrefix(env["MODUPAY_PAGE_KEYS"], LocalPageKid+":") || env["MODUPAY_PAGE_ACTIVE_KID"] != LocalPageKid || len(env["MODUPAY_CSRF_KEY"]) < 43 {
 		t.Errorf("page keys %q (kid %q), CSRF key %q", env["MODUPAY_PAGE_KEYS"], env["MODUPAY_PAGE_ACTIVE_KID"], env["MODUPAY_CSRF_KEY"])
 	}
-	if again := localParams(log, tpl, "http://d", "http://s", nil); again["PageKeys"] == params["PageKeys"] || again["CSRFKey"] == params["CSRFKey"] {
+	if _, again := localParams(log, tpl, "http://d", "http://s", nil); again["MODUPAY_PAGE_KEYS"] == env["MODUPAY_PAGE_KEYS"] || again["MODUPAY_CSRF_KEY"] == env["MODUPAY_CSRF_KEY"] {
 		t.Error("the local page and CSRF keys are the same on every run")
+	}
+	// Locally the values are set and no secret is fetched: no secret id.
+	for _, s := range wiring.Secrets {
+		if id, ok := env[s.IDVariable()]; ok {
+			t.Errorf("%s = %q in the local environment", s.IDVariable(), id)
+		}
 	}
 	if _, err := wiring.Build(context.Background(), configFrom(env)); err != nil {
 		t.Errorf("the local environment does not build: %v", err)
@@ -81,8 +87,8 @@ func TestLocalEnvironment(t *testing.T) {
 	// Keys in the environment are used as they are.
 	t.Setenv("MODUPAY_JWT_KEYS", "k9:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=")
 	t.Setenv("MODUPAY_JWT_ACTIVE_KID", "k9")
-	params = localParams(log, tpl, "http://d", "http://s", nil)
-	env, err = localEnvironment(tpl, res, params, "http://d", "http://s")
+	params, secrets = localParams(log, tpl, "http://d", "http://s", nil)
+	env, err = localEnvironment(tpl, res, params, secrets, "http://d", "http://s")
 	if err != nil {
 		t.Fatal(err)
 	}

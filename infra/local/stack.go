@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/modupay/modupay/infra/engines"
 	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/wiring"
 )
 
 // LocalJWTKeys is the token signing key used when MODUPAY_JWT_KEYS is unset.
@@ -59,31 +61,23 @@ func useEngines(ctx context.Context, log *slog.Logger, dynamoEP, sqsEP string, o
 }
 
 // localParams computes the template parameter values, from (highest first)
-// -param flags, the local runtime's own values (engine endpoints, the local
-// JWT key when MODUPAY_JWT_KEYS is unset) and the process environment, for
-// parameters bound to a Globals variable; the others keep their defaults.
-func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, flags map[string]string) map[string]string {
+// -param flags, the local runtime's own values (engine endpoints, the active
+// kids of the local keys) and the process environment, for parameters bound
+// to a variable of the template; the others keep their defaults. It also
+// returns the secrets' values (see localSecrets), which no parameter carries:
+// deployed, the template names Secrets Manager secrets instead.
+func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, flags map[string]string) (params, secrets map[string]string) {
 	local := map[string]string{
 		"MODUPAY_DYNAMODB_ENDPOINT": dynamoEP,
 		"MODUPAY_SQS_ENDPOINT":      sqsEP,
 	}
-	if os.Getenv("MODUPAY_JWT_KEYS") == "" {
-		local["MODUPAY_JWT_KEYS"] = LocalJWTKeys
-		local["MODUPAY_JWT_ACTIVE_KID"] = LocalJWTKid
-		if os.Getenv("MODUPAY_JWT_ACTIVE_KID") != "" {
-			log.Warn("MODUPAY_JWT_ACTIVE_KID ignored: MODUPAY_JWT_KEYS is unset, so the local key " + LocalJWTKid + " signs")
-		}
+	secrets = localSecrets(log, local)
+	// The secret ids only satisfy the template: localEnvironment drops them,
+	// the values being set.
+	for _, s := range wiring.Secrets {
+		local[s.IDVariable()] = "modupay/local/" + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(string(s), "MODUPAY_")), "_", "-")
 	}
-	// The page token keys and the CSRF key are fresh for each run: the
-	// local table is in memory, so no page outlives the run.
-	if os.Getenv("MODUPAY_PAGE_KEYS") == "" {
-		local["MODUPAY_PAGE_KEYS"] = LocalPageKid + ":" + randomKey()
-		local["MODUPAY_PAGE_ACTIVE_KID"] = LocalPageKid
-	}
-	if os.Getenv("MODUPAY_CSRF_KEY") == "" {
-		local["MODUPAY_CSRF_KEY"] = randomKey()
-	}
-	params := map[string]string{}
+	params = map[string]string{}
 	vars, err := tpl.Environment()
 	if err != nil {
 		log.Warn("template environment", "error", err.Error())
@@ -106,16 +100,52 @@ func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, 
 	for k, v := range flags {
 		params[k] = v
 	}
-	return params
+	return params, secrets
 }
 
-// localEnvironment is the functions' environment: the template's Globals
-// resolved against the provisioned resources and params, plus the engine
+// localSecrets are the secrets' values for a local run: those of the process
+// environment, else a fixed local JWT key and fresh page and CSRF keys. The
+// active kids of the local keys go into local (they are template parameters).
+func localSecrets(log *slog.Logger, local map[string]string) map[string]string {
+	secrets := map[string]string{}
+	for _, s := range wiring.Secrets {
+		if v := os.Getenv(string(s)); v != "" {
+			secrets[string(s)] = v
+		}
+	}
+	if secrets[string(wiring.SecretJWTKeys)] == "" {
+		secrets[string(wiring.SecretJWTKeys)] = LocalJWTKeys
+		local["MODUPAY_JWT_ACTIVE_KID"] = LocalJWTKid
+		if os.Getenv("MODUPAY_JWT_ACTIVE_KID") != "" {
+			log.Warn("MODUPAY_JWT_ACTIVE_KID ignored: MODUPAY_JWT_KEYS is unset, so the local key " + LocalJWTKid + " signs")
+		}
+	}
+	// The page token keys and the CSRF key are fresh for each run: the
+	// local table is in memory, so no page outlives the run.
+	if secrets[string(wiring.SecretPageKeys)] == "" {
+		secrets[string(wiring.SecretPageKeys)] = LocalPageKid + ":" + randomKey()
+		local["MODUPAY_PAGE_ACTIVE_KID"] = LocalPageKid
+	}
+	if secrets[string(wiring.SecretCSRFKey)] == "" {
+		secrets[string(wiring.SecretCSRFKey)] = randomKey()
+	}
+	return secrets
+}
+
+// localEnvironment is the functions' environment: the template's Globals and
+// functions' variables resolved against the provisioned resources and params,
+// the secrets' values instead of their Secrets Manager ids, plus the engine
 // endpoints, AWS_REGION and local credentials.
-func localEnvironment(tpl *stack.Template, res *stack.Resources, params map[string]string, dynamoEP, sqsEP string) (map[string]string, error) {
+func localEnvironment(tpl *stack.Template, res *stack.Resources, params, secrets map[string]string, dynamoEP, sqsEP string) (map[string]string, error) {
 	env, err := res.Env(tpl, params)
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range wiring.Secrets {
+		delete(env, s.IDVariable())
+	}
+	for k, v := range secrets {
+		env[k] = v
 	}
 	// Whatever the template declares, the shared code finds the engines here.
 	env["MODUPAY_DYNAMODB_ENDPOINT"] = dynamoEP
@@ -146,12 +176,12 @@ func applyEnvironment(env map[string]string) error {
 
 // prepare provisions the template on the engines and sets the environment.
 func prepare(ctx context.Context, log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP, prefix string, flags map[string]string) (*stack.Resources, error) {
-	params := localParams(log, tpl, dynamoEP, sqsEP, flags)
+	params, secrets := localParams(log, tpl, dynamoEP, sqsEP, flags)
 	res, err := stack.Provision(ctx, dynamoEP, sqsEP, prefix, tpl, params)
 	if err != nil {
 		return nil, err
 	}
-	env, err := localEnvironment(tpl, res, params, dynamoEP, sqsEP)
+	env, err := localEnvironment(tpl, res, params, secrets, dynamoEP, sqsEP)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func TestProvisionRealTemplateTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := fmt.Sprintf("prov%d", time.Now().UnixNano())
-	params := map[string]string{"JWTKeys": "k1:c2VjcmV0", "JWTActiveKid": "k1", "PageKeys": "p1:c2VjcmV0", "PageActiveKid": "p1", "CSRFKey": "c2VjcmV0"}
+	params := map[string]string{"JWTKeysSecretId": "modupay/test/jwt-keys", "JWTActiveKid": "k1", "PageKeysSecretId": "modupay/test/page-keys", "PageActiveKid": "p1", "CSRFKeySecretId": "modupay/test/csrf-key"}
 
 	first, err := stack.Provision(ctx, dynamoEP, sqsEP, prefix, tpl, params)
 	if err != nil {
@@ -109,7 +109,7 @@ func TestProvisionRealTemplateTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	if env["MODUPAY_TABLE"] != table.Name || env["MODUPAY_AUDIT_QUEUE_URL"] != q.URL ||
-		env["MODUPAY_STAGE"] != "sandbox" || env["MODUPAY_JWT_ACTIVE_KID"] != "k1" {
+		env["MODUPAY_STAGE"] != "sandbox" || env["MODUPAY_JWT_ACTIVE_KID"] != "k1" || env["MODUPAY_JWT_KEYS_SECRET_ID"] != "modupay/test/jwt-keys" {
 		t.Errorf("env = %v", env)
 	}
 }

@@ -52,8 +52,11 @@ func New(tb testing.TB) *Stack {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "t" + hex.EncodeToString(b)
-	params := map[string]string{"Stage": "sandbox", "JWTKeys": JWTKeys, "JWTActiveKid": JWTActiveKid,
-		"PageKeys": PageKeys, "PageActiveKid": PageActiveKid, "CSRFKey": CSRFKey, "DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
+	// The secret ids satisfy the template; the test stack passes the values
+	// themselves, as the local runtime does, and fetches nothing.
+	params := map[string]string{"Stage": "sandbox", "JWTKeysSecretId": "modupay/test/jwt-keys", "JWTActiveKid": JWTActiveKid,
+		"PageKeysSecretId": "modupay/test/page-keys", "PageActiveKid": PageActiveKid, "CSRFKeySecretId": "modupay/test/csrf-key",
+		"DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
 	res, err := stack.Provision(context.Background(), dyn, sq, prefix, tpl, params)
 	if err != nil {
 		tb.Fatalf("provision: %v", err)
@@ -64,8 +67,8 @@ func New(tb testing.TB) *Stack {
 	}
 	cfg := wiring.Config{
 		Stage: env["MODUPAY_STAGE"], Region: stack.Region(), Table: env["MODUPAY_TABLE"], AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"],
-		JWTKeys: env["MODUPAY_JWT_KEYS"], JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"], PublicBaseURL: env["MODUPAY_PUBLIC_BASE_URL"],
-		PageKeys: env["MODUPAY_PAGE_KEYS"], PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: env["MODUPAY_CSRF_KEY"],
+		JWTKeys: JWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"], PublicBaseURL: env["MODUPAY_PUBLIC_BASE_URL"],
+		PageKeys: PageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: CSRFKey,
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Local: true,
 	}
 	return &Stack{Template: tpl, Resources: res, Config: cfg}

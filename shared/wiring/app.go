@@ -52,8 +52,10 @@ import (
 
 // Config is everything a function needs from its environment. In AWS it comes
 // from the template's Globals and the function's own Environment (each
-// function gets only the secrets it uses); locally the runtime sets every
-// variable from the provisioned engines, so both paths read ConfigFromEnv.
+// function gets the Secrets Manager ids of only the secrets it uses, and
+// ResolveSecrets fetches their values at init); locally the runtime sets
+// every variable, secret values included, from the provisioned engines, so
+// both paths read ConfigFromEnv.
 //
 // Secrets are independent: the token signing ring (JWTKeys), the payment page
 // token ring (PageKeys) and the checkout form key (CSRFKey) are distinct
@@ -74,6 +76,12 @@ type Config struct {
 	PublicBaseURL    string
 	DynamoDBEndpoint string // empty in AWS; DynamoDB Local's URL locally
 	SQSEndpoint      string // empty in AWS; the local SQS endpoint locally
+	// SecretIDs name the Secrets Manager secrets holding the secrets whose
+	// value is not set (MODUPAY_<NAME>_SECRET_ID); see ResolveSecrets.
+	SecretIDs map[Secret]string
+	// SecretsManagerEndpoint is empty in AWS; a local Secrets Manager
+	// (moto) for `sam local` and the tests.
+	SecretsManagerEndpoint string
 	// Local is set (MODUPAY_LOCAL=1) only by the local runtime and the tests,
 	// never by the template: only there may page URLs follow the origin the
 	// API was called on, and webhook endpoints be on loopback.
@@ -102,8 +110,17 @@ func ConfigFromEnv() Config {
 		PublicBaseURL:    os.Getenv("MODUPAY_PUBLIC_BASE_URL"),
 		DynamoDBEndpoint: os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"),
 		SQSEndpoint:      os.Getenv("MODUPAY_SQS_ENDPOINT"),
+		SecretIDs:        secretIDsFromEnv(),
 		Local:            os.Getenv("MODUPAY_LOCAL") == "1",
+
+		SecretsManagerEndpoint: os.Getenv("MODUPAY_SECRETSMANAGER_ENDPOINT"),
 	}
+}
+
+// localEngines tells whether the configuration points at local engines,
+// which take a fixed key (see AWSConfig).
+func (c Config) localEngines() bool {
+	return c.DynamoDBEndpoint != "" || c.SQSEndpoint != "" || c.SecretsManagerEndpoint != ""
 }
 
 func (c Config) validate() error {
@@ -152,6 +169,10 @@ type Options struct {
 	Webhooks WebhookOptions
 	// RateLimits are the abuse limits; nil means DefaultRateLimits().
 	RateLimits *RateLimits
+	// AWS is the SDK configuration the clients are built from; nil means
+	// AWSConfig's (MustFunction passes the one it fetched the secrets with,
+	// so a container loads it once).
+	AWS *aws.Config
 }
 
 // RateLimits are the abuse limits below the stage-wide throttle of
@@ -208,10 +229,13 @@ func NewID(prefix string) string {
 	return prefix + "-" + id.String()
 }
 
-// Build constructs every dependency once. It makes no network call, so a
-// function's init stays fast and cannot fail on a dependency's outage.
+// Build constructs every dependency once from a configuration whose secrets
+// are resolved (ResolveSecrets). It makes no network call, so apart from
+// fetching the secrets a function's init stays fast and cannot fail on a
+// dependency's outage.
 func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
-	if err := cfg.validate(); err != nil {
+	var err error
+	if err = cfg.validate(); err != nil {
 		return nil, fmt.Errorf("wiring: %w", err)
 	}
 	var o Options
@@ -234,8 +258,10 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	if limits.Now == nil {
 		limits.Now = time.Now
 	}
-	awsCfg, err := AWSConfig(ctx, cfg.Region, cfg.DynamoDBEndpoint != "" || cfg.SQSEndpoint != "")
-	if err != nil {
+	var awsCfg aws.Config
+	if o.AWS != nil {
+		awsCfg = *o.AWS
+	} else if awsCfg, err = AWSConfig(ctx, cfg.Region, cfg.localEngines()); err != nil {
 		return nil, fmt.Errorf("wiring: aws config: %w", err)
 	}
 	db := NewDynamoDB(awsCfg, cfg.DynamoDBEndpoint, o.DynamoDBAPIOptions...)
@@ -250,19 +276,19 @@ func Build(ctx context.Context, cfg Config, opts ...Options) (*App, error) {
 	var missing requirements
 	var keys *auth.Keyring
 	if cfg.JWTKeys == "" {
-		missing.jwt = errors.New("MODUPAY_JWT_KEYS is not set")
+		missing.jwt = notSet(SecretJWTKeys)
 	} else if keys, err = auth.ParseKeyring(cfg.JWTKeys, cfg.JWTActiveKid); err != nil {
 		return nil, fmt.Errorf("wiring: MODUPAY_JWT_KEYS: %w", err)
 	}
 	var sealer *pagetoken.Sealer
 	if cfg.PageKeys == "" {
-		missing.page = errors.New("MODUPAY_PAGE_KEYS is not set")
+		missing.page = notSet(SecretPageKeys)
 	} else if sealer, err = pageTokens(cfg.PageKeys, cfg.PageActiveKid); err != nil {
 		return nil, fmt.Errorf("wiring: MODUPAY_PAGE_KEYS: %w", err)
 	}
 	var csrfKey []byte
 	if cfg.CSRFKey == "" {
-		missing.csrf = errors.New("MODUPAY_CSRF_KEY is not set")
+		missing.csrf = notSet(SecretCSRFKey)
 	} else if csrfKey, err = decodeSecret(cfg.CSRFKey); err != nil {
 		return nil, fmt.Errorf("wiring: MODUPAY_CSRF_KEY: %w", err)
 	}
@@ -418,6 +444,11 @@ var FunctionSecrets = map[string][]Secret{
 	"AuditWriterFunction":       nil,
 }
 
+// notSet says that a secret has neither a value nor a secret id.
+func notSet(s Secret) error {
+	return fmt.Errorf("%s is not set (deployed: %s, the id of its Secrets Manager secret)", s, s.IDVariable())
+}
+
 // requirements holds why each secret is unusable (nil: it is there).
 type requirements struct {
 	jwt, page, csrf, baseURL error
@@ -528,6 +559,26 @@ func (a *App) addHTTP(logicalID string, opts httpapi.Options, routes ...httpapi.
 	return nil
 }
 
+// Load builds the app from the environment as a deployed function does:
+// ConfigFromEnv, its secrets resolved (ResolveSecrets) with a Secrets Manager
+// client made from the same aws.Config as the other clients, then Build.
+func Load(ctx context.Context, opts ...Options) (*App, error) {
+	cfg := ConfigFromEnv()
+	awsCfg, err := AWSConfig(ctx, cfg.Region, cfg.localEngines())
+	if err != nil {
+		return nil, fmt.Errorf("wiring: aws config: %w", err)
+	}
+	if cfg, err = ResolveSecrets(ctx, cfg, NewSecretsManager(awsCfg, cfg.SecretsManagerEndpoint)); err != nil {
+		return nil, err
+	}
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.AWS = &awsCfg
+	return Build(ctx, cfg, o)
+}
+
 // Function returns the function with the template logical id, if it exists
 // and has every secret it needs (Require says why not).
 func (a *App) Function(logicalID string) (Function, bool) {
@@ -568,9 +619,10 @@ func (a *App) EnsurePartner(ctx context.Context, partnerID, name, clientID, clie
 // MustFunction is for mains: it builds the app from the environment and
 // returns the handler of one function, or exits with the reason (at init,
 // before any event, which is where a misconfiguration should stop a container).
+// Deployed, init fetches the function's secrets from Secrets Manager: one
+// concurrent round of GetSecretValue calls, one per secret it holds.
 func MustFunction(logicalID string) any {
-	ctx := context.Background()
-	app, err := Build(ctx, ConfigFromEnv())
+	app, err := Load(context.Background())
 	if err != nil {
 		slog.Error("init failed", slog.String("function", logicalID), slog.String("error", err.Error()))
 		os.Exit(1)

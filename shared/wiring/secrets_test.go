@@ -3,7 +3,11 @@ package wiring
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -19,9 +23,20 @@ const (
 	otherJWT    = "k2:YW5vdGhlci10ZXN0LW9ubHktc2lnbmluZy1rZXktMzItYnl0ZXMh"
 )
 
+// secretParams are the template parameters naming each secret's Secrets
+// Manager secret.
+var secretParams = map[Secret]string{
+	SecretJWTKeys:    "JWTKeysSecretId",
+	SecretPageKeys:   "PageKeysSecretId",
+	SecretCSRFKey:    "CSRFKeySecretId",
+	SecretAiiaClient: "AiiaClientSecretId",
+}
+
 // Each function of template.yaml gets exactly the secrets FunctionSecrets
-// names for it, in its own Environment, and the Globals hold none: a leak of
-// one function's configuration shows only what that function uses.
+// names for it, by their Secrets Manager ids in its own Environment, and
+// may read exactly those secrets; no value is ever in the template, and the
+// Globals hold no secret: a leak of one function's configuration shows no
+// secret, and its role reads only what that function uses.
 func TestFunctionsGetOnlyTheirSecrets(t *testing.T) {
 	tpl, err := stack.Load(filepath.Join("..", "..", "template.yaml"))
 	if err != nil {
@@ -34,6 +49,16 @@ func TestFunctionsGetOnlyTheirSecrets(t *testing.T) {
 	for name := range tpl.GlobalEnvironment() {
 		if isSecret[name] || strings.Contains(name, "SECRET") {
 			t.Errorf("Globals hold %s: every function would get it", name)
+		}
+	}
+	for s, param := range secretParams {
+		p, ok := tpl.Parameters[param]
+		if !ok {
+			t.Errorf("template has no parameter %s for %s", param, s)
+			continue
+		}
+		if p.AllowedPattern == "" || strings.Contains(p.AllowedPattern, ":") {
+			t.Errorf("parameter %s: AllowedPattern %q must admit secret names only (the policy appends -??????)", param, p.AllowedPattern)
 		}
 	}
 	fns, err := tpl.Functions()
@@ -49,34 +74,73 @@ func TestFunctionsGetOnlyTheirSecrets(t *testing.T) {
 			t.Errorf("%s is not in FunctionSecrets", fn.LogicalID)
 			continue
 		}
-		var got []string
-		for name := range fn.Environment {
+		var got, wantIDs []string
+		for name, v := range fn.Environment {
 			if isSecret[name] {
+				t.Errorf("%s sets %s: a secret's value would be readable in its configuration", fn.LogicalID, name)
+			}
+			if strings.HasSuffix(name, "_SECRET_ID") {
 				got = append(got, name)
 			}
+			for _, s := range Secrets {
+				if name == s.IDVariable() && !isRef(v, secretParams[s]) {
+					t.Errorf("%s: %s = %v, want !Ref %s", fn.LogicalID, name, v, secretParams[s])
+				}
+			}
 		}
-		var wantNames []string
+		wantParams := map[string]bool{}
 		for _, s := range want {
-			wantNames = append(wantNames, string(s))
+			wantIDs = append(wantIDs, s.IDVariable())
+			wantParams[secretParams[s]] = true
 		}
 		slices.Sort(got)
-		slices.Sort(wantNames)
-		if !slices.Equal(got, wantNames) {
-			t.Errorf("%s gets secrets %v, want %v", fn.LogicalID, got, wantNames)
+		slices.Sort(wantIDs)
+		if !slices.Equal(got, wantIDs) {
+			t.Errorf("%s gets secret ids %v, want %v", fn.LogicalID, got, wantIDs)
+		}
+		// sam local points the functions that fetch secrets at a local
+		// Secrets Manager through this variable.
+		if _, ok := fn.Environment["MODUPAY_SECRETSMANAGER_ENDPOINT"]; ok != (len(want) > 0) {
+			t.Errorf("%s: MODUPAY_SECRETSMANAGER_ENDPOINT declared %v, holds %d secrets", fn.LogicalID, ok, len(want))
 		}
 		// A ring's active kid goes with its ring.
-		for ring, kid := range map[string]string{"MODUPAY_JWT_KEYS": "MODUPAY_JWT_ACTIVE_KID", "MODUPAY_PAGE_KEYS": "MODUPAY_PAGE_ACTIVE_KID"} {
-			_, hasRing := fn.Environment[ring]
+		for ring, kid := range map[Secret]string{SecretJWTKeys: "MODUPAY_JWT_ACTIVE_KID", SecretPageKeys: "MODUPAY_PAGE_ACTIVE_KID"} {
+			_, hasRing := fn.Environment[ring.IDVariable()]
 			_, hasKid := fn.Environment[kid]
 			if hasRing != hasKid {
-				t.Errorf("%s: %s without %s, or the reverse", fn.LogicalID, ring, kid)
+				t.Errorf("%s: %s without %s, or the reverse", fn.LogicalID, ring.IDVariable(), kid)
 			}
 		}
 		if _, ok := fn.Environment["MODUPAY_LOCAL"]; ok {
 			t.Errorf("%s declares MODUPAY_LOCAL: only the local runtime sets it", fn.LogicalID)
 		}
+
+		// Its role reads exactly its secrets, each by name plus the six
+		// characters Secrets Manager appends.
+		readable, err := secretReads(tpl.Resources[fn.LogicalID].Properties["Policies"])
+		if err != nil {
+			t.Errorf("%s policies: %v", fn.LogicalID, err)
+			continue
+		}
+		gotParams := map[string]bool{}
+		for _, param := range readable {
+			if gotParams[param] {
+				t.Errorf("%s may read %s twice", fn.LogicalID, param)
+			}
+			gotParams[param] = true
+		}
+		for param := range wantParams {
+			if !gotParams[param] {
+				t.Errorf("%s holds the id of %s but may not read it", fn.LogicalID, param)
+			}
+		}
+		for param := range gotParams {
+			if !wantParams[param] {
+				t.Errorf("%s may read %s, which it does not use", fn.LogicalID, param)
+			}
+		}
 	}
-	for _, id := range []string{"DocsFunction", "AuditWriterFunction", "EventRouterFunction"} {
+	for _, id := range []string{"DocsFunction", "AuditWriterFunction", "EventRouterFunction", "SchedulerFunction", "WebhookDispatcherFunction"} {
 		if len(FunctionSecrets[id]) != 0 {
 			t.Errorf("%s must hold no secret, holds %v", id, FunctionSecrets[id])
 		}
@@ -84,6 +148,112 @@ func TestFunctionsGetOnlyTheirSecrets(t *testing.T) {
 	if _, ok := tpl.GlobalEnvironment()["MODUPAY_LOCAL"]; ok {
 		t.Error("Globals declare MODUPAY_LOCAL: only the local runtime sets it")
 	}
+	// No secret value anywhere: no dynamic reference to Secrets Manager
+	// (it would resolve into the configuration), no NoEcho parameter.
+	raw, err := os.ReadFile(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "resolve:secretsmanager") {
+		t.Error("template.yaml holds a secretsmanager dynamic reference: its value would land in the functions' configuration")
+	}
+	for name, p := range tpl.Parameters {
+		if p.NoEcho || slices.Contains([]string{"JWTKeys", "PageKeys", "CSRFKey", "AiiaClientSecret"}, name) {
+			t.Errorf("parameter %s carries a secret value", name)
+		}
+	}
+}
+
+func isRef(v any, name string) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 1 && m["Ref"] == name
+}
+
+// secretARN is the only form a readable secret may take in a policy.
+var secretARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:\$\{([A-Za-z0-9]+SecretId)\}-\?\?\?\?\?\?$`)
+
+// secretReads returns the parameters naming the secrets a function's inline
+// policies let it read. A statement or resource under Fn::If counts (its
+// else branch must be AWS::NoValue); any Secrets Manager action other than
+// GetSecretValue, or a resource of another form, is an error.
+func secretReads(policies any) ([]string, error) {
+	var out []string
+	list, _ := policies.([]any)
+	for _, p := range list {
+		doc, ok := p.(map[string]any)
+		if !ok {
+			continue // a managed policy by name: none grants secrets here
+		}
+		stmts, _ := doc["Statement"].([]any)
+		for _, st := range stmts {
+			st, err := unwrapIf(st)
+			if err != nil {
+				return nil, err
+			}
+			m, _ := st.(map[string]any)
+			var actions []any
+			switch a := m["Action"].(type) {
+			case string:
+				actions = []any{a}
+			case []any:
+				actions = a
+			}
+			secrets := false
+			for _, a := range actions {
+				a, _ := a.(string)
+				if strings.HasPrefix(strings.ToLower(a), "secretsmanager:") {
+					if a != "secretsmanager:GetSecretValue" {
+						return nil, fmt.Errorf("statement %v grants %s", m["Sid"], a)
+					}
+					secrets = true
+				}
+			}
+			if !secrets {
+				continue
+			}
+			if m["Effect"] != "Allow" || len(actions) != 1 || m["Condition"] != nil {
+				return nil, fmt.Errorf("statement %v: want one Allow of secretsmanager:GetSecretValue alone", m["Sid"])
+			}
+			var resources []any
+			switch r := m["Resource"].(type) {
+			case []any:
+				resources = r
+			default:
+				resources = []any{r}
+			}
+			for _, r := range resources {
+				r, err := unwrapIf(r)
+				if err != nil {
+					return nil, err
+				}
+				sub, _ := r.(map[string]any)
+				arn, _ := sub["Fn::Sub"].(string)
+				match := secretARN.FindStringSubmatch(arn)
+				if match == nil {
+					return nil, fmt.Errorf("statement %v: resource %v is not one secret's ARN pattern", m["Sid"], r)
+				}
+				out = append(out, match[1])
+			}
+		}
+	}
+	return out, nil
+}
+
+// unwrapIf returns the then branch of an Fn::If whose else branch is
+// AWS::NoValue, and v itself when it is no Fn::If.
+func unwrapIf(v any) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v, nil
+	}
+	args, ok := m["Fn::If"].([]any)
+	if !ok {
+		return v, nil
+	}
+	if len(args) != 3 || !isRef(args[2], "AWS::NoValue") {
+		return nil, fmt.Errorf("Fn::If %v: want [condition, value, AWS::NoValue]", args)
+	}
+	return args[1], nil
 }
 
 // A function's environment holds only its secrets: Build accepts the
@@ -289,6 +459,34 @@ func TestLoopbackWebhooksOnlyLocally(t *testing.T) {
 		for _, raw := range []string{"http://169.254.169.254/latest/meta-data", "https://169.254.169.254/"} {
 			if _, err := p.CheckURL(ctx, nil, raw); err == nil {
 				t.Errorf("stage %s, local %v: link-local %s accepted", tc.stage, tc.local, raw)
+			}
+		}
+	}
+}
+
+// infra/sam/env.json, for `sam local`, follows the deployed rules: secret
+// ids, never values (SAM CLI would drop them: the template declares none),
+// and only the ids of the secrets each function uses.
+func TestSAMEnvHoldsNoSecretValue(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "infra", "sam", "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	for fn, vars := range env {
+		uses, ok := FunctionSecrets[fn]
+		if !ok {
+			t.Errorf("env.json: %s is not a function of the template", fn)
+		}
+		for _, s := range Secrets {
+			if _, ok := vars[string(s)]; ok {
+				t.Errorf("env.json: %s sets %s: a value, where the template declares only its id", fn, s)
+			}
+			if _, ok := vars[s.IDVariable()]; ok && !slices.Contains(uses, s) {
+				t.Errorf("env.json: %s gets %s, which it does not use", fn, s.IDVariable())
 			}
 		}
 	}
