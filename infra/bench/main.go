@@ -338,9 +338,10 @@ func report(w io.Writer, n int, rows []row, allocs map[string]float64, bins []bi
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d / %d\t%s\t%d\t%s\t%s\n", r.name, r.p50.Round(10*time.Microsecond), r.p95.Round(10*time.Microsecond), r.dynamoMedian, r.dynamoMax, b, r.sqsMax, a, verdict)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nAuthentication: the token endpoint's one DynamoDB call is its GetItem; authenticated routes' counts above include no")
-	fmt.Fprintln(w, "call for authentication (tokens are verified in memory; the revocation list is re-read at most every 30 s per")
-	fmt.Fprintln(w, "container, which shows only in the max column).")
+	fmt.Fprintln(w, "\nAuthentication: the token endpoint's one DynamoDB call is a BatchGetItem of the client and its two failed-attempt")
+	fmt.Fprintln(w, "counters (a wrong secret adds one ADD per counter); authenticated routes' counts above include no call for")
+	fmt.Fprintln(w, "authentication or rate limiting (tokens are verified in memory, the per-client limit is counted in memory; the")
+	fmt.Fprintln(w, "revocation list is re-read at most every 30 s per container, which shows only in the max column).")
 	fmt.Fprintln(w, "\nFunctions (binary: linux/arm64, -tags lambda.norpc, stripped; init: process start to first event request, this machine)")
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "function\tbinary\tinit p50\tinit p95\tnetwork connections during init\t")
