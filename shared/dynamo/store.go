@@ -2,7 +2,7 @@
 // has the partner (and organisation) in its keys, so a lookup made with the
 // caller's tenant ids cannot reach another tenant's item: "not found" is the
 // natural answer, with no read-then-compare to forget. Access patterns and key
-// shapes are listed in README.md ("Data model").
+// shapes are listed in docs/data-model.md (a test keeps it complete).
 package dynamo
 
 import (
