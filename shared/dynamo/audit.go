@@ -42,7 +42,7 @@ func (s *Store) PutAuditEntry(ctx context.Context, e audit.Entry) error {
 		return apperr.Wrap(op, err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if err != nil && !conditionFailed(err, -1) {
+	if err != nil && !checkFailed(err) {
 		return transient(op, err)
 	}
 	return nil

@@ -3,9 +3,6 @@ package dynamo
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/event"
@@ -33,16 +30,14 @@ type brandingItem struct {
 // condition that it is the partner's.
 func (s *Store) PutBranding(ctx context.Context, partnerID, orgID string, b branding.Branding, ev event.Event) error {
 	const op = "dynamo.put_branding"
-	item, err := marshal(brandingItem{PK: brandingPK(partnerID, orgID), SK: skBranding, Kind: "branding", Branding: b})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: item}}}
+	tx := s.tx()
 	if orgID != "" {
-		items = append([]types.TransactWriteItem{s.orgExists(partnerID, orgID)}, items...)
+		tx.checkOrganization("organization", partnerID, orgID)
 	}
-	err = s.transact(ctx, ev, items...)
-	if orgID != "" && conditionFailed(err, 0) {
+	tx.Put("branding", brandingItem{PK: brandingPK(partnerID, orgID), SK: skBranding, Kind: "branding", Branding: b}, cond{})
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "organization") {
 		return apperr.E(op, apperr.NotFound, "organization not found")
 	}
 	if err != nil {

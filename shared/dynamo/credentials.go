@@ -80,40 +80,26 @@ func (s *Store) GetClient(ctx context.Context, clientID string) (credential.Clie
 // RevocationRefresh, tokens got with the new one keep working.
 func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credential.Client, revokeTokens *time.Time) error {
 	const op = "dynamo.put_partner"
-	pItem, err := marshal(struct {
+	tx := s.tx()
+	tx.Put("partner", struct {
 		PK        string    `json:"PK"`
 		SK        string    `json:"SK"`
 		Kind      string    `json:"kind"`
 		PartnerID string    `json:"partner_id"`
 		Name      string    `json:"name"`
 		CreatedAt time.Time `json:"created_at"`
-	}{partnerPK(p.ID), skPartner, "partner", p.ID, p.Name, p.CreatedAt})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	cItem, err := marshal(toClientItem(c))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
+	}{partnerPK(p.ID), skPartner, "partner", p.ID, p.Name, p.CreatedAt}, cond{})
 	// A client id already used by another partner must not be taken over.
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: pItem}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: cItem,
-			ConditionExpression:       aws.String("attribute_not_exists(PK) OR (partner_id = :p AND #scope = :partner)"),
-			ExpressionAttributeNames:  map[string]string{"#scope": "scope"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(p.ID), ":partner": str(string(auth.ScopePartner))}}},
-	}
+	tx.Put("client", toClientItem(c), cond{expr: "attribute_not_exists(PK) OR (partner_id = :p AND #scope = :partner)",
+		names:  map[string]string{"#scope": "scope"},
+		values: map[string]types.AttributeValue{":p": str(p.ID), ":partner": str(string(auth.ScopePartner))}})
 	if revokeTokens != nil {
 		at := revokeTokens.UTC()
-		marker, err := marshal(revocationItem{PK: pkRevocations, SK: at.Format(sortableTime) + "#" + c.ID,
-			ClientID: c.ID, RevokedAt: at, IssuedUpTo: true, TTL: at.Add(revocationKeep).Unix()})
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: marker}})
+		tx.Put("revocation", revocationItem{PK: pkRevocations, SK: at.Format(sortableTime) + "#" + c.ID,
+			ClientID: c.ID, RevokedAt: at, IssuedUpTo: true, TTL: at.Add(revocationKeep).Unix()}, cond{})
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if conditionFailed(err, 1) {
+	err := tx.Run(ctx)
+	if tx.Failed(err, "client") {
 		return apperr.E(op, apperr.Conflict, "client id "+c.ID+" belongs to another partner or organization")
 	}
 	if err != nil {
@@ -126,18 +112,15 @@ func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credenti
 // organisation is the partner's, with its event.
 func (s *Store) CreateClient(ctx context.Context, c credential.Client, ev event.Event) error {
 	const op = "dynamo.create_client"
-	item, err := marshal(toClientItem(c))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		s.orgExists(c.PartnerID, c.OrgID),
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	)
+	tx := s.tx()
+	tx.checkOrganization("organization", c.PartnerID, c.OrgID)
+	tx.Put("client", toClientItem(c), ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "organization"):
 		return apperr.E(op, apperr.NotFound, "organization not found")
-	case conditionFailed(err, 1):
+	case tx.Failed(err, "client"):
 		return apperr.E(op, apperr.Conflict, "client id already exists")
 	case err != nil:
 		return transient(op, err)
@@ -171,20 +154,15 @@ func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID str
 	if err != nil {
 		return credential.Client{}, apperr.Wrap(op, err)
 	}
-	marker, err := marshal(revocationItem{PK: pkRevocations, SK: at.UTC().Format(sortableTime) + "#" + clientID,
-		ClientID: clientID, RevokedAt: at.UTC(), TTL: at.Add(revocationKeep).Unix()})
-	if err != nil {
-		return credential.Client{}, apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(clientPK(clientID), skClient),
-			UpdateExpression:          aws.String("SET #status = :revoked, revoked_at = :at"),
-			ConditionExpression:       aws.String("partner_id = :p AND organization_id = :o AND #status = :active"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":revoked": str(credential.StatusRevoked), ":active": str(credential.StatusActive), ":at": str(at.UTC().Format(time.RFC3339Nano)), ":p": str(partnerID), ":o": str(orgID)}}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: marker}},
-	)
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Update("client", key(clientPK(clientID), skClient), "SET #status = :revoked, revoked_at = :at",
+		cond{expr: "partner_id = :p AND organization_id = :o AND #status = :active", names: map[string]string{"#status": "status"},
+			values: map[string]types.AttributeValue{":revoked": str(credential.StatusRevoked), ":active": str(credential.StatusActive), ":at": str(at.UTC().Format(time.RFC3339Nano)), ":p": str(partnerID), ":o": str(orgID)}})
+	tx.Put("revocation", revocationItem{PK: pkRevocations, SK: at.UTC().Format(sortableTime) + "#" + clientID,
+		ClientID: clientID, RevokedAt: at.UTC(), TTL: at.Add(revocationKeep).Unix()}, cond{})
+	tx.Events(ev)
+	err = tx.Run(ctx)
+	if tx.Failed(err, "client") {
 		// Revoked concurrently: the state the caller wanted holds.
 		return s.GetClient(ctx, clientID)
 	}

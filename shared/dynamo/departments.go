@@ -61,20 +61,17 @@ func (it deptItem) department() department.Department {
 // condition that the organisation is the partner's.
 func (s *Store) CreateDepartment(ctx context.Context, d department.Department, ev event.Event) error {
 	const op = "dynamo.create_department"
-	item, err := marshal(deptItem{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID,
-		Kind: "department", PartnerID: d.PartnerID, Version: d.Version, Department: d})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		s.orgExists(d.PartnerID, d.OrgID),
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		s.claimCode(d.PartnerID, d.OrgID, d.Code, d.ID),
-	)
+	tx := s.tx()
+	tx.checkOrganization("organization", d.PartnerID, d.OrgID)
+	tx.Put("department", deptItem{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID,
+		Kind: "department", PartnerID: d.PartnerID, Version: d.Version, Department: d}, ifNew)
+	tx.claimCode("code", d.PartnerID, d.OrgID, d.Code, d.ID)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "organization"):
 		return apperr.E(op, apperr.NotFound, "organization not found")
-	case conditionFailed(err, 2):
+	case tx.Failed(err, "code"):
 		return codeTaken(op, d.Code)
 	case err != nil:
 		return transient(op, err)
@@ -86,10 +83,9 @@ func codeTaken(op, code string) error {
 	return &apperr.Error{Op: op, Code: apperr.Conflict, Param: "code", Message: "a department with the code " + code + " already exists in this organization"}
 }
 
-func (s *Store) claimCode(partnerID, orgID, code, deptID string) types.TransactWriteItem {
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table),
-		Item:                map[string]types.AttributeValue{attrPK: str(deptCodePK(partnerID, orgID, code)), attrSK: str(skCode), "department_id": str(deptID), "kind": str("department_code")},
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}}
+// claimCode adds the claim that makes code unique in its organisation.
+func (t *txn) claimCode(name, partnerID, orgID, code, deptID string) {
+	t.Put(name, map[string]types.AttributeValue{attrPK: str(deptCodePK(partnerID, orgID, code)), attrSK: str(skCode), "department_id": str(deptID), "kind": str("department_code")}, ifNew)
 }
 
 // GetDepartment reads a department by id under the partner.
@@ -110,28 +106,21 @@ func (s *Store) ListDepartments(ctx context.Context, partnerID, orgID string, q 
 // the old one released in the same transaction.
 func (s *Store) UpdateDepartment(ctx context.Context, before, after department.Department, ev event.Event) error {
 	const op = "dynamo.update_department"
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(after.PartnerID, after.ID), skDept),
-			UpdateExpression:         aws.String("SET #name = :name, code = :code, description = :desc, updated_at = :at, version = :v"),
-			ConditionExpression:      aws.String("version = :prev"),
-			ExpressionAttributeNames: map[string]string{"#name": "name"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":name": str(after.Name), ":code": str(after.Code), ":desc": str(after.Description),
-				":at": str(after.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(after.Version), ":prev": num(before.Version)}}},
-		evItem,
-	}
+	tx := s.tx()
+	tx.Update("department", key(deptPK(after.PartnerID, after.ID), skDept), "SET #name = :name, code = :code, description = :desc, updated_at = :at, version = :v",
+		cond{expr: "version = :prev", names: map[string]string{"#name": "name"},
+			values: map[string]types.AttributeValue{":name": str(after.Name), ":code": str(after.Code), ":desc": str(after.Description),
+				":at": str(after.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(after.Version), ":prev": num(before.Version)}})
+	tx.Events(ev)
 	if after.Code != before.Code {
-		items = append(items, s.claimCode(after.PartnerID, after.OrgID, after.Code, after.ID),
-			types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptCodePK(before.PartnerID, before.OrgID, before.Code), skCode)}})
+		tx.claimCode("code", after.PartnerID, after.OrgID, after.Code, after.ID)
+		tx.Delete("old code", key(deptCodePK(before.PartnerID, before.OrgID, before.Code), skCode), cond{})
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "department"):
 		return apperr.E(op, apperr.Conflict, "the department was changed by another request; read it again and retry")
-	case conditionFailed(err, 2):
+	case tx.Failed(err, "code"):
 		return codeTaken(op, after.Code)
 	case err != nil:
 		return transient(op, err)
@@ -180,11 +169,11 @@ func (it accountItem) account() department.BankAccount {
 // existed, when every account was paid into: they read as verified.
 const legacyActive = "active"
 
-// deptGuard is the department update every account write makes: it
+// guardDepartment adds the department update every account write makes: it
 // serialises writes that decide the default and payout accounts (version),
 // and records both as the write leaves them. A failed condition is
 // department.ErrChanged: read and retry.
-func (s *Store) deptGuard(before, after department.Department) types.TransactWriteItem {
+func (t *txn) guardDepartment(name string, before, after department.Department) {
 	expr := "SET version = :v"
 	vals := map[string]types.AttributeValue{":v": num(before.Version + 1), ":prev": num(before.Version)}
 	if after.DefaultAccountID != "" {
@@ -195,45 +184,7 @@ func (s *Store) deptGuard(before, after department.Department) types.TransactWri
 		expr += ", payout_bank_account_id = :p"
 		vals[":p"] = str(after.PayoutAccountID)
 	}
-	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(before.PartnerID, before.ID), skDept),
-		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("version = :prev"), ExpressionAttributeValues: vals}}
-}
-
-// txn is a transaction whose items are named where they are added, so a
-// cancelled transaction says which condition failed by name.
-type txn struct {
-	items []types.TransactWriteItem
-	names []string
-}
-
-func (t *txn) add(name string, it types.TransactWriteItem) {
-	t.items, t.names = append(t.items, it), append(t.names, name)
-}
-
-func (t *txn) events(evs []event.Event, put func(event.Event) (types.TransactWriteItem, error)) error {
-	for _, ev := range evs {
-		it, err := put(ev)
-		if err != nil {
-			return err
-		}
-		t.add("event", it)
-	}
-	return nil
-}
-
-// failed is the name of the item whose condition failed, "" if none did.
-func (t *txn) failed(err error) string {
-	for i, n := range t.names {
-		if conditionFailed(err, i) {
-			return n
-		}
-	}
-	return ""
-}
-
-func (s *Store) run(ctx context.Context, t *txn) error {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: t.items})
-	return err
+	t.Update(name, key(deptPK(before.PartnerID, before.ID), skDept), expr, cond{expr: "version = :prev", values: vals})
 }
 
 // CreateBankAccount writes the account, its IBAN claim (one IBAN once per
@@ -242,21 +193,14 @@ func (s *Store) run(ctx context.Context, t *txn) error {
 func (s *Store) CreateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
 	const op = "dynamo.create_bank_account"
 	a.IsDefault = false
-	item, err := marshal(accountItem{PK: deptPK(before.PartnerID, before.ID), SK: pfxBA + a.ID, Kind: "bank_account", PartnerID: before.PartnerID,
-		Version: a.Version, TestIBAN: a.SandboxTestIBAN, BankAccount: a})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	t := &txn{}
-	t.add("department", s.deptGuard(before, after))
-	t.add("account", types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	t.add("iban", types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), ConditionExpression: aws.String("attribute_not_exists(PK)"),
-		Item: map[string]types.AttributeValue{attrPK: str(deptPK(before.PartnerID, before.ID)), attrSK: str(pfxIBAN + a.IBAN), "bank_account_id": str(a.ID), "kind": str("iban_claim")}}})
-	if err := t.events(evs, s.putEvent); err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.run(ctx, t)
-	switch t.failed(err) {
+	tx := s.tx()
+	tx.guardDepartment("department", before, after)
+	tx.Put("account", accountItem{PK: deptPK(before.PartnerID, before.ID), SK: pfxBA + a.ID, Kind: "bank_account", PartnerID: before.PartnerID,
+		Version: a.Version, TestIBAN: a.SandboxTestIBAN, BankAccount: a}, ifNew)
+	tx.Put("iban", map[string]types.AttributeValue{attrPK: str(deptPK(before.PartnerID, before.ID)), attrSK: str(pfxIBAN + a.IBAN), "bank_account_id": str(a.ID), "kind": str("iban_claim")}, ifNew)
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	switch tx.FirstFailed(err) {
 	case "department":
 		return department.ErrChanged
 	case "iban":
@@ -280,14 +224,12 @@ func (s *Store) GetBankAccount(ctx context.Context, partnerID, deptID, accountID
 // default and payout accounts as the change leaves them and the events.
 func (s *Store) UpdateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
 	const op = "dynamo.update_bank_account"
-	t := &txn{}
-	t.add("department", s.deptGuard(before, after))
-	t.add("account", s.updateAccount(before, a))
-	if err := t.events(evs, s.putEvent); err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err := s.run(ctx, t)
-	switch t.failed(err) {
+	tx := s.tx()
+	tx.guardDepartment("department", before, after)
+	tx.updateAccount("account", before, a)
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	switch tx.FirstFailed(err) {
 	case "department", "account":
 		return department.ErrChanged
 	}
@@ -297,13 +239,13 @@ func (s *Store) UpdateBankAccount(ctx context.Context, before, after department.
 	return nil
 }
 
-func (s *Store) updateAccount(d department.Department, a department.BankAccount) types.TransactWriteItem {
-	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
-		UpdateExpression:         aws.String("SET account_name = :n, bank_name = :b, #status = :s, updated_at = :at, version = :v"),
-		ConditionExpression:      aws.String("version = :prev"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(a.AccountName), ":b": str(a.BankName), ":s": str(a.Status),
-			":at": str(a.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(a.Version), ":prev": num(a.Version - 1)}}}
+// updateAccount adds the write of the account's editable fields and status,
+// conditional on the version before a's.
+func (t *txn) updateAccount(name string, d department.Department, a department.BankAccount) {
+	t.Update(name, key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID), "SET account_name = :n, bank_name = :b, #status = :s, updated_at = :at, version = :v",
+		cond{expr: "version = :prev", names: map[string]string{"#status": "status"},
+			values: map[string]types.AttributeValue{":n": str(a.AccountName), ":b": str(a.BankName), ":s": str(a.Status),
+				":at": str(a.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(a.Version), ":prev": num(a.Version - 1)}})
 }
 
 // DeleteBankAccount deletes the account and its IBAN claim, on condition that
@@ -312,19 +254,19 @@ func (s *Store) updateAccount(d department.Department, a department.BankAccount)
 // no payout attribute: its payout account is its default.
 func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, a department.BankAccount, ev event.Event) error {
 	const op = "dynamo.delete_bank_account"
-	err := s.transact(ctx, ev,
-		types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
-			ConditionExpression:       aws.String("default_bank_account_id <> :id AND (attribute_not_exists(payout_bank_account_id) OR payout_bank_account_id <> :id)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(a.ID)}}},
-		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
-			ConditionExpression:       aws.String("attribute_exists(PK) AND active_links = :zero"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)}}},
-		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxIBAN+a.IBAN)}},
-	)
+	tx := s.tx()
+	tx.ConditionCheck("department", key(deptPK(d.PartnerID, d.ID), skDept),
+		cond{expr: "default_bank_account_id <> :id AND (attribute_not_exists(payout_bank_account_id) OR payout_bank_account_id <> :id)",
+			values: map[string]types.AttributeValue{":id": str(a.ID)}})
+	tx.Delete("account", key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
+		cond{expr: "attribute_exists(PK) AND active_links = :zero", values: map[string]types.AttributeValue{":zero": num(0)}})
+	tx.Delete("iban", key(deptPK(d.PartnerID, d.ID), pfxIBAN+a.IBAN), cond{})
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "department"):
 		return apperr.E(op, apperr.Conflict, "this account became the department's default or payout account: make another verified account the default first")
-	case conditionFailed(err, 1):
+	case tx.Failed(err, "account"):
 		return apperr.E(op, apperr.Conflict, "the account is gone, or active payment links pay into it")
 	case err != nil:
 		return transient(op, err)
@@ -344,15 +286,11 @@ type kycDocItem struct {
 // PutKYCDocument stores a document (its bytes as a binary attribute) with its event.
 func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document, ev event.Event) error {
 	const op = "dynamo.put_kyc_document"
-	item, err := marshal(kycDocItem{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document",
-		PartnerID: doc.PartnerID, Content: doc.Content, Document: doc})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	)
-	if err != nil {
+	tx := s.tx()
+	tx.Put("document", kycDocItem{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document",
+		PartnerID: doc.PartnerID, Content: doc.Content, Document: doc}, ifNew)
+	tx.Events(ev)
+	if err := tx.Run(ctx); err != nil {
 		return transient(op, err)
 	}
 	return nil
@@ -394,36 +332,27 @@ type kycItem struct {
 // department's payout account, conditional on the department's version.
 func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, after department.KYC, v *department.Verification, evs []event.Event) error {
 	const op = "dynamo.submit_kyc"
-	item, err := marshal(kycItem{PK: deptPK(d.PartnerID, d.ID), SK: skKYC, Kind: "kyc", PartnerID: d.PartnerID, Version: after.Version, KYC: after})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	put := &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	kyc := ifNew
 	if before.Version > 0 {
-		put.ConditionExpression = aws.String("version = :prev")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(before.Version)}
+		kyc = cond{expr: "version = :prev", values: map[string]types.AttributeValue{":prev": num(before.Version)}}
 	}
-	t := &txn{}
-	t.add("kyc", types.TransactWriteItem{Put: put})
-	deptUpdate := &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
-		UpdateExpression: aws.String("SET kyc_status = :s"), ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(after.Status)}}
-	if v != nil {
-		deptUpdate.UpdateExpression = aws.String("SET kyc_status = :s, payout_bank_account_id = :p, version = :v")
-		deptUpdate.ConditionExpression = aws.String("version = :prev")
-		deptUpdate.ExpressionAttributeValues[":p"] = str(v.Department.PayoutAccountID)
-		deptUpdate.ExpressionAttributeValues[":v"] = num(d.Version + 1)
-		deptUpdate.ExpressionAttributeValues[":prev"] = num(d.Version)
+	tx := s.tx()
+	tx.Put("kyc", kycItem{PK: deptPK(d.PartnerID, d.ID), SK: skKYC, Kind: "kyc", PartnerID: d.PartnerID, Version: after.Version, KYC: after}, kyc)
+	deptKey := key(deptPK(d.PartnerID, d.ID), skDept)
+	if v == nil {
+		tx.Update("department", deptKey, "SET kyc_status = :s",
+			cond{expr: "attribute_exists(PK)", values: map[string]types.AttributeValue{":s": str(after.Status)}})
+	} else {
+		tx.Update("department", deptKey, "SET kyc_status = :s, payout_bank_account_id = :p, version = :v",
+			cond{expr: "version = :prev", values: map[string]types.AttributeValue{":s": str(after.Status),
+				":p": str(v.Department.PayoutAccountID), ":v": num(d.Version + 1), ":prev": num(d.Version)}})
 	}
-	t.add("department", types.TransactWriteItem{Update: deptUpdate})
 	if v != nil && v.Account.Version != v.Before.Version {
-		t.add("account", s.updateAccount(d, v.Account))
+		tx.updateAccount("account", d, v.Account)
 	}
-	if err := t.events(evs, s.putEvent); err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.run(ctx, t)
-	switch t.failed(err) {
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	switch tx.FirstFailed(err) {
 	case "kyc":
 		return apperr.E(op, apperr.Conflict, "another KYC submission for this department was recorded at the same time")
 	case "department", "account":

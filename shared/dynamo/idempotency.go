@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,7 +59,7 @@ func (s *Store) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*http
 		return nil, nil
 	}
 	var ccf *types.ConditionalCheckFailedException
-	if !asCCF(err, &ccf) {
+	if !errors.As(err, &ccf) {
 		return nil, transient(op, err)
 	}
 	holder := ccf.Item
@@ -104,7 +105,7 @@ func (s *Store) Release(ctx context.Context, scope, k string) error {
 		ConditionExpression:       aws.String("completed = :false"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}},
 	})
-	if err != nil && !conditionFailed(err, -1) {
+	if err != nil && !checkFailed(err) {
 		return transient(op, err)
 	}
 	return nil

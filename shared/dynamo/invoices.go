@@ -129,26 +129,19 @@ func (s *Store) CreationContext(ctx context.Context, partnerID, orgID, deptID, y
 // invoice and its event, in one transaction.
 func (s *Store) CreateInvoice(ctx context.Context, inv invoice.Invoice, year string, number int64, ev event.Event) error {
 	const op = "dynamo.create_invoice"
-	item, err := marshal(toInvoiceItem(inv))
-	if err != nil {
-		return apperr.Wrap(op, err)
+	counter := cond{expr: "attribute_not_exists(PK)", names: map[string]string{"#last": "last"},
+		values: map[string]types.AttributeValue{":n": num(number), ":kind": str("invoice_counter")}}
+	if number != 1 {
+		counter.expr = "#last = :prev"
+		counter.values[":prev"] = num(number - 1)
 	}
-	counter := &types.Update{TableName: aws.String(s.table), Key: key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq),
-		UpdateExpression:          aws.String("SET #last = :n, kind = :kind"),
-		ExpressionAttributeNames:  map[string]string{"#last": "last"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(number), ":kind": str("invoice_counter")}}
-	if number == 1 {
-		counter.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	} else {
-		counter.ConditionExpression = aws.String("#last = :prev")
-		counter.ExpressionAttributeValues[":prev"] = num(number - 1)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Update: counter},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	)
+	tx := s.tx()
+	tx.Update("counter", key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq), "SET #last = :n, kind = :kind", counter)
+	tx.Put("invoice", toInvoiceItem(inv), ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "counter"):
 		return invoice.ErrNumberTaken
 	case isTransactionConflict(err):
 		return invoice.ErrNumberTaken // another creation holds the counter right now
@@ -194,17 +187,12 @@ func (s *Store) ListInvoices(ctx context.Context, partnerID, orgID string, q lis
 // the new status.
 func (s *Store) UpdateInvoice(ctx context.Context, before, after invoice.Invoice, ev event.Event) error {
 	const op = "dynamo.update_invoice"
-	item, err := marshal(toInvoiceItem(after))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item,
-			ConditionExpression:       aws.String("version = :v AND #status = :s"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}}},
-	)
-	if conditionFailed(err, 0) || isTransactionConflict(err) {
+	tx := s.tx()
+	tx.Put("invoice", toInvoiceItem(after), cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
+		values: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}})
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "invoice") || isTransactionConflict(err) {
 		return apperr.E(op, apperr.Conflict, "the invoice was changed by another request; read it again and retry")
 	}
 	if err != nil {
@@ -233,18 +221,6 @@ func queryShards[I, T any](ctx context.Context, s *Store, op, prefix, upper stri
 		out = append(out, items...)
 	}
 	return out, nil
-}
-
-func isTransactionConflict(err error) bool {
-	var tce *types.TransactionCanceledException
-	if asTCE(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // SeedInvoices writes invoices directly, 25 to a BatchWriteItem call, without

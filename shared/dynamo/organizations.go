@@ -49,14 +49,11 @@ func (it orgItem) organization() organization.Organization {
 // CreateOrganization writes the organisation and its event in one transaction.
 func (s *Store) CreateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
 	const op = "dynamo.create_organization"
-	item, err := marshal(toOrgItem(org))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	)
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Put("organization", toOrgItem(org), ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "organization") {
 		return apperr.E(op, apperr.Conflict, "an organization with this id already exists")
 	}
 	if err != nil {
@@ -86,13 +83,10 @@ func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listi
 	return listGSI1(ctx, s, op, pk, q, keep, true, orgItem.organization)
 }
 
-// orgExists is the transaction item that makes a write under an organisation
-// fail unless that organisation is the partner's.
-func (s *Store) orgExists(partnerID, orgID string) types.TransactWriteItem {
-	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-		TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
-	}}
+// checkOrganization adds the check that makes a write under an
+// organisation fail unless that organisation is the partner's.
+func (t *txn) checkOrganization(name, partnerID, orgID string) {
+	t.ConditionCheck(name, key(orgPK(partnerID, orgID), skOrg), ifExists)
 }
 
 // OrganizationExists reads only the key of the organisation: NotFound unless
@@ -114,15 +108,11 @@ func (s *Store) OrganizationExists(ctx context.Context, partnerID, orgID string)
 // changed it since it was read (version), with its event.
 func (s *Store) UpdateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
 	const op = "dynamo.update_organization"
-	item, err := marshal(toOrgItem(org))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("version = :prev"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":prev": num(org.Version - 1)}}},
-	)
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Put("organization", toOrgItem(org), cond{expr: "version = :prev", values: map[string]types.AttributeValue{":prev": num(org.Version - 1)}})
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "organization") {
 		return apperr.E(op, apperr.Conflict, "the organization was changed by another request; read it again and retry")
 	}
 	if err != nil {

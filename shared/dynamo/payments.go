@@ -127,38 +127,23 @@ type tokenItem struct {
 // read — one transaction, with the event.
 func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.Link, pi payment.Intent, ev event.Event) error {
 	const op = "dynamo.create_payment_link"
-	li, err := marshal(toLinkItem(l))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	ii, err := marshal(toIntentItem(pi))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	ti, err := marshal(tokenItem{PK: tokenPK(l.Token), SK: skToken, Kind: "payment_token", PartnerID: l.PartnerID, OrgID: l.OrgID,
-		LinkID: l.ID, InvoiceID: l.InvoiceID, IntentID: l.PaymentIntentID, DeptID: l.DepartmentID, AccountID: l.BankAccountID, Status: l.Status})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	notExists := aws.String("attribute_not_exists(PK)")
-	err = s.transact(ctx, ev,
-		// The invoice, as read, reserves the link's amount.
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(invoicePK(inv.PartnerID, inv.OrgID, inv.ID), skInvoice),
-			UpdateExpression:          aws.String("SET amount_in_links = :in, version = :next"),
-			ConditionExpression:       aws.String("version = :v AND #status = :s"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(inv.Version), ":s": str(inv.Status), ":next": num(inv.Version + 1), ":in": num(inv.AmountInLinks + l.Amount)}}},
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
-			UpdateExpression: aws.String("ADD active_links :one"), ConditionExpression: aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)}}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: notExists}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ii, ConditionExpression: notExists}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ti, ConditionExpression: notExists}},
-	)
+	tx := s.tx()
+	// The invoice, as read, reserves the link's amount.
+	tx.Update("invoice", key(invoicePK(inv.PartnerID, inv.OrgID, inv.ID), skInvoice), "SET amount_in_links = :in, version = :next",
+		cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
+			values: map[string]types.AttributeValue{":v": num(inv.Version), ":s": str(inv.Status), ":next": num(inv.Version + 1), ":in": num(inv.AmountInLinks + l.Amount)}})
+	tx.Update("account", key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID), "ADD active_links :one",
+		cond{expr: "attribute_exists(PK)", values: map[string]types.AttributeValue{":one": num(1)}})
+	tx.Put("link", toLinkItem(l), ifNew)
+	tx.Put("intent", toIntentItem(pi), ifNew)
+	tx.Put("token", tokenItem{PK: tokenPK(l.Token), SK: skToken, Kind: "payment_token", PartnerID: l.PartnerID, OrgID: l.OrgID,
+		LinkID: l.ID, InvoiceID: l.InvoiceID, IntentID: l.PaymentIntentID, DeptID: l.DepartmentID, AccountID: l.BankAccountID, Status: l.Status}, ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0) || isTransactionConflict(err):
+	case tx.Failed(err, "invoice") || isTransactionConflict(err):
 		return apperr.E(op, apperr.Conflict, "the invoice changed at the same time; read it again and retry")
-	case conditionFailed(err, 1):
+	case tx.Failed(err, "account"):
 		return apperr.E(op, apperr.Conflict, "the invoice's bank account no longer exists")
 	case err != nil:
 		return transient(op, err)
@@ -189,45 +174,27 @@ func (s *Store) ListLinks(ctx context.Context, partnerID, orgID string, q listin
 // updates the page token, with the events.
 func (s *Store) EndLink(ctx context.Context, l payment.Link, status string, canceled *payment.Intent, evs []event.Event) error {
 	const op = "dynamo.end_payment_link"
-	li, err := marshal(toLinkItem(l))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	// The intent is written second, so a failed condition on item 0 or 1 is
-	// a concurrent change of the link or of its intent.
-	intentItem := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table),
-		Key: key(intentPK(l.PartnerID, l.OrgID, l.PaymentIntentID), skIntent), ConditionExpression: aws.String("#status = :failed"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":failed": str(payment.IntentFailed)}}}
+	tx := s.tx()
+	tx.Put("link", toLinkItem(l), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(l.Version - 1)}})
 	if canceled != nil {
-		if intentItem, err = s.putIntentIfVersion(*canceled); err != nil {
-			return apperr.Wrap(op, err)
-		}
+		tx.putIntent("intent", *canceled)
+	} else {
+		// Not canceled: the intent must have failed already.
+		tx.ConditionCheck("intent", key(intentPK(l.PartnerID, l.OrgID, l.PaymentIntentID), skIntent),
+			cond{expr: "#status = :failed", names: map[string]string{"#status": "status"},
+				values: map[string]types.AttributeValue{":failed": str(payment.IntentFailed)}})
 	}
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(l.Version - 1)}}},
-		intentItem,
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
-			UpdateExpression: aws.String("ADD active_links :minus"), ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(tokenPK(l.Token), skToken),
-			UpdateExpression: aws.String("SET #status = :s"), ExpressionAttributeNames: map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(status)}}},
-		// The invoice releases the link's reserved amount; its version moves so
-		// that writers of the whole invoice read it again.
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(invoicePK(l.PartnerID, l.OrgID, l.InvoiceID), skInvoice),
-			UpdateExpression:          aws.String("SET amount_in_links = amount_in_links - :amt, version = version + :one"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":amt": num(l.Amount), ":one": num(1)}}},
-	}
-	for _, ev := range evs[1:] {
-		evItem, err := s.putEvent(ev)
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, evItem)
-	}
-	err = s.transact(ctx, evs[0], items...)
-	if conditionFailed(err, 0) || conditionFailed(err, 1) || isTransactionConflict(err) {
+	tx.Update("account", key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID), "ADD active_links :minus",
+		cond{values: map[string]types.AttributeValue{":minus": num(-1)}})
+	tx.Update("token", key(tokenPK(l.Token), skToken), "SET #status = :s",
+		cond{names: map[string]string{"#status": "status"}, values: map[string]types.AttributeValue{":s": str(status)}})
+	// The invoice releases the link's reserved amount; its version moves so
+	// that writers of the whole invoice read it again.
+	tx.Update("invoice", key(invoicePK(l.PartnerID, l.OrgID, l.InvoiceID), skInvoice), "SET amount_in_links = amount_in_links - :amt, version = version + :one",
+		cond{values: map[string]types.AttributeValue{":amt": num(l.Amount), ":one": num(1)}})
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "link", "intent") || isTransactionConflict(err) {
 		return payment.ErrLinkChanged
 	}
 	if err != nil {
@@ -367,33 +334,21 @@ func (s *Store) SetDestination(ctx context.Context, a department.BankAccount, de
 	return nil
 }
 
-func (s *Store) putIntentIfVersion(pi payment.Intent) (types.TransactWriteItem, error) {
-	ii, err := marshal(toIntentItem(pi))
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ii, ConditionExpression: aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(pi.Version - 1)}}}, nil
+// putIntent adds the write of pi on condition that the stored intent is
+// the version before pi's.
+func (t *txn) putIntent(name string, pi payment.Intent) {
+	t.Put(name, toIntentItem(pi), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(pi.Version - 1)}})
 }
 
 // UpdateIntent writes the intent on condition of the version it was read at,
 // with its events (none for a change that is not a transition).
 func (s *Store) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event.Event) error {
 	const op = "dynamo.update_payment_intent"
-	put, err := s.putIntentIfVersion(pi)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{put}
-	for _, ev := range evs {
-		it, err := s.putEvent(ev)
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, it)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if conditionFailed(err, 0) || isTransactionConflict(err) {
+	tx := s.tx()
+	tx.putIntent("intent", pi)
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "intent") || isTransactionConflict(err) {
 		return payment.ErrLinkChanged
 	}
 	if err != nil {
@@ -408,39 +363,19 @@ func (s *Store) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event
 // once however often the poller runs.
 func (s *Store) SettleIntent(ctx context.Context, pi payment.Intent, l payment.Link, inv invoice.Invoice, evs []event.Event) error {
 	const op = "dynamo.settle_payment_intent"
-	put, err := s.putIntentIfVersion(pi)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	invItem, err := marshal(toInvoiceItem(inv))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	li, err := marshal(toLinkItem(l))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{
-		put,
-		{Put: &types.Put{TableName: aws.String(s.table), Item: invItem, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(inv.Version - 1)}}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(l.Version - 1)}}},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(tokenPK(l.Token), skToken),
-			UpdateExpression: aws.String("SET #status = :s"), ExpressionAttributeNames: map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(l.Status)}}},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
-			UpdateExpression: aws.String("ADD active_links :minus"), ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}},
-	}
-	for _, ev := range evs {
-		it, err := s.putEvent(ev)
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, it)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if conditionFailed(err, -1) || isTransactionConflict(err) {
+	tx := s.tx()
+	tx.putIntent("intent", pi)
+	tx.Put("invoice", toInvoiceItem(inv), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(inv.Version - 1)}})
+	tx.Put("link", toLinkItem(l), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(l.Version - 1)}})
+	tx.Update("token", key(tokenPK(l.Token), skToken), "SET #status = :s",
+		cond{names: map[string]string{"#status": "status"}, values: map[string]types.AttributeValue{":s": str(l.Status)}})
+	tx.Update("account", key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID), "ADD active_links :minus",
+		cond{values: map[string]types.AttributeValue{":minus": num(-1)}})
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	// Any failed condition, a reused event id included, means another
+	// run settled or changed one of them first.
+	if tx.Failed(err, "intent", "invoice", "link", "event") || isTransactionConflict(err) {
 		return payment.ErrLinkChanged
 	}
 	if err != nil {

@@ -95,32 +95,6 @@ func itoa(n int64) string {
 	return string(b[i:])
 }
 
-// conditionFailed says whether err is a failed condition, on a single write or
-// on the item at index i of a transaction (i < 0: any item).
-func conditionFailed(err error, i int) bool {
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return true
-	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for j, r := range tce.CancellationReasons {
-			if (i < 0 || i == j) && aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func asCCF(err error, target **types.ConditionalCheckFailedException) bool {
-	return errors.As(err, target)
-}
-
-func asTCE(err error, target **types.TransactionCanceledException) bool {
-	return errors.As(err, target)
-}
-
 // transient classifies SDK errors worth a retry (throttling, conflicts between
 // concurrent transactions) so callers and workers can tell them from bugs.
 func transient(op string, err error) error {

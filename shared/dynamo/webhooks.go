@@ -70,44 +70,40 @@ func (it subItem) subscription() webhook.Subscription {
 // publishes its event, in one transaction.
 func (s *Store) CreateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
 	const op = "dynamo.create_subscription"
-	item, err := marshal(toSubItem(sub))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(partnerPK(sub.PartnerID), skSubCounter),
-			UpdateExpression:          aws.String("ADD #n :one"),
-			ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
-			ExpressionAttributeNames:  map[string]string{"#n": "count"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(webhook.MaxSubscriptions)}}},
-	}
-	return s.commitSubscription(ctx, op, sub, ev, items, 1,
+	tx := s.tx()
+	tx.Put("subscription", toSubItem(sub), ifNew)
+	tx.Update("counter", key(partnerPK(sub.PartnerID), skSubCounter), "ADD #n :one",
+		cond{expr: "attribute_not_exists(#n) OR #n < :max", names: map[string]string{"#n": "count"},
+			values: map[string]types.AttributeValue{":one": num(1), ":max": num(webhook.MaxSubscriptions)}})
+	return commitSubscription(ctx, op, tx, sub, ev, "counter",
 		"a partner may have at most "+strconv.Itoa(webhook.MaxSubscriptions)+" webhook subscriptions; delete one first")
 }
 
-// commitSubscription commits items, a check that each organisation of sub
-// is the partner's, and ev; a failed condition on items[conflict] is a
-// Conflict with msg, one on an organisation a 422 naming it.
-func (s *Store) commitSubscription(ctx context.Context, op string, sub webhook.Subscription, ev event.Event, items []types.TransactWriteItem, conflict int, msg string) error {
-	n := len(items)
-	for _, org := range sub.OrganizationIDs {
-		items = append(items, s.orgExists(sub.PartnerID, org))
+// commitSubscription adds a check that each organisation of sub is the
+// partner's and ev to tx, and commits it; a failed condition on the item
+// named conflict is a Conflict with msg, one on an organisation a 422
+// naming it.
+func commitSubscription(ctx context.Context, op string, tx *txn, sub webhook.Subscription, ev event.Event, conflict, msg string) error {
+	for i, org := range sub.OrganizationIDs {
+		tx.checkOrganization(orgParam(i), sub.PartnerID, org)
 	}
-	err := s.transact(ctx, ev, items...)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
 	case err == nil:
 		return nil
-	case conditionFailed(err, conflict):
+	case tx.Failed(err, conflict):
 		return apperr.E(op, apperr.Conflict, msg)
 	}
 	for i := range sub.OrganizationIDs {
-		if conditionFailed(err, n+i) {
-			return apperr.Field(op, "organization_ids["+strconv.Itoa(i)+"]", "organization not found")
+		if tx.Failed(err, orgParam(i)) {
+			return apperr.Field(op, orgParam(i), "organization not found")
 		}
 	}
 	return transient(op, err)
 }
+
+func orgParam(i int) string { return "organization_ids[" + strconv.Itoa(i) + "]" }
 
 // GetSubscription reads one subscription of the partner.
 func (s *Store) GetSubscription(ctx context.Context, partnerID, id string) (webhook.Subscription, error) {
@@ -157,22 +153,21 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub webhook.Subscription
 		expr += " REMOVE " + strings.Join(remove, ", ")
 	}
 	names["#version"] = "version"
-	items := []types.TransactWriteItem{{Update: &types.Update{TableName: aws.String(s.table), Key: key(partnerPK(sub.PartnerID), subSK(sub.ID)),
-		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("#version = :prev"),
-		ExpressionAttributeNames: names, ExpressionAttributeValues: values}}}
-	return s.commitSubscription(ctx, op, sub, ev, items, 0, "the webhook subscription changed meanwhile; read it again")
+	tx := s.tx()
+	tx.Update("subscription", key(partnerPK(sub.PartnerID), subSK(sub.ID)), expr, cond{expr: "#version = :prev", names: names, values: values})
+	return commitSubscription(ctx, op, tx, sub, ev, "subscription", "the webhook subscription changed meanwhile; read it again")
 }
 
 // DeleteSubscription removes the subscription and uncounts it, with its event.
 func (s *Store) DeleteSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
 	const op = "dynamo.delete_subscription"
-	err := s.transact(ctx, ev,
-		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(partnerPK(sub.PartnerID), subSK(sub.ID)),
-			ConditionExpression: aws.String("attribute_exists(PK)")}},
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(partnerPK(sub.PartnerID), skSubCounter),
-			UpdateExpression: aws.String("ADD #n :minus"), ExpressionAttributeNames: map[string]string{"#n": "count"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}})
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Delete("subscription", key(partnerPK(sub.PartnerID), subSK(sub.ID)), ifExists)
+	tx.Update("counter", key(partnerPK(sub.PartnerID), skSubCounter), "ADD #n :minus",
+		cond{names: map[string]string{"#n": "count"}, values: map[string]types.AttributeValue{":minus": num(-1)}})
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "subscription") {
 		return apperr.E(op, apperr.NotFound, "webhook subscription not found")
 	}
 	if err != nil {
@@ -195,7 +190,7 @@ func (s *Store) ClearFailing(ctx context.Context, partnerID, subID string) error
 func (s *Store) failing(ctx context.Context, partnerID, subID, update, cond string, values map[string]types.AttributeValue) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(partnerPK(partnerID), subSK(subID)),
 		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond), ExpressionAttributeValues: values})
-	if err == nil || conditionFailed(err, -1) {
+	if err == nil || checkFailed(err) {
 		return nil // already in that state, or deleted meanwhile
 	}
 	return transient("dynamo.subscription_failing", err)
@@ -311,13 +306,11 @@ func (s *Store) ListDeliveries(ctx context.Context, partnerID, subID string, q l
 // CreateDelivery writes a new pending delivery with its event.
 func (s *Store) CreateDelivery(ctx context.Context, d webhook.Delivery, ev event.Event) error {
 	const op = "dynamo.create_delivery"
-	item, err := marshal(toDeliveryItem(d))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Put("delivery", toDeliveryItem(d), ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "delivery") {
 		return apperr.E(op, apperr.Conflict, "the delivery exists already")
 	}
 	if err != nil {
@@ -333,13 +326,14 @@ func (s *Store) RequestRetry(ctx context.Context, d webhook.Delivery, ev event.E
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	err = s.transact(ctx, ev, types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deliveryPK(d.PartnerID, d.ID), skDelivery),
-		UpdateExpression:         aws.String("SET #st = :pending, next_attempt_at = :next, updated_at = :now"),
-		ConditionExpression:      aws.String("#st = :failed AND attempt_count = :n"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pending": str(webhook.DeliveryPending), ":failed": str(webhook.DeliveryFailed),
-			":next": next, ":now": str(d.UpdatedAt.UTC().Format(time.RFC3339Nano)), ":n": num(int64(d.AttemptCount))}}})
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Update("delivery", key(deliveryPK(d.PartnerID, d.ID), skDelivery), "SET #st = :pending, next_attempt_at = :next, updated_at = :now",
+		cond{expr: "#st = :failed AND attempt_count = :n", names: map[string]string{"#st": "status"},
+			values: map[string]types.AttributeValue{":pending": str(webhook.DeliveryPending), ":failed": str(webhook.DeliveryFailed),
+				":next": next, ":now": str(d.UpdatedAt.UTC().Format(time.RFC3339Nano)), ":n": num(int64(d.AttemptCount))}})
+	tx.Events(ev)
+	err = tx.Run(ctx)
+	if tx.Failed(err, "delivery") {
 		return apperr.E(op, apperr.Conflict, "the delivery changed meanwhile (another retry?); read it again")
 	}
 	if err != nil {
@@ -390,7 +384,7 @@ func (s *Store) AcquireAttempt(ctx context.Context, m webhook.Message, owner str
 		}
 		return it.delivery(), true, nil
 	}
-	if !conditionFailed(err, -1) {
+	if !checkFailed(err) {
 		return webhook.Delivery{}, false, transient(op, err)
 	}
 	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
@@ -428,7 +422,7 @@ func (s *Store) FinishAttempt(ctx context.Context, d webhook.Delivery, owner str
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(deliveryPK(d.PartnerID, d.ID), skDelivery),
 		UpdateExpression: aws.String(expr + remove), ConditionExpression: aws.String("lease_owner = :owner"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: values})
-	if conditionFailed(err, -1) {
+	if checkFailed(err) {
 		return apperr.E(op, apperr.Conflict, "the delivery's lease was lost")
 	}
 	if err != nil {
