@@ -25,19 +25,15 @@ func auditPK(partnerID, orgID string) string {
 const auditRetention = 7 * 365 * 24 * time.Hour
 
 type auditItem struct {
-	PK  string `json:"PK"`
-	SK  string `json:"SK"`
-	TTL int64  `json:"ttl"`
+	head
 	audit.Entry
-	Kind string `json:"kind"`
 }
 
 // PutAuditEntry writes the entry once: its key comes from the event, and the
 // put is conditional, so a redelivered message changes nothing.
 func (s *Store) PutAuditEntry(ctx context.Context, e audit.Entry) error {
 	const op = "dynamo.put_audit_entry"
-	item, err := marshal(auditItem{PK: auditPK(e.PartnerID, e.OrganizationID), SK: e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID,
-		TTL: e.Timestamp.Add(auditRetention).Unix(), Entry: e, Kind: "audit"})
+	item, err := marshal(auditItem{head: head{PK: auditPK(e.PartnerID, e.OrganizationID), SK: e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID, TTL: e.Timestamp.Add(auditRetention).Unix(), Kind: "audit"}, Entry: e})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
@@ -54,15 +50,13 @@ func (s *Store) Park(ctx context.Context, source, messageID, body, reason string
 	const op = "dynamo.park"
 	now := s.now().UTC()
 	item, err := marshal(struct {
-		PK        string    `json:"PK"`
-		SK        string    `json:"SK"`
-		Kind      string    `json:"kind"`
+		head
 		MessageID string    `json:"message_id"`
 		Body      string    `json:"body"`
 		Reason    string    `json:"reason"`
 		ParkedAt  time.Time `json:"parked_at"`
-		TTL       int64     `json:"ttl"`
-	}{"PARKED#" + source, now.Format(sortableTime) + "#" + messageID, "parked", messageID, body, reason, now, now.Add(30 * 24 * time.Hour).Unix()})
+	}{head{PK: "PARKED#" + source, SK: now.Format(sortableTime) + "#" + messageID, Kind: "parked", TTL: now.Add(30 * 24 * time.Hour).Unix()},
+		messageID, body, reason, now})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}

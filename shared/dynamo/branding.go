@@ -20,9 +20,7 @@ func brandingPK(partnerID, orgID string) string {
 }
 
 type brandingItem struct {
-	PK   string `json:"PK"`
-	SK   string `json:"SK"`
-	Kind string `json:"kind"`
+	head
 	branding.Branding
 }
 
@@ -34,7 +32,7 @@ func (s *Store) PutBranding(ctx context.Context, partnerID, orgID string, b bran
 	if orgID != "" {
 		tx.checkOrganization("organization", partnerID, orgID)
 	}
-	tx.Put("branding", brandingItem{PK: brandingPK(partnerID, orgID), SK: skBranding, Kind: "branding", Branding: b}, cond{})
+	tx.Put("branding", brandingItem{head: head{PK: brandingPK(partnerID, orgID), SK: skBranding, Kind: "branding"}, Branding: b}, cond{})
 	tx.Events(ev)
 	err := tx.Run(ctx)
 	if tx.Failed(err, "organization") {

@@ -30,11 +30,7 @@ const (
 )
 
 type clientItem struct {
-	PK           string     `json:"PK"`
-	SK           string     `json:"SK"`
-	GSI1PK       string     `json:"GSI1PK,omitempty"`
-	GSI1SK       string     `json:"GSI1SK,omitempty"`
-	Kind         string     `json:"kind"`
+	head
 	ClientID     string     `json:"client_id"`
 	PartnerID    string     `json:"partner_id"`
 	OrgID        string     `json:"organization_id,omitempty"`
@@ -49,7 +45,7 @@ type clientItem struct {
 }
 
 func toClientItem(c credential.Client) clientItem {
-	it := clientItem{PK: clientPK(c.ID), SK: skClient, Kind: "client", ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID,
+	it := clientItem{head: head{PK: clientPK(c.ID), SK: skClient, Kind: "client"}, ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID,
 		Scope: string(c.Scope), Role: string(c.Role), PortfolioIDs: c.PortfolioIDs, Name: c.Name, SecretHash: c.SecretHash,
 		Status: c.Status, CreatedAt: c.CreatedAt, RevokedAt: c.RevokedAt}
 	if c.OrgID != "" {
@@ -82,21 +78,19 @@ func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credenti
 	const op = "dynamo.put_partner"
 	tx := s.tx()
 	tx.Put("partner", struct {
-		PK        string    `json:"PK"`
-		SK        string    `json:"SK"`
-		Kind      string    `json:"kind"`
+		head
 		PartnerID string    `json:"partner_id"`
 		Name      string    `json:"name"`
 		CreatedAt time.Time `json:"created_at"`
-	}{partnerPK(p.ID), skPartner, "partner", p.ID, p.Name, p.CreatedAt}, cond{})
+	}{head{PK: partnerPK(p.ID), SK: skPartner, Kind: "partner"}, p.ID, p.Name, p.CreatedAt}, cond{})
 	// A client id already used by another partner must not be taken over.
 	tx.Put("client", toClientItem(c), cond{expr: "attribute_not_exists(PK) OR (partner_id = :p AND #scope = :partner)",
 		names:  map[string]string{"#scope": "scope"},
 		values: map[string]types.AttributeValue{":p": str(p.ID), ":partner": str(string(auth.ScopePartner))}})
 	if revokeTokens != nil {
 		at := revokeTokens.UTC()
-		tx.Put("revocation", revocationItem{PK: pkRevocations, SK: at.Format(sortableTime) + "#" + c.ID,
-			ClientID: c.ID, RevokedAt: at, IssuedUpTo: true, TTL: at.Add(revocationKeep).Unix()}, cond{})
+		tx.Put("revocation", revocationItem{head: head{PK: pkRevocations, SK: at.Format(sortableTime) + "#" + c.ID, TTL: at.Add(revocationKeep).Unix()},
+			ClientID: c.ID, RevokedAt: at, IssuedUpTo: true}, cond{})
 	}
 	err := tx.Run(ctx)
 	if tx.Failed(err, "client") {
@@ -158,8 +152,8 @@ func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID str
 	tx.Update("client", key(clientPK(clientID), skClient), "SET #status = :revoked, revoked_at = :at",
 		cond{expr: "partner_id = :p AND organization_id = :o AND #status = :active", names: map[string]string{"#status": "status"},
 			values: map[string]types.AttributeValue{":revoked": str(credential.StatusRevoked), ":active": str(credential.StatusActive), ":at": str(at.UTC().Format(time.RFC3339Nano)), ":p": str(partnerID), ":o": str(orgID)}})
-	tx.Put("revocation", revocationItem{PK: pkRevocations, SK: at.UTC().Format(sortableTime) + "#" + clientID,
-		ClientID: clientID, RevokedAt: at.UTC(), TTL: at.Add(revocationKeep).Unix()}, cond{})
+	tx.Put("revocation", revocationItem{head: head{PK: pkRevocations, SK: at.UTC().Format(sortableTime) + "#" + clientID, TTL: at.Add(revocationKeep).Unix()},
+		ClientID: clientID, RevokedAt: at.UTC()}, cond{})
 	tx.Events(ev)
 	err = tx.Run(ctx)
 	if tx.Failed(err, "client") {
@@ -174,14 +168,12 @@ func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID str
 }
 
 type revocationItem struct {
-	PK        string    `json:"PK"`
-	SK        string    `json:"SK"`
+	head
 	ClientID  string    `json:"client_id"`
 	RevokedAt time.Time `json:"revoked_at"`
 	// IssuedUpTo limits the revocation to the tokens issued up to RevokedAt
 	// (a secret rotation); absent, every token of the client is revoked.
-	IssuedUpTo bool  `json:"issued_up_to,omitempty"`
-	TTL        int64 `json:"ttl"`
+	IssuedUpTo bool `json:"issued_up_to,omitempty"`
 }
 
 // Revocation is what the auth cache knows of a client's revocation.

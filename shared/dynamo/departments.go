@@ -37,11 +37,7 @@ const (
 )
 
 type deptItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	GSI1PK    string `json:"GSI1PK"`
-	GSI1SK    string `json:"GSI1SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	Version   int64  `json:"version"`
 	department.Department
@@ -63,8 +59,7 @@ func (s *Store) CreateDepartment(ctx context.Context, d department.Department, e
 	const op = "dynamo.create_department"
 	tx := s.tx()
 	tx.checkOrganization("organization", d.PartnerID, d.OrgID)
-	tx.Put("department", deptItem{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID,
-		Kind: "department", PartnerID: d.PartnerID, Version: d.Version, Department: d}, ifNew)
+	tx.Put("department", deptItem{head: head{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID, Kind: "department"}, PartnerID: d.PartnerID, Version: d.Version, Department: d}, ifNew)
 	tx.claimCode("code", d.PartnerID, d.OrgID, d.Code, d.ID)
 	tx.Events(ev)
 	err := tx.Run(ctx)
@@ -85,7 +80,10 @@ func codeTaken(op, code string) error {
 
 // claimCode adds the claim that makes code unique in its organisation.
 func (t *txn) claimCode(name, partnerID, orgID, code, deptID string) {
-	t.Put(name, map[string]types.AttributeValue{attrPK: str(deptCodePK(partnerID, orgID, code)), attrSK: str(skCode), "department_id": str(deptID), "kind": str("department_code")}, ifNew)
+	t.Put(name, struct {
+		head
+		DepartmentID string `json:"department_id"`
+	}{head{PK: deptCodePK(partnerID, orgID, code), SK: skCode, Kind: "department_code"}, deptID}, ifNew)
 }
 
 // GetDepartment reads a department by id under the partner.
@@ -144,9 +142,7 @@ func (s *Store) OrganizationType(ctx context.Context, partnerID, orgID string) (
 }
 
 type accountItem struct {
-	PK          string `json:"PK"`
-	SK          string `json:"SK"`
-	Kind        string `json:"kind"`
+	head
 	PartnerID   string `json:"partner_id"`
 	Version     int64  `json:"version"`
 	ActiveLinks int64  `json:"active_links"`
@@ -195,9 +191,13 @@ func (s *Store) CreateBankAccount(ctx context.Context, before, after department.
 	a.IsDefault = false
 	tx := s.tx()
 	tx.guardDepartment("department", before, after)
-	tx.Put("account", accountItem{PK: deptPK(before.PartnerID, before.ID), SK: pfxBA + a.ID, Kind: "bank_account", PartnerID: before.PartnerID,
+	tx.Put("account", accountItem{head: head{PK: deptPK(before.PartnerID, before.ID), SK: pfxBA + a.ID, Kind: "bank_account"}, PartnerID: before.PartnerID,
 		Version: a.Version, TestIBAN: a.SandboxTestIBAN, BankAccount: a}, ifNew)
-	tx.Put("iban", map[string]types.AttributeValue{attrPK: str(deptPK(before.PartnerID, before.ID)), attrSK: str(pfxIBAN + a.IBAN), "bank_account_id": str(a.ID), "kind": str("iban_claim")}, ifNew)
+	// One IBAN once per department: the claim is the IBAN's own item.
+	tx.Put("iban", struct {
+		head
+		BankAccountID string `json:"bank_account_id"`
+	}{head{PK: deptPK(before.PartnerID, before.ID), SK: pfxIBAN + a.IBAN, Kind: "iban_claim"}, a.ID}, ifNew)
 	tx.Events(evs...)
 	err := tx.Run(ctx)
 	switch tx.FirstFailed(err) {
@@ -275,9 +275,7 @@ func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, 
 }
 
 type kycDocItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	Content   []byte `json:"content"`
 	department.Document
@@ -287,7 +285,7 @@ type kycDocItem struct {
 func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document, ev event.Event) error {
 	const op = "dynamo.put_kyc_document"
 	tx := s.tx()
-	tx.Put("document", kycDocItem{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document",
+	tx.Put("document", kycDocItem{head: head{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document"},
 		PartnerID: doc.PartnerID, Content: doc.Content, Document: doc}, ifNew)
 	tx.Events(ev)
 	if err := tx.Run(ctx); err != nil {
@@ -317,9 +315,7 @@ func (s *Store) GetKYCDocument(ctx context.Context, partnerID, deptID, docID str
 }
 
 type kycItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	Version   int64  `json:"version"`
 	department.KYC
@@ -337,7 +333,7 @@ func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, 
 		kyc = cond{expr: "version = :prev", values: map[string]types.AttributeValue{":prev": num(before.Version)}}
 	}
 	tx := s.tx()
-	tx.Put("kyc", kycItem{PK: deptPK(d.PartnerID, d.ID), SK: skKYC, Kind: "kyc", PartnerID: d.PartnerID, Version: after.Version, KYC: after}, kyc)
+	tx.Put("kyc", kycItem{head: head{PK: deptPK(d.PartnerID, d.ID), SK: skKYC, Kind: "kyc"}, PartnerID: d.PartnerID, Version: after.Version, KYC: after}, kyc)
 	deptKey := key(deptPK(d.PartnerID, d.ID), skDept)
 	if v == nil {
 		tx.Update("department", deptKey, "SET kyc_status = :s",

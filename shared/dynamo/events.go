@@ -17,9 +17,7 @@ const KindEvent = "event"
 
 // eventItem is the outbox record of one domain event.
 type eventItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	Kind      string `json:"kind"`
+	head
 	EventID   string `json:"event_id"`
 	Type      string `json:"event_type"`
 	PartnerID string `json:"partner_id"`
@@ -27,7 +25,6 @@ type eventItem struct {
 	// Envelope is the webhook payload, Record the audit context; both JSON.
 	Envelope string `json:"envelope"`
 	Record   string `json:"record"`
-	TTL      int64  `json:"ttl"`
 }
 
 // newEventItem is the outbox item of ev.
@@ -40,9 +37,7 @@ func newEventItem(ev event.Event) (eventItem, error) {
 	if err != nil {
 		return eventItem{}, err
 	}
-	return eventItem{
-		PK: "EVENT#" + ev.ID, SK: "EVENT", Kind: KindEvent, EventID: ev.ID, Type: ev.Type,
+	return eventItem{head: head{PK: "EVENT#" + ev.ID, SK: "EVENT", Kind: KindEvent, TTL: ev.Timestamp.Add(eventRetention).Unix()}, EventID: ev.ID, Type: ev.Type,
 		PartnerID: ev.PartnerID, OrgID: ev.OrganizationID, Envelope: string(r.Envelope), Record: string(rec),
-		TTL: ev.Timestamp.Add(eventRetention).Unix(),
 	}, nil
 }

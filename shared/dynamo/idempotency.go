@@ -25,15 +25,13 @@ func idemPK(scope, key string) string {
 const skIdem = "IDEM"
 
 type idemItem struct {
-	PK          string            `json:"PK"`
-	SK          string            `json:"SK"`
+	head
 	Fingerprint string            `json:"fingerprint"`
 	Completed   bool              `json:"completed"`
 	Status      int               `json:"status,omitempty"`
 	Header      map[string]string `json:"header,omitempty"`
 	Body        []byte            `json:"body,omitempty"`
 	LockedUntil int64             `json:"locked_until"`
-	TTL         int64             `json:"ttl"`
 }
 
 // Begin claims the key with a conditional put: it succeeds when no record
@@ -42,8 +40,8 @@ type idemItem struct {
 // failure DynamoDB returns the holder, so the answer costs no second read.
 func (s *Store) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*httpapi.IdempotencyRecord, error) {
 	const op = "dynamo.idempotency_begin"
-	item, err := marshal(idemItem{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, Fingerprint: rec.Fingerprint,
-		LockedUntil: rec.LockedUntil.Unix(), TTL: rec.ExpiresAt.Unix()})
+	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint,
+		LockedUntil: rec.LockedUntil.Unix()})
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -81,8 +79,8 @@ func (s *Store) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*http
 // Complete stores the response, on condition that the claim is still ours.
 func (s *Store) Complete(ctx context.Context, rec httpapi.IdempotencyRecord) error {
 	const op = "dynamo.idempotency_complete"
-	item, err := marshal(idemItem{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, Fingerprint: rec.Fingerprint, Completed: true,
-		Status: rec.Status, Header: rec.Header, Body: rec.Body, LockedUntil: rec.LockedUntil.Unix(), TTL: rec.ExpiresAt.Unix()})
+	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint, Completed: true,
+		Status: rec.Status, Header: rec.Header, Body: rec.Body, LockedUntil: rec.LockedUntil.Unix()})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}

@@ -48,13 +48,7 @@ func dueShard(invoiceID string) string {
 }
 
 type invoiceItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	GSI1PK    string `json:"GSI1PK"`
-	GSI1SK    string `json:"GSI1SK"`
-	GSI2PK    string `json:"GSI2PK,omitempty"`
-	GSI2SK    string `json:"GSI2SK,omitempty"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	Version   int64  `json:"version"`
 	InLinks   int64  `json:"amount_in_links"`
@@ -62,8 +56,7 @@ type invoiceItem struct {
 }
 
 func toInvoiceItem(inv invoice.Invoice) invoiceItem {
-	it := invoiceItem{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID,
-		Kind: "invoice", PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Invoice: inv}
+	it := invoiceItem{head: head{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID, Kind: "invoice"}, PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Invoice: inv}
 	if inv.Status == invoice.StatusIssued || inv.Status == invoice.StatusPartiallyPaid {
 		it.GSI2PK, it.GSI2SK = dueShard(inv.ID), inv.DueDate+"#"+inv.ID
 	}

@@ -23,11 +23,7 @@ func orgListPK(partnerID string) string    { return "P#" + partnerID + "#ORGS" }
 const skOrg = "ORG"
 
 type orgItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	GSI1PK    string `json:"GSI1PK"`
-	GSI1SK    string `json:"GSI1SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	// NameLower serves the case-insensitive name filter.
 	NameLower string `json:"name_lower"`
@@ -36,8 +32,7 @@ type orgItem struct {
 }
 
 func toOrgItem(org organization.Organization) orgItem {
-	return orgItem{PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID,
-		Kind: "organization", PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Version: org.Version, Organization: org}
+	return orgItem{head: head{PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID, Kind: "organization"}, PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Version: org.Version, Organization: org}
 }
 
 func (it orgItem) organization() organization.Organization {

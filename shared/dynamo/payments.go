@@ -39,13 +39,7 @@ const (
 )
 
 type linkItem struct {
-	PK             string   `json:"PK"`
-	SK             string   `json:"SK"`
-	GSI1PK         string   `json:"GSI1PK"`
-	GSI1SK         string   `json:"GSI1SK"`
-	GSI2PK         string   `json:"GSI2PK,omitempty"`
-	GSI2SK         string   `json:"GSI2SK,omitempty"`
-	Kind           string   `json:"kind"`
+	head
 	PartnerID      string   `json:"partner_id"`
 	OrgID          string   `json:"organization_id"`
 	DepartmentID   string   `json:"department_id"`
@@ -61,8 +55,7 @@ type linkItem struct {
 // over the same number of partitions as due invoices), for the schedule
 // that expires them; the attributes go when the link ends.
 func toLinkItem(l payment.Link) linkItem {
-	it := linkItem{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID,
-		Kind: "payment_link", PartnerID: l.PartnerID, OrgID: l.OrgID, DepartmentID: l.DepartmentID, BankAccountID: l.BankAccountID,
+	it := linkItem{head: head{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID, Kind: "payment_link"}, PartnerID: l.PartnerID, OrgID: l.OrgID, DepartmentID: l.DepartmentID, BankAccountID: l.BankAccountID,
 		PaymentMethods: l.PaymentMethods, ReturnURL: l.ReturnURL, Token: l.Token, Version: l.Version, Link: l}
 	if l.Status == payment.LinkActive {
 		it.GSI2PK = "LINKEXP#" + dueShard(l.ID)[len("DUE#"):]
@@ -85,11 +78,7 @@ func (it linkItem) link() payment.Link {
 }
 
 type intentItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	GSI1PK    string `json:"GSI1PK"`
-	GSI1SK    string `json:"GSI1SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	OrgID     string `json:"organization_id"`
 	Version   int64  `json:"version"`
@@ -97,8 +86,7 @@ type intentItem struct {
 }
 
 func toIntentItem(pi payment.Intent) intentItem {
-	return intentItem{PK: intentPK(pi.PartnerID, pi.OrgID, pi.ID), SK: skIntent, GSI1PK: invoiceIntentsPK(pi.PartnerID, pi.OrgID, pi.InvoiceID), GSI1SK: pi.ID,
-		Kind: "payment_intent", PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version, Intent: pi}
+	return intentItem{head: head{PK: intentPK(pi.PartnerID, pi.OrgID, pi.ID), SK: skIntent, GSI1PK: invoiceIntentsPK(pi.PartnerID, pi.OrgID, pi.InvoiceID), GSI1SK: pi.ID, Kind: "payment_intent"}, PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version, Intent: pi}
 }
 
 func (it intentItem) intent() payment.Intent {
@@ -109,9 +97,7 @@ func (it intentItem) intent() payment.Intent {
 
 // tokenItem is what the public page needs to find its link.
 type tokenItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	OrgID     string `json:"organization_id"`
 	LinkID    string `json:"payment_link_id"`
@@ -136,7 +122,7 @@ func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.L
 		cond{expr: "attribute_exists(PK)", values: map[string]types.AttributeValue{":one": num(1)}})
 	tx.Put("link", toLinkItem(l), ifNew)
 	tx.Put("intent", toIntentItem(pi), ifNew)
-	tx.Put("token", tokenItem{PK: tokenPK(l.Token), SK: skToken, Kind: "payment_token", PartnerID: l.PartnerID, OrgID: l.OrgID,
+	tx.Put("token", tokenItem{head: head{PK: tokenPK(l.Token), SK: skToken, Kind: "payment_token"}, PartnerID: l.PartnerID, OrgID: l.OrgID,
 		LinkID: l.ID, InvoiceID: l.InvoiceID, IntentID: l.PaymentIntentID, DeptID: l.DepartmentID, AccountID: l.BankAccountID, Status: l.Status}, ifNew)
 	tx.Events(ev)
 	err := tx.Run(ctx)

@@ -63,6 +63,24 @@ const (
 	indexGSI1  = "GSI1"
 )
 
+// head is what every item carries for the table rather than for its entity:
+// its key, its keys in the indexes, its kind and its expiry. Each item type
+// embeds it, so the attribute names are written once. An item is in an
+// index only when it sets that index's keys (empty ones are left out, which
+// keeps the indexes sparse); kind tells items apart (the stream's filter
+// passes kind "event" only); ttl, when set, is the Unix time after which
+// DynamoDB deletes the item.
+type head struct {
+	PK     string `json:"PK"`
+	SK     string `json:"SK"`
+	GSI1PK string `json:"GSI1PK,omitempty"`
+	GSI1SK string `json:"GSI1SK,omitempty"`
+	GSI2PK string `json:"GSI2PK,omitempty"`
+	GSI2SK string `json:"GSI2SK,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+	TTL    int64  `json:"ttl,omitempty"`
+}
+
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
 }

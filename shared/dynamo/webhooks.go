@@ -38,9 +38,7 @@ const (
 )
 
 type subItem struct {
-	PK        string           `json:"PK"`
-	SK        string           `json:"SK"`
-	Kind      string           `json:"kind"`
+	head
 	PartnerID string           `json:"partner_id"`
 	Secrets   []webhook.Secret `json:"secrets"`
 	Version   int64            `json:"version"`
@@ -49,7 +47,7 @@ type subItem struct {
 
 func toSubItem(s webhook.Subscription) subItem {
 	s.Secret, s.PreviousSecretExpiresAt = "", nil
-	return subItem{PK: partnerPK(s.PartnerID), SK: subSK(s.ID), Kind: "webhook_subscription", PartnerID: s.PartnerID,
+	return subItem{head: head{PK: partnerPK(s.PartnerID), SK: subSK(s.ID), Kind: "webhook_subscription"}, PartnerID: s.PartnerID,
 		Secrets: s.Secrets, Version: s.Version, Subscription: s}
 }
 
@@ -199,11 +197,7 @@ func (s *Store) failing(ctx context.Context, partnerID, subID, update, cond stri
 // deliveryItem is one delivery. lease_until is a sortable time string, so
 // the acquisition's condition compares it with now.
 type deliveryItem struct {
-	PK             string            `json:"PK"`
-	SK             string            `json:"SK"`
-	GSI1PK         string            `json:"GSI1PK"`
-	GSI1SK         string            `json:"GSI1SK"`
-	Kind           string            `json:"kind"`
+	head
 	ID             string            `json:"id"`
 	PartnerID      string            `json:"partner_id"`
 	SubscriptionID string            `json:"webhook_subscription_id"`
@@ -220,7 +214,6 @@ type deliveryItem struct {
 	LeaseOwner     string            `json:"lease_owner,omitempty"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
-	TTL            int64             `json:"ttl"`
 }
 
 func deliveryGSI1SK(created time.Time, id string) string {
@@ -231,11 +224,10 @@ func toDeliveryItem(d webhook.Delivery) deliveryItem {
 	if d.Attempts == nil {
 		d.Attempts = []webhook.Attempt{}
 	}
-	return deliveryItem{PK: deliveryPK(d.PartnerID, d.ID), SK: skDelivery, GSI1PK: subDeliveriesPK(d.PartnerID, d.SubscriptionID),
-		GSI1SK: deliveryGSI1SK(d.CreatedAt, d.ID), Kind: "webhook_delivery", ID: d.ID, PartnerID: d.PartnerID,
+	return deliveryItem{head: head{PK: deliveryPK(d.PartnerID, d.ID), SK: skDelivery, GSI1PK: subDeliveriesPK(d.PartnerID, d.SubscriptionID), GSI1SK: deliveryGSI1SK(d.CreatedAt, d.ID), Kind: "webhook_delivery", TTL: d.CreatedAt.Add(webhook.Retention).Unix()}, ID: d.ID, PartnerID: d.PartnerID,
 		SubscriptionID: d.SubscriptionID, EventID: d.EventID, EventType: d.EventType, OrgID: d.OrganizationID, EventAt: d.EventAt,
 		Status: d.Status, AttemptCount: d.AttemptCount, NextAttemptAt: d.NextAttemptAt, Attempts: d.Attempts, Payload: string(d.Payload),
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, TTL: d.CreatedAt.Add(webhook.Retention).Unix()}
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 
 func (it deliveryItem) delivery() webhook.Delivery {
