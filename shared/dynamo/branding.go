@@ -12,6 +12,9 @@ import (
 // the organisation's, under SK BRANDING.
 const skBranding = "BRANDING"
 
+// Brandings stores partners' and organisations' white labels (branding.Store).
+type Brandings struct{ *base }
+
 func brandingPK(partnerID, orgID string) string {
 	if orgID == "" {
 		return partnerPK(partnerID)
@@ -26,7 +29,7 @@ type brandingItem struct {
 
 // PutBranding replaces a branding, with its event; for an organisation, on
 // condition that it is the partner's.
-func (s *Store) PutBranding(ctx context.Context, partnerID, orgID string, b branding.Branding, ev event.Event) error {
+func (s *Brandings) PutBranding(ctx context.Context, partnerID, orgID string, b branding.Branding, ev event.Event) error {
 	const op = "dynamo.put_branding"
 	tx := s.tx()
 	if orgID != "" {
@@ -45,12 +48,12 @@ func (s *Store) PutBranding(ctx context.Context, partnerID, orgID string, b bran
 }
 
 // GetBranding reads a branding; none set is the zero Branding.
-func (s *Store) GetBranding(ctx context.Context, partnerID, orgID string) (branding.Branding, error) {
-	b, err := getItem(ctx, s, "dynamo.get_branding", brandingPK(partnerID, orgID), skBranding, "no branding", func(it brandingItem) branding.Branding { return it.Branding })
+func (s *Brandings) GetBranding(ctx context.Context, partnerID, orgID string) (branding.Branding, error) {
+	b, err := getItem(ctx, s.base, "dynamo.get_branding", brandingPK(partnerID, orgID), skBranding, "no branding", func(it brandingItem) branding.Branding { return it.Branding })
 	if apperr.CodeOf(err) == apperr.NotFound {
 		if orgID != "" {
 			// Distinguish "no branding" from "not the partner's organisation".
-			if err := s.OrganizationExists(ctx, partnerID, orgID); err != nil {
+			if err := s.organizationExists(ctx, partnerID, orgID); err != nil {
 				return branding.Branding{}, err
 			}
 		}

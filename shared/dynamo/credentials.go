@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
@@ -14,6 +12,10 @@ import (
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/listing"
 )
+
+// Credentials stores partners and their API clients (credential.Store,
+// with RateLimits for the token counters).
+type Credentials struct{ *base }
 
 // A client is found by its id alone (the token endpoint knows nothing else):
 // one GetItem. Organisation clients are also listed under their organisation
@@ -61,12 +63,12 @@ func (it clientItem) client() credential.Client {
 }
 
 // GetClient is the token endpoint's single read.
-func (s *Store) GetClient(ctx context.Context, clientID string) (credential.Client, error) {
+func (s *Credentials) GetClient(ctx context.Context, clientID string) (credential.Client, error) {
 	const op = "dynamo.get_client"
 	if clientID == "" || len(clientID) > 200 {
 		return credential.Client{}, apperr.E(op, apperr.NotFound, "client not found")
 	}
-	return getItem(ctx, s, op, clientPK(clientID), skClient, "client not found", clientItem.client)
+	return getItem(ctx, s.base, op, clientPK(clientID), skClient, "client not found", clientItem.client)
 }
 
 // PutPartner upserts a partner and its partner client (operator command).
@@ -74,7 +76,7 @@ func (s *Store) GetClient(ctx context.Context, clientID string) (credential.Clie
 // records a revocation of the tokens issued up to that time, which every
 // function's auth cache reads: tokens got with the old secret stop within
 // RevocationRefresh, tokens got with the new one keep working.
-func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credential.Client, revokeTokens *time.Time) error {
+func (s *Credentials) PutPartner(ctx context.Context, p credential.Partner, c credential.Client, revokeTokens *time.Time) error {
 	const op = "dynamo.put_partner"
 	tx := s.tx()
 	tx.Put("partner", struct {
@@ -104,7 +106,7 @@ func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credenti
 
 // CreateClient writes an organisation client, on condition that the
 // organisation is the partner's, with its event.
-func (s *Store) CreateClient(ctx context.Context, c credential.Client, ev event.Event) error {
+func (s *Credentials) CreateClient(ctx context.Context, c credential.Client, ev event.Event) error {
 	const op = "dynamo.create_client"
 	tx := s.tx()
 	tx.checkOrganization("organization", c.PartnerID, c.OrgID)
@@ -123,15 +125,15 @@ func (s *Store) CreateClient(ctx context.Context, c credential.Client, ev event.
 }
 
 // ListClients pages through an organisation's clients.
-func (s *Store) ListClients(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[credential.Client], error) {
+func (s *Credentials) ListClients(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[credential.Client], error) {
 	const op = "dynamo.list_clients"
-	return listGSI1(ctx, s, op, orgClientsPK(partnerID, orgID), q, nil, true, clientItem.client)
+	return listGSI1(ctx, s.base, op, orgClientsPK(partnerID, orgID), q, nil, true, clientItem.client)
 }
 
 // RevokeClient revokes an organisation client in one transaction: the client's
 // status (conditional on it being this organisation's and active), the
 // revocation marker read by every function's auth cache, and the event.
-func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID string, at time.Time, newEvent func(credential.Client) (event.Event, error)) (credential.Client, error) {
+func (s *Credentials) RevokeClient(ctx context.Context, partnerID, orgID, clientID string, at time.Time, newEvent func(credential.Client) (event.Event, error)) (credential.Client, error) {
 	const op = "dynamo.revoke_client"
 	current, err := s.GetClient(ctx, clientID)
 	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
@@ -174,34 +176,4 @@ type revocationItem struct {
 	// IssuedUpTo limits the revocation to the tokens issued up to RevokedAt
 	// (a secret rotation); absent, every token of the client is revoked.
 	IssuedUpTo bool `json:"issued_up_to,omitempty"`
-}
-
-// Revocation is what the auth cache knows of a client's revocation.
-type Revocation struct {
-	At time.Time
-	// IssuedUpTo: only tokens issued at or before At are revoked (a secret
-	// rotation); otherwise all of them (a revoked client).
-	IssuedUpTo bool
-}
-
-// RecentRevocations lists clients revoked since a time: one Query of a
-// partition that holds at most the last 70 minutes of revocations.
-func (s *Store) RecentRevocations(ctx context.Context, since time.Time) (map[string]Revocation, error) {
-	const op = "dynamo.recent_revocations"
-	items, err := queryAll(ctx, s, op, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    aws.String("PK = :pk AND SK >= :since"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkRevocations), ":since": str(since.UTC().Format(sortableTime))},
-	}, func(it revocationItem) revocationItem { return it })
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]Revocation, len(items))
-	for _, it := range items { // in time order: a full revocation is never undone
-		if prev, ok := out[it.ClientID]; ok && !prev.IssuedUpTo {
-			continue
-		}
-		out[it.ClientID] = Revocation{At: it.RevokedAt, IssuedUpTo: it.IssuedUpTo}
-	}
-	return out, nil
 }

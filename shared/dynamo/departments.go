@@ -14,6 +14,11 @@ import (
 	"github.com/modupay/modupay/shared/listing"
 )
 
+// Departments stores departments with what lives in their partition: bank
+// accounts and their IBAN claims, the KYC file and documents
+// (department.Store, and the account reads and writes of the payment flow).
+type Departments struct{ *base }
+
 // A department is its own partition under its partner, found by id alone
 // (routes like /v1/departments/{id} name no organisation); its bank accounts,
 // KYC file and KYC documents live in the same partition, so one Query lists
@@ -55,7 +60,7 @@ func (it deptItem) department() department.Department {
 
 // CreateDepartment writes the department, its code claim and its event, on
 // condition that the organisation is the partner's.
-func (s *Store) CreateDepartment(ctx context.Context, d department.Department, ev event.Event) error {
+func (s *Departments) CreateDepartment(ctx context.Context, d department.Department, ev event.Event) error {
 	const op = "dynamo.create_department"
 	tx := s.tx()
 	tx.checkOrganization("organization", d.PartnerID, d.OrgID)
@@ -87,22 +92,22 @@ func (t *txn) claimCode(name, partnerID, orgID, code, deptID string) {
 }
 
 // GetDepartment reads a department by id under the partner.
-func (s *Store) GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error) {
+func (s *Departments) GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error) {
 	const op = "dynamo.get_department"
-	return getItem(ctx, s, op, deptPK(partnerID, deptID), skDept, "department not found", deptItem.department)
+	return getItem(ctx, s.base, op, deptPK(partnerID, deptID), skDept, "department not found", deptItem.department)
 }
 
 // ListDepartments pages through an organisation's departments.
-func (s *Store) ListDepartments(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[department.Department], error) {
+func (s *Departments) ListDepartments(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[department.Department], error) {
 	const op = "dynamo.list_departments"
-	return listGSI1(ctx, s, op, orgDeptsPK(partnerID, orgID), q, nil, true, deptItem.department)
+	return listGSI1(ctx, s.base, op, orgDeptsPK(partnerID, orgID), q, nil, true, deptItem.department)
 }
 
 // UpdateDepartment changes the editable fields only (an UpdateItem, so the
 // default account and KYC status, which other writes own, are never
 // overwritten), on condition of the version read; a new code is claimed and
 // the old one released in the same transaction.
-func (s *Store) UpdateDepartment(ctx context.Context, before, after department.Department, ev event.Event) error {
+func (s *Departments) UpdateDepartment(ctx context.Context, before, after department.Department, ev event.Event) error {
 	const op = "dynamo.update_department"
 	tx := s.tx()
 	tx.Update("department", key(deptPK(after.PartnerID, after.ID), skDept), "SET #name = :name, code = :code, description = :desc, updated_at = :at, version = :v",
@@ -127,7 +132,7 @@ func (s *Store) UpdateDepartment(ctx context.Context, before, after department.D
 }
 
 // OrganizationType reads only the organisation's type.
-func (s *Store) OrganizationType(ctx context.Context, partnerID, orgID string) (string, error) {
+func (s *Organizations) OrganizationType(ctx context.Context, partnerID, orgID string) (string, error) {
 	const op = "dynamo.organization_type"
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
 		ProjectionExpression: aws.String("#t"), ExpressionAttributeNames: map[string]string{"#t": "type"}})
@@ -186,7 +191,7 @@ func (t *txn) guardDepartment(name string, before, after department.Department) 
 // CreateBankAccount writes the account, its IBAN claim (one IBAN once per
 // department), the department's default and payout accounts, and the events,
 // in one transaction.
-func (s *Store) CreateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
+func (s *Departments) CreateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
 	const op = "dynamo.create_bank_account"
 	a.IsDefault = false
 	tx := s.tx()
@@ -213,16 +218,16 @@ func (s *Store) CreateBankAccount(ctx context.Context, before, after department.
 }
 
 // GetBankAccount reads one account of a department.
-func (s *Store) GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (department.BankAccount, error) {
+func (s *Departments) GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (department.BankAccount, error) {
 	const op = "dynamo.get_bank_account"
-	return getItem(ctx, s, op, deptPK(partnerID, deptID), pfxBA+accountID, "bank account not found", accountItem.account)
+	return getItem(ctx, s.base, op, deptPK(partnerID, deptID), pfxBA+accountID, "bank account not found", accountItem.account)
 }
 
 // UpdateBankAccount writes the account's name, bank name and status
 // (UpdateItem: the link counter, which payment links own, is never
 // overwritten), conditional on its version read, with the department's
 // default and payout accounts as the change leaves them and the events.
-func (s *Store) UpdateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
+func (s *Departments) UpdateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
 	const op = "dynamo.update_bank_account"
 	tx := s.tx()
 	tx.guardDepartment("department", before, after)
@@ -252,7 +257,7 @@ func (t *txn) updateAccount(name string, d department.Department, a department.B
 // no active payment link uses it and it is not (or no longer) the default
 // nor the payout account. A department written before payout accounts has
 // no payout attribute: its payout account is its default.
-func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, a department.BankAccount, ev event.Event) error {
+func (s *Departments) DeleteBankAccount(ctx context.Context, d department.Department, a department.BankAccount, ev event.Event) error {
 	const op = "dynamo.delete_bank_account"
 	tx := s.tx()
 	tx.ConditionCheck("department", key(deptPK(d.PartnerID, d.ID), skDept),
@@ -282,7 +287,7 @@ type kycDocItem struct {
 }
 
 // PutKYCDocument stores a document (its bytes as a binary attribute) with its event.
-func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document, ev event.Event) error {
+func (s *Departments) PutKYCDocument(ctx context.Context, doc department.Document, ev event.Event) error {
 	const op = "dynamo.put_kyc_document"
 	tx := s.tx()
 	tx.Put("document", kycDocItem{head: head{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document"},
@@ -295,7 +300,7 @@ func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document, ev 
 }
 
 // GetKYCDocument reads a document's metadata (not its bytes).
-func (s *Store) GetKYCDocument(ctx context.Context, partnerID, deptID, docID string) (department.Document, error) {
+func (s *Departments) GetKYCDocument(ctx context.Context, partnerID, deptID, docID string) (department.Document, error) {
 	const op = "dynamo.get_kyc_document"
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), pfxKYCDoc+docID),
 		ProjectionExpression:     aws.String("id, department_id, organization_id, #t, file_name, content_type, size, sha256, created_at"),
@@ -326,7 +331,7 @@ type kycItem struct {
 // the status events, in one transaction. An approval's verification (v)
 // joins it: the account verified, conditional on its version, and the
 // department's payout account, conditional on the department's version.
-func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, after department.KYC, v *department.Verification, evs []event.Event) error {
+func (s *Departments) SubmitKYC(ctx context.Context, d department.Department, before, after department.KYC, v *department.Verification, evs []event.Event) error {
 	const op = "dynamo.submit_kyc"
 	kyc := ifNew
 	if before.Version > 0 {
@@ -363,7 +368,7 @@ func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, 
 // getTwo reads the department item and one other item of its partition in one
 // call (BatchGetItem), so a read of a department's sub-resource costs one
 // call. A missing department is NotFound; a missing other item is nil.
-func (s *Store) getTwo(ctx context.Context, op, partnerID, deptID, otherSK string) (department.Department, map[string]types.AttributeValue, error) {
+func (s *Departments) getTwo(ctx context.Context, op, partnerID, deptID, otherSK string) (department.Department, map[string]types.AttributeValue, error) {
 	pk := deptPK(partnerID, deptID)
 	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 		s.table: {Keys: []map[string]types.AttributeValue{key(pk, skDept), key(pk, otherSK)}, ConsistentRead: aws.Bool(true)},
@@ -396,7 +401,7 @@ func (s *Store) getTwo(ctx context.Context, op, partnerID, deptID, otherSK strin
 }
 
 // GetDepartmentAccount reads a department and one of its accounts: one call.
-func (s *Store) GetDepartmentAccount(ctx context.Context, partnerID, deptID, accountID string) (department.Department, department.BankAccount, error) {
+func (s *Departments) GetDepartmentAccount(ctx context.Context, partnerID, deptID, accountID string) (department.Department, department.BankAccount, error) {
 	const op = "dynamo.get_department_account"
 	d, raw, err := s.getTwo(ctx, op, partnerID, deptID, pfxBA+accountID)
 	if err != nil {
@@ -413,7 +418,7 @@ func (s *Store) GetDepartmentAccount(ctx context.Context, partnerID, deptID, acc
 }
 
 // GetDepartmentKYC reads a department and its KYC file (nil when none): one call.
-func (s *Store) GetDepartmentKYC(ctx context.Context, partnerID, deptID string) (department.Department, *department.KYC, error) {
+func (s *Departments) GetDepartmentKYC(ctx context.Context, partnerID, deptID string) (department.Department, *department.KYC, error) {
 	const op = "dynamo.get_department_kyc"
 	d, raw, err := s.getTwo(ctx, op, partnerID, deptID, skKYC)
 	if err != nil || raw == nil {
@@ -431,7 +436,7 @@ func (s *Store) GetDepartmentKYC(ctx context.Context, partnerID, deptID string) 
 // ListDepartmentAccounts reads a department and all its accounts with one
 // Query: in the partition's sort order "BA#…" < "DEPT" < "IBAN#…" < "KYC…",
 // so SK BETWEEN "BA#" AND "DEPT" is exactly the accounts and the department.
-func (s *Store) ListDepartmentAccounts(ctx context.Context, partnerID, deptID string) (department.Department, []department.BankAccount, error) {
+func (s *Departments) ListDepartmentAccounts(ctx context.Context, partnerID, deptID string) (department.Department, []department.BankAccount, error) {
 	const op = "dynamo.list_department_accounts"
 	in := &dynamodb.QueryInput{TableName: aws.String(s.table),
 		KeyConditionExpression:    aws.String("PK = :pk AND SK BETWEEN :lo AND :hi"),

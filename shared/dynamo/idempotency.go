@@ -24,6 +24,10 @@ func idemPK(scope, key string) string {
 
 const skIdem = "IDEM"
 
+// Idempotency stores the API's idempotency records
+// (httpapi.IdempotencyStore).
+type Idempotency struct{ *base }
+
 type idemItem struct {
 	head
 	Fingerprint string            `json:"fingerprint"`
@@ -38,7 +42,7 @@ type idemItem struct {
 // exists, or when the record expired (TTL deletion lags by up to days), or when
 // an in-progress claim outlived its lock (the request that held it died). On
 // failure DynamoDB returns the holder, so the answer costs no second read.
-func (s *Store) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*httpapi.IdempotencyRecord, error) {
+func (s *Idempotency) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*httpapi.IdempotencyRecord, error) {
 	const op = "dynamo.idempotency_begin"
 	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint,
 		LockedUntil: rec.LockedUntil.Unix()})
@@ -77,7 +81,7 @@ func (s *Store) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*http
 }
 
 // Complete stores the response, on condition that the claim is still ours.
-func (s *Store) Complete(ctx context.Context, rec httpapi.IdempotencyRecord) error {
+func (s *Idempotency) Complete(ctx context.Context, rec httpapi.IdempotencyRecord) error {
 	const op = "dynamo.idempotency_complete"
 	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint, Completed: true,
 		Status: rec.Status, Header: rec.Header, Body: rec.Body, LockedUntil: rec.LockedUntil.Unix()})
@@ -96,7 +100,7 @@ func (s *Store) Complete(ctx context.Context, rec httpapi.IdempotencyRecord) err
 }
 
 // Release deletes an in-progress claim so that a retry can execute.
-func (s *Store) Release(ctx context.Context, scope, k string) error {
+func (s *Idempotency) Release(ctx context.Context, scope, k string) error {
 	const op = "dynamo.idempotency_release"
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.table), Key: key(idemPK(scope, k), skIdem),

@@ -22,6 +22,10 @@ func orgListPK(partnerID string) string    { return "P#" + partnerID + "#ORGS" }
 
 const skOrg = "ORG"
 
+// Organizations stores organisations (organization.Store) and answers the
+// other aggregates' questions about one: does it exist, of which type.
+type Organizations struct{ *base }
+
 type orgItem struct {
 	head
 	PartnerID string `json:"partner_id"`
@@ -42,7 +46,7 @@ func (it orgItem) organization() organization.Organization {
 }
 
 // CreateOrganization writes the organisation and its event in one transaction.
-func (s *Store) CreateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
+func (s *Organizations) CreateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
 	const op = "dynamo.create_organization"
 	tx := s.tx()
 	tx.Put("organization", toOrgItem(org), ifNew)
@@ -58,12 +62,12 @@ func (s *Store) CreateOrganization(ctx context.Context, org organization.Organiz
 }
 
 // GetOrganization reads one organisation with the caller's partner id.
-func (s *Store) GetOrganization(ctx context.Context, partnerID, orgID string) (organization.Organization, error) {
-	return getItem(ctx, s, "dynamo.get_organization", orgPK(partnerID, orgID), skOrg, "organization not found", orgItem.organization)
+func (s *Organizations) GetOrganization(ctx context.Context, partnerID, orgID string) (organization.Organization, error) {
+	return getItem(ctx, s.base, "dynamo.get_organization", orgPK(partnerID, orgID), skOrg, "organization not found", orgItem.organization)
 }
 
 // ListOrganizations pages through a partner's organisations.
-func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listing.Query, f organization.Filter) (listing.Page[organization.Organization], error) {
+func (s *Organizations) ListOrganizations(ctx context.Context, partnerID string, q listing.Query, f organization.Filter) (listing.Page[organization.Organization], error) {
 	const op = "dynamo.list_organizations"
 	pk := orgListPK(partnerID)
 	var keep func(map[string]types.AttributeValue) bool
@@ -75,7 +79,7 @@ func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listi
 			return (f.Type == "" || (t != nil && t.Value == f.Type)) && (name == "" || (n != nil && strings.Contains(n.Value, name)))
 		}
 	}
-	return listGSI1(ctx, s, op, pk, q, keep, true, orgItem.organization)
+	return listGSI1(ctx, s.base, op, pk, q, keep, true, orgItem.organization)
 }
 
 // checkOrganization adds the check that makes a write under an
@@ -86,7 +90,13 @@ func (t *txn) checkOrganization(name, partnerID, orgID string) {
 
 // OrganizationExists reads only the key of the organisation: NotFound unless
 // it is the partner's.
-func (s *Store) OrganizationExists(ctx context.Context, partnerID, orgID string) error {
+func (s *Organizations) OrganizationExists(ctx context.Context, partnerID, orgID string) error {
+	return s.organizationExists(ctx, partnerID, orgID)
+}
+
+// organizationExists is OrganizationExists for every repository that must
+// tell "absent" from "not the partner's organisation".
+func (s *base) organizationExists(ctx context.Context, partnerID, orgID string) error {
 	const op = "dynamo.organization_exists"
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
 		ProjectionExpression: aws.String("PK")})
@@ -101,7 +111,7 @@ func (s *Store) OrganizationExists(ctx context.Context, partnerID, orgID string)
 
 // UpdateOrganization replaces the organisation on condition that nobody
 // changed it since it was read (version), with its event.
-func (s *Store) UpdateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
+func (s *Organizations) UpdateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
 	const op = "dynamo.update_organization"
 	tx := s.tx()
 	tx.Put("organization", toOrgItem(org), cond{expr: "version = :prev", values: map[string]types.AttributeValue{":prev": num(org.Version - 1)}})

@@ -19,6 +19,11 @@ import (
 	"github.com/modupay/modupay/shared/payment"
 )
 
+// Payments stores payment links, their intents and page tokens
+// (payment.Store and payment.TransferStore, with the invoice, department and
+// organisation reads of their repositories).
+type Payments struct{ *base }
+
 // Links and intents are their own partitions under their organisation; the
 // organisation's links are GSI1, an invoice's intents another GSI1
 // partition. The page token is a lookup item (PK PAYTOKEN#<token>) that the
@@ -66,8 +71,8 @@ func toLinkItem(l payment.Link) linkItem {
 
 // ExpiredLinks reads the active links whose expiry time has passed, from
 // every partition of the sparse index.
-func (s *Store) ExpiredLinks(ctx context.Context, now time.Time) ([]payment.Link, error) {
-	return queryShards(ctx, s, "dynamo.expired_links", "LINKEXP#", now.UTC().Format(sortableTime), linkItem.link)
+func (s *Payments) ExpiredLinks(ctx context.Context, now time.Time) ([]payment.Link, error) {
+	return queryShards(ctx, s.base, "dynamo.expired_links", "LINKEXP#", now.UTC().Format(sortableTime), linkItem.link)
 }
 
 func (it linkItem) link() payment.Link {
@@ -111,7 +116,7 @@ type tokenItem struct {
 // CreateLink writes the link, its intent and its page token, counts the link
 // on the bank account it pays into, and checks that the invoice is still as
 // read — one transaction, with the event.
-func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.Link, pi payment.Intent, ev event.Event) error {
+func (s *Payments) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.Link, pi payment.Intent, ev event.Event) error {
 	const op = "dynamo.create_payment_link"
 	tx := s.tx()
 	// The invoice, as read, reserves the link's amount.
@@ -138,12 +143,12 @@ func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.L
 }
 
 // GetLink reads one link with the caller's tenant ids.
-func (s *Store) GetLink(ctx context.Context, partnerID, orgID, id string) (payment.Link, error) {
-	return getItem(ctx, s, "dynamo.get_payment_link", linkPK(partnerID, orgID, id), skLink, "payment link not found", linkItem.link)
+func (s *Payments) GetLink(ctx context.Context, partnerID, orgID, id string) (payment.Link, error) {
+	return getItem(ctx, s.base, "dynamo.get_payment_link", linkPK(partnerID, orgID, id), skLink, "payment link not found", linkItem.link)
 }
 
 // ListLinks pages through an organisation's links (filters on what is read).
-func (s *Store) ListLinks(ctx context.Context, partnerID, orgID string, q listing.Query, invoiceID, status string) (listing.Page[payment.Link], error) {
+func (s *Payments) ListLinks(ctx context.Context, partnerID, orgID string, q listing.Query, invoiceID, status string) (listing.Page[payment.Link], error) {
 	var keep func(map[string]types.AttributeValue) bool
 	if invoiceID != "" || status != "" {
 		keep = func(raw map[string]types.AttributeValue) bool {
@@ -152,13 +157,13 @@ func (s *Store) ListLinks(ctx context.Context, partnerID, orgID string, q listin
 			return (invoiceID == "" || (inv != nil && inv.Value == invoiceID)) && (status == "" || (st != nil && st.Value == status))
 		}
 	}
-	return listGSI1(ctx, s, "dynamo.list_payment_links", orgLinksPK(partnerID, orgID), q, keep, false, linkItem.link)
+	return listGSI1(ctx, s.base, "dynamo.list_payment_links", orgLinksPK(partnerID, orgID), q, keep, false, linkItem.link)
 }
 
 // EndLink moves the link (conditional on its version) and its intent
 // (conditional on theirs) to their end states, releases the account, and
 // updates the page token, with the events.
-func (s *Store) EndLink(ctx context.Context, l payment.Link, status string, canceled *payment.Intent, evs []event.Event) error {
+func (s *Payments) EndLink(ctx context.Context, l payment.Link, status string, canceled *payment.Intent, evs []event.Event) error {
 	const op = "dynamo.end_payment_link"
 	tx := s.tx()
 	tx.Put("link", toLinkItem(l), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(l.Version - 1)}})
@@ -190,13 +195,13 @@ func (s *Store) EndLink(ctx context.Context, l payment.Link, status string, canc
 }
 
 // GetIntent reads one intent with the caller's tenant ids.
-func (s *Store) GetIntent(ctx context.Context, partnerID, orgID, id string) (payment.Intent, error) {
-	return getItem(ctx, s, "dynamo.get_payment_intent", intentPK(partnerID, orgID, id), skIntent, "payment intent not found", intentItem.intent)
+func (s *Payments) GetIntent(ctx context.Context, partnerID, orgID, id string) (payment.Intent, error) {
+	return getItem(ctx, s.base, "dynamo.get_payment_intent", intentPK(partnerID, orgID, id), skIntent, "payment intent not found", intentItem.intent)
 }
 
 // ListIntents lists an invoice's intents (an invoice has a handful).
-func (s *Store) ListIntents(ctx context.Context, partnerID, orgID, invoiceID string) ([]payment.Intent, error) {
-	return queryAll(ctx, s, "dynamo.list_payment_intents", &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
+func (s *Payments) ListIntents(ctx context.Context, partnerID, orgID, invoiceID string) ([]payment.Intent, error) {
+	return queryAll(ctx, s.base, "dynamo.list_payment_intents", &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(invoiceIntentsPK(partnerID, orgID, invoiceID))}}, intentItem.intent)
 }
@@ -204,13 +209,13 @@ func (s *Store) ListIntents(ctx context.Context, partnerID, orgID, invoiceID str
 // PageByToken reads a page token and what the page shows — the link, its
 // intent, the invoice and the account paid into — in two calls: the token
 // (which names them all), then one BatchGetItem.
-func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, error) {
+func (s *Payments) PageByToken(ctx context.Context, token string) (payment.Page, error) {
 	const op = "dynamo.page_by_token"
 	var p payment.Page
 	if token == "" || len(token) > 100 {
 		return p, apperr.E(op, apperr.NotFound, "payment page not found")
 	}
-	tk, err := getItem(ctx, s, op, tokenPK(token), skToken, "payment page not found", func(t tokenItem) tokenItem { return t })
+	tk, err := getItem(ctx, s.base, op, tokenPK(token), skToken, "payment page not found", func(t tokenItem) tokenItem { return t })
 	if err != nil {
 		return p, err
 	}
@@ -221,7 +226,7 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 // PageByKeys reads what the page shows — the link, its intent, the invoice,
 // the account paid into, the partner and the brandings — in one BatchGetItem,
 // and checks that the link's token is the one asked for (constant time).
-func (s *Store) PageByKeys(ctx context.Context, k pagetoken.Keys, token string) (payment.Page, error) {
+func (s *Payments) PageByKeys(ctx context.Context, k pagetoken.Keys, token string) (payment.Page, error) {
 	const op = "dynamo.page_by_keys"
 	var p payment.Page
 	tk := tokenItem{PartnerID: k.PartnerID, OrgID: k.OrgID, LinkID: k.LinkID, IntentID: k.IntentID, InvoiceID: k.InvoiceID, DeptID: k.DeptID, AccountID: k.AccountID}
@@ -309,7 +314,7 @@ func (s *Store) PageByKeys(ctx context.Context, k pagetoken.Keys, token string) 
 }
 
 // SetDestination keeps the account's Aiia destination id.
-func (s *Store) SetDestination(ctx context.Context, a department.BankAccount, destinationID string) error {
+func (s *Departments) SetDestination(ctx context.Context, a department.BankAccount, destinationID string) error {
 	const op = "dynamo.set_destination"
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(deptPK(a.PartnerID, a.DepartmentID), pfxBA+a.ID),
 		UpdateExpression: aws.String("SET aiia_destination_id = :d"), ConditionExpression: aws.String("attribute_exists(PK)"),
@@ -328,7 +333,7 @@ func (t *txn) putIntent(name string, pi payment.Intent) {
 
 // UpdateIntent writes the intent on condition of the version it was read at,
 // with its events (none for a change that is not a transition).
-func (s *Store) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event.Event) error {
+func (s *Payments) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event.Event) error {
 	const op = "dynamo.update_payment_intent"
 	tx := s.tx()
 	tx.putIntent("intent", pi)
@@ -347,7 +352,7 @@ func (s *Store) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event
 // takes it, the completed link and its page, the released account — one
 // transaction, each conditional on the version read, so a payment is applied
 // once however often the poller runs.
-func (s *Store) SettleIntent(ctx context.Context, pi payment.Intent, l payment.Link, inv invoice.Invoice, evs []event.Event) error {
+func (s *Payments) SettleIntent(ctx context.Context, pi payment.Intent, l payment.Link, inv invoice.Invoice, evs []event.Event) error {
 	const op = "dynamo.settle_payment_intent"
 	tx := s.tx()
 	tx.putIntent("intent", pi)

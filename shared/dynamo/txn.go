@@ -63,7 +63,7 @@ func (c cond) attrValues() map[string]types.AttributeValue {
 	return c.values
 }
 
-func (s *Store) tx() *txn { return &txn{db: s.db, table: s.table} }
+func (s *base) tx() *txn { return &txn{db: s.db, table: s.table} }
 
 func (t *txn) add(name string, it types.TransactWriteItem) {
 	t.items, t.names = append(t.items, it), append(t.names, name)

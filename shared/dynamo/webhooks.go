@@ -18,6 +18,10 @@ import (
 	"github.com/modupay/modupay/shared/webhook"
 )
 
+// Webhooks stores webhook subscriptions and deliveries (webhook.Store and,
+// with Parked, webhook.DispatchStore).
+type Webhooks struct{ *base }
+
 // Subscriptions live in their partner's partition (PK PARTNER#<p>, SK
 // WHSUB#<id>), next to a counter item (SK WHSUBS) that bounds their number:
 // the router reads a partner's subscriptions with one query. A delivery is
@@ -66,7 +70,7 @@ func (it subItem) subscription() webhook.Subscription {
 // CreateSubscription writes the subscription, counts it (at most
 // webhook.MaxSubscriptions), checks each organisation it is narrowed to, and
 // publishes its event, in one transaction.
-func (s *Store) CreateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
+func (s *Webhooks) CreateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
 	const op = "dynamo.create_subscription"
 	tx := s.tx()
 	tx.Put("subscription", toSubItem(sub), ifNew)
@@ -104,13 +108,13 @@ func commitSubscription(ctx context.Context, op string, tx *txn, sub webhook.Sub
 func orgParam(i int) string { return "organization_ids[" + strconv.Itoa(i) + "]" }
 
 // GetSubscription reads one subscription of the partner.
-func (s *Store) GetSubscription(ctx context.Context, partnerID, id string) (webhook.Subscription, error) {
-	return getItem(ctx, s, "dynamo.get_subscription", partnerPK(partnerID), subSK(id), "webhook subscription not found", subItem.subscription)
+func (s *Webhooks) GetSubscription(ctx context.Context, partnerID, id string) (webhook.Subscription, error) {
+	return getItem(ctx, s.base, "dynamo.get_subscription", partnerPK(partnerID), subSK(id), "webhook subscription not found", subItem.subscription)
 }
 
 // ListSubscriptions reads every subscription of the partner: one query.
-func (s *Store) ListSubscriptions(ctx context.Context, partnerID string) ([]webhook.Subscription, error) {
-	return queryAll(ctx, s, "dynamo.list_subscriptions", &dynamodb.QueryInput{TableName: aws.String(s.table),
+func (s *Webhooks) ListSubscriptions(ctx context.Context, partnerID string) ([]webhook.Subscription, error) {
+	return queryAll(ctx, s.base, "dynamo.list_subscriptions", &dynamodb.QueryInput{TableName: aws.String(s.table),
 		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :sk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(partnerPK(partnerID)), ":sk": str("WHSUB#")},
 	}, subItem.subscription)
@@ -123,7 +127,7 @@ var subscriptionFields = []string{"url", "events", "organization_ids", "descript
 
 // UpdateSubscription replaces the subscription's fields on condition that its
 // version is the one it was read at, checking its organisations, with its event.
-func (s *Store) UpdateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
+func (s *Webhooks) UpdateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
 	const op = "dynamo.update_subscription"
 	item, err := marshal(toSubItem(sub))
 	if err != nil {
@@ -157,7 +161,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub webhook.Subscription
 }
 
 // DeleteSubscription removes the subscription and uncounts it, with its event.
-func (s *Store) DeleteSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
+func (s *Webhooks) DeleteSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
 	const op = "dynamo.delete_subscription"
 	tx := s.tx()
 	tx.Delete("subscription", key(partnerPK(sub.PartnerID), subSK(sub.ID)), ifExists)
@@ -175,17 +179,17 @@ func (s *Store) DeleteSubscription(ctx context.Context, sub webhook.Subscription
 }
 
 // MarkFailing starts the subscription's failure run, unless one is running.
-func (s *Store) MarkFailing(ctx context.Context, partnerID, subID string, since time.Time) error {
+func (s *Webhooks) MarkFailing(ctx context.Context, partnerID, subID string, since time.Time) error {
 	return s.failing(ctx, partnerID, subID, "SET failing_since = :t", "attribute_exists(PK) AND attribute_not_exists(failing_since)",
 		map[string]types.AttributeValue{":t": str(since.UTC().Format(time.RFC3339Nano))})
 }
 
 // ClearFailing ends the subscription's failure run.
-func (s *Store) ClearFailing(ctx context.Context, partnerID, subID string) error {
+func (s *Webhooks) ClearFailing(ctx context.Context, partnerID, subID string) error {
 	return s.failing(ctx, partnerID, subID, "REMOVE failing_since", "attribute_exists(failing_since)", nil)
 }
 
-func (s *Store) failing(ctx context.Context, partnerID, subID, update, cond string, values map[string]types.AttributeValue) error {
+func (s *Webhooks) failing(ctx context.Context, partnerID, subID, update, cond string, values map[string]types.AttributeValue) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(partnerPK(partnerID), subSK(subID)),
 		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond), ExpressionAttributeValues: values})
 	if err == nil || checkFailed(err) {
@@ -248,14 +252,14 @@ func (it deliveryItem) delivery() webhook.Delivery {
 }
 
 // GetDelivery reads one delivery of the partner.
-func (s *Store) GetDelivery(ctx context.Context, partnerID, id string) (webhook.Delivery, error) {
-	return getItem(ctx, s, "dynamo.get_delivery", deliveryPK(partnerID, id), skDelivery, "webhook delivery not found", deliveryItem.delivery)
+func (s *Webhooks) GetDelivery(ctx context.Context, partnerID, id string) (webhook.Delivery, error) {
+	return getItem(ctx, s.base, "dynamo.get_delivery", deliveryPK(partnerID, id), skDelivery, "webhook delivery not found", deliveryItem.delivery)
 }
 
 // ListDeliveries pages through a subscription's deliveries, newest first;
 // the dates bound the index's sort key, status and event type filter what
 // is read.
-func (s *Store) ListDeliveries(ctx context.Context, partnerID, subID string, q listing.Query, f webhook.DeliveryFilter) (listing.Page[webhook.Delivery], error) {
+func (s *Webhooks) ListDeliveries(ctx context.Context, partnerID, subID string, q listing.Query, f webhook.DeliveryFilter) (listing.Page[webhook.Delivery], error) {
 	const op = "dynamo.list_deliveries"
 	pk := subDeliveriesPK(partnerID, subID)
 	cond := "GSI1PK = :pk"
@@ -296,7 +300,7 @@ func (s *Store) ListDeliveries(ctx context.Context, partnerID, subID string, q l
 }
 
 // CreateDelivery writes a new pending delivery with its event.
-func (s *Store) CreateDelivery(ctx context.Context, d webhook.Delivery, ev event.Event) error {
+func (s *Webhooks) CreateDelivery(ctx context.Context, d webhook.Delivery, ev event.Event) error {
 	const op = "dynamo.create_delivery"
 	tx := s.tx()
 	tx.Put("delivery", toDeliveryItem(d), ifNew)
@@ -312,7 +316,7 @@ func (s *Store) CreateDelivery(ctx context.Context, d webhook.Delivery, ev event
 }
 
 // RequestRetry moves a failed delivery back to pending, with its event.
-func (s *Store) RequestRetry(ctx context.Context, d webhook.Delivery, ev event.Event) error {
+func (s *Webhooks) RequestRetry(ctx context.Context, d webhook.Delivery, ev event.Event) error {
 	const op = "dynamo.request_retry"
 	next, err := attributevalue.Marshal(d.NextAttemptAt)
 	if err != nil {
@@ -337,7 +341,7 @@ func (s *Store) RequestRetry(ctx context.Context, d webhook.Delivery, ev event.E
 // AcquireAttempt takes attempt m.Attempt of its delivery (see
 // webhook.DispatchStore): one conditional UpdateItem, which also creates the
 // delivery on its first attempt.
-func (s *Store) AcquireAttempt(ctx context.Context, m webhook.Message, owner string, now, leaseUntil time.Time) (webhook.Delivery, bool, error) {
+func (s *Webhooks) AcquireAttempt(ctx context.Context, m webhook.Message, owner string, now, leaseUntil time.Time) (webhook.Delivery, bool, error) {
 	const op = "dynamo.acquire_attempt"
 	id := webhook.DeliveryID(m.SubscriptionID, m.EventID)
 	k := key(deliveryPK(m.PartnerID, id), skDelivery)
@@ -395,7 +399,7 @@ func (s *Store) AcquireAttempt(ctx context.Context, m webhook.Message, owner str
 
 // FinishAttempt appends the attempt, sets the status (and the next
 // attempt's time) and releases the lease, if the lease is still owner's.
-func (s *Store) FinishAttempt(ctx context.Context, d webhook.Delivery, owner string, a webhook.Attempt, status string, next *time.Time, now time.Time) error {
+func (s *Webhooks) FinishAttempt(ctx context.Context, d webhook.Delivery, owner string, a webhook.Attempt, status string, next *time.Time, now time.Time) error {
 	const op = "dynamo.finish_attempt"
 	att, err := marshal(a)
 	if err != nil {
