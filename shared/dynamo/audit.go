@@ -39,7 +39,8 @@ type auditItem struct {
 // put is conditional, so a redelivered message changes nothing.
 func (s *Audit) PutAuditEntry(ctx context.Context, e audit.Entry) error {
 	const op = "dynamo.put_audit_entry"
-	item, err := marshal(auditItem{head: head{PK: auditPK(e.PartnerID, e.OrganizationID), SK: e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID, TTL: e.Timestamp.Add(auditRetention).Unix(), Kind: "audit"}, Entry: e})
+	item, err := marshal(auditItem{head: head{PK: auditPK(e.PartnerID, e.OrganizationID), SK: e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID,
+		Kind: "audit", TTL: e.Timestamp.Add(auditRetention).Unix()}, Entry: e})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}

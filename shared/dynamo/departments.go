@@ -64,7 +64,8 @@ func (s *Departments) CreateDepartment(ctx context.Context, d department.Departm
 	const op = "dynamo.create_department"
 	tx := s.tx()
 	tx.checkOrganization("organization", d.PartnerID, d.OrgID)
-	tx.Put("department", deptItem{head: head{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID, Kind: "department"}, PartnerID: d.PartnerID, Version: d.Version, Department: d}, ifNew)
+	tx.Put("department", deptItem{head: head{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID,
+		Kind: "department"}, PartnerID: d.PartnerID, Version: d.Version, Department: d}, ifNew)
 	tx.claimCode("code", d.PartnerID, d.OrgID, d.Code, d.ID)
 	tx.Events(ev)
 	err := tx.Run(ctx)

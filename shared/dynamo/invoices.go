@@ -60,7 +60,8 @@ type invoiceItem struct {
 }
 
 func toInvoiceItem(inv invoice.Invoice) invoiceItem {
-	it := invoiceItem{head: head{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID, Kind: "invoice"}, PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Invoice: inv}
+	it := invoiceItem{head: head{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID,
+		Kind: "invoice"}, PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Invoice: inv}
 	if inv.Status == invoice.StatusIssued || inv.Status == invoice.StatusPartiallyPaid {
 		it.GSI2PK, it.GSI2SK = dueShard(inv.ID), inv.DueDate+"#"+inv.ID
 	}

@@ -36,7 +36,8 @@ type orgItem struct {
 }
 
 func toOrgItem(org organization.Organization) orgItem {
-	return orgItem{head: head{PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID, Kind: "organization"}, PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Version: org.Version, Organization: org}
+	return orgItem{head: head{PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID,
+		Kind: "organization"}, PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Version: org.Version, Organization: org}
 }
 
 func (it orgItem) organization() organization.Organization {

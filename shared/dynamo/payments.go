@@ -60,7 +60,8 @@ type linkItem struct {
 // over the same number of partitions as due invoices), for the schedule
 // that expires them; the attributes go when the link ends.
 func toLinkItem(l payment.Link) linkItem {
-	it := linkItem{head: head{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID, Kind: "payment_link"}, PartnerID: l.PartnerID, OrgID: l.OrgID, DepartmentID: l.DepartmentID, BankAccountID: l.BankAccountID,
+	it := linkItem{head: head{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID,
+		Kind: "payment_link"}, PartnerID: l.PartnerID, OrgID: l.OrgID, DepartmentID: l.DepartmentID, BankAccountID: l.BankAccountID,
 		PaymentMethods: l.PaymentMethods, ReturnURL: l.ReturnURL, Token: l.Token, Version: l.Version, Link: l}
 	if l.Status == payment.LinkActive {
 		it.GSI2PK = "LINKEXP#" + dueShard(l.ID)[len("DUE#"):]
@@ -91,7 +92,8 @@ type intentItem struct {
 }
 
 func toIntentItem(pi payment.Intent) intentItem {
-	return intentItem{head: head{PK: intentPK(pi.PartnerID, pi.OrgID, pi.ID), SK: skIntent, GSI1PK: invoiceIntentsPK(pi.PartnerID, pi.OrgID, pi.InvoiceID), GSI1SK: pi.ID, Kind: "payment_intent"}, PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version, Intent: pi}
+	return intentItem{head: head{PK: intentPK(pi.PartnerID, pi.OrgID, pi.ID), SK: skIntent, GSI1PK: invoiceIntentsPK(pi.PartnerID, pi.OrgID, pi.InvoiceID), GSI1SK: pi.ID,
+		Kind: "payment_intent"}, PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version, Intent: pi}
 }
 
 func (it intentItem) intent() payment.Intent {

@@ -228,7 +228,9 @@ func toDeliveryItem(d webhook.Delivery) deliveryItem {
 	if d.Attempts == nil {
 		d.Attempts = []webhook.Attempt{}
 	}
-	return deliveryItem{head: head{PK: deliveryPK(d.PartnerID, d.ID), SK: skDelivery, GSI1PK: subDeliveriesPK(d.PartnerID, d.SubscriptionID), GSI1SK: deliveryGSI1SK(d.CreatedAt, d.ID), Kind: "webhook_delivery", TTL: d.CreatedAt.Add(webhook.Retention).Unix()}, ID: d.ID, PartnerID: d.PartnerID,
+	return deliveryItem{head: head{PK: deliveryPK(d.PartnerID, d.ID), SK: skDelivery,
+		GSI1PK: subDeliveriesPK(d.PartnerID, d.SubscriptionID), GSI1SK: deliveryGSI1SK(d.CreatedAt, d.ID),
+		Kind: "webhook_delivery", TTL: d.CreatedAt.Add(webhook.Retention).Unix()}, ID: d.ID, PartnerID: d.PartnerID,
 		SubscriptionID: d.SubscriptionID, EventID: d.EventID, EventType: d.EventType, OrgID: d.OrganizationID, EventAt: d.EventAt,
 		Status: d.Status, AttemptCount: d.AttemptCount, NextAttemptAt: d.NextAttemptAt, Attempts: d.Attempts, Payload: string(d.Payload),
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
