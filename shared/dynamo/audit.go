@@ -12,6 +12,12 @@ import (
 	"github.com/modupay/modupay/shared/audit"
 )
 
+// Audit stores the audit trail (audit.Store, with Parked).
+type Audit struct{ *base }
+
+// Parked records the messages a worker can never process.
+type Parked struct{ *base }
+
 // Audit entries live under their tenant, newest last: an organisation's
 // trail (or the partner's, for partner-level actions) is one Query.
 func auditPK(partnerID, orgID string) string {
@@ -25,24 +31,21 @@ func auditPK(partnerID, orgID string) string {
 const auditRetention = 7 * 365 * 24 * time.Hour
 
 type auditItem struct {
-	PK  string `json:"PK"`
-	SK  string `json:"SK"`
-	TTL int64  `json:"ttl"`
+	head
 	audit.Entry
-	Kind string `json:"kind"`
 }
 
 // PutAuditEntry writes the entry once: its key comes from the event, and the
 // put is conditional, so a redelivered message changes nothing.
-func (s *Store) PutAuditEntry(ctx context.Context, e audit.Entry) error {
+func (s *Audit) PutAuditEntry(ctx context.Context, e audit.Entry) error {
 	const op = "dynamo.put_audit_entry"
-	item, err := marshal(auditItem{PK: auditPK(e.PartnerID, e.OrganizationID), SK: e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID,
-		TTL: e.Timestamp.Add(auditRetention).Unix(), Entry: e, Kind: "audit"})
+	item, err := marshal(auditItem{head: head{PK: auditPK(e.PartnerID, e.OrganizationID), SK: e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID,
+		Kind: "audit", TTL: e.Timestamp.Add(auditRetention).Unix()}, Entry: e})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if err != nil && !conditionFailed(err, -1) {
+	if err != nil && !checkFailed(err) {
 		return transient(op, err)
 	}
 	return nil
@@ -50,19 +53,17 @@ func (s *Store) PutAuditEntry(ctx context.Context, e audit.Entry) error {
 
 // Park records a message a worker can never process, with the reason, so an
 // operator can inspect it (PK PARKED#<source>); the message is then acknowledged.
-func (s *Store) Park(ctx context.Context, source, messageID, body, reason string) error {
+func (s *Parked) Park(ctx context.Context, source, messageID, body, reason string) error {
 	const op = "dynamo.park"
 	now := s.now().UTC()
 	item, err := marshal(struct {
-		PK        string    `json:"PK"`
-		SK        string    `json:"SK"`
-		Kind      string    `json:"kind"`
+		head
 		MessageID string    `json:"message_id"`
 		Body      string    `json:"body"`
 		Reason    string    `json:"reason"`
 		ParkedAt  time.Time `json:"parked_at"`
-		TTL       int64     `json:"ttl"`
-	}{"PARKED#" + source, now.Format(sortableTime) + "#" + messageID, "parked", messageID, body, reason, now, now.Add(30 * 24 * time.Hour).Unix()})
+	}{head{PK: "PARKED#" + source, SK: now.Format(sortableTime) + "#" + messageID, Kind: "parked", TTL: now.Add(30 * 24 * time.Hour).Unix()},
+		messageID, body, reason, now})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
@@ -73,7 +74,7 @@ func (s *Store) Park(ctx context.Context, source, messageID, body, reason string
 }
 
 // CountAuditEntries counts a tenant's audit entries (tests and operators).
-func (s *Store) CountAuditEntries(ctx context.Context, partnerID, orgID string) (int, error) {
+func (s *Audit) CountAuditEntries(ctx context.Context, partnerID, orgID string) (int, error) {
 	const op = "dynamo.count_audit_entries"
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
@@ -96,7 +97,7 @@ func (s *Store) CountAuditEntries(ctx context.Context, partnerID, orgID string) 
 }
 
 // CountParked counts the messages parked by a source (tests and operators).
-func (s *Store) CountParked(ctx context.Context, source string) (int, error) {
+func (s *Parked) CountParked(ctx context.Context, source string) (int, error) {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("PK = :pk"),
@@ -111,8 +112,8 @@ func (s *Store) CountParked(ctx context.Context, source string) (int, error) {
 
 // ListAuditEntries reads a tenant's audit entries in time order (tests and
 // operators; orgID "" is the partner's own entries).
-func (s *Store) ListAuditEntries(ctx context.Context, partnerID, orgID string) ([]audit.Entry, error) {
-	return queryAll(ctx, s, "dynamo.list_audit_entries", &dynamodb.QueryInput{TableName: aws.String(s.table),
+func (s *Audit) ListAuditEntries(ctx context.Context, partnerID, orgID string) ([]audit.Entry, error) {
+	return queryAll(ctx, s.base, "dynamo.list_audit_entries", &dynamodb.QueryInput{TableName: aws.String(s.table),
 		KeyConditionExpression:    aws.String("PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(auditPK(partnerID, orgID))},
 	}, func(it auditItem) audit.Entry { return it.Entry })

@@ -3,9 +3,6 @@ package dynamo
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/event"
@@ -15,6 +12,9 @@ import (
 // the organisation's, under SK BRANDING.
 const skBranding = "BRANDING"
 
+// Brandings stores partners' and organisations' white labels (branding.Store).
+type Brandings struct{ *base }
+
 func brandingPK(partnerID, orgID string) string {
 	if orgID == "" {
 		return partnerPK(partnerID)
@@ -23,26 +23,22 @@ func brandingPK(partnerID, orgID string) string {
 }
 
 type brandingItem struct {
-	PK   string `json:"PK"`
-	SK   string `json:"SK"`
-	Kind string `json:"kind"`
+	head
 	branding.Branding
 }
 
 // PutBranding replaces a branding, with its event; for an organisation, on
 // condition that it is the partner's.
-func (s *Store) PutBranding(ctx context.Context, partnerID, orgID string, b branding.Branding, ev event.Event) error {
+func (s *Brandings) PutBranding(ctx context.Context, partnerID, orgID string, b branding.Branding, ev event.Event) error {
 	const op = "dynamo.put_branding"
-	item, err := marshal(brandingItem{PK: brandingPK(partnerID, orgID), SK: skBranding, Kind: "branding", Branding: b})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(s.table), Item: item}}}
+	tx := s.tx()
 	if orgID != "" {
-		items = append([]types.TransactWriteItem{s.orgExists(partnerID, orgID)}, items...)
+		tx.checkOrganization("organization", partnerID, orgID)
 	}
-	err = s.transact(ctx, ev, items...)
-	if orgID != "" && conditionFailed(err, 0) {
+	tx.Put("branding", brandingItem{head: head{PK: brandingPK(partnerID, orgID), SK: skBranding, Kind: "branding"}, Branding: b}, cond{})
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "organization") {
 		return apperr.E(op, apperr.NotFound, "organization not found")
 	}
 	if err != nil {
@@ -52,12 +48,12 @@ func (s *Store) PutBranding(ctx context.Context, partnerID, orgID string, b bran
 }
 
 // GetBranding reads a branding; none set is the zero Branding.
-func (s *Store) GetBranding(ctx context.Context, partnerID, orgID string) (branding.Branding, error) {
-	b, err := getItem(ctx, s, "dynamo.get_branding", brandingPK(partnerID, orgID), skBranding, "no branding", func(it brandingItem) branding.Branding { return it.Branding })
+func (s *Brandings) GetBranding(ctx context.Context, partnerID, orgID string) (branding.Branding, error) {
+	b, err := getItem(ctx, s.base, "dynamo.get_branding", brandingPK(partnerID, orgID), skBranding, "no branding", func(it brandingItem) branding.Branding { return it.Branding })
 	if apperr.CodeOf(err) == apperr.NotFound {
 		if orgID != "" {
 			// Distinguish "no branding" from "not the partner's organisation".
-			if err := s.OrganizationExists(ctx, partnerID, orgID); err != nil {
+			if err := s.organizationExists(ctx, partnerID, orgID); err != nil {
 				return branding.Branding{}, err
 			}
 		}

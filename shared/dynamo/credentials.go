@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
@@ -14,6 +12,10 @@ import (
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/listing"
 )
+
+// Credentials stores partners and their API clients (credential.Store,
+// with RateLimits for the token counters).
+type Credentials struct{ *base }
 
 // A client is found by its id alone (the token endpoint knows nothing else):
 // one GetItem. Organisation clients are also listed under their organisation
@@ -30,11 +32,7 @@ const (
 )
 
 type clientItem struct {
-	PK           string     `json:"PK"`
-	SK           string     `json:"SK"`
-	GSI1PK       string     `json:"GSI1PK,omitempty"`
-	GSI1SK       string     `json:"GSI1SK,omitempty"`
-	Kind         string     `json:"kind"`
+	head
 	ClientID     string     `json:"client_id"`
 	PartnerID    string     `json:"partner_id"`
 	OrgID        string     `json:"organization_id,omitempty"`
@@ -49,7 +47,7 @@ type clientItem struct {
 }
 
 func toClientItem(c credential.Client) clientItem {
-	it := clientItem{PK: clientPK(c.ID), SK: skClient, Kind: "client", ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID,
+	it := clientItem{head: head{PK: clientPK(c.ID), SK: skClient, Kind: "client"}, ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID,
 		Scope: string(c.Scope), Role: string(c.Role), PortfolioIDs: c.PortfolioIDs, Name: c.Name, SecretHash: c.SecretHash,
 		Status: c.Status, CreatedAt: c.CreatedAt, RevokedAt: c.RevokedAt}
 	if c.OrgID != "" {
@@ -65,12 +63,12 @@ func (it clientItem) client() credential.Client {
 }
 
 // GetClient is the token endpoint's single read.
-func (s *Store) GetClient(ctx context.Context, clientID string) (credential.Client, error) {
+func (s *Credentials) GetClient(ctx context.Context, clientID string) (credential.Client, error) {
 	const op = "dynamo.get_client"
 	if clientID == "" || len(clientID) > 200 {
 		return credential.Client{}, apperr.E(op, apperr.NotFound, "client not found")
 	}
-	return getItem(ctx, s, op, clientPK(clientID), skClient, "client not found", clientItem.client)
+	return getItem(ctx, s.base, op, clientPK(clientID), skClient, "client not found", clientItem.client)
 }
 
 // PutPartner upserts a partner and its partner client (operator command).
@@ -78,42 +76,26 @@ func (s *Store) GetClient(ctx context.Context, clientID string) (credential.Clie
 // records a revocation of the tokens issued up to that time, which every
 // function's auth cache reads: tokens got with the old secret stop within
 // RevocationRefresh, tokens got with the new one keep working.
-func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credential.Client, revokeTokens *time.Time) error {
+func (s *Credentials) PutPartner(ctx context.Context, p credential.Partner, c credential.Client, revokeTokens *time.Time) error {
 	const op = "dynamo.put_partner"
-	pItem, err := marshal(struct {
-		PK        string    `json:"PK"`
-		SK        string    `json:"SK"`
-		Kind      string    `json:"kind"`
+	tx := s.tx()
+	tx.Put("partner", struct {
+		head
 		PartnerID string    `json:"partner_id"`
 		Name      string    `json:"name"`
 		CreatedAt time.Time `json:"created_at"`
-	}{partnerPK(p.ID), skPartner, "partner", p.ID, p.Name, p.CreatedAt})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	cItem, err := marshal(toClientItem(c))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
+	}{head{PK: partnerPK(p.ID), SK: skPartner, Kind: "partner"}, p.ID, p.Name, p.CreatedAt}, cond{})
 	// A client id already used by another partner must not be taken over.
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: pItem}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: cItem,
-			ConditionExpression:       aws.String("attribute_not_exists(PK) OR (partner_id = :p AND #scope = :partner)"),
-			ExpressionAttributeNames:  map[string]string{"#scope": "scope"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(p.ID), ":partner": str(string(auth.ScopePartner))}}},
-	}
+	tx.Put("client", toClientItem(c), cond{expr: "attribute_not_exists(PK) OR (partner_id = :p AND #scope = :partner)",
+		names:  map[string]string{"#scope": "scope"},
+		values: map[string]types.AttributeValue{":p": str(p.ID), ":partner": str(string(auth.ScopePartner))}})
 	if revokeTokens != nil {
 		at := revokeTokens.UTC()
-		marker, err := marshal(revocationItem{PK: pkRevocations, SK: at.Format(sortableTime) + "#" + c.ID,
-			ClientID: c.ID, RevokedAt: at, IssuedUpTo: true, TTL: at.Add(revocationKeep).Unix()})
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: marker}})
+		tx.Put("revocation", revocationItem{head: head{PK: pkRevocations, SK: at.Format(sortableTime) + "#" + c.ID, TTL: at.Add(revocationKeep).Unix()},
+			ClientID: c.ID, RevokedAt: at, IssuedUpTo: true}, cond{})
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if conditionFailed(err, 1) {
+	err := tx.Run(ctx)
+	if tx.Failed(err, "client") {
 		return apperr.E(op, apperr.Conflict, "client id "+c.ID+" belongs to another partner or organization")
 	}
 	if err != nil {
@@ -124,20 +106,17 @@ func (s *Store) PutPartner(ctx context.Context, p credential.Partner, c credenti
 
 // CreateClient writes an organisation client, on condition that the
 // organisation is the partner's, with its event.
-func (s *Store) CreateClient(ctx context.Context, c credential.Client, ev event.Event) error {
+func (s *Credentials) CreateClient(ctx context.Context, c credential.Client, ev event.Event) error {
 	const op = "dynamo.create_client"
-	item, err := marshal(toClientItem(c))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		s.orgExists(c.PartnerID, c.OrgID),
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	)
+	tx := s.tx()
+	tx.checkOrganization("organization", c.PartnerID, c.OrgID)
+	tx.Put("client", toClientItem(c), ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "organization"):
 		return apperr.E(op, apperr.NotFound, "organization not found")
-	case conditionFailed(err, 1):
+	case tx.Failed(err, "client"):
 		return apperr.E(op, apperr.Conflict, "client id already exists")
 	case err != nil:
 		return transient(op, err)
@@ -146,15 +125,15 @@ func (s *Store) CreateClient(ctx context.Context, c credential.Client, ev event.
 }
 
 // ListClients pages through an organisation's clients.
-func (s *Store) ListClients(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[credential.Client], error) {
+func (s *Credentials) ListClients(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[credential.Client], error) {
 	const op = "dynamo.list_clients"
-	return listGSI1(ctx, s, op, orgClientsPK(partnerID, orgID), q, nil, true, clientItem.client)
+	return listGSI1(ctx, s.base, op, orgClientsPK(partnerID, orgID), q, nil, true, clientItem.client)
 }
 
 // RevokeClient revokes an organisation client in one transaction: the client's
 // status (conditional on it being this organisation's and active), the
 // revocation marker read by every function's auth cache, and the event.
-func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID string, at time.Time, newEvent func(credential.Client) (event.Event, error)) (credential.Client, error) {
+func (s *Credentials) RevokeClient(ctx context.Context, partnerID, orgID, clientID string, at time.Time, newEvent func(credential.Client) (event.Event, error)) (credential.Client, error) {
 	const op = "dynamo.revoke_client"
 	current, err := s.GetClient(ctx, clientID)
 	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
@@ -171,20 +150,15 @@ func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID str
 	if err != nil {
 		return credential.Client{}, apperr.Wrap(op, err)
 	}
-	marker, err := marshal(revocationItem{PK: pkRevocations, SK: at.UTC().Format(sortableTime) + "#" + clientID,
-		ClientID: clientID, RevokedAt: at.UTC(), TTL: at.Add(revocationKeep).Unix()})
-	if err != nil {
-		return credential.Client{}, apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(clientPK(clientID), skClient),
-			UpdateExpression:          aws.String("SET #status = :revoked, revoked_at = :at"),
-			ConditionExpression:       aws.String("partner_id = :p AND organization_id = :o AND #status = :active"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":revoked": str(credential.StatusRevoked), ":active": str(credential.StatusActive), ":at": str(at.UTC().Format(time.RFC3339Nano)), ":p": str(partnerID), ":o": str(orgID)}}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: marker}},
-	)
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Update("client", key(clientPK(clientID), skClient), "SET #status = :revoked, revoked_at = :at",
+		cond{expr: "partner_id = :p AND organization_id = :o AND #status = :active", names: map[string]string{"#status": "status"},
+			values: map[string]types.AttributeValue{":revoked": str(credential.StatusRevoked), ":active": str(credential.StatusActive), ":at": str(at.UTC().Format(time.RFC3339Nano)), ":p": str(partnerID), ":o": str(orgID)}})
+	tx.Put("revocation", revocationItem{head: head{PK: pkRevocations, SK: at.UTC().Format(sortableTime) + "#" + clientID, TTL: at.Add(revocationKeep).Unix()},
+		ClientID: clientID, RevokedAt: at.UTC()}, cond{})
+	tx.Events(ev)
+	err = tx.Run(ctx)
+	if tx.Failed(err, "client") {
 		// Revoked concurrently: the state the caller wanted holds.
 		return s.GetClient(ctx, clientID)
 	}
@@ -196,42 +170,10 @@ func (s *Store) RevokeClient(ctx context.Context, partnerID, orgID, clientID str
 }
 
 type revocationItem struct {
-	PK        string    `json:"PK"`
-	SK        string    `json:"SK"`
+	head
 	ClientID  string    `json:"client_id"`
 	RevokedAt time.Time `json:"revoked_at"`
 	// IssuedUpTo limits the revocation to the tokens issued up to RevokedAt
 	// (a secret rotation); absent, every token of the client is revoked.
-	IssuedUpTo bool  `json:"issued_up_to,omitempty"`
-	TTL        int64 `json:"ttl"`
-}
-
-// Revocation is what the auth cache knows of a client's revocation.
-type Revocation struct {
-	At time.Time
-	// IssuedUpTo: only tokens issued at or before At are revoked (a secret
-	// rotation); otherwise all of them (a revoked client).
-	IssuedUpTo bool
-}
-
-// RecentRevocations lists clients revoked since a time: one Query of a
-// partition that holds at most the last 70 minutes of revocations.
-func (s *Store) RecentRevocations(ctx context.Context, since time.Time) (map[string]Revocation, error) {
-	const op = "dynamo.recent_revocations"
-	items, err := queryAll(ctx, s, op, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    aws.String("PK = :pk AND SK >= :since"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkRevocations), ":since": str(since.UTC().Format(sortableTime))},
-	}, func(it revocationItem) revocationItem { return it })
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]Revocation, len(items))
-	for _, it := range items { // in time order: a full revocation is never undone
-		if prev, ok := out[it.ClientID]; ok && !prev.IssuedUpTo {
-			continue
-		}
-		out[it.ClientID] = Revocation{At: it.RevokedAt, IssuedUpTo: it.IssuedUpTo}
-	}
-	return out, nil
+	IssuedUpTo bool `json:"issued_up_to,omitempty"`
 }

@@ -14,6 +14,11 @@ import (
 	"github.com/modupay/modupay/shared/listing"
 )
 
+// Departments stores departments with what lives in their partition: bank
+// accounts and their IBAN claims, the KYC file and documents
+// (department.Store, and the account reads and writes of the payment flow).
+type Departments struct{ *base }
+
 // A department is its own partition under its partner, found by id alone
 // (routes like /v1/departments/{id} name no organisation); its bank accounts,
 // KYC file and KYC documents live in the same partition, so one Query lists
@@ -37,11 +42,7 @@ const (
 )
 
 type deptItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	GSI1PK    string `json:"GSI1PK"`
-	GSI1SK    string `json:"GSI1SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	Version   int64  `json:"version"`
 	department.Department
@@ -59,22 +60,19 @@ func (it deptItem) department() department.Department {
 
 // CreateDepartment writes the department, its code claim and its event, on
 // condition that the organisation is the partner's.
-func (s *Store) CreateDepartment(ctx context.Context, d department.Department, ev event.Event) error {
+func (s *Departments) CreateDepartment(ctx context.Context, d department.Department, ev event.Event) error {
 	const op = "dynamo.create_department"
-	item, err := marshal(deptItem{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID,
-		Kind: "department", PartnerID: d.PartnerID, Version: d.Version, Department: d})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		s.orgExists(d.PartnerID, d.OrgID),
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		s.claimCode(d.PartnerID, d.OrgID, d.Code, d.ID),
-	)
+	tx := s.tx()
+	tx.checkOrganization("organization", d.PartnerID, d.OrgID)
+	tx.Put("department", deptItem{head: head{PK: deptPK(d.PartnerID, d.ID), SK: skDept, GSI1PK: orgDeptsPK(d.PartnerID, d.OrgID), GSI1SK: d.ID,
+		Kind: "department"}, PartnerID: d.PartnerID, Version: d.Version, Department: d}, ifNew)
+	tx.claimCode("code", d.PartnerID, d.OrgID, d.Code, d.ID)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "organization"):
 		return apperr.E(op, apperr.NotFound, "organization not found")
-	case conditionFailed(err, 2):
+	case tx.Failed(err, "code"):
 		return codeTaken(op, d.Code)
 	case err != nil:
 		return transient(op, err)
@@ -86,52 +84,47 @@ func codeTaken(op, code string) error {
 	return &apperr.Error{Op: op, Code: apperr.Conflict, Param: "code", Message: "a department with the code " + code + " already exists in this organization"}
 }
 
-func (s *Store) claimCode(partnerID, orgID, code, deptID string) types.TransactWriteItem {
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table),
-		Item:                map[string]types.AttributeValue{attrPK: str(deptCodePK(partnerID, orgID, code)), attrSK: str(skCode), "department_id": str(deptID), "kind": str("department_code")},
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}}
+// claimCode adds the claim that makes code unique in its organisation.
+func (t *txn) claimCode(name, partnerID, orgID, code, deptID string) {
+	t.Put(name, struct {
+		head
+		DepartmentID string `json:"department_id"`
+	}{head{PK: deptCodePK(partnerID, orgID, code), SK: skCode, Kind: "department_code"}, deptID}, ifNew)
 }
 
 // GetDepartment reads a department by id under the partner.
-func (s *Store) GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error) {
+func (s *Departments) GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error) {
 	const op = "dynamo.get_department"
-	return getItem(ctx, s, op, deptPK(partnerID, deptID), skDept, "department not found", deptItem.department)
+	return getItem(ctx, s.base, op, deptPK(partnerID, deptID), skDept, "department not found", deptItem.department)
 }
 
 // ListDepartments pages through an organisation's departments.
-func (s *Store) ListDepartments(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[department.Department], error) {
+func (s *Departments) ListDepartments(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[department.Department], error) {
 	const op = "dynamo.list_departments"
-	return listGSI1(ctx, s, op, orgDeptsPK(partnerID, orgID), q, nil, true, deptItem.department)
+	return listGSI1(ctx, s.base, op, orgDeptsPK(partnerID, orgID), q, nil, true, deptItem.department)
 }
 
 // UpdateDepartment changes the editable fields only (an UpdateItem, so the
 // default account and KYC status, which other writes own, are never
 // overwritten), on condition of the version read; a new code is claimed and
 // the old one released in the same transaction.
-func (s *Store) UpdateDepartment(ctx context.Context, before, after department.Department, ev event.Event) error {
+func (s *Departments) UpdateDepartment(ctx context.Context, before, after department.Department, ev event.Event) error {
 	const op = "dynamo.update_department"
-	evItem, err := s.putEvent(ev)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(after.PartnerID, after.ID), skDept),
-			UpdateExpression:         aws.String("SET #name = :name, code = :code, description = :desc, updated_at = :at, version = :v"),
-			ConditionExpression:      aws.String("version = :prev"),
-			ExpressionAttributeNames: map[string]string{"#name": "name"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":name": str(after.Name), ":code": str(after.Code), ":desc": str(after.Description),
-				":at": str(after.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(after.Version), ":prev": num(before.Version)}}},
-		evItem,
-	}
+	tx := s.tx()
+	tx.Update("department", key(deptPK(after.PartnerID, after.ID), skDept), "SET #name = :name, code = :code, description = :desc, updated_at = :at, version = :v",
+		cond{expr: "version = :prev", names: map[string]string{"#name": "name"},
+			values: map[string]types.AttributeValue{":name": str(after.Name), ":code": str(after.Code), ":desc": str(after.Description),
+				":at": str(after.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(after.Version), ":prev": num(before.Version)}})
+	tx.Events(ev)
 	if after.Code != before.Code {
-		items = append(items, s.claimCode(after.PartnerID, after.OrgID, after.Code, after.ID),
-			types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptCodePK(before.PartnerID, before.OrgID, before.Code), skCode)}})
+		tx.claimCode("code", after.PartnerID, after.OrgID, after.Code, after.ID)
+		tx.Delete("old code", key(deptCodePK(before.PartnerID, before.OrgID, before.Code), skCode), cond{})
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "department"):
 		return apperr.E(op, apperr.Conflict, "the department was changed by another request; read it again and retry")
-	case conditionFailed(err, 2):
+	case tx.Failed(err, "code"):
 		return codeTaken(op, after.Code)
 	case err != nil:
 		return transient(op, err)
@@ -140,7 +133,7 @@ func (s *Store) UpdateDepartment(ctx context.Context, before, after department.D
 }
 
 // OrganizationType reads only the organisation's type.
-func (s *Store) OrganizationType(ctx context.Context, partnerID, orgID string) (string, error) {
+func (s *Organizations) OrganizationType(ctx context.Context, partnerID, orgID string) (string, error) {
 	const op = "dynamo.organization_type"
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
 		ProjectionExpression: aws.String("#t"), ExpressionAttributeNames: map[string]string{"#t": "type"}})
@@ -155,9 +148,7 @@ func (s *Store) OrganizationType(ctx context.Context, partnerID, orgID string) (
 }
 
 type accountItem struct {
-	PK          string `json:"PK"`
-	SK          string `json:"SK"`
-	Kind        string `json:"kind"`
+	head
 	PartnerID   string `json:"partner_id"`
 	Version     int64  `json:"version"`
 	ActiveLinks int64  `json:"active_links"`
@@ -180,11 +171,11 @@ func (it accountItem) account() department.BankAccount {
 // existed, when every account was paid into: they read as verified.
 const legacyActive = "active"
 
-// deptGuard is the department update every account write makes: it
+// guardDepartment adds the department update every account write makes: it
 // serialises writes that decide the default and payout accounts (version),
 // and records both as the write leaves them. A failed condition is
 // department.ErrChanged: read and retry.
-func (s *Store) deptGuard(before, after department.Department) types.TransactWriteItem {
+func (t *txn) guardDepartment(name string, before, after department.Department) {
 	expr := "SET version = :v"
 	vals := map[string]types.AttributeValue{":v": num(before.Version + 1), ":prev": num(before.Version)}
 	if after.DefaultAccountID != "" {
@@ -195,68 +186,27 @@ func (s *Store) deptGuard(before, after department.Department) types.TransactWri
 		expr += ", payout_bank_account_id = :p"
 		vals[":p"] = str(after.PayoutAccountID)
 	}
-	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(before.PartnerID, before.ID), skDept),
-		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("version = :prev"), ExpressionAttributeValues: vals}}
-}
-
-// txn is a transaction whose items are named where they are added, so a
-// cancelled transaction says which condition failed by name.
-type txn struct {
-	items []types.TransactWriteItem
-	names []string
-}
-
-func (t *txn) add(name string, it types.TransactWriteItem) {
-	t.items, t.names = append(t.items, it), append(t.names, name)
-}
-
-func (t *txn) events(evs []event.Event, put func(event.Event) (types.TransactWriteItem, error)) error {
-	for _, ev := range evs {
-		it, err := put(ev)
-		if err != nil {
-			return err
-		}
-		t.add("event", it)
-	}
-	return nil
-}
-
-// failed is the name of the item whose condition failed, "" if none did.
-func (t *txn) failed(err error) string {
-	for i, n := range t.names {
-		if conditionFailed(err, i) {
-			return n
-		}
-	}
-	return ""
-}
-
-func (s *Store) run(ctx context.Context, t *txn) error {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: t.items})
-	return err
+	t.Update(name, key(deptPK(before.PartnerID, before.ID), skDept), expr, cond{expr: "version = :prev", values: vals})
 }
 
 // CreateBankAccount writes the account, its IBAN claim (one IBAN once per
 // department), the department's default and payout accounts, and the events,
 // in one transaction.
-func (s *Store) CreateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
+func (s *Departments) CreateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
 	const op = "dynamo.create_bank_account"
 	a.IsDefault = false
-	item, err := marshal(accountItem{PK: deptPK(before.PartnerID, before.ID), SK: pfxBA + a.ID, Kind: "bank_account", PartnerID: before.PartnerID,
-		Version: a.Version, TestIBAN: a.SandboxTestIBAN, BankAccount: a})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	t := &txn{}
-	t.add("department", s.deptGuard(before, after))
-	t.add("account", types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	t.add("iban", types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), ConditionExpression: aws.String("attribute_not_exists(PK)"),
-		Item: map[string]types.AttributeValue{attrPK: str(deptPK(before.PartnerID, before.ID)), attrSK: str(pfxIBAN + a.IBAN), "bank_account_id": str(a.ID), "kind": str("iban_claim")}}})
-	if err := t.events(evs, s.putEvent); err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.run(ctx, t)
-	switch t.failed(err) {
+	tx := s.tx()
+	tx.guardDepartment("department", before, after)
+	tx.Put("account", accountItem{head: head{PK: deptPK(before.PartnerID, before.ID), SK: pfxBA + a.ID, Kind: "bank_account"}, PartnerID: before.PartnerID,
+		Version: a.Version, TestIBAN: a.SandboxTestIBAN, BankAccount: a}, ifNew)
+	// One IBAN once per department: the claim is the IBAN's own item.
+	tx.Put("iban", struct {
+		head
+		BankAccountID string `json:"bank_account_id"`
+	}{head{PK: deptPK(before.PartnerID, before.ID), SK: pfxIBAN + a.IBAN, Kind: "iban_claim"}, a.ID}, ifNew)
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	switch tx.FirstFailed(err) {
 	case "department":
 		return department.ErrChanged
 	case "iban":
@@ -269,25 +219,23 @@ func (s *Store) CreateBankAccount(ctx context.Context, before, after department.
 }
 
 // GetBankAccount reads one account of a department.
-func (s *Store) GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (department.BankAccount, error) {
+func (s *Departments) GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (department.BankAccount, error) {
 	const op = "dynamo.get_bank_account"
-	return getItem(ctx, s, op, deptPK(partnerID, deptID), pfxBA+accountID, "bank account not found", accountItem.account)
+	return getItem(ctx, s.base, op, deptPK(partnerID, deptID), pfxBA+accountID, "bank account not found", accountItem.account)
 }
 
 // UpdateBankAccount writes the account's name, bank name and status
 // (UpdateItem: the link counter, which payment links own, is never
 // overwritten), conditional on its version read, with the department's
 // default and payout accounts as the change leaves them and the events.
-func (s *Store) UpdateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
+func (s *Departments) UpdateBankAccount(ctx context.Context, before, after department.Department, a department.BankAccount, evs []event.Event) error {
 	const op = "dynamo.update_bank_account"
-	t := &txn{}
-	t.add("department", s.deptGuard(before, after))
-	t.add("account", s.updateAccount(before, a))
-	if err := t.events(evs, s.putEvent); err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err := s.run(ctx, t)
-	switch t.failed(err) {
+	tx := s.tx()
+	tx.guardDepartment("department", before, after)
+	tx.updateAccount("account", before, a)
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	switch tx.FirstFailed(err) {
 	case "department", "account":
 		return department.ErrChanged
 	}
@@ -297,34 +245,34 @@ func (s *Store) UpdateBankAccount(ctx context.Context, before, after department.
 	return nil
 }
 
-func (s *Store) updateAccount(d department.Department, a department.BankAccount) types.TransactWriteItem {
-	return types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
-		UpdateExpression:         aws.String("SET account_name = :n, bank_name = :b, #status = :s, updated_at = :at, version = :v"),
-		ConditionExpression:      aws.String("version = :prev"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(a.AccountName), ":b": str(a.BankName), ":s": str(a.Status),
-			":at": str(a.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(a.Version), ":prev": num(a.Version - 1)}}}
+// updateAccount adds the write of the account's editable fields and status,
+// conditional on the version before a's.
+func (t *txn) updateAccount(name string, d department.Department, a department.BankAccount) {
+	t.Update(name, key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID), "SET account_name = :n, bank_name = :b, #status = :s, updated_at = :at, version = :v",
+		cond{expr: "version = :prev", names: map[string]string{"#status": "status"},
+			values: map[string]types.AttributeValue{":n": str(a.AccountName), ":b": str(a.BankName), ":s": str(a.Status),
+				":at": str(a.UpdatedAt.Format(time.RFC3339Nano)), ":v": num(a.Version), ":prev": num(a.Version - 1)}})
 }
 
 // DeleteBankAccount deletes the account and its IBAN claim, on condition that
 // no active payment link uses it and it is not (or no longer) the default
 // nor the payout account. A department written before payout accounts has
 // no payout attribute: its payout account is its default.
-func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, a department.BankAccount, ev event.Event) error {
+func (s *Departments) DeleteBankAccount(ctx context.Context, d department.Department, a department.BankAccount, ev event.Event) error {
 	const op = "dynamo.delete_bank_account"
-	err := s.transact(ctx, ev,
-		types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
-			ConditionExpression:       aws.String("default_bank_account_id <> :id AND (attribute_not_exists(payout_bank_account_id) OR payout_bank_account_id <> :id)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(a.ID)}}},
-		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
-			ConditionExpression:       aws.String("attribute_exists(PK) AND active_links = :zero"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)}}},
-		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), pfxIBAN+a.IBAN)}},
-	)
+	tx := s.tx()
+	tx.ConditionCheck("department", key(deptPK(d.PartnerID, d.ID), skDept),
+		cond{expr: "default_bank_account_id <> :id AND (attribute_not_exists(payout_bank_account_id) OR payout_bank_account_id <> :id)",
+			values: map[string]types.AttributeValue{":id": str(a.ID)}})
+	tx.Delete("account", key(deptPK(d.PartnerID, d.ID), pfxBA+a.ID),
+		cond{expr: "attribute_exists(PK) AND active_links = :zero", values: map[string]types.AttributeValue{":zero": num(0)}})
+	tx.Delete("iban", key(deptPK(d.PartnerID, d.ID), pfxIBAN+a.IBAN), cond{})
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "department"):
 		return apperr.E(op, apperr.Conflict, "this account became the department's default or payout account: make another verified account the default first")
-	case conditionFailed(err, 1):
+	case tx.Failed(err, "account"):
 		return apperr.E(op, apperr.Conflict, "the account is gone, or active payment links pay into it")
 	case err != nil:
 		return transient(op, err)
@@ -333,33 +281,27 @@ func (s *Store) DeleteBankAccount(ctx context.Context, d department.Department, 
 }
 
 type kycDocItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	Content   []byte `json:"content"`
 	department.Document
 }
 
 // PutKYCDocument stores a document (its bytes as a binary attribute) with its event.
-func (s *Store) PutKYCDocument(ctx context.Context, doc department.Document, ev event.Event) error {
+func (s *Departments) PutKYCDocument(ctx context.Context, doc department.Document, ev event.Event) error {
 	const op = "dynamo.put_kyc_document"
-	item, err := marshal(kycDocItem{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document",
-		PartnerID: doc.PartnerID, Content: doc.Content, Document: doc})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	)
-	if err != nil {
+	tx := s.tx()
+	tx.Put("document", kycDocItem{head: head{PK: deptPK(doc.PartnerID, doc.DepartmentID), SK: pfxKYCDoc + doc.ID, Kind: "kyc_document"},
+		PartnerID: doc.PartnerID, Content: doc.Content, Document: doc}, ifNew)
+	tx.Events(ev)
+	if err := tx.Run(ctx); err != nil {
 		return transient(op, err)
 	}
 	return nil
 }
 
 // GetKYCDocument reads a document's metadata (not its bytes).
-func (s *Store) GetKYCDocument(ctx context.Context, partnerID, deptID, docID string) (department.Document, error) {
+func (s *Departments) GetKYCDocument(ctx context.Context, partnerID, deptID, docID string) (department.Document, error) {
 	const op = "dynamo.get_kyc_document"
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(deptPK(partnerID, deptID), pfxKYCDoc+docID),
 		ProjectionExpression:     aws.String("id, department_id, organization_id, #t, file_name, content_type, size, sha256, created_at"),
@@ -379,9 +321,7 @@ func (s *Store) GetKYCDocument(ctx context.Context, partnerID, deptID, docID str
 }
 
 type kycItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	Version   int64  `json:"version"`
 	department.KYC
@@ -392,38 +332,29 @@ type kycItem struct {
 // the status events, in one transaction. An approval's verification (v)
 // joins it: the account verified, conditional on its version, and the
 // department's payout account, conditional on the department's version.
-func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, after department.KYC, v *department.Verification, evs []event.Event) error {
+func (s *Departments) SubmitKYC(ctx context.Context, d department.Department, before, after department.KYC, v *department.Verification, evs []event.Event) error {
 	const op = "dynamo.submit_kyc"
-	item, err := marshal(kycItem{PK: deptPK(d.PartnerID, d.ID), SK: skKYC, Kind: "kyc", PartnerID: d.PartnerID, Version: after.Version, KYC: after})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	put := &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	kyc := ifNew
 	if before.Version > 0 {
-		put.ConditionExpression = aws.String("version = :prev")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(before.Version)}
+		kyc = cond{expr: "version = :prev", values: map[string]types.AttributeValue{":prev": num(before.Version)}}
 	}
-	t := &txn{}
-	t.add("kyc", types.TransactWriteItem{Put: put})
-	deptUpdate := &types.Update{TableName: aws.String(s.table), Key: key(deptPK(d.PartnerID, d.ID), skDept),
-		UpdateExpression: aws.String("SET kyc_status = :s"), ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(after.Status)}}
-	if v != nil {
-		deptUpdate.UpdateExpression = aws.String("SET kyc_status = :s, payout_bank_account_id = :p, version = :v")
-		deptUpdate.ConditionExpression = aws.String("version = :prev")
-		deptUpdate.ExpressionAttributeValues[":p"] = str(v.Department.PayoutAccountID)
-		deptUpdate.ExpressionAttributeValues[":v"] = num(d.Version + 1)
-		deptUpdate.ExpressionAttributeValues[":prev"] = num(d.Version)
+	tx := s.tx()
+	tx.Put("kyc", kycItem{head: head{PK: deptPK(d.PartnerID, d.ID), SK: skKYC, Kind: "kyc"}, PartnerID: d.PartnerID, Version: after.Version, KYC: after}, kyc)
+	deptKey := key(deptPK(d.PartnerID, d.ID), skDept)
+	if v == nil {
+		tx.Update("department", deptKey, "SET kyc_status = :s",
+			cond{expr: "attribute_exists(PK)", values: map[string]types.AttributeValue{":s": str(after.Status)}})
+	} else {
+		tx.Update("department", deptKey, "SET kyc_status = :s, payout_bank_account_id = :p, version = :v",
+			cond{expr: "version = :prev", values: map[string]types.AttributeValue{":s": str(after.Status),
+				":p": str(v.Department.PayoutAccountID), ":v": num(d.Version + 1), ":prev": num(d.Version)}})
 	}
-	t.add("department", types.TransactWriteItem{Update: deptUpdate})
 	if v != nil && v.Account.Version != v.Before.Version {
-		t.add("account", s.updateAccount(d, v.Account))
+		tx.updateAccount("account", d, v.Account)
 	}
-	if err := t.events(evs, s.putEvent); err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.run(ctx, t)
-	switch t.failed(err) {
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	switch tx.FirstFailed(err) {
 	case "kyc":
 		return apperr.E(op, apperr.Conflict, "another KYC submission for this department was recorded at the same time")
 	case "department", "account":
@@ -438,7 +369,7 @@ func (s *Store) SubmitKYC(ctx context.Context, d department.Department, before, 
 // getTwo reads the department item and one other item of its partition in one
 // call (BatchGetItem), so a read of a department's sub-resource costs one
 // call. A missing department is NotFound; a missing other item is nil.
-func (s *Store) getTwo(ctx context.Context, op, partnerID, deptID, otherSK string) (department.Department, map[string]types.AttributeValue, error) {
+func (s *Departments) getTwo(ctx context.Context, op, partnerID, deptID, otherSK string) (department.Department, map[string]types.AttributeValue, error) {
 	pk := deptPK(partnerID, deptID)
 	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 		s.table: {Keys: []map[string]types.AttributeValue{key(pk, skDept), key(pk, otherSK)}, ConsistentRead: aws.Bool(true)},
@@ -471,7 +402,7 @@ func (s *Store) getTwo(ctx context.Context, op, partnerID, deptID, otherSK strin
 }
 
 // GetDepartmentAccount reads a department and one of its accounts: one call.
-func (s *Store) GetDepartmentAccount(ctx context.Context, partnerID, deptID, accountID string) (department.Department, department.BankAccount, error) {
+func (s *Departments) GetDepartmentAccount(ctx context.Context, partnerID, deptID, accountID string) (department.Department, department.BankAccount, error) {
 	const op = "dynamo.get_department_account"
 	d, raw, err := s.getTwo(ctx, op, partnerID, deptID, pfxBA+accountID)
 	if err != nil {
@@ -488,7 +419,7 @@ func (s *Store) GetDepartmentAccount(ctx context.Context, partnerID, deptID, acc
 }
 
 // GetDepartmentKYC reads a department and its KYC file (nil when none): one call.
-func (s *Store) GetDepartmentKYC(ctx context.Context, partnerID, deptID string) (department.Department, *department.KYC, error) {
+func (s *Departments) GetDepartmentKYC(ctx context.Context, partnerID, deptID string) (department.Department, *department.KYC, error) {
 	const op = "dynamo.get_department_kyc"
 	d, raw, err := s.getTwo(ctx, op, partnerID, deptID, skKYC)
 	if err != nil || raw == nil {
@@ -506,7 +437,7 @@ func (s *Store) GetDepartmentKYC(ctx context.Context, partnerID, deptID string) 
 // ListDepartmentAccounts reads a department and all its accounts with one
 // Query: in the partition's sort order "BA#…" < "DEPT" < "IBAN#…" < "KYC…",
 // so SK BETWEEN "BA#" AND "DEPT" is exactly the accounts and the department.
-func (s *Store) ListDepartmentAccounts(ctx context.Context, partnerID, deptID string) (department.Department, []department.BankAccount, error) {
+func (s *Departments) ListDepartmentAccounts(ctx context.Context, partnerID, deptID string) (department.Department, []department.BankAccount, error) {
 	const op = "dynamo.list_department_accounts"
 	in := &dynamodb.QueryInput{TableName: aws.String(s.table),
 		KeyConditionExpression:    aws.String("PK = :pk AND SK BETWEEN :lo AND :hi"),

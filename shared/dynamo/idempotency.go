@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,26 +24,28 @@ func idemPK(scope, key string) string {
 
 const skIdem = "IDEM"
 
+// Idempotency stores the API's idempotency records
+// (httpapi.IdempotencyStore).
+type Idempotency struct{ *base }
+
 type idemItem struct {
-	PK          string            `json:"PK"`
-	SK          string            `json:"SK"`
+	head
 	Fingerprint string            `json:"fingerprint"`
 	Completed   bool              `json:"completed"`
 	Status      int               `json:"status,omitempty"`
 	Header      map[string]string `json:"header,omitempty"`
 	Body        []byte            `json:"body,omitempty"`
 	LockedUntil int64             `json:"locked_until"`
-	TTL         int64             `json:"ttl"`
 }
 
 // Begin claims the key with a conditional put: it succeeds when no record
 // exists, or when the record expired (TTL deletion lags by up to days), or when
 // an in-progress claim outlived its lock (the request that held it died). On
 // failure DynamoDB returns the holder, so the answer costs no second read.
-func (s *Store) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*httpapi.IdempotencyRecord, error) {
+func (s *Idempotency) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*httpapi.IdempotencyRecord, error) {
 	const op = "dynamo.idempotency_begin"
-	item, err := marshal(idemItem{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, Fingerprint: rec.Fingerprint,
-		LockedUntil: rec.LockedUntil.Unix(), TTL: rec.ExpiresAt.Unix()})
+	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint,
+		LockedUntil: rec.LockedUntil.Unix()})
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -58,7 +61,7 @@ func (s *Store) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*http
 		return nil, nil
 	}
 	var ccf *types.ConditionalCheckFailedException
-	if !asCCF(err, &ccf) {
+	if !errors.As(err, &ccf) {
 		return nil, transient(op, err)
 	}
 	holder := ccf.Item
@@ -78,10 +81,10 @@ func (s *Store) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*http
 }
 
 // Complete stores the response, on condition that the claim is still ours.
-func (s *Store) Complete(ctx context.Context, rec httpapi.IdempotencyRecord) error {
+func (s *Idempotency) Complete(ctx context.Context, rec httpapi.IdempotencyRecord) error {
 	const op = "dynamo.idempotency_complete"
-	item, err := marshal(idemItem{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, Fingerprint: rec.Fingerprint, Completed: true,
-		Status: rec.Status, Header: rec.Header, Body: rec.Body, LockedUntil: rec.LockedUntil.Unix(), TTL: rec.ExpiresAt.Unix()})
+	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint, Completed: true,
+		Status: rec.Status, Header: rec.Header, Body: rec.Body, LockedUntil: rec.LockedUntil.Unix()})
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
@@ -97,14 +100,14 @@ func (s *Store) Complete(ctx context.Context, rec httpapi.IdempotencyRecord) err
 }
 
 // Release deletes an in-progress claim so that a retry can execute.
-func (s *Store) Release(ctx context.Context, scope, k string) error {
+func (s *Idempotency) Release(ctx context.Context, scope, k string) error {
 	const op = "dynamo.idempotency_release"
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.table), Key: key(idemPK(scope, k), skIdem),
 		ConditionExpression:       aws.String("completed = :false"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}},
 	})
-	if err != nil && !conditionFailed(err, -1) {
+	if err != nil && !checkFailed(err) {
 		return transient(op, err)
 	}
 	return nil

@@ -16,6 +16,10 @@ import (
 	"github.com/modupay/modupay/shared/listing"
 )
 
+// Invoices stores invoices and their numbering counters (invoice.Store,
+// with the department and organisation reads of their repositories).
+type Invoices struct{ *base }
+
 // An invoice is its own partition under its organisation; the organisation's
 // list is GSI1 (by id: creation order). Open invoices (issued or partially
 // paid) are also in GSI2, the sparse due-date index the overdue schedule
@@ -48,13 +52,7 @@ func dueShard(invoiceID string) string {
 }
 
 type invoiceItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	GSI1PK    string `json:"GSI1PK"`
-	GSI1SK    string `json:"GSI1SK"`
-	GSI2PK    string `json:"GSI2PK,omitempty"`
-	GSI2SK    string `json:"GSI2SK,omitempty"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	Version   int64  `json:"version"`
 	InLinks   int64  `json:"amount_in_links"`
@@ -62,8 +60,8 @@ type invoiceItem struct {
 }
 
 func toInvoiceItem(inv invoice.Invoice) invoiceItem {
-	it := invoiceItem{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID,
-		Kind: "invoice", PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Invoice: inv}
+	it := invoiceItem{head: head{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID,
+		Kind: "invoice"}, PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Invoice: inv}
 	if inv.Status == invoice.StatusIssued || inv.Status == invoice.StatusPartiallyPaid {
 		it.GSI2PK, it.GSI2SK = dueShard(inv.ID), inv.DueDate+"#"+inv.ID
 	}
@@ -78,7 +76,7 @@ func (it invoiceItem) invoice() invoice.Invoice {
 
 // CreationContext reads the organisation, the department and the year's
 // counter in one BatchGetItem.
-func (s *Store) CreationContext(ctx context.Context, partnerID, orgID, deptID, year string) (invoice.CreationContext, error) {
+func (s *Invoices) CreationContext(ctx context.Context, partnerID, orgID, deptID, year string) (invoice.CreationContext, error) {
 	const op = "dynamo.invoice_creation_context"
 	keys := []map[string]types.AttributeValue{key(orgPK(partnerID, orgID), skOrg), key(deptPK(partnerID, deptID), skDept), key(invoiceSeqPK(partnerID, orgID, year), skSeq)}
 	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}}
@@ -127,28 +125,21 @@ func (s *Store) CreationContext(ctx context.Context, partnerID, orgID, deptID, y
 
 // CreateInvoice moves the counter from number-1 to number and writes the
 // invoice and its event, in one transaction.
-func (s *Store) CreateInvoice(ctx context.Context, inv invoice.Invoice, year string, number int64, ev event.Event) error {
+func (s *Invoices) CreateInvoice(ctx context.Context, inv invoice.Invoice, year string, number int64, ev event.Event) error {
 	const op = "dynamo.create_invoice"
-	item, err := marshal(toInvoiceItem(inv))
-	if err != nil {
-		return apperr.Wrap(op, err)
+	counter := cond{expr: "attribute_not_exists(PK)", names: map[string]string{"#last": "last"},
+		values: map[string]types.AttributeValue{":n": num(number), ":kind": str("invoice_counter")}}
+	if number != 1 {
+		counter.expr = "#last = :prev"
+		counter.values[":prev"] = num(number - 1)
 	}
-	counter := &types.Update{TableName: aws.String(s.table), Key: key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq),
-		UpdateExpression:          aws.String("SET #last = :n, kind = :kind"),
-		ExpressionAttributeNames:  map[string]string{"#last": "last"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(number), ":kind": str("invoice_counter")}}
-	if number == 1 {
-		counter.ConditionExpression = aws.String("attribute_not_exists(PK)")
-	} else {
-		counter.ConditionExpression = aws.String("#last = :prev")
-		counter.ExpressionAttributeValues[":prev"] = num(number - 1)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Update: counter},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	)
+	tx := s.tx()
+	tx.Update("counter", key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq), "SET #last = :n, kind = :kind", counter)
+	tx.Put("invoice", toInvoiceItem(inv), ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0):
+	case tx.Failed(err, "counter"):
 		return invoice.ErrNumberTaken
 	case isTransactionConflict(err):
 		return invoice.ErrNumberTaken // another creation holds the counter right now
@@ -159,15 +150,15 @@ func (s *Store) CreateInvoice(ctx context.Context, inv invoice.Invoice, year str
 }
 
 // GetInvoice reads one invoice with the caller's tenant ids.
-func (s *Store) GetInvoice(ctx context.Context, partnerID, orgID, id string) (invoice.Invoice, error) {
+func (s *Invoices) GetInvoice(ctx context.Context, partnerID, orgID, id string) (invoice.Invoice, error) {
 	const op = "dynamo.get_invoice"
-	return getItem(ctx, s, op, invoicePK(partnerID, orgID, id), skInvoice, "invoice not found", invoiceItem.invoice)
+	return getItem(ctx, s.base, op, invoicePK(partnerID, orgID, id), skInvoice, "invoice not found", invoiceItem.invoice)
 }
 
 // ListInvoices pages through an organisation's invoices. Without filters a
 // page costs one Query (with the cursor) whatever the number of invoices;
 // filters are applied to the items read, so a narrow filter reads further.
-func (s *Store) ListInvoices(ctx context.Context, partnerID, orgID string, q listing.Query, f invoice.Filter) (listing.Page[invoice.Invoice], error) {
+func (s *Invoices) ListInvoices(ctx context.Context, partnerID, orgID string, q listing.Query, f invoice.Filter) (listing.Page[invoice.Invoice], error) {
 	const op = "dynamo.list_invoices"
 	pk := orgInvoicesPK(partnerID, orgID)
 	var keep func(map[string]types.AttributeValue) bool
@@ -186,25 +177,20 @@ func (s *Store) ListInvoices(ctx context.Context, partnerID, orgID string, q lis
 		}
 	}
 	// No total: counting an organisation's invoices would read all of them.
-	return listGSI1(ctx, s, op, pk, q, keep, false, invoiceItem.invoice)
+	return listGSI1(ctx, s.base, op, pk, q, keep, false, invoiceItem.invoice)
 }
 
 // UpdateInvoice replaces the invoice on condition that it is still as read
 // (version and status), with its event; the due-date index attributes follow
 // the new status.
-func (s *Store) UpdateInvoice(ctx context.Context, before, after invoice.Invoice, ev event.Event) error {
+func (s *Invoices) UpdateInvoice(ctx context.Context, before, after invoice.Invoice, ev event.Event) error {
 	const op = "dynamo.update_invoice"
-	item, err := marshal(toInvoiceItem(after))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item,
-			ConditionExpression:       aws.String("version = :v AND #status = :s"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}}},
-	)
-	if conditionFailed(err, 0) || isTransactionConflict(err) {
+	tx := s.tx()
+	tx.Put("invoice", toInvoiceItem(after), cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
+		values: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}})
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "invoice") || isTransactionConflict(err) {
 		return apperr.E(op, apperr.Conflict, "the invoice was changed by another request; read it again and retry")
 	}
 	if err != nil {
@@ -215,13 +201,13 @@ func (s *Store) UpdateInvoice(ctx context.Context, before, after invoice.Invoice
 
 // DueBefore reads the open invoices due before day from every shard of the
 // sparse index: its reads grow with the number of such invoices only.
-func (s *Store) DueBefore(ctx context.Context, day string) ([]invoice.Invoice, error) {
-	return queryShards(ctx, s, "dynamo.due_before", "DUE#", day, invoiceItem.invoice)
+func (s *Invoices) DueBefore(ctx context.Context, day string) ([]invoice.Invoice, error) {
+	return queryShards(ctx, s.base, "dynamo.due_before", "DUE#", day, invoiceItem.invoice)
 }
 
 // queryShards reads, from every partition of one family of the sparse index
 // GSI2 (prefix + shard number), the items whose sort key is below upper.
-func queryShards[I, T any](ctx context.Context, s *Store, op, prefix, upper string, convert func(I) T) ([]T, error) {
+func queryShards[I, T any](ctx context.Context, s *base, op, prefix, upper string, convert func(I) T) ([]T, error) {
 	var out []T
 	for shard := 0; shard < dueShards; shard++ {
 		items, err := queryAll(ctx, s, op, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI2),
@@ -235,23 +221,11 @@ func queryShards[I, T any](ctx context.Context, s *Store, op, prefix, upper stri
 	return out, nil
 }
 
-func isTransactionConflict(err error) bool {
-	var tce *types.TransactionCanceledException
-	if asTCE(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // SeedInvoices writes invoices directly, 25 to a BatchWriteItem call, without
 // numbers' counters or events: it exists to load benchmark data (make bench
 // measures lists and the overdue run over 100 000 invoices), never on a
 // request path.
-func (s *Store) SeedInvoices(ctx context.Context, invs []invoice.Invoice) error {
+func (s *Invoices) SeedInvoices(ctx context.Context, invs []invoice.Invoice) error {
 	const op = "dynamo.seed_invoices"
 	for start := 0; start < len(invs); start += 25 {
 		var reqs []types.WriteRequest

@@ -22,12 +22,12 @@ func orgListPK(partnerID string) string    { return "P#" + partnerID + "#ORGS" }
 
 const skOrg = "ORG"
 
+// Organizations stores organisations (organization.Store) and answers the
+// other aggregates' questions about one: does it exist, of which type.
+type Organizations struct{ *base }
+
 type orgItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	GSI1PK    string `json:"GSI1PK"`
-	GSI1SK    string `json:"GSI1SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	// NameLower serves the case-insensitive name filter.
 	NameLower string `json:"name_lower"`
@@ -36,8 +36,8 @@ type orgItem struct {
 }
 
 func toOrgItem(org organization.Organization) orgItem {
-	return orgItem{PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID,
-		Kind: "organization", PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Version: org.Version, Organization: org}
+	return orgItem{head: head{PK: orgPK(org.PartnerID, org.ID), SK: skOrg, GSI1PK: orgListPK(org.PartnerID), GSI1SK: org.ID,
+		Kind: "organization"}, PartnerID: org.PartnerID, NameLower: strings.ToLower(org.Name), Version: org.Version, Organization: org}
 }
 
 func (it orgItem) organization() organization.Organization {
@@ -47,16 +47,13 @@ func (it orgItem) organization() organization.Organization {
 }
 
 // CreateOrganization writes the organisation and its event in one transaction.
-func (s *Store) CreateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
+func (s *Organizations) CreateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
 	const op = "dynamo.create_organization"
-	item, err := marshal(toOrgItem(org))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-	)
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Put("organization", toOrgItem(org), ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "organization") {
 		return apperr.E(op, apperr.Conflict, "an organization with this id already exists")
 	}
 	if err != nil {
@@ -66,12 +63,12 @@ func (s *Store) CreateOrganization(ctx context.Context, org organization.Organiz
 }
 
 // GetOrganization reads one organisation with the caller's partner id.
-func (s *Store) GetOrganization(ctx context.Context, partnerID, orgID string) (organization.Organization, error) {
-	return getItem(ctx, s, "dynamo.get_organization", orgPK(partnerID, orgID), skOrg, "organization not found", orgItem.organization)
+func (s *Organizations) GetOrganization(ctx context.Context, partnerID, orgID string) (organization.Organization, error) {
+	return getItem(ctx, s.base, "dynamo.get_organization", orgPK(partnerID, orgID), skOrg, "organization not found", orgItem.organization)
 }
 
 // ListOrganizations pages through a partner's organisations.
-func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listing.Query, f organization.Filter) (listing.Page[organization.Organization], error) {
+func (s *Organizations) ListOrganizations(ctx context.Context, partnerID string, q listing.Query, f organization.Filter) (listing.Page[organization.Organization], error) {
 	const op = "dynamo.list_organizations"
 	pk := orgListPK(partnerID)
 	var keep func(map[string]types.AttributeValue) bool
@@ -83,21 +80,24 @@ func (s *Store) ListOrganizations(ctx context.Context, partnerID string, q listi
 			return (f.Type == "" || (t != nil && t.Value == f.Type)) && (name == "" || (n != nil && strings.Contains(n.Value, name)))
 		}
 	}
-	return listGSI1(ctx, s, op, pk, q, keep, true, orgItem.organization)
+	return listGSI1(ctx, s.base, op, pk, q, keep, true, orgItem.organization)
 }
 
-// orgExists is the transaction item that makes a write under an organisation
-// fail unless that organisation is the partner's.
-func (s *Store) orgExists(partnerID, orgID string) types.TransactWriteItem {
-	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-		TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
-	}}
+// checkOrganization adds the check that makes a write under an
+// organisation fail unless that organisation is the partner's.
+func (t *txn) checkOrganization(name, partnerID, orgID string) {
+	t.ConditionCheck(name, key(orgPK(partnerID, orgID), skOrg), ifExists)
 }
 
 // OrganizationExists reads only the key of the organisation: NotFound unless
 // it is the partner's.
-func (s *Store) OrganizationExists(ctx context.Context, partnerID, orgID string) error {
+func (s *Organizations) OrganizationExists(ctx context.Context, partnerID, orgID string) error {
+	return s.organizationExists(ctx, partnerID, orgID)
+}
+
+// organizationExists is OrganizationExists for every repository that must
+// tell "absent" from "not the partner's organisation".
+func (s *base) organizationExists(ctx context.Context, partnerID, orgID string) error {
 	const op = "dynamo.organization_exists"
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(orgPK(partnerID, orgID), skOrg),
 		ProjectionExpression: aws.String("PK")})
@@ -112,17 +112,13 @@ func (s *Store) OrganizationExists(ctx context.Context, partnerID, orgID string)
 
 // UpdateOrganization replaces the organisation on condition that nobody
 // changed it since it was read (version), with its event.
-func (s *Store) UpdateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
+func (s *Organizations) UpdateOrganization(ctx context.Context, org organization.Organization, ev event.Event) error {
 	const op = "dynamo.update_organization"
-	item, err := marshal(toOrgItem(org))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev,
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("version = :prev"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":prev": num(org.Version - 1)}}},
-	)
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Put("organization", toOrgItem(org), cond{expr: "version = :prev", values: map[string]types.AttributeValue{":prev": num(org.Version - 1)}})
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "organization") {
 		return apperr.E(op, apperr.Conflict, "the organization was changed by another request; read it again and retry")
 	}
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // guard cursors: a cursor made for another partition (another tenant) is
 // refused, never followed. keep filters items after reading (name filters);
 // count asks for the list's total, with a COUNT query of the same partition.
-func (s *Store) queryPage(ctx context.Context, in dynamodb.QueryInput, partitionAttr, partition string, q listing.Query, keep func(map[string]types.AttributeValue) bool, count bool) (items []map[string]types.AttributeValue, next string, total int, err error) {
+func (s *base) queryPage(ctx context.Context, in dynamodb.QueryInput, partitionAttr, partition string, q listing.Query, keep func(map[string]types.AttributeValue) bool, count bool) (items []map[string]types.AttributeValue, next string, total int, err error) {
 	const op = "dynamo.query_page"
 	total = -1
 	var start map[string]types.AttributeValue

@@ -19,6 +19,11 @@ import (
 	"github.com/modupay/modupay/shared/payment"
 )
 
+// Payments stores payment links, their intents and page tokens
+// (payment.Store and payment.TransferStore, with the invoice, department and
+// organisation reads of their repositories).
+type Payments struct{ *base }
+
 // Links and intents are their own partitions under their organisation; the
 // organisation's links are GSI1, an invoice's intents another GSI1
 // partition. The page token is a lookup item (PK PAYTOKEN#<token>) that the
@@ -39,13 +44,7 @@ const (
 )
 
 type linkItem struct {
-	PK             string   `json:"PK"`
-	SK             string   `json:"SK"`
-	GSI1PK         string   `json:"GSI1PK"`
-	GSI1SK         string   `json:"GSI1SK"`
-	GSI2PK         string   `json:"GSI2PK,omitempty"`
-	GSI2SK         string   `json:"GSI2SK,omitempty"`
-	Kind           string   `json:"kind"`
+	head
 	PartnerID      string   `json:"partner_id"`
 	OrgID          string   `json:"organization_id"`
 	DepartmentID   string   `json:"department_id"`
@@ -61,8 +60,8 @@ type linkItem struct {
 // over the same number of partitions as due invoices), for the schedule
 // that expires them; the attributes go when the link ends.
 func toLinkItem(l payment.Link) linkItem {
-	it := linkItem{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID,
-		Kind: "payment_link", PartnerID: l.PartnerID, OrgID: l.OrgID, DepartmentID: l.DepartmentID, BankAccountID: l.BankAccountID,
+	it := linkItem{head: head{PK: linkPK(l.PartnerID, l.OrgID, l.ID), SK: skLink, GSI1PK: orgLinksPK(l.PartnerID, l.OrgID), GSI1SK: l.ID,
+		Kind: "payment_link"}, PartnerID: l.PartnerID, OrgID: l.OrgID, DepartmentID: l.DepartmentID, BankAccountID: l.BankAccountID,
 		PaymentMethods: l.PaymentMethods, ReturnURL: l.ReturnURL, Token: l.Token, Version: l.Version, Link: l}
 	if l.Status == payment.LinkActive {
 		it.GSI2PK = "LINKEXP#" + dueShard(l.ID)[len("DUE#"):]
@@ -73,8 +72,8 @@ func toLinkItem(l payment.Link) linkItem {
 
 // ExpiredLinks reads the active links whose expiry time has passed, from
 // every partition of the sparse index.
-func (s *Store) ExpiredLinks(ctx context.Context, now time.Time) ([]payment.Link, error) {
-	return queryShards(ctx, s, "dynamo.expired_links", "LINKEXP#", now.UTC().Format(sortableTime), linkItem.link)
+func (s *Payments) ExpiredLinks(ctx context.Context, now time.Time) ([]payment.Link, error) {
+	return queryShards(ctx, s.base, "dynamo.expired_links", "LINKEXP#", now.UTC().Format(sortableTime), linkItem.link)
 }
 
 func (it linkItem) link() payment.Link {
@@ -85,11 +84,7 @@ func (it linkItem) link() payment.Link {
 }
 
 type intentItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	GSI1PK    string `json:"GSI1PK"`
-	GSI1SK    string `json:"GSI1SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	OrgID     string `json:"organization_id"`
 	Version   int64  `json:"version"`
@@ -97,8 +92,8 @@ type intentItem struct {
 }
 
 func toIntentItem(pi payment.Intent) intentItem {
-	return intentItem{PK: intentPK(pi.PartnerID, pi.OrgID, pi.ID), SK: skIntent, GSI1PK: invoiceIntentsPK(pi.PartnerID, pi.OrgID, pi.InvoiceID), GSI1SK: pi.ID,
-		Kind: "payment_intent", PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version, Intent: pi}
+	return intentItem{head: head{PK: intentPK(pi.PartnerID, pi.OrgID, pi.ID), SK: skIntent, GSI1PK: invoiceIntentsPK(pi.PartnerID, pi.OrgID, pi.InvoiceID), GSI1SK: pi.ID,
+		Kind: "payment_intent"}, PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version, Intent: pi}
 }
 
 func (it intentItem) intent() payment.Intent {
@@ -109,9 +104,7 @@ func (it intentItem) intent() payment.Intent {
 
 // tokenItem is what the public page needs to find its link.
 type tokenItem struct {
-	PK        string `json:"PK"`
-	SK        string `json:"SK"`
-	Kind      string `json:"kind"`
+	head
 	PartnerID string `json:"partner_id"`
 	OrgID     string `json:"organization_id"`
 	LinkID    string `json:"payment_link_id"`
@@ -125,40 +118,25 @@ type tokenItem struct {
 // CreateLink writes the link, its intent and its page token, counts the link
 // on the bank account it pays into, and checks that the invoice is still as
 // read — one transaction, with the event.
-func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.Link, pi payment.Intent, ev event.Event) error {
+func (s *Payments) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.Link, pi payment.Intent, ev event.Event) error {
 	const op = "dynamo.create_payment_link"
-	li, err := marshal(toLinkItem(l))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	ii, err := marshal(toIntentItem(pi))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	ti, err := marshal(tokenItem{PK: tokenPK(l.Token), SK: skToken, Kind: "payment_token", PartnerID: l.PartnerID, OrgID: l.OrgID,
-		LinkID: l.ID, InvoiceID: l.InvoiceID, IntentID: l.PaymentIntentID, DeptID: l.DepartmentID, AccountID: l.BankAccountID, Status: l.Status})
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	notExists := aws.String("attribute_not_exists(PK)")
-	err = s.transact(ctx, ev,
-		// The invoice, as read, reserves the link's amount.
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(invoicePK(inv.PartnerID, inv.OrgID, inv.ID), skInvoice),
-			UpdateExpression:          aws.String("SET amount_in_links = :in, version = :next"),
-			ConditionExpression:       aws.String("version = :v AND #status = :s"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(inv.Version), ":s": str(inv.Status), ":next": num(inv.Version + 1), ":in": num(inv.AmountInLinks + l.Amount)}}},
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
-			UpdateExpression: aws.String("ADD active_links :one"), ConditionExpression: aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)}}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: notExists}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ii, ConditionExpression: notExists}},
-		types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ti, ConditionExpression: notExists}},
-	)
+	tx := s.tx()
+	// The invoice, as read, reserves the link's amount.
+	tx.Update("invoice", key(invoicePK(inv.PartnerID, inv.OrgID, inv.ID), skInvoice), "SET amount_in_links = :in, version = :next",
+		cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
+			values: map[string]types.AttributeValue{":v": num(inv.Version), ":s": str(inv.Status), ":next": num(inv.Version + 1), ":in": num(inv.AmountInLinks + l.Amount)}})
+	tx.Update("account", key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID), "ADD active_links :one",
+		cond{expr: "attribute_exists(PK)", values: map[string]types.AttributeValue{":one": num(1)}})
+	tx.Put("link", toLinkItem(l), ifNew)
+	tx.Put("intent", toIntentItem(pi), ifNew)
+	tx.Put("token", tokenItem{head: head{PK: tokenPK(l.Token), SK: skToken, Kind: "payment_token"}, PartnerID: l.PartnerID, OrgID: l.OrgID,
+		LinkID: l.ID, InvoiceID: l.InvoiceID, IntentID: l.PaymentIntentID, DeptID: l.DepartmentID, AccountID: l.BankAccountID, Status: l.Status}, ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
-	case conditionFailed(err, 0) || isTransactionConflict(err):
+	case tx.Failed(err, "invoice") || isTransactionConflict(err):
 		return apperr.E(op, apperr.Conflict, "the invoice changed at the same time; read it again and retry")
-	case conditionFailed(err, 1):
+	case tx.Failed(err, "account"):
 		return apperr.E(op, apperr.Conflict, "the invoice's bank account no longer exists")
 	case err != nil:
 		return transient(op, err)
@@ -167,12 +145,12 @@ func (s *Store) CreateLink(ctx context.Context, inv invoice.Invoice, l payment.L
 }
 
 // GetLink reads one link with the caller's tenant ids.
-func (s *Store) GetLink(ctx context.Context, partnerID, orgID, id string) (payment.Link, error) {
-	return getItem(ctx, s, "dynamo.get_payment_link", linkPK(partnerID, orgID, id), skLink, "payment link not found", linkItem.link)
+func (s *Payments) GetLink(ctx context.Context, partnerID, orgID, id string) (payment.Link, error) {
+	return getItem(ctx, s.base, "dynamo.get_payment_link", linkPK(partnerID, orgID, id), skLink, "payment link not found", linkItem.link)
 }
 
 // ListLinks pages through an organisation's links (filters on what is read).
-func (s *Store) ListLinks(ctx context.Context, partnerID, orgID string, q listing.Query, invoiceID, status string) (listing.Page[payment.Link], error) {
+func (s *Payments) ListLinks(ctx context.Context, partnerID, orgID string, q listing.Query, invoiceID, status string) (listing.Page[payment.Link], error) {
 	var keep func(map[string]types.AttributeValue) bool
 	if invoiceID != "" || status != "" {
 		keep = func(raw map[string]types.AttributeValue) bool {
@@ -181,53 +159,35 @@ func (s *Store) ListLinks(ctx context.Context, partnerID, orgID string, q listin
 			return (invoiceID == "" || (inv != nil && inv.Value == invoiceID)) && (status == "" || (st != nil && st.Value == status))
 		}
 	}
-	return listGSI1(ctx, s, "dynamo.list_payment_links", orgLinksPK(partnerID, orgID), q, keep, false, linkItem.link)
+	return listGSI1(ctx, s.base, "dynamo.list_payment_links", orgLinksPK(partnerID, orgID), q, keep, false, linkItem.link)
 }
 
 // EndLink moves the link (conditional on its version) and its intent
 // (conditional on theirs) to their end states, releases the account, and
 // updates the page token, with the events.
-func (s *Store) EndLink(ctx context.Context, l payment.Link, status string, canceled *payment.Intent, evs []event.Event) error {
+func (s *Payments) EndLink(ctx context.Context, l payment.Link, status string, canceled *payment.Intent, evs []event.Event) error {
 	const op = "dynamo.end_payment_link"
-	li, err := marshal(toLinkItem(l))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	// The intent is written second, so a failed condition on item 0 or 1 is
-	// a concurrent change of the link or of its intent.
-	intentItem := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table),
-		Key: key(intentPK(l.PartnerID, l.OrgID, l.PaymentIntentID), skIntent), ConditionExpression: aws.String("#status = :failed"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":failed": str(payment.IntentFailed)}}}
+	tx := s.tx()
+	tx.Put("link", toLinkItem(l), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(l.Version - 1)}})
 	if canceled != nil {
-		if intentItem, err = s.putIntentIfVersion(*canceled); err != nil {
-			return apperr.Wrap(op, err)
-		}
+		tx.putIntent("intent", *canceled)
+	} else {
+		// Not canceled: the intent must have failed already.
+		tx.ConditionCheck("intent", key(intentPK(l.PartnerID, l.OrgID, l.PaymentIntentID), skIntent),
+			cond{expr: "#status = :failed", names: map[string]string{"#status": "status"},
+				values: map[string]types.AttributeValue{":failed": str(payment.IntentFailed)}})
 	}
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(l.Version - 1)}}},
-		intentItem,
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
-			UpdateExpression: aws.String("ADD active_links :minus"), ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(tokenPK(l.Token), skToken),
-			UpdateExpression: aws.String("SET #status = :s"), ExpressionAttributeNames: map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(status)}}},
-		// The invoice releases the link's reserved amount; its version moves so
-		// that writers of the whole invoice read it again.
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(invoicePK(l.PartnerID, l.OrgID, l.InvoiceID), skInvoice),
-			UpdateExpression:          aws.String("SET amount_in_links = amount_in_links - :amt, version = version + :one"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":amt": num(l.Amount), ":one": num(1)}}},
-	}
-	for _, ev := range evs[1:] {
-		evItem, err := s.putEvent(ev)
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, evItem)
-	}
-	err = s.transact(ctx, evs[0], items...)
-	if conditionFailed(err, 0) || conditionFailed(err, 1) || isTransactionConflict(err) {
+	tx.Update("account", key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID), "ADD active_links :minus",
+		cond{values: map[string]types.AttributeValue{":minus": num(-1)}})
+	tx.Update("token", key(tokenPK(l.Token), skToken), "SET #status = :s",
+		cond{names: map[string]string{"#status": "status"}, values: map[string]types.AttributeValue{":s": str(status)}})
+	// The invoice releases the link's reserved amount; its version moves so
+	// that writers of the whole invoice read it again.
+	tx.Update("invoice", key(invoicePK(l.PartnerID, l.OrgID, l.InvoiceID), skInvoice), "SET amount_in_links = amount_in_links - :amt, version = version + :one",
+		cond{values: map[string]types.AttributeValue{":amt": num(l.Amount), ":one": num(1)}})
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "link", "intent") || isTransactionConflict(err) {
 		return payment.ErrLinkChanged
 	}
 	if err != nil {
@@ -237,13 +197,13 @@ func (s *Store) EndLink(ctx context.Context, l payment.Link, status string, canc
 }
 
 // GetIntent reads one intent with the caller's tenant ids.
-func (s *Store) GetIntent(ctx context.Context, partnerID, orgID, id string) (payment.Intent, error) {
-	return getItem(ctx, s, "dynamo.get_payment_intent", intentPK(partnerID, orgID, id), skIntent, "payment intent not found", intentItem.intent)
+func (s *Payments) GetIntent(ctx context.Context, partnerID, orgID, id string) (payment.Intent, error) {
+	return getItem(ctx, s.base, "dynamo.get_payment_intent", intentPK(partnerID, orgID, id), skIntent, "payment intent not found", intentItem.intent)
 }
 
 // ListIntents lists an invoice's intents (an invoice has a handful).
-func (s *Store) ListIntents(ctx context.Context, partnerID, orgID, invoiceID string) ([]payment.Intent, error) {
-	return queryAll(ctx, s, "dynamo.list_payment_intents", &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
+func (s *Payments) ListIntents(ctx context.Context, partnerID, orgID, invoiceID string) ([]payment.Intent, error) {
+	return queryAll(ctx, s.base, "dynamo.list_payment_intents", &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(invoiceIntentsPK(partnerID, orgID, invoiceID))}}, intentItem.intent)
 }
@@ -251,13 +211,13 @@ func (s *Store) ListIntents(ctx context.Context, partnerID, orgID, invoiceID str
 // PageByToken reads a page token and what the page shows — the link, its
 // intent, the invoice and the account paid into — in two calls: the token
 // (which names them all), then one BatchGetItem.
-func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, error) {
+func (s *Payments) PageByToken(ctx context.Context, token string) (payment.Page, error) {
 	const op = "dynamo.page_by_token"
 	var p payment.Page
 	if token == "" || len(token) > 100 {
 		return p, apperr.E(op, apperr.NotFound, "payment page not found")
 	}
-	tk, err := getItem(ctx, s, op, tokenPK(token), skToken, "payment page not found", func(t tokenItem) tokenItem { return t })
+	tk, err := getItem(ctx, s.base, op, tokenPK(token), skToken, "payment page not found", func(t tokenItem) tokenItem { return t })
 	if err != nil {
 		return p, err
 	}
@@ -268,7 +228,7 @@ func (s *Store) PageByToken(ctx context.Context, token string) (payment.Page, er
 // PageByKeys reads what the page shows — the link, its intent, the invoice,
 // the account paid into, the partner and the brandings — in one BatchGetItem,
 // and checks that the link's token is the one asked for (constant time).
-func (s *Store) PageByKeys(ctx context.Context, k pagetoken.Keys, token string) (payment.Page, error) {
+func (s *Payments) PageByKeys(ctx context.Context, k pagetoken.Keys, token string) (payment.Page, error) {
 	const op = "dynamo.page_by_keys"
 	var p payment.Page
 	tk := tokenItem{PartnerID: k.PartnerID, OrgID: k.OrgID, LinkID: k.LinkID, IntentID: k.IntentID, InvoiceID: k.InvoiceID, DeptID: k.DeptID, AccountID: k.AccountID}
@@ -356,7 +316,7 @@ func (s *Store) PageByKeys(ctx context.Context, k pagetoken.Keys, token string) 
 }
 
 // SetDestination keeps the account's Aiia destination id.
-func (s *Store) SetDestination(ctx context.Context, a department.BankAccount, destinationID string) error {
+func (s *Departments) SetDestination(ctx context.Context, a department.BankAccount, destinationID string) error {
 	const op = "dynamo.set_destination"
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(deptPK(a.PartnerID, a.DepartmentID), pfxBA+a.ID),
 		UpdateExpression: aws.String("SET aiia_destination_id = :d"), ConditionExpression: aws.String("attribute_exists(PK)"),
@@ -367,33 +327,21 @@ func (s *Store) SetDestination(ctx context.Context, a department.BankAccount, de
 	return nil
 }
 
-func (s *Store) putIntentIfVersion(pi payment.Intent) (types.TransactWriteItem, error) {
-	ii, err := marshal(toIntentItem(pi))
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: ii, ConditionExpression: aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(pi.Version - 1)}}}, nil
+// putIntent adds the write of pi on condition that the stored intent is
+// the version before pi's.
+func (t *txn) putIntent(name string, pi payment.Intent) {
+	t.Put(name, toIntentItem(pi), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(pi.Version - 1)}})
 }
 
 // UpdateIntent writes the intent on condition of the version it was read at,
 // with its events (none for a change that is not a transition).
-func (s *Store) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event.Event) error {
+func (s *Payments) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event.Event) error {
 	const op = "dynamo.update_payment_intent"
-	put, err := s.putIntentIfVersion(pi)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{put}
-	for _, ev := range evs {
-		it, err := s.putEvent(ev)
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, it)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if conditionFailed(err, 0) || isTransactionConflict(err) {
+	tx := s.tx()
+	tx.putIntent("intent", pi)
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "intent") || isTransactionConflict(err) {
 		return payment.ErrLinkChanged
 	}
 	if err != nil {
@@ -406,41 +354,21 @@ func (s *Store) UpdateIntent(ctx context.Context, pi payment.Intent, evs []event
 // takes it, the completed link and its page, the released account — one
 // transaction, each conditional on the version read, so a payment is applied
 // once however often the poller runs.
-func (s *Store) SettleIntent(ctx context.Context, pi payment.Intent, l payment.Link, inv invoice.Invoice, evs []event.Event) error {
+func (s *Payments) SettleIntent(ctx context.Context, pi payment.Intent, l payment.Link, inv invoice.Invoice, evs []event.Event) error {
 	const op = "dynamo.settle_payment_intent"
-	put, err := s.putIntentIfVersion(pi)
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	invItem, err := marshal(toInvoiceItem(inv))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	li, err := marshal(toLinkItem(l))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{
-		put,
-		{Put: &types.Put{TableName: aws.String(s.table), Item: invItem, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(inv.Version - 1)}}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: li, ConditionExpression: aws.String("version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(l.Version - 1)}}},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(tokenPK(l.Token), skToken),
-			UpdateExpression: aws.String("SET #status = :s"), ExpressionAttributeNames: map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(l.Status)}}},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID),
-			UpdateExpression: aws.String("ADD active_links :minus"), ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}},
-	}
-	for _, ev := range evs {
-		it, err := s.putEvent(ev)
-		if err != nil {
-			return apperr.Wrap(op, err)
-		}
-		items = append(items, it)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if conditionFailed(err, -1) || isTransactionConflict(err) {
+	tx := s.tx()
+	tx.putIntent("intent", pi)
+	tx.Put("invoice", toInvoiceItem(inv), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(inv.Version - 1)}})
+	tx.Put("link", toLinkItem(l), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(l.Version - 1)}})
+	tx.Update("token", key(tokenPK(l.Token), skToken), "SET #status = :s",
+		cond{names: map[string]string{"#status": "status"}, values: map[string]types.AttributeValue{":s": str(l.Status)}})
+	tx.Update("account", key(deptPK(l.PartnerID, l.DepartmentID), pfxBA+l.BankAccountID), "ADD active_links :minus",
+		cond{values: map[string]types.AttributeValue{":minus": num(-1)}})
+	tx.Events(evs...)
+	err := tx.Run(ctx)
+	// Any failed condition, a reused event id included, means another
+	// run settled or changed one of them first.
+	if tx.Failed(err, "intent", "invoice", "link", "event") || isTransactionConflict(err) {
 		return payment.ErrLinkChanged
 	}
 	if err != nil {

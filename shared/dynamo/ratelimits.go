@@ -14,6 +14,9 @@ import (
 	"github.com/modupay/modupay/shared/ratelimit"
 )
 
+// RateLimits stores fixed-window counters (credential.TokenCounters).
+type RateLimits struct{ *base }
+
 // Fixed-window counters: one item per key and window, PK "RL#<key>", SK
 // "W#<window start, Unix seconds>", a number n and a TTL at the window's end.
 // A new window is a new item, so a counter is never reset and a stale one
@@ -32,7 +35,7 @@ const maxClientIDBytes = 200 // as GetClient: longer ids cannot exist
 // distinct, as BatchGetItem refuses a key named twice. Counters are read
 // eventually consistent: a count may lag a concurrent increment by a few
 // attempts, which the limits tolerate (see credential.TokenLimits).
-func (s *Store) GetClientWithCounters(ctx context.Context, clientID string, counters ...ratelimit.Counter) (credential.Client, []int, error) {
+func (s *RateLimits) GetClientWithCounters(ctx context.Context, clientID string, counters ...ratelimit.Counter) (credential.Client, []int, error) {
 	const op = "dynamo.get_client_with_counters"
 	counts := make([]int, len(counters))
 	keys := make([]map[string]types.AttributeValue, 0, len(counters)+1)
@@ -88,7 +91,7 @@ func (s *Store) GetClientWithCounters(ctx context.Context, clientID string, coun
 // the window's first, and returns the new values. The updates run side by
 // side (one UpdateItem each): an atomic ADD never conflicts with a
 // concurrent one, where a transaction over hot counters would be cancelled.
-func (s *Store) AddToCounters(ctx context.Context, counters ...ratelimit.Counter) ([]int, error) {
+func (s *RateLimits) AddToCounters(ctx context.Context, counters ...ratelimit.Counter) ([]int, error) {
 	const op = "dynamo.add_to_counters"
 	counts := make([]int, len(counters))
 	errs := make([]error, len(counters))

@@ -16,7 +16,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/audit"
+	"github.com/modupay/modupay/shared/branding"
+	"github.com/modupay/modupay/shared/credential"
+	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/organization"
+	"github.com/modupay/modupay/shared/payment"
+	"github.com/modupay/modupay/shared/webhook"
 )
 
 // DB is the part of the DynamoDB API this package uses.
@@ -31,23 +40,80 @@ type DB interface {
 	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
-// Store implements the domain stores on one table.
-type Store struct {
+// base is what every repository shares: one client, one table, one clock.
+type base struct {
 	db    DB
 	table string
 	now   func() time.Time
 }
 
-// New returns a store on table.
+// Store is every repository on one table. Each repository serves one
+// aggregate and its methods are defined on it alone, so Store (which embeds
+// them all) has every method once and satisfies each domain's store
+// interface, as a narrower composition of the repositories a use case
+// needs does too.
+type Store struct {
+	*Organizations
+	*Brandings
+	*Credentials
+	*Revocations
+	*RateLimits
+	*Departments
+	*Invoices
+	*Payments
+	*Webhooks
+	*Audit
+	*Parked
+	*Idempotency
+
+	shared *base
+}
+
+// Each repository is its aggregate's store; the domains' interfaces that
+// also read another aggregate (an invoice's department, a client's
+// organisation) are met by Store, or by the repositories they name together.
+var (
+	_ organization.Store        = (*Organizations)(nil)
+	_ branding.Store            = (*Brandings)(nil)
+	_ webhook.Store             = (*Webhooks)(nil)
+	_ httpapi.IdempotencyStore  = (*Idempotency)(nil)
+	_ credential.TokenCounters  = (*RateLimits)(nil)
+	_ credential.Store          = (*Store)(nil)
+	_ department.Store          = (*Store)(nil)
+	_ invoice.Store             = (*Store)(nil)
+	_ payment.Store             = (*Store)(nil)
+	_ payment.TransferStore     = (*Store)(nil)
+	_ webhook.DispatchStore     = (*Store)(nil)
+	_ audit.Store               = (*Store)(nil)
+	_ httpapi.IdempotencyStore  = (*Store)(nil)
+	_ httpapi.RevocationChecker = (*RevocationCache)(nil)
+)
+
+// New returns the repositories on table, sharing db and now.
 func New(db DB, table string, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, table: table, now: now}
+	b := &base{db: db, table: table, now: now}
+	return &Store{
+		Organizations: &Organizations{b},
+		Brandings:     &Brandings{b},
+		Credentials:   &Credentials{b},
+		Revocations:   &Revocations{b},
+		RateLimits:    &RateLimits{b},
+		Departments:   &Departments{b},
+		Invoices:      &Invoices{b},
+		Payments:      &Payments{b},
+		Webhooks:      &Webhooks{b},
+		Audit:         &Audit{b},
+		Parked:        &Parked{b},
+		Idempotency:   &Idempotency{b},
+		shared:        b,
+	}
 }
 
 // Table is the table's name.
-func (s *Store) Table() string { return s.table }
+func (s *Store) Table() string { return s.shared.table }
 
 // sortableTime formats times in sort keys: fixed width, so that string order is
 // time order (RFC 3339 with trimmed fractions is not).
@@ -62,6 +128,24 @@ const (
 	attrTTL    = "ttl"
 	indexGSI1  = "GSI1"
 )
+
+// head is what every item carries for the table rather than for its entity:
+// its key, its keys in the indexes, its kind and its expiry. Each item type
+// embeds it, so the attribute names are written once. An item is in an
+// index only when it sets that index's keys (empty ones are left out, which
+// keeps the indexes sparse); kind tells items apart (the stream's filter
+// passes kind "event" only); ttl, when set, is the Unix time after which
+// DynamoDB deletes the item.
+type head struct {
+	PK     string `json:"PK"`
+	SK     string `json:"SK"`
+	GSI1PK string `json:"GSI1PK,omitempty"`
+	GSI1SK string `json:"GSI1SK,omitempty"`
+	GSI2PK string `json:"GSI2PK,omitempty"`
+	GSI2SK string `json:"GSI2SK,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+	TTL    int64  `json:"ttl,omitempty"`
+}
 
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
@@ -93,32 +177,6 @@ func itoa(n int64) string {
 		b[i] = '-'
 	}
 	return string(b[i:])
-}
-
-// conditionFailed says whether err is a failed condition, on a single write or
-// on the item at index i of a transaction (i < 0: any item).
-func conditionFailed(err error, i int) bool {
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return true
-	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for j, r := range tce.CancellationReasons {
-			if (i < 0 || i == j) && aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func asCCF(err error, target **types.ConditionalCheckFailedException) bool {
-	return errors.As(err, target)
-}
-
-func asTCE(err error, target **types.TransactionCanceledException) bool {
-	return errors.As(err, target)
 }
 
 // transient classifies SDK errors worth a retry (throttling, conflicts between
@@ -154,7 +212,7 @@ func unmarshal(m map[string]types.AttributeValue, v any) error {
 
 // getItem reads one item into an I and converts it; a missing item is
 // NotFound with msg. Projection, when set, limits what is read.
-func getItem[I, T any](ctx context.Context, s *Store, op, pk, sk, msg string, convert func(I) T) (T, error) {
+func getItem[I, T any](ctx context.Context, s *base, op, pk, sk, msg string, convert func(I) T) (T, error) {
 	var zero T
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, sk)})
 	if err != nil {
@@ -172,7 +230,7 @@ func getItem[I, T any](ctx context.Context, s *Store, op, pk, sk, msg string, co
 
 // listGSI1 reads one page of a GSI1 partition (see queryPage) into I items
 // and converts them.
-func listGSI1[I, T any](ctx context.Context, s *Store, op, pk string, q listing.Query, keep func(map[string]types.AttributeValue) bool, count bool, convert func(I) T) (listing.Page[T], error) {
+func listGSI1[I, T any](ctx context.Context, s *base, op, pk string, q listing.Query, keep func(map[string]types.AttributeValue) bool, count bool, convert func(I) T) (listing.Page[T], error) {
 	items, next, total, err := s.queryPage(ctx, dynamodb.QueryInput{
 		IndexName:                 aws.String(indexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
@@ -193,7 +251,7 @@ func listGSI1[I, T any](ctx context.Context, s *Store, op, pk string, q listing.
 }
 
 // queryAll reads every page of a query into I items and converts them.
-func queryAll[I, T any](ctx context.Context, s *Store, op string, in *dynamodb.QueryInput, convert func(I) T) ([]T, error) {
+func queryAll[I, T any](ctx context.Context, s *base, op string, in *dynamodb.QueryInput, convert func(I) T) ([]T, error) {
 	out := []T{}
 	for {
 		res, err := s.db.Query(ctx, in)

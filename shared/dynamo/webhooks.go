@@ -18,6 +18,10 @@ import (
 	"github.com/modupay/modupay/shared/webhook"
 )
 
+// Webhooks stores webhook subscriptions and deliveries (webhook.Store and,
+// with Parked, webhook.DispatchStore).
+type Webhooks struct{ *base }
+
 // Subscriptions live in their partner's partition (PK PARTNER#<p>, SK
 // WHSUB#<id>), next to a counter item (SK WHSUBS) that bounds their number:
 // the router reads a partner's subscriptions with one query. A delivery is
@@ -38,9 +42,7 @@ const (
 )
 
 type subItem struct {
-	PK        string           `json:"PK"`
-	SK        string           `json:"SK"`
-	Kind      string           `json:"kind"`
+	head
 	PartnerID string           `json:"partner_id"`
 	Secrets   []webhook.Secret `json:"secrets"`
 	Version   int64            `json:"version"`
@@ -49,7 +51,7 @@ type subItem struct {
 
 func toSubItem(s webhook.Subscription) subItem {
 	s.Secret, s.PreviousSecretExpiresAt = "", nil
-	return subItem{PK: partnerPK(s.PartnerID), SK: subSK(s.ID), Kind: "webhook_subscription", PartnerID: s.PartnerID,
+	return subItem{head: head{PK: partnerPK(s.PartnerID), SK: subSK(s.ID), Kind: "webhook_subscription"}, PartnerID: s.PartnerID,
 		Secrets: s.Secrets, Version: s.Version, Subscription: s}
 }
 
@@ -68,55 +70,51 @@ func (it subItem) subscription() webhook.Subscription {
 // CreateSubscription writes the subscription, counts it (at most
 // webhook.MaxSubscriptions), checks each organisation it is narrowed to, and
 // publishes its event, in one transaction.
-func (s *Store) CreateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
+func (s *Webhooks) CreateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
 	const op = "dynamo.create_subscription"
-	item, err := marshal(toSubItem(sub))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Update: &types.Update{TableName: aws.String(s.table), Key: key(partnerPK(sub.PartnerID), skSubCounter),
-			UpdateExpression:          aws.String("ADD #n :one"),
-			ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
-			ExpressionAttributeNames:  map[string]string{"#n": "count"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(webhook.MaxSubscriptions)}}},
-	}
-	return s.commitSubscription(ctx, op, sub, ev, items, 1,
+	tx := s.tx()
+	tx.Put("subscription", toSubItem(sub), ifNew)
+	tx.Update("counter", key(partnerPK(sub.PartnerID), skSubCounter), "ADD #n :one",
+		cond{expr: "attribute_not_exists(#n) OR #n < :max", names: map[string]string{"#n": "count"},
+			values: map[string]types.AttributeValue{":one": num(1), ":max": num(webhook.MaxSubscriptions)}})
+	return commitSubscription(ctx, op, tx, sub, ev, "counter",
 		"a partner may have at most "+strconv.Itoa(webhook.MaxSubscriptions)+" webhook subscriptions; delete one first")
 }
 
-// commitSubscription commits items, a check that each organisation of sub
-// is the partner's, and ev; a failed condition on items[conflict] is a
-// Conflict with msg, one on an organisation a 422 naming it.
-func (s *Store) commitSubscription(ctx context.Context, op string, sub webhook.Subscription, ev event.Event, items []types.TransactWriteItem, conflict int, msg string) error {
-	n := len(items)
-	for _, org := range sub.OrganizationIDs {
-		items = append(items, s.orgExists(sub.PartnerID, org))
+// commitSubscription adds a check that each organisation of sub is the
+// partner's and ev to tx, and commits it; a failed condition on the item
+// named conflict is a Conflict with msg, one on an organisation a 422
+// naming it.
+func commitSubscription(ctx context.Context, op string, tx *txn, sub webhook.Subscription, ev event.Event, conflict, msg string) error {
+	for i, org := range sub.OrganizationIDs {
+		tx.checkOrganization(orgParam(i), sub.PartnerID, org)
 	}
-	err := s.transact(ctx, ev, items...)
+	tx.Events(ev)
+	err := tx.Run(ctx)
 	switch {
 	case err == nil:
 		return nil
-	case conditionFailed(err, conflict):
+	case tx.Failed(err, conflict):
 		return apperr.E(op, apperr.Conflict, msg)
 	}
 	for i := range sub.OrganizationIDs {
-		if conditionFailed(err, n+i) {
-			return apperr.Field(op, "organization_ids["+strconv.Itoa(i)+"]", "organization not found")
+		if tx.Failed(err, orgParam(i)) {
+			return apperr.Field(op, orgParam(i), "organization not found")
 		}
 	}
 	return transient(op, err)
 }
 
+func orgParam(i int) string { return "organization_ids[" + strconv.Itoa(i) + "]" }
+
 // GetSubscription reads one subscription of the partner.
-func (s *Store) GetSubscription(ctx context.Context, partnerID, id string) (webhook.Subscription, error) {
-	return getItem(ctx, s, "dynamo.get_subscription", partnerPK(partnerID), subSK(id), "webhook subscription not found", subItem.subscription)
+func (s *Webhooks) GetSubscription(ctx context.Context, partnerID, id string) (webhook.Subscription, error) {
+	return getItem(ctx, s.base, "dynamo.get_subscription", partnerPK(partnerID), subSK(id), "webhook subscription not found", subItem.subscription)
 }
 
 // ListSubscriptions reads every subscription of the partner: one query.
-func (s *Store) ListSubscriptions(ctx context.Context, partnerID string) ([]webhook.Subscription, error) {
-	return queryAll(ctx, s, "dynamo.list_subscriptions", &dynamodb.QueryInput{TableName: aws.String(s.table),
+func (s *Webhooks) ListSubscriptions(ctx context.Context, partnerID string) ([]webhook.Subscription, error) {
+	return queryAll(ctx, s.base, "dynamo.list_subscriptions", &dynamodb.QueryInput{TableName: aws.String(s.table),
 		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :sk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(partnerPK(partnerID)), ":sk": str("WHSUB#")},
 	}, subItem.subscription)
@@ -129,7 +127,7 @@ var subscriptionFields = []string{"url", "events", "organization_ids", "descript
 
 // UpdateSubscription replaces the subscription's fields on condition that its
 // version is the one it was read at, checking its organisations, with its event.
-func (s *Store) UpdateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
+func (s *Webhooks) UpdateSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
 	const op = "dynamo.update_subscription"
 	item, err := marshal(toSubItem(sub))
 	if err != nil {
@@ -157,22 +155,21 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub webhook.Subscription
 		expr += " REMOVE " + strings.Join(remove, ", ")
 	}
 	names["#version"] = "version"
-	items := []types.TransactWriteItem{{Update: &types.Update{TableName: aws.String(s.table), Key: key(partnerPK(sub.PartnerID), subSK(sub.ID)),
-		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("#version = :prev"),
-		ExpressionAttributeNames: names, ExpressionAttributeValues: values}}}
-	return s.commitSubscription(ctx, op, sub, ev, items, 0, "the webhook subscription changed meanwhile; read it again")
+	tx := s.tx()
+	tx.Update("subscription", key(partnerPK(sub.PartnerID), subSK(sub.ID)), expr, cond{expr: "#version = :prev", names: names, values: values})
+	return commitSubscription(ctx, op, tx, sub, ev, "subscription", "the webhook subscription changed meanwhile; read it again")
 }
 
 // DeleteSubscription removes the subscription and uncounts it, with its event.
-func (s *Store) DeleteSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
+func (s *Webhooks) DeleteSubscription(ctx context.Context, sub webhook.Subscription, ev event.Event) error {
 	const op = "dynamo.delete_subscription"
-	err := s.transact(ctx, ev,
-		types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(partnerPK(sub.PartnerID), subSK(sub.ID)),
-			ConditionExpression: aws.String("attribute_exists(PK)")}},
-		types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(partnerPK(sub.PartnerID), skSubCounter),
-			UpdateExpression: aws.String("ADD #n :minus"), ExpressionAttributeNames: map[string]string{"#n": "count"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1)}}})
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Delete("subscription", key(partnerPK(sub.PartnerID), subSK(sub.ID)), ifExists)
+	tx.Update("counter", key(partnerPK(sub.PartnerID), skSubCounter), "ADD #n :minus",
+		cond{names: map[string]string{"#n": "count"}, values: map[string]types.AttributeValue{":minus": num(-1)}})
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "subscription") {
 		return apperr.E(op, apperr.NotFound, "webhook subscription not found")
 	}
 	if err != nil {
@@ -182,20 +179,20 @@ func (s *Store) DeleteSubscription(ctx context.Context, sub webhook.Subscription
 }
 
 // MarkFailing starts the subscription's failure run, unless one is running.
-func (s *Store) MarkFailing(ctx context.Context, partnerID, subID string, since time.Time) error {
+func (s *Webhooks) MarkFailing(ctx context.Context, partnerID, subID string, since time.Time) error {
 	return s.failing(ctx, partnerID, subID, "SET failing_since = :t", "attribute_exists(PK) AND attribute_not_exists(failing_since)",
 		map[string]types.AttributeValue{":t": str(since.UTC().Format(time.RFC3339Nano))})
 }
 
 // ClearFailing ends the subscription's failure run.
-func (s *Store) ClearFailing(ctx context.Context, partnerID, subID string) error {
+func (s *Webhooks) ClearFailing(ctx context.Context, partnerID, subID string) error {
 	return s.failing(ctx, partnerID, subID, "REMOVE failing_since", "attribute_exists(failing_since)", nil)
 }
 
-func (s *Store) failing(ctx context.Context, partnerID, subID, update, cond string, values map[string]types.AttributeValue) error {
+func (s *Webhooks) failing(ctx context.Context, partnerID, subID, update, cond string, values map[string]types.AttributeValue) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(partnerPK(partnerID), subSK(subID)),
 		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond), ExpressionAttributeValues: values})
-	if err == nil || conditionFailed(err, -1) {
+	if err == nil || checkFailed(err) {
 		return nil // already in that state, or deleted meanwhile
 	}
 	return transient("dynamo.subscription_failing", err)
@@ -204,11 +201,7 @@ func (s *Store) failing(ctx context.Context, partnerID, subID, update, cond stri
 // deliveryItem is one delivery. lease_until is a sortable time string, so
 // the acquisition's condition compares it with now.
 type deliveryItem struct {
-	PK             string            `json:"PK"`
-	SK             string            `json:"SK"`
-	GSI1PK         string            `json:"GSI1PK"`
-	GSI1SK         string            `json:"GSI1SK"`
-	Kind           string            `json:"kind"`
+	head
 	ID             string            `json:"id"`
 	PartnerID      string            `json:"partner_id"`
 	SubscriptionID string            `json:"webhook_subscription_id"`
@@ -225,7 +218,6 @@ type deliveryItem struct {
 	LeaseOwner     string            `json:"lease_owner,omitempty"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
-	TTL            int64             `json:"ttl"`
 }
 
 func deliveryGSI1SK(created time.Time, id string) string {
@@ -236,11 +228,12 @@ func toDeliveryItem(d webhook.Delivery) deliveryItem {
 	if d.Attempts == nil {
 		d.Attempts = []webhook.Attempt{}
 	}
-	return deliveryItem{PK: deliveryPK(d.PartnerID, d.ID), SK: skDelivery, GSI1PK: subDeliveriesPK(d.PartnerID, d.SubscriptionID),
-		GSI1SK: deliveryGSI1SK(d.CreatedAt, d.ID), Kind: "webhook_delivery", ID: d.ID, PartnerID: d.PartnerID,
+	return deliveryItem{head: head{PK: deliveryPK(d.PartnerID, d.ID), SK: skDelivery,
+		GSI1PK: subDeliveriesPK(d.PartnerID, d.SubscriptionID), GSI1SK: deliveryGSI1SK(d.CreatedAt, d.ID),
+		Kind: "webhook_delivery", TTL: d.CreatedAt.Add(webhook.Retention).Unix()}, ID: d.ID, PartnerID: d.PartnerID,
 		SubscriptionID: d.SubscriptionID, EventID: d.EventID, EventType: d.EventType, OrgID: d.OrganizationID, EventAt: d.EventAt,
 		Status: d.Status, AttemptCount: d.AttemptCount, NextAttemptAt: d.NextAttemptAt, Attempts: d.Attempts, Payload: string(d.Payload),
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, TTL: d.CreatedAt.Add(webhook.Retention).Unix()}
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 
 func (it deliveryItem) delivery() webhook.Delivery {
@@ -261,14 +254,14 @@ func (it deliveryItem) delivery() webhook.Delivery {
 }
 
 // GetDelivery reads one delivery of the partner.
-func (s *Store) GetDelivery(ctx context.Context, partnerID, id string) (webhook.Delivery, error) {
-	return getItem(ctx, s, "dynamo.get_delivery", deliveryPK(partnerID, id), skDelivery, "webhook delivery not found", deliveryItem.delivery)
+func (s *Webhooks) GetDelivery(ctx context.Context, partnerID, id string) (webhook.Delivery, error) {
+	return getItem(ctx, s.base, "dynamo.get_delivery", deliveryPK(partnerID, id), skDelivery, "webhook delivery not found", deliveryItem.delivery)
 }
 
 // ListDeliveries pages through a subscription's deliveries, newest first;
 // the dates bound the index's sort key, status and event type filter what
 // is read.
-func (s *Store) ListDeliveries(ctx context.Context, partnerID, subID string, q listing.Query, f webhook.DeliveryFilter) (listing.Page[webhook.Delivery], error) {
+func (s *Webhooks) ListDeliveries(ctx context.Context, partnerID, subID string, q listing.Query, f webhook.DeliveryFilter) (listing.Page[webhook.Delivery], error) {
 	const op = "dynamo.list_deliveries"
 	pk := subDeliveriesPK(partnerID, subID)
 	cond := "GSI1PK = :pk"
@@ -309,15 +302,13 @@ func (s *Store) ListDeliveries(ctx context.Context, partnerID, subID string, q l
 }
 
 // CreateDelivery writes a new pending delivery with its event.
-func (s *Store) CreateDelivery(ctx context.Context, d webhook.Delivery, ev event.Event) error {
+func (s *Webhooks) CreateDelivery(ctx context.Context, d webhook.Delivery, ev event.Event) error {
 	const op = "dynamo.create_delivery"
-	item, err := marshal(toDeliveryItem(d))
-	if err != nil {
-		return apperr.Wrap(op, err)
-	}
-	err = s.transact(ctx, ev, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Put("delivery", toDeliveryItem(d), ifNew)
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	if tx.Failed(err, "delivery") {
 		return apperr.E(op, apperr.Conflict, "the delivery exists already")
 	}
 	if err != nil {
@@ -327,19 +318,20 @@ func (s *Store) CreateDelivery(ctx context.Context, d webhook.Delivery, ev event
 }
 
 // RequestRetry moves a failed delivery back to pending, with its event.
-func (s *Store) RequestRetry(ctx context.Context, d webhook.Delivery, ev event.Event) error {
+func (s *Webhooks) RequestRetry(ctx context.Context, d webhook.Delivery, ev event.Event) error {
 	const op = "dynamo.request_retry"
 	next, err := attributevalue.Marshal(d.NextAttemptAt)
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	err = s.transact(ctx, ev, types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(deliveryPK(d.PartnerID, d.ID), skDelivery),
-		UpdateExpression:         aws.String("SET #st = :pending, next_attempt_at = :next, updated_at = :now"),
-		ConditionExpression:      aws.String("#st = :failed AND attempt_count = :n"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pending": str(webhook.DeliveryPending), ":failed": str(webhook.DeliveryFailed),
-			":next": next, ":now": str(d.UpdatedAt.UTC().Format(time.RFC3339Nano)), ":n": num(int64(d.AttemptCount))}}})
-	if conditionFailed(err, 0) {
+	tx := s.tx()
+	tx.Update("delivery", key(deliveryPK(d.PartnerID, d.ID), skDelivery), "SET #st = :pending, next_attempt_at = :next, updated_at = :now",
+		cond{expr: "#st = :failed AND attempt_count = :n", names: map[string]string{"#st": "status"},
+			values: map[string]types.AttributeValue{":pending": str(webhook.DeliveryPending), ":failed": str(webhook.DeliveryFailed),
+				":next": next, ":now": str(d.UpdatedAt.UTC().Format(time.RFC3339Nano)), ":n": num(int64(d.AttemptCount))}})
+	tx.Events(ev)
+	err = tx.Run(ctx)
+	if tx.Failed(err, "delivery") {
 		return apperr.E(op, apperr.Conflict, "the delivery changed meanwhile (another retry?); read it again")
 	}
 	if err != nil {
@@ -351,7 +343,7 @@ func (s *Store) RequestRetry(ctx context.Context, d webhook.Delivery, ev event.E
 // AcquireAttempt takes attempt m.Attempt of its delivery (see
 // webhook.DispatchStore): one conditional UpdateItem, which also creates the
 // delivery on its first attempt.
-func (s *Store) AcquireAttempt(ctx context.Context, m webhook.Message, owner string, now, leaseUntil time.Time) (webhook.Delivery, bool, error) {
+func (s *Webhooks) AcquireAttempt(ctx context.Context, m webhook.Message, owner string, now, leaseUntil time.Time) (webhook.Delivery, bool, error) {
 	const op = "dynamo.acquire_attempt"
 	id := webhook.DeliveryID(m.SubscriptionID, m.EventID)
 	k := key(deliveryPK(m.PartnerID, id), skDelivery)
@@ -390,7 +382,7 @@ func (s *Store) AcquireAttempt(ctx context.Context, m webhook.Message, owner str
 		}
 		return it.delivery(), true, nil
 	}
-	if !conditionFailed(err, -1) {
+	if !checkFailed(err) {
 		return webhook.Delivery{}, false, transient(op, err)
 	}
 	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
@@ -409,7 +401,7 @@ func (s *Store) AcquireAttempt(ctx context.Context, m webhook.Message, owner str
 
 // FinishAttempt appends the attempt, sets the status (and the next
 // attempt's time) and releases the lease, if the lease is still owner's.
-func (s *Store) FinishAttempt(ctx context.Context, d webhook.Delivery, owner string, a webhook.Attempt, status string, next *time.Time, now time.Time) error {
+func (s *Webhooks) FinishAttempt(ctx context.Context, d webhook.Delivery, owner string, a webhook.Attempt, status string, next *time.Time, now time.Time) error {
 	const op = "dynamo.finish_attempt"
 	att, err := marshal(a)
 	if err != nil {
@@ -428,7 +420,7 @@ func (s *Store) FinishAttempt(ctx context.Context, d webhook.Delivery, owner str
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(deliveryPK(d.PartnerID, d.ID), skDelivery),
 		UpdateExpression: aws.String(expr + remove), ConditionExpression: aws.String("lease_owner = :owner"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: values})
-	if conditionFailed(err, -1) {
+	if checkFailed(err) {
 		return apperr.E(op, apperr.Conflict, "the delivery's lease was lost")
 	}
 	if err != nil {
