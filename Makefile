@@ -12,7 +12,7 @@ FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:
              AiiaPollerFunction:aiiapoller CheckoutFunction:checkout \
              WebhooksFunction:webhooks WebhookDispatcherFunction:webhookdispatcher
 
-.PHONY: run test lint unit bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
+.PHONY: run test lint unit chromium bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
 
 run: ## start DynamoDB Local, the SQS endpoint and the gateway on :3000 (Ctrl-C stops all)
 	@$(GO) build -o .bin/modupay-local ./infra/local
@@ -23,8 +23,11 @@ test: lint unit ## everything CI checks
 lint: fmt-check tidy-check cfn-lint
 	$(GO) vet $(PKGS)
 
-unit:
+unit: chromium
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+chromium: ## Debian's chromium for the browser test: installed as root, else says what to run
+	@bash infra/ci/need-chromium.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
