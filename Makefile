@@ -1,5 +1,6 @@
 # ModuPay's single entry point. `make run` starts the whole local stack;
-# `make test` is what CI runs (.ci/run); `make bench` prints the budgets.
+# `make test` is what CI runs (.ci/run); `make quick` runs the tests that
+# need no engine in seconds; `make bench` prints the budgets.
 SHELL := /bin/bash
 GO    ?= go
 PKGS  := ./...
@@ -12,7 +13,7 @@ FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:
              AiiaPollerFunction:aiiapoller CheckoutFunction:checkout \
              WebhooksFunction:webhooks WebhookDispatcherFunction:webhookdispatcher
 
-.PHONY: run test lint unit bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
+.PHONY: run test quick lint unit chromium bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
 
 run: ## start DynamoDB Local, the SQS endpoint and the gateway on :3000 (Ctrl-C stops all)
 	@$(GO) build -o .bin/modupay-local ./infra/local
@@ -23,8 +24,14 @@ test: lint unit ## everything CI checks
 lint: fmt-check tidy-check cfn-lint
 	$(GO) vet $(PKGS)
 
-unit:
+unit: chromium
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+quick: ## the tests that need no engine, browser or network, in seconds (go test -short)
+	$(GO) test -short $(PKGS)
+
+chromium: ## Debian's chromium for the browser test: installed as root, else says what to run
+	@bash infra/ci/need-chromium.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -3,8 +3,9 @@
 // the local sandbox bank, comes back and sees "Paiement reçu", on the whole
 // local stack (gateway, DynamoDB Local, SQS endpoint, stream and queue pollers).
 //
-// It needs Debian's chromium at /usr/bin/chromium (.ci/run installs it). When
-// it is missing the test fails, unless MODUPAY_SKIP_BROWSER=1 says to skip it.
+// It needs Debian's chromium at /usr/bin/chromium (`make test` and .ci/run
+// install it through infra/ci/need-chromium.sh). When it is missing the test
+// fails, unless MODUPAY_SKIP_BROWSER=1 says to skip it; -short skips it too.
 package browser
 
 import (
@@ -51,8 +52,8 @@ func requireChromium(t *testing.T) {
 	if os.Getenv("MODUPAY_SKIP_BROWSER") == "1" {
 		t.Skipf("%s is missing and MODUPAY_SKIP_BROWSER=1: browser test skipped", chromiumPath)
 	}
-	t.Fatalf("%s is missing: install Debian's chromium (as root: apt-get update && apt-get install -y chromium; "+
-		".ci/run does it in CI), or set MODUPAY_SKIP_BROWSER=1 to skip this test", chromiumPath)
+	t.Fatalf("%s is missing: install Debian's chromium (sudo apt-get install chromium; "+
+		"make test does it when run as root), or set MODUPAY_SKIP_BROWSER=1 to skip this test", chromiumPath)
 }
 
 // api is a partner calling the JSON API over HTTP.
@@ -172,6 +173,9 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestPayerPaysInvoiceInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the browser test needs chromium, DynamoDB Local and the SQS engine; make test runs it")
+	}
 	requireChromium(t)
 	started := time.Now()
 

@@ -35,8 +35,9 @@ func TestChangesReachTheAuditTrail(t *testing.T) {
 		}
 		return n == want, fmt.Sprintf("%d audit entries, want %d", n, want)
 	})
-	// Nothing more arrives later (no duplicates from redelivery).
-	time.Sleep(2 * time.Second)
+	// Nothing more arrives later (no duplicates from redelivery): once the
+	// audit queue and its DLQ hold no message, none is left to redeliver.
+	w.waitDrained(t, 30*time.Second, "AuditQueue", "AuditDLQ")
 	if n, _ := w.app.Store.CountAuditEntries(context.Background(), "ptn-1", org); n != want {
 		t.Fatalf("%d audit entries after settling, want %d", n, want)
 	}

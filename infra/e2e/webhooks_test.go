@@ -538,7 +538,8 @@ func TestWebhookDeliveredOnceDespiteDuplicatesAndRaces(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(3 * time.Second) // the queue's consumer long-polls every second
+	// Both were received and acknowledged once the queue holds nothing.
+	w.waitDrained(t, 30*time.Second, "WebhookQueue", "WebhookDLQ")
 	if n := len(rcv.requests()); n != 1 {
 		t.Fatalf("the endpoint got %d requests for one delivery, want 1", n)
 	}
@@ -579,7 +580,13 @@ func TestWebhookNothingLostBetweenCommitAndPublish(t *testing.T) {
 		return ok && sk.Value == "WHSUB#"
 	})
 	org := w.createOrg(tok, orgBody("Committed"))
-	time.Sleep(2 * time.Second)
+	// The router has tried, and failed, to read the subscriptions, and the
+	// webhook queue holds nothing: no delivery can be on its way.
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		n := w.faults.hits.Load()
+		return n >= 2, fmt.Sprintf("the router read the subscriptions %d times, want at least 2 (a retry)", n)
+	})
+	w.waitDrained(t, 30*time.Second, "WebhookQueue", "WebhookDLQ")
 	if n := len(rcv.requests()); n != 0 {
 		t.Fatalf("%d deliveries while the router was failing", n)
 	}
@@ -587,7 +594,7 @@ func TestWebhookNothingLostBetweenCommitAndPublish(t *testing.T) {
 	waitFor(t, 30*time.Second, func() (bool, string) {
 		return len(rcv.requests()) > 0, "the committed event never arrived"
 	})
-	time.Sleep(2 * time.Second)
+	w.waitDrained(t, 30*time.Second, "WebhookQueue", "WebhookDLQ")
 	reqs := rcv.requests()
 	if len(reqs) != 1 || !strings.Contains(string(reqs[0].body), org) {
 		t.Errorf("%d requests after recovery, want the organisation's event once", len(reqs))
@@ -614,8 +621,18 @@ func TestWebhookSubscriptionDisabledAfterContinuousFailures(t *testing.T) {
 		return sub["status"] == "disabled" && sub["disabled_reason"] == "failing", fmt.Sprint("subscription ", sub["status"])
 	})
 	sent := len(rcv.requests())
-	w.createOrg(tok, orgBody("Third")) // not delivered: the subscription is disabled
-	time.Sleep(2 * time.Second)
+	third := w.createOrg(tok, orgBody("Third")) // not delivered: the subscription is disabled
+	// The router has handled Third's event once its audit entry is written
+	// (it sends to the audit and webhook queues together); then both queues
+	// drain.
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		n, err := w.app.Store.CountAuditEntries(context.Background(), "ptn-1", third)
+		if err != nil {
+			return false, err.Error()
+		}
+		return n > 0, "no audit entry for the third organisation"
+	})
+	w.waitDrained(t, 30*time.Second, "AuditQueue", "AuditDLQ", "WebhookQueue", "WebhookDLQ")
 	if len(rcv.requests()) != sent {
 		t.Errorf("a disabled subscription still receives deliveries")
 	}

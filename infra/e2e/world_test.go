@@ -38,7 +38,8 @@ func TestMain(m *testing.M) { enginetest.Main(m) }
 
 // faults makes the DynamoDB client fail on demand, on the real engine.
 type faults struct {
-	err atomic.Pointer[error]
+	hits atomic.Int64 // calls failed so far
+	err  atomic.Pointer[error]
 	// when, if set, limits the fault to the calls whose input it accepts.
 	when atomic.Pointer[func(input any) bool]
 }
@@ -63,6 +64,7 @@ func (f *faults) middleware(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			if e := f.err.Load(); e != nil {
 				if w := f.when.Load(); w == nil || (*w)(in.Parameters) {
+					f.hits.Add(1)
 					return middleware.InitializeOutput{}, middleware.Metadata{}, *e
 				}
 			}
@@ -85,6 +87,7 @@ type world struct {
 	srv       *httptest.Server
 	clock     *stacktest.Clock
 	faults    *faults
+	queues    map[string]string // queue logical id -> URL
 	validator *openapi.Validator
 	seen      map[string]bool // route keys exercised
 	sandbox   *aiiasandbox.Server
@@ -125,7 +128,12 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 	if opts.runningClock {
 		clock = stacktest.NewRunningClock()
 	}
-	w := &world{t: t, cfg: st.Config, clock: clock, faults: &faults{}, seen: map[string]bool{}, sandbox: sandbox}
+	w := &world{t: t, cfg: st.Config, clock: clock, faults: &faults{}, seen: map[string]bool{}, sandbox: sandbox, queues: map[string]string{}}
+	for id, p := range st.Resources.ByID {
+		if p.URL != "" {
+			w.queues[id] = p.URL
+		}
+	}
 	var err error
 	w.validator, err = openapi.NewValidator()
 	if err != nil {

@@ -49,6 +49,26 @@ func testQueue(t *testing.T, c *sqs.Client, maxReceive int) (url, arn, dlqURL st
 	return aws.ToString(q.QueueUrl), queueARN(t, c, aws.ToString(q.QueueUrl)), aws.ToString(dlq.QueueUrl)
 }
 
+// drained reports whether every queue holds no message: none waiting, none
+// in flight (received, not yet deleted) and none delayed.
+func drained(t *testing.T, c *sqs.Client, urls ...string) bool {
+	t.Helper()
+	for _, url := range urls {
+		out, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+				sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range out.Attributes {
+			if n != "0" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func queueARN(t *testing.T, c *sqs.Client, url string) string {
 	t.Helper()
 	out, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
@@ -94,7 +114,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 func TestSQSMappingBatchAndPartialFailure(t *testing.T) {
 	_, sqsEP := enginetest.Endpoints(t)
 	c := stack.NewSQSClient(sqsEP)
-	url, arn, _ := testQueue(t, c, 5)
+	url, arn, dlq := testQueue(t, c, 5)
 	ctx := context.Background()
 
 	var mu sync.Mutex
@@ -142,8 +162,10 @@ func TestSQSMappingBatchAndPartialFailure(t *testing.T) {
 		defer mu.Unlock()
 		return deliveries["fail"] == 2 && deliveries["ok-1"] == 1 && deliveries["ok-2"] == 1
 	})
-	// Nothing else may come back: the successes were deleted, the retry succeeded.
-	time.Sleep(2500 * time.Millisecond)
+	// Nothing else may come back: the successes were deleted, the retry
+	// succeeded. Once the queue and its DLQ hold no message (none waiting, in
+	// flight or delayed), nothing is left to deliver.
+	waitFor(t, "the queue and its DLQ to hold no message", 15*time.Second, func() bool { return drained(t, c, url, dlq) })
 	mu.Lock()
 	defer mu.Unlock()
 	if deliveries["ok-1"] != 1 || deliveries["ok-2"] != 1 || deliveries["fail"] != 2 {

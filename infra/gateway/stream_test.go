@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -160,8 +161,12 @@ func TestStreamMappingFilterAndConversion(t *testing.T) {
 		p := rec.pks()
 		return len(p) > 0 && p[len(p)-1] == "EVT#3"
 	})
-	time.Sleep(300 * time.Millisecond)
-	eq(t, "delivered", rec.pks(), []string{"EVT#1", "EVT#2", "EVT#3"})
+	// Nothing more arrives for the records before it (no duplicate of
+	// EVT#3 either): the stream is read in order, so once one more insert
+	// has come, everything before it has been delivered as it will be.
+	put(t, ddb, table.Name, map[string]ddbtypes.AttributeValue{"PK": s("EVT#4"), "SK": s("EVT#4"), "kind": s("event")})
+	waitFor(t, "one more insert after the last", 20*time.Second, func() bool { return slices.Contains(rec.pks(), "EVT#4") })
+	eq(t, "delivered", rec.pks(), []string{"EVT#1", "EVT#2", "EVT#3", "EVT#4"})
 
 	rec.mu.Lock()
 	first := rec.batches[0][0]
@@ -305,8 +310,11 @@ func TestStreamMappingBisect(t *testing.T) {
 	runMapping(t, m.Run)
 	want := []string{"a", "b", "bad", "d", "a", "b", "bad", "d", "bad", "d"}
 	waitFor(t, "the bisected deliveries", 20*time.Second, func() bool { return len(rec.pks()) >= len(want) })
-	time.Sleep(200 * time.Millisecond)
+	// Nothing more arrives for them: the stream is read in order, so once a
+	// later record has come, the batch before it is done with.
+	put(t, ddb, table.Name, map[string]ddbtypes.AttributeValue{"PK": s("e"), "SK": s("e")})
+	waitFor(t, "a record after the batch", 20*time.Second, func() bool { return slices.Contains(rec.pks(), "e") })
 	// [a b bad d] fails: halves [a b] (ok) and [bad d] (fails): halves [bad]
-	// (fails, no retries left: discarded) and [d] (ok).
-	eq(t, "deliveries", rec.pks(), want)
+	// (fails, no retries left: discarded) and [d] (ok); then [e].
+	eq(t, "deliveries", rec.pks(), append(want, "e"))
 }

@@ -54,6 +54,8 @@ func decodeError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return apperr.E(op, apperr.Malformed, "malformed JSON: unexpected end of body")
 	}
+	// encoding/json reports an unknown field (DisallowUnknownFields) with a
+	// plain fmt.Errorf and no type to test; its text is all there is.
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
 		return apperr.Field(op, name, "unknown field")

@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,6 +80,12 @@ type Service struct {
 	Store Store
 	Now   func() time.Time
 	NewID func(prefix string) string
+	// Sleep waits between attempts at an invoice number and returns early
+	// with ctx's error when ctx ends; nil is a timer. Tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// NumberBudget bounds, in wall time, how long a creation keeps trying
+	// for a number under contention; 0 is DefaultNumberBudget.
+	NumberBudget time.Duration
 }
 
 func validatePayer(op string, p *Payer) error {
@@ -179,8 +186,41 @@ func validTerms(op, terms string) error {
 // numberAttempts bounds the retries of a creation that lost the race for a
 // number. Most rounds have a winner, but concurrent transactions on one
 // counter can also all be cancelled, so the bound is generous and the
-// jittered wait grows (at most ~6 s in all).
+// jittered wait grows.
 const numberAttempts = 60
+
+// A creation that keeps losing the race for a number answers 503 before the
+// function's 10 s timeout, which API Gateway would turn into a bare 500 that
+// partners cannot tell from a bug. The loop, its reads and writes included,
+// ends numberReserve before the request's deadline (what is left answers and
+// records the response), or after DefaultNumberBudget when the request has
+// no deadline.
+const (
+	DefaultNumberBudget = 8 * time.Second
+	numberReserve       = 1500 * time.Millisecond
+)
+
+// numbersBusy is the message of that 503. Nothing was written, unless the
+// budget cut short a transaction that the table had already applied; then
+// the invoice exists, with its number, and a retry makes another.
+const numbersBusy = "too many invoices are being created at once for this organization; retry"
+
+// numberBackoff is the jittered wait before attempt+1: growing with the
+// attempts, so that contenders spread out, up to 200 ms.
+func numberBackoff(attempt int) time.Duration {
+	return time.Duration(rand.IntN(min(10*attempt, 200))+1) * time.Millisecond
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Create makes a draft with the organisation's next number: the counter and
 // the invoice are written in one transaction, so numbers are continuous,
@@ -206,13 +246,37 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 	if err := validTerms(op, in.PaymentTerms); err != nil {
 		return Invoice{}, err
 	}
+	// The budget is wall time, like the function's timeout: s.Now is the
+	// business clock, which tests hold still.
+	deadline := time.Now().Add(cmp.Or(s.NumberBudget, DefaultNumberBudget))
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-numberReserve).Before(deadline) {
+		deadline = dl.Add(-numberReserve)
+	}
+	bctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	// outOfTime is the loop's error for err: the 503 above when the budget
+	// ended the loop, a retryable error when the request itself ended.
+	outOfTime := func(attempt int, err error) error {
+		switch {
+		case ctx.Err() != nil:
+			return apperr.Transient(op, err)
+		case bctx.Err() != nil:
+			return &apperr.Error{Op: op, Code: apperr.Unavailable, Message: numbersBusy,
+				Err: fmt.Errorf("no number within the budget after %d attempts: %w", attempt, err)}
+		}
+		return apperr.Wrap(op, err)
+	}
+	sleep := s.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
 	id := s.NewID("inv")
 	for attempt := 1; ; attempt++ {
 		now := s.Now().UTC()
 		year := strconv.Itoa(now.In(Paris).Year())
-		cc, err := s.Store.CreationContext(ctx, partnerID, orgID, in.DepartmentID, year)
+		cc, err := s.Store.CreationContext(bctx, partnerID, orgID, in.DepartmentID, year)
 		if err != nil {
-			return Invoice{}, apperr.Wrap(op, err)
+			return Invoice{}, outOfTime(attempt, err)
 		}
 		if cc.Department == nil {
 			return Invoice{}, apperr.Field(op, "department_id", "no such department in this organization")
@@ -221,8 +285,8 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 			Payer: *in.Payer, DueDate: in.DueDate, PaymentTerms: strings.TrimSpace(in.PaymentTerms),
 			Seller: seller(cc.Org, cc.Department.Name), CreatedAt: now, UpdatedAt: now, Version: 1}
 		applyTotals(&inv, items, totals)
-		if inv.BankAccount, err = s.bankDetails(ctx, *cc.Department); err != nil {
-			return Invoice{}, apperr.Wrap(op, err)
+		if inv.BankAccount, err = s.bankDetails(bctx, *cc.Department); err != nil {
+			return Invoice{}, outOfTime(attempt, err)
 		}
 		number := cc.LastNumber + 1
 		inv.InvoiceNumber = fmt.Sprintf("FAC-%s-%05d", year, number)
@@ -232,13 +296,20 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 		if err != nil {
 			return Invoice{}, apperr.Wrap(op, err)
 		}
-		err = s.Store.CreateInvoice(ctx, inv, year, number, ev)
-		if errors.Is(err, ErrNumberTaken) && attempt < numberAttempts {
-			time.Sleep(time.Duration(rand.IntN(min(10*attempt, 200))+1) * time.Millisecond)
+		err = s.Store.CreateInvoice(bctx, inv, year, number, ev)
+		if errors.Is(err, ErrNumberTaken) {
+			wait := numberBackoff(attempt)
+			if attempt >= numberAttempts || time.Now().Add(wait).After(deadline) {
+				return Invoice{}, &apperr.Error{Op: op, Code: apperr.Unavailable, Message: numbersBusy,
+					Err: fmt.Errorf("no number after %d attempts: %w", attempt, err)}
+			}
+			if serr := sleep(bctx, wait); serr != nil {
+				return Invoice{}, outOfTime(attempt, errors.Join(err, serr))
+			}
 			continue
 		}
 		if err != nil {
-			return Invoice{}, apperr.Wrap(op, err)
+			return Invoice{}, outOfTime(attempt, err)
 		}
 		return inv, nil
 	}

@@ -3,6 +3,8 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -263,22 +266,46 @@ func (d *Dispatcher) post(ctx context.Context, sub Subscription, dl Delivery, n 
 	return a, retryAfter, retryable, gone
 }
 
-// describe turns a transport error into a line for the delivery log.
+// describe turns a transport error into a line for the delivery log. The
+// kinds are told by the errors' types, not their text, which the standard
+// library does not promise.
 func describe(err error) string {
 	var ne net.Error
+	var dns *net.DNSError
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout: no complete response within the delivery timeout"
 	case netguard.IsRefused(err):
 		return "destination refused: " + lastPart(err.Error())
-	case strings.Contains(err.Error(), "connection refused"):
+	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
-	case strings.Contains(err.Error(), "no such host"):
+	case errors.As(err, &dns) && dns.IsNotFound:
 		return "host does not resolve"
-	case strings.Contains(err.Error(), "tls:") || strings.Contains(err.Error(), "x509:"):
+	case isTLS(err):
 		return "TLS error: " + lastPart(err.Error())
 	}
 	return "network error: " + lastPart(err.Error())
+}
+
+// isTLS reports whether err is a failed TLS handshake: a certificate that
+// does not verify (unknown authority, wrong host, expired), an endpoint that
+// does not speak TLS, or an alert sent by the endpoint. crypto/tls has no
+// exported type for a received alert; it reports one as a *net.OpError
+// whose Op is "remote error".
+func isTLS(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		header    tls.RecordHeaderError
+		alert     tls.AlertError
+		ech       *tls.ECHRejectionError
+		authority x509.UnknownAuthorityError
+		host      x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		op        *net.OpError
+	)
+	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert) || errors.As(err, &ech) ||
+		errors.As(err, &authority) || errors.As(err, &host) || errors.As(err, &invalid) ||
+		(errors.As(err, &op) && op.Op == "remote error")
 }
 
 func lastPart(s string) string {

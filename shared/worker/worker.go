@@ -7,7 +7,9 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -22,7 +24,14 @@ type Parker func(ctx context.Context, source, messageID, body, reason string) er
 func Each(ctx context.Context, ev events.SQSEvent, source string, log *slog.Logger, park Parker, handle func(context.Context, events.SQSMessage) error) events.SQSEventResponse {
 	var resp events.SQSEventResponse
 	for _, m := range ev.Records {
-		err := handle(ctx, m)
+		panicked, err := safely(ctx, m, source, log, handle)
+		if panicked {
+			// A panic is a bug, not a verdict on the message: the record
+			// comes back (and dead-letters if it keeps panicking) rather than
+			// being parked, and the rest of the batch goes on.
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
 		if err == nil {
 			continue
 		}
@@ -38,6 +47,19 @@ func Each(ctx context.Context, ev events.SQSEvent, source string, log *slog.Logg
 		log.ErrorContext(ctx, "message parked", slog.String("source", source), slog.String("message_id", m.MessageId), slog.String("reason", err.Error()))
 	}
 	return resp
+}
+
+// safely runs handle on one record, turning a panic into panicked = true
+// after logging it with its stack.
+func safely(ctx context.Context, m events.SQSMessage, source string, log *slog.Logger, handle func(context.Context, events.SQSMessage) error) (panicked bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = true
+			log.ErrorContext(ctx, "message handler panicked; it will be retried", slog.String("source", source), slog.String("message_id", m.MessageId),
+				slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	return false, handle(ctx, m)
 }
 
 // Parallel is Each with the batch's records handled concurrently: for

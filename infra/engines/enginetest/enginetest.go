@@ -28,9 +28,13 @@ var (
 
 // Endpoints returns the DynamoDB and SQS endpoints to test against, starting
 // engines on first use. It fails tb if no engine can be had: these tests are
-// about the real engines, there is no fallback.
+// about the real engines, there is no fallback. Under -short (make quick) it
+// skips tb instead, before starting anything.
 func Endpoints(tb testing.TB) (dynamoEndpoint, sqsEndpoint string) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: needs DynamoDB Local and the SQS engine; make test runs it")
+	}
 	once.Do(func() {
 		envDynamo, envSQS := os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"), os.Getenv("MODUPAY_SQS_ENDPOINT")
 		if engines.Running(envDynamo, envSQS) {
