@@ -1,10 +1,11 @@
-// Command aiiapoller is the AiiaPollerFunction Lambda of template.yaml: wiring only.
+// Command aiiapoller is the AiiaPollerFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration and secrets.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/aiiapoll"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/secrets"
 )
 
-func main() { lambda.Start(wiring.MustFunction("AiiaPollerFunction")) }
+func main() { lambdaenv.Start("AiiaPollerFunction", aiiapoll.Wire, secrets.FromSecretsManager) }

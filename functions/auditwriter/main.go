@@ -1,10 +1,10 @@
-// Command auditwriter is the AuditWriterFunction Lambda of template.yaml: wiring only.
+// Command auditwriter is the AuditWriterFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/audit/auditwriter"
+	"github.com/modupay/modupay/shared/lambdaenv"
 )
 
-func main() { lambda.Start(wiring.MustFunction("AuditWriterFunction")) }
+func main() { lambdaenv.Start("AuditWriterFunction", auditwriter.Wire, nil) }

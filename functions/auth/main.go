@@ -1,10 +1,11 @@
-// Command auth is the AuthFunction Lambda of template.yaml: wiring only.
+// Command auth is the AuthFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration and secrets.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/handlers/tokens"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/secrets"
 )
 
-func main() { lambda.Start(wiring.MustFunction("AuthFunction")) }
+func main() { lambdaenv.Start("AuthFunction", tokens.Wire, secrets.FromSecretsManager) }

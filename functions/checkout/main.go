@@ -1,10 +1,11 @@
-// Command checkout is the CheckoutFunction Lambda of template.yaml: wiring only.
+// Command checkout is the CheckoutFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration and secrets.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/handlers/checkout"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/secrets"
 )
 
-func main() { lambda.Start(wiring.MustFunction("CheckoutFunction")) }
+func main() { lambdaenv.Start("CheckoutFunction", checkout.Wire, secrets.FromSecretsManager) }

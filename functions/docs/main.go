@@ -1,10 +1,10 @@
-// Command docs is the DocsFunction Lambda of template.yaml: wiring only.
+// Command docs is the DocsFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/handlers/docs"
+	"github.com/modupay/modupay/shared/lambdaenv"
 )
 
-func main() { lambda.Start(wiring.MustFunction("DocsFunction")) }
+func main() { lambdaenv.Start("DocsFunction", docs.Wire, nil) }

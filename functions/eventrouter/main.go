@@ -1,10 +1,10 @@
-// Command eventrouter is the EventRouterFunction Lambda of template.yaml: wiring only.
+// Command eventrouter is the EventRouterFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/eventrouter"
+	"github.com/modupay/modupay/shared/lambdaenv"
 )
 
-func main() { lambda.Start(wiring.MustFunction("EventRouterFunction")) }
+func main() { lambdaenv.Start("EventRouterFunction", eventrouter.Wire, nil) }

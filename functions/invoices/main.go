@@ -1,10 +1,11 @@
-// Command invoices is the InvoicesFunction Lambda of template.yaml: wiring only.
+// Command invoices is the InvoicesFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration and secrets.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/handlers/invoices"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/secrets"
 )
 
-func main() { lambda.Start(wiring.MustFunction("InvoicesFunction")) }
+func main() { lambdaenv.Start("InvoicesFunction", invoices.Wire, secrets.FromSecretsManager) }

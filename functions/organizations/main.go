@@ -1,10 +1,11 @@
-// Command organizations is the OrganizationsFunction Lambda of template.yaml: wiring only.
+// Command organizations is the OrganizationsFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration and secrets.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/secrets"
 )
 
-func main() { lambda.Start(wiring.MustFunction("OrganizationsFunction")) }
+func main() { lambdaenv.Start("OrganizationsFunction", organizations.Wire, secrets.FromSecretsManager) }

@@ -1,10 +1,11 @@
-// Command payments is the PaymentsFunction Lambda of template.yaml: wiring only.
+// Command payments is the PaymentsFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration and secrets.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/handlers/payments"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/secrets"
 )
 
-func main() { lambda.Start(wiring.MustFunction("PaymentsFunction")) }
+func main() { lambdaenv.Start("PaymentsFunction", payments.Wire, secrets.FromSecretsManager) }

@@ -1,10 +1,10 @@
-// Command scheduler is the SchedulerFunction Lambda of template.yaml: wiring only.
+// Command scheduler is the SchedulerFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/scheduler"
 )
 
-func main() { lambda.Start(wiring.MustFunction("SchedulerFunction")) }
+func main() { lambdaenv.Start("SchedulerFunction", scheduler.Wire, nil) }

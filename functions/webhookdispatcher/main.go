@@ -1,11 +1,10 @@
-// Command webhookdispatcher is the WebhookDispatcherFunction Lambda of
-// template.yaml: wiring only.
+// Command webhookdispatcher is the WebhookDispatcherFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/webhook/webhookdispatch"
 )
 
-func main() { lambda.Start(wiring.MustFunction("WebhookDispatcherFunction")) }
+func main() { lambdaenv.Start("WebhookDispatcherFunction", webhookdispatch.Wire, nil) }

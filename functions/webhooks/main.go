@@ -1,10 +1,11 @@
-// Command webhooks is the WebhooksFunction Lambda of template.yaml: wiring only.
+// Command webhooks is the WebhooksFunction Lambda of template.yaml: its family's
+// constructor, started with its own configuration and secrets.
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/modupay/modupay/shared/wiring"
+	"github.com/modupay/modupay/shared/handlers/webhooks"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/secrets"
 )
 
-func main() { lambda.Start(wiring.MustFunction("WebhooksFunction")) }
+func main() { lambdaenv.Start("WebhooksFunction", webhooks.Wire, secrets.FromSecretsManager) }

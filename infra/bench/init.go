@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync/atomic"
+	"text/tabwriter"
 	"time"
 )
 
@@ -32,6 +34,15 @@ const (
 	benchCSRFKey  = "YmVuY2gtb25seS1jaGVja291dC1jc3JmLWtleS0zMmJ5dGVz"
 )
 
+// helloWorld is the reference every function's init is measured against: a
+// Go Lambda that does nothing, built with the same flags for the same target.
+const helloWorld = "helloworld"
+
+// InitBudget is how many times the reference's init p50 a function's init
+// p50 may take: a function that links only its family's code and builds its
+// SDK clients from Lambda's environment stays within it.
+const InitBudget = 1.5
+
 type binaryFigures struct {
 	Function   string
 	SizeBytes  int64         // linux/arm64, -tags lambda.norpc, stripped: what Lambda runs
@@ -40,24 +51,42 @@ type binaryFigures struct {
 	InitConns  int64 // connections to AWS endpoints during init (must be 0)
 }
 
-// measureBinaries builds every function twice: for Lambda (size) and for this
-// machine (init time). Init is timed against a stand-in Lambda Runtime API:
-// the moment the process asks for its first event is the moment it is ready.
-func measureBinaries(ctx context.Context, root string, runs int) ([]binaryFigures, error) {
-	dir, err := os.MkdirTemp("", "modupay-bench-bin")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
+// binaryTarget is a program whose size and init the bench measures: a
+// function (its logical id, its package) or the reference.
+type binaryTarget struct{ name, pkg string }
+
+// initTargets are the reference first, then every function by logical id.
+func initTargets() []binaryTarget {
 	var ids []string
 	for id := range functionDirs {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var out []binaryFigures
+	out := []binaryTarget{{name: helloWorld, pkg: "./infra/bench/helloworld"}}
 	for _, id := range ids {
+		out = append(out, binaryTarget{name: id, pkg: "./functions/" + functionDirs[id]})
+	}
+	return out
+}
+
+// measureBinaries builds every target twice: for Lambda (size) and for this
+// machine (init time). Init is timed against a stand-in Lambda Runtime API:
+// the moment the process asks for its first event is the moment it is ready.
+// The targets' runs are interleaved (one start of each, again and again), so
+// a burst of load on the machine weighs on all of them alike, the reference
+// included.
+func measureBinaries(ctx context.Context, root string, targets []binaryTarget, runs int) ([]binaryFigures, error) {
+	dir, err := os.MkdirTemp("", "modupay-bench-bin")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := make([]binaryFigures, len(targets))
+	hosts := make([]string, len(targets))
+	for i, t := range targets {
+		id := t.name
 		arm := filepath.Join(dir, id+"-arm64")
-		if err := goBuild(ctx, root, functionDirs[id], arm, "linux", "arm64"); err != nil {
+		if err := goBuild(ctx, root, t.pkg, arm, "linux", "arm64"); err != nil {
 			return nil, err
 		}
 		st, err := os.Stat(arm)
@@ -65,35 +94,40 @@ func measureBinaries(ctx context.Context, root string, runs int) ([]binaryFigure
 			return nil, err
 		}
 		host := filepath.Join(dir, id+"-host")
-		if err := goBuild(ctx, root, functionDirs[id], host, "", ""); err != nil {
+		if err := goBuild(ctx, root, t.pkg, host, "", ""); err != nil {
 			return nil, err
 		}
-		f := binaryFigures{Function: id, SizeBytes: st.Size()}
-		var times []time.Duration
-		for i := 0; i < runs; i++ {
+		out[i] = binaryFigures{Function: id, SizeBytes: st.Size()}
+		hosts[i] = host
+	}
+	times := make([][]time.Duration, len(targets))
+	for r := 0; r < runs; r++ {
+		for i, host := range hosts {
 			d, conns, err := timeInit(ctx, host)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", id, err)
+				return nil, fmt.Errorf("%s: %w", targets[i].name, err)
 			}
-			times = append(times, d)
-			f.InitConns += conns
+			times[i] = append(times[i], d)
+			out[i].InitConns += conns
 		}
-		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-		f.InitMedian, f.InitP95 = times[len(times)/2], times[(len(times)*95+99)/100-1]
-		out = append(out, f)
+	}
+	for i := range out {
+		ts := times[i]
+		sort.Slice(ts, func(a, b int) bool { return ts[a] < ts[b] })
+		out[i].InitMedian, out[i].InitP95 = ts[len(ts)/2], ts[(len(ts)*95+99)/100-1]
 	}
 	return out, nil
 }
 
-func goBuild(ctx context.Context, root, fnDir, out, goos, goarch string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fnDir)
+func goBuild(ctx context.Context, root, pkg, out, goos, goarch string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if goos != "" {
 		cmd.Env = append(cmd.Env, "GOOS="+goos, "GOARCH="+goarch)
 	}
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: %v\n%s", fnDir, err, b)
+		return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
 	}
 	return nil
 }
@@ -153,4 +187,29 @@ func timeInit(ctx context.Context, bin string) (time.Duration, int64, error) {
 	case <-time.After(10 * time.Second):
 		return 0, 0, fmt.Errorf("%s never asked for an event", filepath.Base(bin))
 	}
+}
+
+// printBinaries writes the functions' table beside the reference's figures
+// and says which functions exceed the init budget or opened a connection
+// during init (the reference is the first row).
+func printBinaries(w io.Writer, bins []binaryFigures) (failed bool) {
+	fmt.Fprintln(w, "\nFunctions (binary: linux/arm64, -tags lambda.norpc, stripped; init: process start to first event request, this machine,")
+	fmt.Fprintf(w, "host build with the same flags; budget: init p50 at most %.1f× the hello-world Lambda's, measured in the same run)\n", InitBudget)
+	ref := bins[0]
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "function\tbinary\tinit p50\tinit p95\tp50 / hello-world\tnetwork connections during init\t")
+	for _, b := range bins {
+		ratio := float64(b.InitMedian) / float64(ref.InitMedian)
+		verdict := ""
+		if b.Function != helloWorld && ratio > InitBudget {
+			verdict, failed = fmt.Sprintf("  OVER BUDGET (%.1f×)", InitBudget), true
+		}
+		if b.InitConns != 0 {
+			verdict, failed = verdict+"  CONNECTED DURING INIT", true
+		}
+		fmt.Fprintf(tw, "%s\t%.1f MiB\t%s\t%s\t%.2f×\t%d\t%s\n", b.Function, float64(b.SizeBytes)/(1<<20),
+			b.InitMedian.Round(100*time.Microsecond), b.InitP95.Round(100*time.Microsecond), ratio, b.InitConns, verdict)
+	}
+	tw.Flush()
+	return failed
 }

@@ -41,8 +41,19 @@ func main() {
 	n := flag.Int("n", 200, "requests per route")
 	initRuns := flag.Int("init-runs", 15, "process starts per function for the init time")
 	webhookBurst := flag.Int("webhook-burst", 10000, "organization.created events in the webhook burst")
+	only := flag.String("only", "", `"init": only the functions' binary sizes and init times against the hello-world Lambda (no engines needed)`)
+	extra := flag.String("init-extra", "", "comma-separated extra main packages (./path) measured in the init section beside the functions")
 	flag.Parse()
-	if err := run(*n, *initRuns, *webhookBurst); err != nil {
+	var err error
+	switch *only {
+	case "":
+		err = run(*n, *initRuns, *webhookBurst, *extra)
+	case "init":
+		err = runInit(*initRuns, *extra)
+	default:
+		err = fmt.Errorf("-only %q: the only section is init", *only)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -51,7 +62,33 @@ func main() {
 // budget is the most DynamoDB / SQS calls a route may make per request (-1: not budgeted).
 type budget struct{ dynamo, sqs int64 }
 
-func run(n, initRuns, webhookBurst int) error {
+// runInit is the init section alone: sizes and init times, the budget checked.
+func runInit(initRuns int, extra string) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	bins, err := measureBinaries(context.Background(), root, withExtra(initTargets(), extra), initRuns)
+	if err != nil {
+		return err
+	}
+	if printBinaries(os.Stdout, bins) {
+		return fmt.Errorf("a budget was exceeded (see above)")
+	}
+	return nil
+}
+
+// withExtra appends the packages of the -init-extra flag, named by path.
+func withExtra(targets []binaryTarget, extra string) []binaryTarget {
+	for _, pkg := range strings.Split(extra, ",") {
+		if pkg = strings.TrimSpace(pkg); pkg != "" {
+			targets = append(targets, binaryTarget{name: pkg, pkg: pkg})
+		}
+	}
+	return targets
+}
+
+func run(n, initRuns, webhookBurst int, extra string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	root, err := repoRoot()
@@ -245,7 +282,7 @@ func run(n, initRuns, webhookBurst int) error {
 	if err != nil {
 		return err
 	}
-	bins, err := measureBinaries(ctx, root, initRuns)
+	bins, err := measureBinaries(ctx, root, withExtra(initTargets(), extra), initRuns)
 	if err != nil {
 		return err
 	}
@@ -342,16 +379,9 @@ func report(w io.Writer, n int, rows []row, allocs map[string]float64, bins []bi
 	fmt.Fprintln(w, "counters (a wrong secret adds one ADD per counter); authenticated routes' counts above include no call for")
 	fmt.Fprintln(w, "authentication or rate limiting (tokens are verified in memory, the per-client limit is counted in memory; the")
 	fmt.Fprintln(w, "revocation list is re-read at most every 30 s per container, which shows only in the max column).")
-	fmt.Fprintln(w, "\nFunctions (binary: linux/arm64, -tags lambda.norpc, stripped; init: process start to first event request, this machine)")
-	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "function\tbinary\tinit p50\tinit p95\tnetwork connections during init\t")
-	for _, b := range bins {
-		if b.InitConns != 0 {
-			failed = true
-		}
-		fmt.Fprintf(tw, "%s\t%.1f MiB\t%s\t%s\t%d\t\n", b.Function, float64(b.SizeBytes)/(1<<20), b.InitMedian.Round(100*time.Microsecond), b.InitP95.Round(100*time.Microsecond), b.InitConns)
+	if printBinaries(w, bins) {
+		failed = true
 	}
-	tw.Flush()
 	if failed {
 		return fmt.Errorf("a budget was exceeded (see above)")
 	}

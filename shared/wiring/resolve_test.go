@@ -101,7 +101,7 @@ func TestResolveSecrets(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var cfg Config
 			for s, v := range tc.plain {
-				*cfg.secretField(s) = v
+				*cfg.SecretField(s) = v
 			}
 			cfg.SecretIDs = tc.ids
 			sm := &fakeSecrets{values: values}
@@ -110,7 +110,7 @@ func TestResolveSecrets(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, s := range Secrets {
-				if g, w := *got.secretField(s), tc.want[s]; g != w {
+				if g, w := *got.SecretField(s), tc.want[s]; g != w {
 					t.Errorf("%s = %q, want %q", s, g, w)
 				}
 			}
@@ -198,8 +198,8 @@ func TestSecretIDsFromEnv(t *testing.T) {
 	if len(cfg.SecretIDs) != len(want) || cfg.SecretIDs[SecretJWTKeys] != jwtID || cfg.SecretIDs[SecretAiiaClient] != aiiaID {
 		t.Errorf("SecretIDs = %v, want %v", cfg.SecretIDs, want)
 	}
-	if cfg.SecretsManagerEndpoint != "http://127.0.0.1:9324" || !cfg.localEngines() {
-		t.Errorf("endpoint %q, local engines %v", cfg.SecretsManagerEndpoint, cfg.localEngines())
+	if cfg.SecretsManagerEndpoint != "http://127.0.0.1:9324" || !cfg.LocalEngines() {
+		t.Errorf("endpoint %q, local engines %v", cfg.SecretsManagerEndpoint, cfg.LocalEngines())
 	}
 	if err := notSet(SecretJWTKeys); !strings.Contains(err.Error(), "MODUPAY_JWT_KEYS is not set") || !strings.Contains(err.Error(), "MODUPAY_JWT_KEYS_SECRET_ID") {
 		t.Errorf("notSet = %v", err)

@@ -7,11 +7,10 @@ import (
 	"context"
 	_ "embed"
 	"net/http"
-	"sync"
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/httpapi"
-	"github.com/modupay/modupay/shared/openapi"
+	spec "github.com/modupay/modupay/shared/openapi/document"
 )
 
 //go:embed CHANGELOG.md
@@ -56,32 +55,28 @@ func (h *Handlers) health(ctx context.Context, _ *httpapi.Request) (*httpapi.Res
 	return httpapi.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// renderedPage is built once per container from the embedded document.
-var renderedPage = sync.OnceValues(func() ([]byte, error) {
-	doc, err := openapi.Load()
-	if err != nil {
-		return nil, err
-	}
-	return renderPage(doc, openapi.YAML())
-})
+// page.html is the page rendered from the document, kept beside it:
+// rendering needs the OpenAPI library, which validates the document and
+// costs every cold start of this function more than its whole init without
+// it. TestPageIsCurrent fails when the file no longer matches the document
+// (go test ./shared/handlers/docs -update rewrites it).
+//
+//go:embed page.html
+var pageHTML []byte
 
 func (h *Handlers) page(context.Context, *httpapi.Request) (*httpapi.Response, error) {
-	b, err := renderedPage()
-	if err != nil {
-		return nil, apperr.Wrap("docs.page", err)
-	}
-	resp := document("text/html; charset=utf-8", b)
+	resp := document("text/html; charset=utf-8", pageHTML)
 	resp.Header.Set("Content-Security-Policy", pageCSP)
 	resp.Header.Set("Referrer-Policy", "no-referrer")
 	return resp, nil
 }
 
 func (h *Handlers) yaml(context.Context, *httpapi.Request) (*httpapi.Response, error) {
-	return document("application/yaml", openapi.YAML()), nil
+	return document("application/yaml", spec.YAML()), nil
 }
 
 func (h *Handlers) json(context.Context, *httpapi.Request) (*httpapi.Response, error) {
-	b, err := openapi.JSON()
+	b, err := spec.JSON()
 	if err != nil {
 		return nil, apperr.Wrap("docs.json", err)
 	}

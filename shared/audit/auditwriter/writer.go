@@ -1,42 +1,27 @@
-// Package audit keeps the audit trail: one entry per domain event, written by
-// the audit writer from the audit queue, idempotently (the entry's key is
+// Package auditwriter is the audit queue's consumer: it turns each event
+// record into an audit.Entry and writes it idempotently (the entry's key is
 // derived from the event, and the write is conditional on its absence).
-package audit
+package auditwriter
 
 import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/audit"
 	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/worker"
 )
-
-// Entry is one audit log line, in seed 000's shape.
-type Entry struct {
-	ID             string          `json:"id"`
-	Timestamp      time.Time       `json:"timestamp"`
-	PartnerID      string          `json:"-"`
-	OrganizationID string          `json:"organization_id,omitempty"`
-	EventType      string          `json:"event_type"`
-	ResourceType   string          `json:"resource_type"`
-	ResourceID     string          `json:"resource_id"`
-	Action         string          `json:"action"`
-	UserID         string          `json:"user_id"`
-	UserType       string          `json:"user_type"`
-	IPAddress      string          `json:"ip_address,omitempty"`
-	RequestID      string          `json:"request_id,omitempty"`
-	Changes        json.RawMessage `json:"changes"`
-}
 
 // Store persists entries and parks messages that can never be processed.
 type Store interface {
 	// PutAuditEntry writes e once; writing the same entry again is a no-op.
-	PutAuditEntry(ctx context.Context, e Entry) error
+	PutAuditEntry(ctx context.Context, e audit.Entry) error
 	Park(ctx context.Context, source, messageID, body, reason string) error
 }
 
@@ -63,7 +48,7 @@ func (w *Writer) handle(ctx context.Context, m events.SQSMessage) error {
 		return apperr.E(op, apperr.Malformed, "event record lacks event_id, partner_id or timestamp")
 	}
 	changes, _ := json.Marshal(map[string]json.RawMessage{"before": orNull(msg.Change.Before), "after": orNull(msg.Change.After)})
-	return w.Store.PutAuditEntry(ctx, Entry{
+	return w.Store.PutAuditEntry(ctx, audit.Entry{
 		ID: "log-" + msg.EventID, Timestamp: msg.Timestamp, PartnerID: msg.PartnerID, OrganizationID: msg.OrgID,
 		EventType: msg.Type, ResourceType: msg.Change.ResourceType, ResourceID: msg.Change.ResourceID, Action: msg.Change.Action,
 		UserID: msg.Actor.ID, UserType: msg.Actor.Type, IPAddress: msg.Actor.IPAddress, RequestID: msg.Actor.RequestID, Changes: changes,
@@ -75,4 +60,10 @@ func orNull(r json.RawMessage) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return r
+}
+
+// Wire builds AuditWriterFunction.
+func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
+	w := &Writer{Store: table.Store(e), Log: e.Log}
+	return lambdaenv.Function{SQS: w.Handle}, nil
 }

@@ -1,4 +1,4 @@
-package audit_test
+package auditwriter_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 	"github.com/modupay/modupay/infra/engines/enginetest"
 	"github.com/modupay/modupay/infra/stacktest"
-	"github.com/modupay/modupay/shared/audit"
+	"github.com/modupay/modupay/shared/audit/auditwriter"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/wiring"
 )
@@ -32,9 +32,9 @@ func TestWriterIsIdempotentAndParksBadMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := dynamo.New(wiring.NewDynamoDB(awsCfg, st.Config.DynamoDBEndpoint), st.Config.Table, time.Now)
-	w := &audit.Writer{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	w := &auditwriter.Writer{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
-	sample, err := os.ReadFile("../../events/auditwriter-sqs.json")
+	sample, err := os.ReadFile("../../../events/auditwriter-sqs.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,22 @@
+package aiiabank
+
+import (
+	"github.com/modupay/modupay/shared/aiia"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/table"
+	"github.com/modupay/modupay/shared/payment"
+)
+
+// Flow is the container's payment flow with Aiia as its bank: the checkout
+// page starts payments with it, the poller follows them.
+func Flow(e *lambdaenv.Env) *payment.Flow {
+	return lambdaenv.Shared(e, "payment.Flow", func() *payment.Flow {
+		flow := &payment.Flow{Store: table.Store(e), Bank: Bank{Provider: aiia.New(e.Config.Aiia, nil, e.Now)}, Tokens: e.PageTokens(), Now: e.Now, NewID: e.NewID}
+		if !e.Config.Mode().Strict {
+			// No card processor is configured for production; the sandbox simulates
+			// one with documented test cards.
+			flow.Cards = payment.SandboxCards{NewID: e.NewID}
+		}
+		return flow
+	})
+}

@@ -1,0 +1,31 @@
+package organizations
+
+import (
+	"github.com/modupay/modupay/shared/branding"
+	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/table"
+	"github.com/modupay/modupay/shared/organization"
+)
+
+// Organizations is the container's organisation service.
+func Organizations(e *lambdaenv.Env) *organization.Service {
+	return lambdaenv.Shared(e, "organization.Service", func() *organization.Service {
+		return &organization.Service{Store: table.Store(e), Mode: e.Config.Mode(), Now: e.Now, NewID: e.NewID}
+	})
+}
+
+// Departments is the container's department service.
+func Departments(e *lambdaenv.Env) *department.Service {
+	return lambdaenv.Shared(e, "department.Service", func() *department.Service {
+		return &department.Service{Store: table.Store(e), Mode: e.Config.Mode(), Now: e.Now, NewID: e.NewID}
+	})
+}
+
+// Wire builds OrganizationsFunction: organisations, departments, bank
+// accounts, KYC and branding.
+func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
+	h := &Handlers{Organizations: Organizations(e), Departments: Departments(e),
+		Branding: &branding.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID}}
+	return table.HTTP(e, h.Routes()...)
+}

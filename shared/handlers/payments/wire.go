@@ -1,0 +1,21 @@
+package payments
+
+import (
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/table"
+	"github.com/modupay/modupay/shared/payment"
+)
+
+// Service is the container's payment link and intent service. Locally an
+// empty public base URL makes payment page URLs follow the origin the
+// gateway was called on; deployed, the function does not start without one.
+func Service(e *lambdaenv.Env) *payment.Service {
+	return lambdaenv.Shared(e, "payment.Service", func() *payment.Service {
+		return &payment.Service{Store: table.Store(e), Mode: e.Config.Mode(), PageBaseURL: e.Config.PublicBaseURL, Tokens: e.PageTokens(), Now: e.Now, NewID: e.NewID}
+	})
+}
+
+// Wire builds PaymentsFunction: payment links and intents, refunds.
+func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
+	return table.HTTP(e, (&Handlers{Payments: Service(e)}).Routes()...)
+}

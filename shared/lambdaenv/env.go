@@ -1,0 +1,222 @@
+package lambdaenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/google/uuid"
+
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/credential"
+	"github.com/modupay/modupay/shared/netguard"
+	"github.com/modupay/modupay/shared/pagetoken"
+	"github.com/modupay/modupay/shared/ratelimit"
+)
+
+// Options lets tests and the local runtime inject time and ids; zero values
+// mean the real clock and random time-ordered ids.
+type Options struct {
+	Now   func() time.Time
+	NewID func(prefix string) string
+	Log   *slog.Logger
+	// DynamoDBAPIOptions are extra SDK middlewares for the DynamoDB client
+	// (tests inject faults with them, on the real engine).
+	DynamoDBAPIOptions []func(*middleware.Stack) error
+	// Webhooks tunes the dispatcher (zero values: the documented defaults).
+	Webhooks WebhookOptions
+	// RateLimits are the abuse limits; nil means DefaultRateLimits().
+	RateLimits *RateLimits
+	// AWS is the SDK configuration the clients are built from; nil means
+	// AWSConfigFromEnv's (Start passes the one it fetched the secrets with,
+	// so a container fills it once).
+	AWS *aws.Config
+}
+
+// RateLimits are the abuse limits below the stage-wide throttle of
+// template.yaml, which stays the last guard. A zero policy means no limit.
+type RateLimits struct {
+	// API limits authenticated requests per API client, counted in memory
+	// per container: a DynamoDB counter would add a write to every request
+	// (whose auth costs no DynamoDB call today). The limit a client meets is
+	// this quota times the containers serving it; each function has its own.
+	API ratelimit.Policy
+	// Token limits failed token requests per client_id and per source
+	// address, counted in DynamoDB so that every container sees them.
+	Token credential.TokenLimits
+	// Now is the limits' clock; nil means the wall clock (limits measure
+	// real time, whatever clock the business rules are given).
+	Now func() time.Time
+}
+
+// DefaultRateLimits are the limits in force:
+//   - API: 50 requests per second per client per container, half the
+//     stage's 100 requests/s, so one client on one container cannot take
+//     the whole stage;
+//   - token endpoint: 10 failed attempts per client_id and 50 per source
+//     address (IPv6: per /64) in 15-minute windows; then 429 until the
+//     window ends, for the right secret too.
+func DefaultRateLimits() RateLimits {
+	return RateLimits{
+		API: ratelimit.Policy{Name: "api", Quota: 50, Window: time.Second},
+		Token: credential.TokenLimits{
+			PerClient: ratelimit.Policy{Name: "token-client", Quota: 10, Window: 15 * time.Minute},
+			PerIP:     ratelimit.Policy{Name: "token-ip", Quota: 50, Window: 15 * time.Minute},
+		},
+	}
+}
+
+// WebhookOptions are the dispatcher's timing; tests shorten them so retries
+// and timeouts happen in seconds (the defaults are unit-tested).
+type WebhookOptions struct {
+	Schedule     []time.Duration
+	Timeout      time.Duration
+	DisableAfter time.Duration
+	// Resolver resolves endpoint hosts when subscriptions are saved (nil:
+	// the system's resolver).
+	Resolver netguard.Resolver
+}
+
+// NewID returns "<prefix>-<UUIDv7>": unguessable enough for resource ids (74
+// random bits) and time-ordered, so key order is creation order.
+func NewID(prefix string) string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
+	return prefix + "-" + id.String()
+}
+
+// Env is one container's environment: the checked configuration, its parsed
+// secrets, the SDK configuration, the clock, ids, logger and limits, and
+// what the family constructors have built from them (see Shared).
+type Env struct {
+	Config   Config
+	Now      func() time.Time
+	NewID    func(prefix string) string
+	Log      *slog.Logger
+	Limits   RateLimits
+	Webhooks WebhookOptions
+	// AWS is the SDK configuration every client of the container is built from.
+	AWS aws.Config
+	// DynamoDBAPIOptions are extra middlewares for the DynamoDB client.
+	DynamoDBAPIOptions []func(*middleware.Stack) error
+
+	keys keys
+
+	mu     sync.Mutex
+	shared map[string]*sharedValue
+}
+
+type sharedValue struct {
+	once sync.Once
+	v    any
+}
+
+// New checks cfg, parses every secret it holds and fills the SDK
+// configuration. It makes no network call, so apart from fetching the
+// secrets a function's init stays fast and cannot fail on a dependency's
+// outage.
+func New(cfg Config, o Options) (*Env, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	k, err := parseKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Config: cfg, Now: o.Now, NewID: o.NewID, Log: o.Log, Webhooks: o.Webhooks,
+		DynamoDBAPIOptions: o.DynamoDBAPIOptions, keys: k, shared: map[string]*sharedValue{}}
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.NewID == nil {
+		e.NewID = NewID
+	}
+	if e.Log == nil {
+		e.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	}
+	e.Limits = DefaultRateLimits()
+	if o.RateLimits != nil {
+		e.Limits = *o.RateLimits
+	}
+	if e.Limits.Now == nil {
+		e.Limits.Now = time.Now
+	}
+	if o.AWS != nil {
+		e.AWS = *o.AWS
+	} else {
+		e.AWS = AWSConfigFromEnv(cfg.Region, cfg.LocalEngines())
+	}
+	return e, nil
+}
+
+// Require says why the function with this logical id cannot run here: a
+// secret or setting it needs is missing (nil: it can). A function's
+// environment holds only its own secrets, so the others' absence is no
+// reason.
+func (e *Env) Require(logicalID string) error {
+	needs, ok := FunctionSecrets[logicalID]
+	if !ok {
+		return fmt.Errorf("unknown function %s", logicalID)
+	}
+	return e.keys.missing.check(needs, MakesPageURLs[logicalID])
+}
+
+// JWTKeys is the token signing ring (nil when MODUPAY_JWT_KEYS is absent).
+func (e *Env) JWTKeys() *auth.Keyring { return e.keys.jwt }
+
+// PageTokens seals and opens payment page tokens (nil when MODUPAY_PAGE_KEYS is absent).
+func (e *Env) PageTokens() *pagetoken.Sealer { return e.keys.page }
+
+// CSRFKey signs the checkout form (nil when MODUPAY_CSRF_KEY is absent).
+func (e *Env) CSRFKey() []byte { return e.keys.csrf }
+
+// Shared returns the value build makes, built at most once per Env under
+// key: the store, the API's edge, a service used by two families. In a
+// deployed container that is once per container; in the local runtime, one
+// for all the functions, as before they were split.
+func Shared[T any](e *Env, key string, build func() T) T {
+	e.mu.Lock()
+	s, ok := e.shared[key]
+	if !ok {
+		s = &sharedValue{}
+		e.shared[key] = s
+	}
+	e.mu.Unlock()
+	s.once.Do(func() { s.v = build() })
+	return s.v.(T)
+}
+
+// AWSConfigFromEnv fills the SDK configuration from the variables Lambda
+// sets (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN: the execution role's credentials for the container's
+// life). It reads no file and asks no endpoint, unlike
+// config.LoadDefaultConfig, which costs a Lambda's init about 15 ms more
+// (DESIGN.md) for a search Lambda never needs. The clients fill in their
+// own defaults (retries, HTTP client). For local engines (local true) a
+// fixed key is used: they accept any.
+func AWSConfigFromEnv(region string, local bool) aws.Config {
+	creds := aws.Credentials{Source: "EnvConfigCredentials",
+		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
+	}
+	if local {
+		creds = aws.Credentials{Source: "StaticCredentials", AccessKeyID: "local", SecretAccessKey: "local"}
+	}
+	return aws.Config{
+		Region: region,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
+				return aws.Credentials{}, fmt.Errorf("no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+			}
+			return creds, nil
+		}),
+	}
+}

@@ -1,0 +1,178 @@
+package lambdaenv
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/pagetoken"
+)
+
+// Secret is a secret of the environment, named by its variable.
+type Secret string
+
+const (
+	SecretJWTKeys    Secret = "MODUPAY_JWT_KEYS"
+	SecretPageKeys   Secret = "MODUPAY_PAGE_KEYS"
+	SecretCSRFKey    Secret = "MODUPAY_CSRF_KEY"
+	SecretAiiaClient Secret = "MODUPAY_AIIA_CLIENT_SECRET"
+)
+
+// Secrets lists every secret variable.
+var Secrets = []Secret{SecretJWTKeys, SecretPageKeys, SecretCSRFKey, SecretAiiaClient}
+
+// IDVariable is the variable naming the Secrets Manager secret that holds
+// s: MODUPAY_JWT_KEYS_SECRET_ID for MODUPAY_JWT_KEYS. Deployed, the template
+// sets only these, so a function's configuration shows where its secrets
+// are, never their values.
+func (s Secret) IDVariable() string { return string(s) + "_SECRET_ID" }
+
+// FunctionSecrets is what each function of template.yaml uses, and so the
+// only secrets its environment holds: the functions that verify or issue
+// tokens hold the JWT keys, those that seal or open payment page tokens the
+// page keys, the checkout form the CSRF key, those that call Aiia its client
+// secret. The docs, the event router, the audit writer, the scheduler and
+// the webhook dispatcher (it signs with each subscription's own secret) hold
+// none. The template test holds template.yaml to this table.
+var FunctionSecrets = map[string][]Secret{
+	"AuthFunction":              {SecretJWTKeys},
+	"OrganizationsFunction":     {SecretJWTKeys},
+	"InvoicesFunction":          {SecretJWTKeys},
+	"PaymentsFunction":          {SecretJWTKeys, SecretPageKeys},
+	"WebhooksFunction":          {SecretJWTKeys},
+	"CheckoutFunction":          {SecretPageKeys, SecretCSRFKey, SecretAiiaClient},
+	"AiiaPollerFunction":        {SecretAiiaClient},
+	"DocsFunction":              nil,
+	"SchedulerFunction":         nil,
+	"WebhookDispatcherFunction": nil,
+	"EventRouterFunction":       nil,
+	"AuditWriterFunction":       nil,
+}
+
+// MakesPageURLs are the functions that write payment page URLs (the link's
+// payment_page_url, the bank's return URL): deployed, they need
+// MODUPAY_PUBLIC_BASE_URL.
+var MakesPageURLs = map[string]bool{"PaymentsFunction": true, "CheckoutFunction": true}
+
+// SecretField is where a secret's value goes in the configuration.
+func (c *Config) SecretField(s Secret) *string {
+	switch s {
+	case SecretJWTKeys:
+		return &c.JWTKeys
+	case SecretPageKeys:
+		return &c.PageKeys
+	case SecretCSRFKey:
+		return &c.CSRFKey
+	case SecretAiiaClient:
+		return &c.Aiia.ClientSecret
+	}
+	return nil
+}
+
+// NotSet says that a secret has neither a value nor a secret id.
+func NotSet(s Secret) error {
+	return fmt.Errorf("%s is not set (deployed: %s, the id of its Secrets Manager secret)", s, s.IDVariable())
+}
+
+// keys are the secrets of a configuration, parsed. A secret that is set
+// must be valid, whoever holds it; one that is absent only makes the
+// functions that need it unavailable (missing says why).
+type keys struct {
+	jwt     *auth.Keyring
+	page    *pagetoken.Sealer
+	csrf    []byte
+	missing requirements
+}
+
+func parseKeys(cfg Config) (keys, error) {
+	var k keys
+	var err error
+	if cfg.JWTKeys == "" {
+		k.missing.jwt = NotSet(SecretJWTKeys)
+	} else if k.jwt, err = auth.ParseKeyring(cfg.JWTKeys, cfg.JWTActiveKid); err != nil {
+		return k, fmt.Errorf("MODUPAY_JWT_KEYS: %w", err)
+	}
+	if cfg.PageKeys == "" {
+		k.missing.page = NotSet(SecretPageKeys)
+	} else if k.page, err = pageTokens(cfg.PageKeys, cfg.PageActiveKid); err != nil {
+		return k, fmt.Errorf("MODUPAY_PAGE_KEYS: %w", err)
+	}
+	if cfg.CSRFKey == "" {
+		k.missing.csrf = NotSet(SecretCSRFKey)
+	} else if k.csrf, err = decodeSecret(cfg.CSRFKey); err != nil {
+		return k, fmt.Errorf("MODUPAY_CSRF_KEY: %w", err)
+	}
+	if cfg.PublicBaseURL == "" && !cfg.Local {
+		k.missing.baseURL = errors.New("MODUPAY_PUBLIC_BASE_URL is not set: deployed, payment page URLs never follow the request's Host")
+	}
+	return k, nil
+}
+
+// requirements holds why each secret is unusable (nil: it is there).
+type requirements struct {
+	jwt, page, csrf, baseURL error
+}
+
+// check says why a function with these needs cannot run. The Aiia secret
+// is not checked: a sandbox without an Aiia account runs without it, and
+// Aiia's answer says what is wrong.
+func (r requirements) check(needs []Secret, pageURLs bool) error {
+	var errs []error
+	for _, n := range needs {
+		switch n {
+		case SecretJWTKeys:
+			errs = append(errs, r.jwt)
+		case SecretPageKeys:
+			errs = append(errs, r.page)
+		case SecretCSRFKey:
+			errs = append(errs, r.csrf)
+		}
+	}
+	if pageURLs {
+		errs = append(errs, r.baseURL)
+	}
+	return errors.Join(errs...)
+}
+
+// decodeSecret decodes a base64 secret of at least 32 bytes.
+func decodeSecret(b64 string) ([]byte, error) {
+	b64 = strings.TrimSpace(b64)
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		if b, err = base64.RawURLEncoding.DecodeString(b64); err != nil {
+			return nil, errors.New("not valid base64")
+		}
+	}
+	if len(b) < auth.MinKeyBytes {
+		return nil, fmt.Errorf("decodes to %d bytes, need at least %d", len(b), auth.MinKeyBytes)
+	}
+	return b, nil
+}
+
+// pageTokens builds the payment pages' sealer from their own key ring (one
+// key per kid, the active one sealing), in the form and with the rules of
+// the JWT ring but independent of it: rotating the page keys keeps old pages
+// readable while their kid stays in the ring, and after that their tokens
+// are still found through their lookup item.
+func pageTokens(spec, active string) (*pagetoken.Sealer, error) {
+	if _, err := auth.ParseKeyring(spec, active); err != nil {
+		return nil, err
+	}
+	secrets := map[string][]byte{}
+	for _, part := range strings.Split(spec, ",") {
+		kid, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok {
+			continue
+		}
+		secret, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			if secret, err = base64.RawURLEncoding.DecodeString(b64); err != nil {
+				continue // ParseKeyring already refused a bad key ring
+			}
+		}
+		secrets[kid] = secret
+	}
+	return pagetoken.New(secrets, strings.TrimSpace(active))
+}

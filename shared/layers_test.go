@@ -1,0 +1,96 @@
+// Package shared_test holds the checks on how the shared packages depend on
+// each other and what each function links.
+package shared_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/modupay/modupay/"
+
+// domain are the packages of rules and types: they must not know AWS,
+// Lambda events or HTTP (STYLE.md, practice 2); adapters depend on them.
+var domain = []string{
+	"shared/apperr", "shared/audit", "shared/auth", "shared/branding", "shared/credential",
+	"shared/department", "shared/event", "shared/identifier", "shared/invoice", "shared/listing",
+	"shared/money", "shared/organization", "shared/pagetoken", "shared/payment", "shared/ratelimit",
+	"shared/validation", "shared/webhook",
+}
+
+// knownViolations are the domain packages that still hold an adapter,
+// with the imports it brings; the test fails on any other, and on these
+// once they are gone (so the entry is removed with the move).
+var knownViolations = map[string]string{
+	// dispatch.go: the webhook queue's consumer and its HTTP client, to move
+	// to shared/webhook/webhookdispatch.
+	"shared/webhook": "net/http github.com/aws/aws-lambda-go/events",
+}
+
+func forbidden(dep string) bool {
+	return strings.HasPrefix(dep, "github.com/aws/") || dep == "net/http"
+}
+
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestDomainImportsNoTransport(t *testing.T) {
+	for _, p := range domain {
+		t.Run(p, func(t *testing.T) {
+			var bad []string
+			for _, d := range deps(t, "../"+p) {
+				if forbidden(d) {
+					bad = append(bad, d)
+				}
+			}
+			got := strings.Join(bad, " ")
+			if want := knownViolations[p]; got != want {
+				t.Errorf("%s imports (directly or not) %q, want %q: domain packages know no AWS SDK, Lambda event or net/http", p, got, want)
+			}
+		})
+	}
+}
+
+// Each function links only its family: no main reaches the package that
+// composes every function, nor the OpenAPI validator (tests only), and
+// only the functions that hold a secret or send to a queue link the
+// Secrets Manager or SQS client.
+func TestFunctionsLinkOnlyTheirFamily(t *testing.T) {
+	type fn struct {
+		dir            string
+		secrets, queue bool
+	}
+	for _, f := range []fn{
+		{"aiiapoller", true, true}, {"auditwriter", false, false}, {"auth", true, false},
+		{"checkout", true, false}, {"docs", false, false}, {"eventrouter", false, true},
+		{"invoices", true, false}, {"organizations", true, false}, {"payments", true, false},
+		{"scheduler", false, false}, {"webhookdispatcher", false, true}, {"webhooks", true, false},
+	} {
+		t.Run(f.dir, func(t *testing.T) {
+			linked := map[string]bool{}
+			for _, d := range deps(t, "../functions/"+f.dir) {
+				linked[d] = true
+			}
+			for _, never := range []string{module + "shared/wiring", module + "shared/openapi",
+				"github.com/getkin/kin-openapi/openapi3", "github.com/santhosh-tekuri/jsonschema/v6",
+				"github.com/aws/aws-sdk-go-v2/config"} {
+				if linked[never] {
+					t.Errorf("functions/%s links %s", f.dir, never)
+				}
+			}
+			if got := linked["github.com/aws/aws-sdk-go-v2/service/secretsmanager"]; got != f.secrets {
+				t.Errorf("functions/%s links Secrets Manager: %v, want %v", f.dir, got, f.secrets)
+			}
+			if got := linked["github.com/aws/aws-sdk-go-v2/service/sqs"]; got != f.queue {
+				t.Errorf("functions/%s links SQS: %v, want %v", f.dir, got, f.queue)
+			}
+		})
+	}
+}
