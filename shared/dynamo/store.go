@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
-	"github.com/modupay/modupay/shared/audit"
 	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/department"
@@ -84,7 +83,6 @@ var (
 	_ payment.Store             = (*Store)(nil)
 	_ payment.TransferStore     = (*Store)(nil)
 	_ webhook.DispatchStore     = (*Store)(nil)
-	_ audit.Store               = (*Store)(nil)
 	_ httpapi.IdempotencyStore  = (*Store)(nil)
 	_ httpapi.RevocationChecker = (*RevocationCache)(nil)
 )
