@@ -372,7 +372,7 @@ func (s *Server) createRefund(r *http.Request, body []byte) response {
 		return invalid("Amount", fmt.Sprintf("The refunds would exceed the payment: %s already refunded of %s.", amount(refunded), amount(p.Amount)))
 	}
 	rf := &refund{
-		ID: uuid.NewString(), PaymentID: p.ID, Amount: c, Currency: in.Currency, Reason: in.Reason,
+		ID: uuid.NewString(), PaymentID: p.ID, PayerIBAN: p.PayerIBAN, Amount: c, Currency: in.Currency, Reason: in.Reason,
 		ClientAssignedReference: in.ClientAssignedReference, Created: s.opts.Now().UTC(),
 	}
 	s.refunds[rf.ID] = rf

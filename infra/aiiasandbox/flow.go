@@ -55,6 +55,8 @@ label{display:block;margin-top:1rem;font-weight:600}input{width:100%;box-sizing:
 <tr><td><code>FR7612345678901234567890123</code></td><td>succès</td></tr>
 <tr><td><code>FR7612345678901234567890124</code></td><td>échec — fonds insuffisants</td></tr>
 <tr><td><code>FR7612345678901234567890125</code></td><td>échec — compte bloqué</td></tr>
+<tr><td><code>FR7612345678901234567890126</code></td><td>succès ; ses remboursements échouent (compte clôturé)</td></tr>
+<tr><td><code>FR7612345678901234567890127</code></td><td>succès ; ses remboursements attendent l'organisation (PAYMENT_RAILS_AVAILABLE)</td></tr>
 </table>
 <div class="buttons">
 <button class="ok" type="submit" name="decision" value="authorize">Autoriser le virement</button>

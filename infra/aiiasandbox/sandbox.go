@@ -23,7 +23,9 @@
 //	FR7612345678901234567890123  PROVIDER_PROCESSING → INITIATED → PAYMENT_EXECUTED_DEBITED → PAYMENT_EXECUTED_CREDITED
 //	FR7612345678901234567890124  PROVIDER_PROCESSING → FAILED "fonds insuffisants"
 //	FR7612345678901234567890125  PROVIDER_PROCESSING → FAILED "compte bloqué"
-//	any other IBAN               as the first (success)
+//	FR7612345678901234567890126  as the first; its refunds: PREPARING → PENDING → FAILED "compte clôturé"
+//	FR7612345678901234567890127  as the first; its refunds: PREPARING → PAYMENT_RAILS_AVAILABLE (no settlement account)
+//	any other IBAN               as the first (success); refunds PREPARING → PENDING → PAYMENT_EXECUTED_DEBITED
 //	"Refuser"                    CANCELLED "refusé par le payeur"
 //
 // Statuses are computed from timestamps on every read (AuthorizeDelay,

@@ -198,6 +198,7 @@ func (p *payment) output(o Options) map[string]any {
 
 type refund struct {
 	ID, PaymentID           string
+	PayerIBAN               string // the refunded payment's: drives the outcome
 	Amount                  int64
 	Currency, Reason        string
 	ClientAssignedReference string
@@ -205,12 +206,21 @@ type refund struct {
 	Forced                  *forced
 }
 
+// steps is the refund's timeline: executed from the settlement account,
+// unless the refunded payment's test IBAN says otherwise.
 func (r *refund) steps(o Options) []step {
-	return withForced([]step{
-		{code: "PREPARING", at: r.Created},
-		{code: "PENDING", at: r.Created.Add(o.RefundDelay / 2)},
-		{code: "PAYMENT_EXECUTED_DEBITED", at: r.Created.Add(o.RefundDelay)},
-	}, r.Forced)
+	st := []step{{code: "PREPARING", at: r.Created}}
+	switch identifier.SandboxTestIBANs[r.PayerIBAN] {
+	case "success_refund_fails":
+		st = append(st, step{code: "PENDING", at: r.Created.Add(o.RefundDelay / 2)},
+			step{code: "FAILED", at: r.Created.Add(o.RefundDelay), det: &details{Code: "ACCOUNT_CLOSED", Reason: "compte du payeur clôturé"}})
+	case "success_refund_requires_action":
+		st = append(st, step{code: "PAYMENT_RAILS_AVAILABLE", at: r.Created.Add(o.RefundDelay / 2)})
+	default:
+		st = append(st, step{code: "PENDING", at: r.Created.Add(o.RefundDelay / 2)},
+			step{code: "PAYMENT_EXECUTED_DEBITED", at: r.Created.Add(o.RefundDelay)})
+	}
+	return withForced(st, r.Forced)
 }
 
 func (r *refund) current(o Options) status { return statusAt(r.steps(o), o.Now()) }

@@ -5,6 +5,7 @@ import (
 	"github.com/modupay/modupay/shared/lambdaenv"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/payment"
+	"github.com/modupay/modupay/shared/refund"
 )
 
 // Flow is the container's payment flow with Aiia as its bank: the checkout
@@ -18,5 +19,19 @@ func Flow(e *lambdaenv.Env) *payment.Flow {
 			flow.Cards = payment.SandboxCards{NewID: e.NewID}
 		}
 		return flow
+	})
+}
+
+// RefundService is the container's refund follower: Aiia refunds SEPA
+// payments; the sandbox's card simulator refunds card payments.
+func RefundService(e *lambdaenv.Env) *refund.Service {
+	return lambdaenv.Shared(e, "refund.Service/follower", func() *refund.Service {
+		flow := Flow(e)
+		s := &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Now, NewID: e.NewID,
+			Providers: map[string]refund.Provider{payment.MethodSEPA: Refunds{Provider: flow.Bank.(Bank).Provider}}}
+		if flow.Cards != nil {
+			s.Providers[payment.MethodCard] = refund.Cards{Processor: flow.Cards}
+		}
+		return s
 	})
 }

@@ -18,14 +18,15 @@ import (
 	"github.com/modupay/modupay/shared/worker"
 )
 
-// Message is a poll request for one intent, or (Kind onboard_destination)
-// the onboarding at Aiia of a department's payout account once its KYC is
-// approved or its payout account moved.
+// Message is a poll request for one intent, or (Kind refund) one refund, or
+// (Kind onboard_destination) the onboarding at Aiia of a department's
+// payout account once its KYC is approved or its payout account moved.
 type Message struct {
 	Kind         string `json:"kind,omitempty"`
 	PartnerID    string `json:"partner_id"`
 	OrgID        string `json:"organization_id"`
 	IntentID     string `json:"payment_intent_id,omitempty"`
+	RefundID     string `json:"refund_id,omitempty"`
 	DepartmentID string `json:"department_id,omitempty"`
 	Attempt      int    `json:"attempt"`
 	// Since is when polling started; it stops after MaxPolling.
@@ -47,9 +48,15 @@ func Schedule(n int) time.Duration {
 // an operator (3 business days, weekend included).
 const MaxPolling = 5 * 24 * time.Hour
 
+// KindRefund marks a refund's poll message.
+const KindRefund = "refund"
+
 // Poller is the SQS handler.
 type Poller struct {
 	Poll func(ctx context.Context, partnerID, orgID, intentID string) (final bool, err error)
+	// FollowRefund creates a refund at its provider and follows it to its
+	// end, on the same schedule as payments (package refund).
+	FollowRefund func(ctx context.Context, partnerID, orgID, refundID string) (final bool, err error)
 	// Onboard registers a department's payout account at Aiia (idempotent).
 	Onboard func(ctx context.Context, partnerID, deptID string) error
 	// Requeue sends the message again after delay (≤ 15 minutes).
@@ -73,20 +80,25 @@ func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 		// Transient failures come back through SQS; the onboarding is idempotent.
 		return p.Onboard(ctx, m.PartnerID, m.DepartmentID)
 	}
-	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.IntentID == "" || m.PartnerID == "" || m.OrgID == "" {
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.PartnerID == "" || m.OrgID == "" ||
+		(m.Kind == "" && m.IntentID == "") || (m.Kind == KindRefund && m.RefundID == "") || (m.Kind != "" && m.Kind != KindRefund) {
 		return apperr.E(op, apperr.Malformed, "not a poll message: "+rec.Body)
 	}
-	final, err := p.Poll(ctx, m.PartnerID, m.OrgID, m.IntentID)
+	what, follow, id := "payment intent", p.Poll, m.IntentID
+	if m.Kind == KindRefund {
+		what, follow, id = "refund", p.FollowRefund, m.RefundID
+	}
+	final, err := follow(ctx, m.PartnerID, m.OrgID, id)
 	switch {
 	case apperr.CodeOf(err) == apperr.NotFound:
-		return apperr.E(op, apperr.NotFound, "unknown payment intent "+m.IntentID)
+		return apperr.E(op, apperr.NotFound, "unknown "+what+" "+id)
 	case err != nil && !apperr.Retryable(err):
 		return err
 	case err != nil:
 		// The bank or the table is unavailable: try again on the same
 		// growing schedule rather than waiting out the queue's visibility
 		// timeout; if even the re-send fails, SQS redelivers the message.
-		p.Log.WarnContext(ctx, "poll failed, retrying later", slog.String("payment_intent_id", m.IntentID), slog.String("error", err.Error()))
+		p.Log.WarnContext(ctx, "poll failed, retrying later", slog.String("kind", what), slog.String("id", id), slog.String("error", err.Error()))
 	case final:
 		return nil
 	}
@@ -94,7 +106,7 @@ func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 		m.Since = p.Now()
 	}
 	if p.Now().Sub(m.Since) > MaxPolling {
-		return apperr.E(op, apperr.Conflict, "the transfer of "+m.IntentID+" is still not final after "+MaxPolling.String()+": check it at Aiia")
+		return apperr.E(op, apperr.Conflict, "the "+what+" "+id+" is still not final after "+MaxPolling.String()+": check it at its provider")
 	}
 	m.Attempt++
 	return p.Requeue(ctx, m, Schedule(m.Attempt))

@@ -88,17 +88,23 @@ type intentItem struct {
 	PartnerID string `json:"partner_id"`
 	OrgID     string `json:"organization_id"`
 	Version   int64  `json:"version"`
+	// The refunds' reservation and list (see Refunds), and the card charge.
+	RefundReserved int64    `json:"refund_reserved"`
+	RefundIDs      []string `json:"refund_ids,omitempty"`
+	CardChargeID   string   `json:"card_charge_id,omitempty"`
 	payment.Intent
 }
 
 func toIntentItem(pi payment.Intent) intentItem {
 	return intentItem{head: head{PK: intentPK(pi.PartnerID, pi.OrgID, pi.ID), SK: skIntent, GSI1PK: invoiceIntentsPK(pi.PartnerID, pi.OrgID, pi.InvoiceID), GSI1SK: pi.ID,
-		Kind: "payment_intent"}, PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version, Intent: pi}
+		Kind: "payment_intent"}, PartnerID: pi.PartnerID, OrgID: pi.OrgID, Version: pi.Version,
+		RefundReserved: pi.RefundReserved, RefundIDs: pi.RefundIDs, CardChargeID: pi.CardChargeID, Intent: pi}
 }
 
 func (it intentItem) intent() payment.Intent {
 	pi := it.Intent
 	pi.PartnerID, pi.OrgID, pi.Version = it.PartnerID, it.OrgID, it.Version
+	pi.RefundReserved, pi.RefundIDs, pi.CardChargeID = it.RefundReserved, it.RefundIDs, it.CardChargeID
 	return pi
 }
 

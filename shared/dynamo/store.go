@@ -24,6 +24,7 @@ import (
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/payment"
+	"github.com/modupay/modupay/shared/refund"
 	"github.com/modupay/modupay/shared/webhook"
 )
 
@@ -60,6 +61,7 @@ type Store struct {
 	*Departments
 	*Invoices
 	*Payments
+	*Refunds
 	*Webhooks
 	*Audit
 	*Parked
@@ -82,6 +84,7 @@ var (
 	_ invoice.Store             = (*Store)(nil)
 	_ payment.Store             = (*Store)(nil)
 	_ payment.TransferStore     = (*Store)(nil)
+	_ refund.Store              = (*Store)(nil)
 	_ webhook.DispatchStore     = (*Store)(nil)
 	_ httpapi.IdempotencyStore  = (*Store)(nil)
 	_ httpapi.RevocationChecker = (*RevocationCache)(nil)
@@ -102,6 +105,7 @@ func New(db DB, table string, now func() time.Time) *Store {
 		Departments:   &Departments{b},
 		Invoices:      &Invoices{b},
 		Payments:      &Payments{b},
+		Refunds:       &Refunds{b},
 		Webhooks:      &Webhooks{b},
 		Audit:         &Audit{b},
 		Parked:        &Parked{b},

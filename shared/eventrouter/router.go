@@ -151,16 +151,18 @@ func (r *Router) send(ctx context.Context, s Sender, out []outgoing, firstFailed
 }
 
 // pollMessage is the poll queue's message for an intent that entered
-// processing (its transfer is followed at the bank), or for an approved KYC
+// processing (its transfer is followed at the bank), for a new refund (it is
+// created at its provider and followed), or for an approved KYC
 // or a moved payout account (the department's payout account is onboarded at
 // Aiia as a payee). A redelivered event sends it again: the poller applies
 // each transition once, and onboarding is idempotent.
 func pollMessage(rec event.Record) (queue.Msg, bool) {
-	if rec.Type != "payment_intent.status_changed" && rec.Type != "kyc.status_changed" && rec.Type != "bank_account.payout_changed" {
+	if rec.Type != "payment_intent.status_changed" && rec.Type != "kyc.status_changed" && rec.Type != "bank_account.payout_changed" && rec.Type != "refund.created" {
 		return queue.Msg{}, false
 	}
 	var env struct {
 		Data struct {
+			RefundID      string `json:"refund_id"`
 			IntentID      string `json:"payment_intent_id"`
 			DepartmentID  string `json:"department_id"`
 			CurrentStatus string `json:"current_status"`
@@ -179,6 +181,16 @@ func pollMessage(rec event.Record) (queue.Msg, bool) {
 			return queue.Msg{}, false
 		}
 		return queue.Msg{Body: string(msg), Attrs: map[string]string{"department_id": env.Data.DepartmentID}}, true
+	}
+	if rec.Type == "refund.created" {
+		// A committed refund is created at its provider by the poller, then
+		// followed to its end.
+		msg, err := json.Marshal(map[string]any{"kind": "refund", "partner_id": rec.PartnerID, "organization_id": rec.OrgID,
+			"refund_id": env.Data.RefundID, "attempt": 0, "since": rec.Timestamp})
+		if err != nil || env.Data.RefundID == "" {
+			return queue.Msg{}, false
+		}
+		return queue.Msg{Body: string(msg), Attrs: map[string]string{"refund_id": env.Data.RefundID}}, true
 	}
 	if env.Data.CurrentStatus != "processing" {
 		return queue.Msg{}, false

@@ -258,6 +258,11 @@ var SandboxTestIBANs = map[string]string{
 	"FR7612345678901234567890123": "success",
 	"FR7612345678901234567890124": "insufficient_funds",
 	"FR7612345678901234567890125": "account_blocked",
+	// Payments from these succeed; their refunds do not: the payer's account
+	// was closed since (the refund fails), or the provider cannot pay the
+	// refund out (it waits for the organisation: requires_action).
+	"FR7612345678901234567890126": "success_refund_fails",
+	"FR7612345678901234567890127": "success_refund_requires_action",
 }
 
 // IsSandboxTestIBAN reports whether iban, once spaces are removed and letters

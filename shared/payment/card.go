@@ -27,6 +27,16 @@ type CardResult struct {
 // production; the sandbox has a simulator (SandboxCards).
 type CardProvider interface {
 	Charge(ctx context.Context, requestID string, amount int64, currency string, c Card) (CardResult, error)
+	// Refund gives back (part of) a charge; idempotent on requestID.
+	Refund(ctx context.Context, requestID, chargeID string, amount int64, currency string) (CardRefundResult, error)
+}
+
+// CardRefundResult is the provider's answer to a refund: card processors
+// answer at once.
+type CardRefundResult struct {
+	ID            string
+	Succeeded     bool
+	FailureReason string
 }
 
 // SandboxCards simulates a card processor with documented test numbers;
@@ -54,6 +64,14 @@ func (s SandboxCards) Charge(_ context.Context, requestID string, amount int64, 
 		return CardResult{}, apperr.Field("card.charge", "card_number", "the sandbox takes only its test cards: 4242 4242 4242 4242 (approved), 4000 0000 0000 0002 (declined), 4000 0000 0000 9995 (insufficient funds)")
 	}
 	return res, nil
+}
+
+// Refund succeeds at once in the sandbox, for any charge it made.
+func (s SandboxCards) Refund(_ context.Context, requestID, chargeID string, amount int64, currency string) (CardRefundResult, error) {
+	if chargeID == "" {
+		return CardRefundResult{}, apperr.E("card.refund", apperr.Invalid, "no card charge to refund")
+	}
+	return CardRefundResult{ID: "cardrf-" + requestID, Succeeded: true}, nil
 }
 
 // checkCard validates what the payer typed, naming the field.
@@ -126,6 +144,7 @@ func (f *Flow) PayByCard(ctx context.Context, token string, c Card) (Intent, err
 	}
 	before := pi
 	pi.AiiaTransactionID = "" // not an Aiia payment
+	pi.CardChargeID = res.ID
 	pi.UpdatedAt, pi.Version = f.Now().UTC(), pi.Version+1
 	pi.Status, pi.CompletedAt = IntentProcessing, nil
 	if !res.Approved {

@@ -99,6 +99,14 @@ type Intent struct {
 	PartnerID string `json:"-"`
 	OrgID     string `json:"-"`
 	Version   int64  `json:"-"`
+	// RefundReserved is the sum of the amounts of its refunds that hold
+	// theirs (pending, requires_action, succeeded): never above Amount
+	// (package refund). RefundIDs are its refunds, oldest first.
+	RefundReserved int64    `json:"-"`
+	RefundIDs      []string `json:"-"`
+	// CardChargeID is the card processor's charge, for a card payment (what
+	// a card refund refers to).
+	CardChargeID string `json:"-"`
 }
 
 // Store persists links and intents; each change commits with its events.

@@ -11,16 +11,18 @@ import (
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/qr"
+	"github.com/modupay/modupay/shared/refund"
 )
 
 // Handlers holds the family's dependencies.
 type Handlers struct {
 	Payments *payment.Service
+	Refunds  *refund.Service
 }
 
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
-	return []httpapi.Route{
+	return append([]httpapi.Route{
 		{Key: "POST /v1/payment_links", Tenancy: httpapi.OrgInEntity, Handler: h.createLink},
 		{Key: "GET /v1/payment_links", Tenancy: httpapi.OrgInEntity, Handler: h.listLinks},
 		{Key: "GET /v1/payment_links/{link_id}", Tenancy: httpapi.OrgInEntity, Handler: h.getLink},
@@ -28,7 +30,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "POST /v1/payment_links/{link_id}/deactivate", Tenancy: httpapi.OrgInEntity, Handler: h.deactivate},
 		{Key: "GET /v1/payment_intents", Tenancy: httpapi.OrgInEntity, Handler: h.listIntents},
 		{Key: "GET /v1/payment_intents/{intent_id}", Tenancy: httpapi.OrgInEntity, Handler: h.getIntent},
-	}
+	}, h.refundRoutes()...)
 }
 
 // Links are created and deactivated by partner tokens and organisation tokens

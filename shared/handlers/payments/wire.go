@@ -4,6 +4,7 @@ import (
 	"github.com/modupay/modupay/shared/lambdaenv"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/payment"
+	"github.com/modupay/modupay/shared/refund"
 )
 
 // Service is the container's payment link and intent service. Locally an
@@ -15,7 +16,15 @@ func Service(e *lambdaenv.Env) *payment.Service {
 	})
 }
 
+// Refunds is the container's refund service for the API: it accepts
+// refunds and reads them; the poller executes them.
+func Refunds(e *lambdaenv.Env) *refund.Service {
+	return lambdaenv.Shared(e, "refund.Service/api", func() *refund.Service {
+		return &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Now, NewID: e.NewID}
+	})
+}
+
 // Wire builds PaymentsFunction: payment links and intents, refunds.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
-	return table.HTTP(e, (&Handlers{Payments: Service(e)}).Routes()...)
+	return table.HTTP(e, (&Handlers{Payments: Service(e), Refunds: Refunds(e)}).Routes()...)
 }
