@@ -82,7 +82,6 @@ var (
 	_ invoice.Store             = (*Store)(nil)
 	_ payment.Store             = (*Store)(nil)
 	_ payment.TransferStore     = (*Store)(nil)
-	_ webhook.DispatchStore     = (*Store)(nil)
 	_ httpapi.IdempotencyStore  = (*Store)(nil)
 	_ httpapi.RevocationChecker = (*RevocationCache)(nil)
 )
