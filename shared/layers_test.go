@@ -14,7 +14,7 @@ const module = "github.com/modupay/modupay/"
 // Lambda events or HTTP (STYLE.md, practice 2); adapters depend on them.
 var domain = []string{
 	"shared/apperr", "shared/audit", "shared/auth", "shared/branding", "shared/credential",
-	"shared/department", "shared/event", "shared/identifier", "shared/invoice", "shared/listing",
+	"shared/department", "shared/event", "shared/idempotency", "shared/identifier", "shared/invoice", "shared/listing",
 	"shared/money", "shared/organization", "shared/pagetoken", "shared/payment", "shared/ratelimit",
 	"shared/validation", "shared/webhook",
 }
@@ -51,6 +51,17 @@ func TestDomainImportsNoTransport(t *testing.T) {
 				t.Errorf("%s imports (directly or not) %q, want %q: domain packages know no AWS SDK, Lambda event or net/http", p, got, want)
 			}
 		})
+	}
+}
+
+// Adapters of storage do not know the HTTP edge: the table's repositories
+// keep the idempotency records (package idempotency) and the revocation
+// list, and link neither the API's HTTP layer nor any handler.
+func TestStorageKnowsNoHTTPEdge(t *testing.T) {
+	for _, d := range deps(t, "../shared/dynamo") {
+		if d == module+"shared/httpapi" || strings.HasPrefix(d, module+"shared/handlers/") {
+			t.Errorf("shared/dynamo links %s: a storage adapter knows no HTTP edge", d)
+		}
 	}
 }
 
