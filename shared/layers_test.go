@@ -3,7 +3,10 @@
 package shared_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -61,6 +64,35 @@ func TestStorageKnowsNoHTTPEdge(t *testing.T) {
 	for _, d := range deps(t, "../shared/dynamo") {
 		if d == module+"shared/httpapi" || strings.HasPrefix(d, module+"shared/handlers/") {
 			t.Errorf("shared/dynamo links %s: a storage adapter knows no HTTP edge", d)
+		}
+	}
+}
+
+// shared/auth states the token endpoint's failures as RFC 6749 §5.2 codes;
+// their HTTP statuses, like the parsing of the request, are the endpoint's
+// (shared/handlers/tokens). So auth links no net/http, even indirectly, and
+// none of its files, tests included, names an HTTP status: no http.Status
+// constant, no 4xx number, no status field set to a number.
+func TestAuthKnowsNoHTTP(t *testing.T) {
+	for _, d := range deps(t, "../shared/auth") {
+		if d == "net/http" {
+			t.Error("shared/auth links net/http")
+		}
+	}
+	status := regexp.MustCompile(`http\.Status|"net/http"|\b4[0-9]{2}\b|(?i:status)\w*\s*(:|==|!=|:=|=)\s*[1-5][0-9]{2}\b`)
+	files, err := filepath.Glob("auth/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in shared/auth: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := status.FindString(line); m != "" {
+				t.Errorf("shared/%s:%d names an HTTP status (%q): auth answers codes, the endpoint maps them", f, i+1, m)
+			}
 		}
 	}
 }
