@@ -15,6 +15,7 @@ import (
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/callcount"
+	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/ratelimit"
 )
 
@@ -65,7 +66,7 @@ type API struct {
 	routes      map[string]Route
 	verifier    TokenVerifier
 	revocations RevocationChecker
-	idempotency IdempotencyStore
+	idempotency idempotency.Store
 	log         *slog.Logger
 	now         func() time.Time
 	newID       func() string
@@ -78,7 +79,7 @@ type API struct {
 type Options struct {
 	Verifier    TokenVerifier
 	Revocations RevocationChecker
-	Idempotency IdempotencyStore
+	Idempotency idempotency.Store
 	Logger      *slog.Logger
 	Now         func() time.Time
 	NewID       func() string

@@ -39,9 +39,9 @@ type oauthError struct {
 }
 
 func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	treq, oerr := auth.ParseTokenRequest(r.Header.Get("Content-Type"), r.Body, r.Header.Get("Authorization"))
+	treq, oerr := parseTokenRequest(r.Header.Get("Content-Type"), r.Body, r.Header.Get("Authorization"))
 	if oerr == nil {
-		tok, err := h.Credentials.Token(ctx, treq, r.SourceIP)
+		tok, err := h.Credentials.Token(ctx, treq.TokenRequest, r.SourceIP)
 		if err == nil {
 			resp, err := httpapi.JSON(http.StatusOK, tok)
 			if err != nil {
@@ -55,11 +55,12 @@ func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 		}
 	}
 	b, _ := json.Marshal(oauthError{Error: oerr.Code, Description: oerr.Description, RequestID: r.RequestID})
-	resp := httpapi.Raw(oerr.Status, "application/json", b)
+	status := oauthStatus(oerr.Code)
+	resp := httpapi.Raw(status, "application/json", b)
 	if len(oerr.RateLimits) > 0 {
-		httpapi.SetRateLimitHeaders(resp.Header, oerr.Status == http.StatusTooManyRequests, oerr.RateLimits...)
+		httpapi.SetRateLimitHeaders(resp.Header, status == http.StatusTooManyRequests, oerr.RateLimits...)
 	}
-	if oerr.Status == http.StatusUnauthorized && (treq.UsedBasic || strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "basic")) {
+	if status == http.StatusUnauthorized && (treq.usedBasic || strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "basic")) {
 		resp.Header.Set("WWW-Authenticate", `Basic realm="modupay"`)
 	}
 	return resp, nil
