@@ -1,9 +1,11 @@
 // Package handlers_test holds the checks over every family's routes at once:
-// which roles each route admits.
+// which roles each route admits, and the role table of docs/security.md.
 package handlers_test
 
 import (
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -149,4 +151,78 @@ func TestRoutesAdmitTheirRoles(t *testing.T) {
 			t.Errorf("routeRoles names %s, which is no authenticated route", k)
 		}
 	}
+}
+
+// TestSecurityDocRoleTable: docs/security.md shows the matrix as the code
+// has it, with the routes of each action; the table cannot drift.
+func TestSecurityDocRoleTable(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "security.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := roleTable()
+	got := tableAt(string(doc), strings.SplitN(want, "\n", 2)[0])
+	if got != want {
+		t.Fatalf("the role table of docs/security.md differs from the matrix; it should read:\n\n%s", want)
+	}
+}
+
+// roleTable renders the matrix as docs/security.md shows it.
+func roleTable() string {
+	routes := map[auth.Action][]string{}
+	for _, rt := range allRoutes() {
+		if rt.Access == httpapi.Bearer {
+			routes[rt.Action] = append(routes[rt.Action], "`"+rt.Key+"`")
+		}
+	}
+	var b strings.Builder
+	b.WriteString("| Action | partner token |")
+	for _, r := range auth.Roles() {
+		b.WriteString(" `" + string(r) + "` |")
+	}
+	b.WriteString(" Routes |\n|---|---|")
+	for range auth.Roles() {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|\n")
+	for _, a := range auth.Actions() {
+		b.WriteString("| `" + string(a) + "` |")
+		if auth.Allowed(auth.Principal{ClientID: "cli", PartnerID: "ptn", Scope: auth.ScopePartner}, a) {
+			b.WriteString(" yes |")
+		} else {
+			b.WriteString(" no |")
+		}
+		roles := strings.Fields(admitted(a))
+		for _, r := range auth.Roles() {
+			if slices.Contains(roles, string(r)) {
+				b.WriteString(" yes |")
+			} else {
+				b.WriteString(" no |")
+			}
+		}
+		rs := strings.Join(routes[a], ", ")
+		if rs == "" {
+			rs = "(to come)"
+		}
+		b.WriteString(" " + rs + " |\n")
+	}
+	return b.String()
+}
+
+// tableAt returns the markdown table of doc that starts with the line
+// header: that line and the "|" lines that follow it.
+func tableAt(doc, header string) string {
+	lines := strings.Split(doc, "\n")
+	i := slices.Index(lines, header)
+	if i < 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range lines[i:] {
+		if !strings.HasPrefix(l, "|") {
+			break
+		}
+		b.WriteString(l + "\n")
+	}
+	return b.String()
 }
