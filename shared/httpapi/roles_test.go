@@ -53,7 +53,7 @@ func (principals) Verify(token string) (auth.Principal, error) {
 
 // TestEdgeAppliesTheRoleMatrix: the edge asks the matrix after the tenancy
 // and before the handler (and before idempotency): a refused role is the
-// 403 RequireRole answered, a foreign organisation stays a 404 whatever the
+// 403 handlers answered before, a foreign organisation stays a 404 whatever the
 // role, and the handler never runs for a refused request.
 func TestEdgeAppliesTheRoleMatrix(t *testing.T) {
 	ran := map[string]int{}
