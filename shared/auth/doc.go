@@ -21,5 +21,7 @@
 //  3. Issuer.Issue signs a token for the resulting Principal.
 //
 // Every other endpoint calls Verifier.Verify on the bearer token and
-// authorises the request from the returned Principal.
+// authorises the request from the returned Principal: Allowed(principal,
+// action) answers from the role matrix (roles.go), the one table of what
+// each organisation role may do.
 package auth

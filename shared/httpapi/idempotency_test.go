@@ -64,17 +64,17 @@ func TestIdempotencyRedactsSecrets(t *testing.T) {
 	store := &memIdempotency{recs: map[string]idempotency.Record{}}
 	calls := 0
 	api, err := httpapi.New(httpapi.Options{Verifier: staticVerifier{}, Idempotency: store, NewID: func() string { return "req-1" }},
-		httpapi.Route{Key: "POST /secrets", Tenancy: httpapi.PartnerLevel, Redact: []string{"secret", "absent"}, Handler: func(_ context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		httpapi.Route{Key: "POST /secrets", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Redact: []string{"secret", "absent"}, Handler: func(_ context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			calls++
 			if bytes.Contains(r.Body, []byte("fail")) {
 				return httpapi.JSON(http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": "nope"}})
 			}
 			return httpapi.JSON(http.StatusCreated, map[string]any{"id": "sub-1", "secret": secretValue, "url": "https://x.test"})
 		}},
-		httpapi.Route{Key: "POST /plain", Tenancy: httpapi.PartnerLevel, Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
+		httpapi.Route{Key: "POST /plain", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
 			return httpapi.JSON(http.StatusCreated, map[string]any{"id": "x-1", "secret": secretValue})
 		}},
-		httpapi.Route{Key: "POST /text", Tenancy: httpapi.PartnerLevel, Redact: []string{"secret"}, Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
+		httpapi.Route{Key: "POST /text", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Redact: []string{"secret"}, Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
 			calls++
 			return httpapi.Raw(http.StatusOK, "text/plain", []byte(secretValue)), nil
 		}},

@@ -25,9 +25,9 @@ func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Key: "POST /v1/auth/token", Access: httpapi.Public, Handler: h.token,
 			Consumes: []string{"application/json", "application/x-www-form-urlencoded"}},
-		{Key: "POST /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.create, Redact: []string{"client_secret"}},
-		{Key: "GET /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.list},
-		{Key: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", Tenancy: httpapi.OrgInPath, Handler: h.revoke},
+		{Key: "POST /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Action: auth.ActionAPIClientsManage, Handler: h.create, Redact: []string{"client_secret"}},
+		{Key: "GET /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Action: auth.ActionAPIClientsManage, Handler: h.list},
+		{Key: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", Tenancy: httpapi.OrgInPath, Action: auth.ActionAPIClientsManage, Handler: h.revoke},
 	}
 }
 
@@ -74,9 +74,6 @@ type createdClient struct {
 
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := r.RequireRole(auth.RoleAdmin); err != nil {
-		return nil, err
-	}
 	var in credential.CreateInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
@@ -90,9 +87,6 @@ func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 
 func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := r.RequireRole(auth.RoleAdmin); err != nil {
-		return nil, err
-	}
 	q, err := r.PageParams()
 	if err != nil {
 		return nil, err
@@ -106,9 +100,6 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 
 func (h *Handlers) revoke(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := r.RequireRole(auth.RoleAdmin); err != nil {
-		return nil, err
-	}
 	c, err := h.Credentials.Revoke(ctx, t.PartnerID, t.OrgID, r.PathParams["client_id"], r.Actor())
 	if err != nil {
 		return nil, err
