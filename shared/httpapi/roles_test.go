@@ -12,6 +12,7 @@ import (
 
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/idempotency"
 )
 
 func TestNewRefusesBearerRouteWithoutAction(t *testing.T) {
@@ -63,7 +64,7 @@ func TestEdgeAppliesTheRoleMatrix(t *testing.T) {
 			return httpapi.JSON(http.StatusOK, map[string]string{"ok": name})
 		}
 	}
-	store := &memIdempotency{recs: map[string]httpapi.IdempotencyRecord{}}
+	store := &memIdempotency{recs: map[string]idempotency.Record{}}
 	api, err := httpapi.New(httpapi.Options{Verifier: principals{}, Idempotency: store, NewID: func() string { return "req-1" }},
 		httpapi.Route{Key: "GET /v1/invoices", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: handler("read")},
 		httpapi.Route{Key: "POST /v1/invoices", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: handler("write")},
