@@ -3,7 +3,10 @@
 package shared_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -14,7 +17,7 @@ const module = "github.com/modupay/modupay/"
 // Lambda events or HTTP (STYLE.md, practice 2); adapters depend on them.
 var domain = []string{
 	"shared/apperr", "shared/audit", "shared/auth", "shared/branding", "shared/credential",
-	"shared/department", "shared/event", "shared/identifier", "shared/invoice", "shared/listing",
+	"shared/department", "shared/event", "shared/idempotency", "shared/identifier", "shared/invoice", "shared/listing",
 	"shared/money", "shared/organization", "shared/pagetoken", "shared/payment", "shared/ratelimit",
 	"shared/validation", "shared/webhook",
 }
@@ -22,11 +25,7 @@ var domain = []string{
 // knownViolations are the domain packages that still hold an adapter,
 // with the imports it brings; the test fails on any other, and on these
 // once they are gone (so the entry is removed with the move).
-var knownViolations = map[string]string{
-	// dispatch.go: the webhook queue's consumer and its HTTP client, to move
-	// to shared/webhook/webhookdispatch.
-	"shared/webhook": "net/http github.com/aws/aws-lambda-go/events",
-}
+var knownViolations = map[string]string{}
 
 func forbidden(dep string) bool {
 	return strings.HasPrefix(dep, "github.com/aws/") || dep == "net/http"
@@ -55,6 +54,46 @@ func TestDomainImportsNoTransport(t *testing.T) {
 				t.Errorf("%s imports (directly or not) %q, want %q: domain packages know no AWS SDK, Lambda event or net/http", p, got, want)
 			}
 		})
+	}
+}
+
+// Adapters of storage do not know the HTTP edge: the table's repositories
+// keep the idempotency records (package idempotency) and the revocation
+// list, and link neither the API's HTTP layer nor any handler.
+func TestStorageKnowsNoHTTPEdge(t *testing.T) {
+	for _, d := range deps(t, "../shared/dynamo") {
+		if d == module+"shared/httpapi" || strings.HasPrefix(d, module+"shared/handlers/") {
+			t.Errorf("shared/dynamo links %s: a storage adapter knows no HTTP edge", d)
+		}
+	}
+}
+
+// shared/auth states the token endpoint's failures as RFC 6749 §5.2 codes;
+// their HTTP statuses, like the parsing of the request, are the endpoint's
+// (shared/handlers/tokens). So auth links no net/http, even indirectly, and
+// none of its files, tests included, names an HTTP status: no http.Status
+// constant, no 4xx number, no status field set to a number.
+func TestAuthKnowsNoHTTP(t *testing.T) {
+	for _, d := range deps(t, "../shared/auth") {
+		if d == "net/http" {
+			t.Error("shared/auth links net/http")
+		}
+	}
+	status := regexp.MustCompile(`http\.Status|"net/http"|\b4[0-9]{2}\b|(?i:status)\w*\s*(:|==|!=|:=|=)\s*[1-5][0-9]{2}\b`)
+	files, err := filepath.Glob("auth/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in shared/auth: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := status.FindString(line); m != "" {
+				t.Errorf("shared/%s:%d names an HTTP status (%q): auth answers codes, the endpoint maps them", f, i+1, m)
+			}
+		}
 	}
 }
 

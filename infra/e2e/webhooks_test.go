@@ -25,6 +25,7 @@ import (
 
 	"github.com/modupay/modupay/infra/webhooktest"
 	"github.com/modupay/modupay/shared/webhook"
+	"github.com/modupay/modupay/shared/webhook/webhookdispatch"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
@@ -613,7 +614,7 @@ func TestWebhookSubscriptionDisabledAfterContinuousFailures(t *testing.T) {
 	if sub := w.do(exchange{method: "GET", route: "/v1/webhook_subscriptions/{subscription_id}", path: path, header: bearer(tok), status: 200}).json(t); sub["status"] != "active" || sub["failing_since"] == nil {
 		t.Fatalf("after one failed delivery: %v", sub)
 	}
-	w.clock.Advance(webhook.DefaultDisableAfter + time.Hour)
+	w.clock.Advance(webhookdispatch.DefaultDisableAfter + time.Hour)
 	tok = w.token("ptn-1-client", partnerSecret) // the first expired meanwhile
 	w.createOrg(tok, orgBody("Second"))
 	waitFor(t, 30*time.Second, func() (bool, string) {

@@ -9,10 +9,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// ErrInvalidToken is wrapped by every error Verify returns, so callers map it
-// to 401 with errors.Is. The message adds a short, fixed reason (for example
-// "invalid token: expired", "invalid token: unknown kid") suitable for logs; it
-// never echoes attacker-controlled token content.
+// ErrInvalidToken is wrapped by every error Verify returns, so callers
+// recognise a rejected token with errors.Is. The message adds a short, fixed
+// reason (for example "invalid token: expired", "invalid token: unknown
+// kid") suitable for logs; it never echoes attacker-controlled token content.
 var ErrInvalidToken = errors.New("invalid token")
 
 // MaxTokenBytes is the longest token Verify will parse. Tokens Issue produces

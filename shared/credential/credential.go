@@ -86,8 +86,8 @@ type Service struct {
 // revoked client — in fixed windows counted in the store, so that every
 // container sees the same counts: brute force spread over containers is
 // still counted once. When a window's quota is used up, every token request
-// for that client id (or from that address) is refused with 429 until the
-// window ends, the right secret included: a lockout that still checked
+// for that client id (or from that address) is refused (rate_limited) until
+// the window ends, the right secret included: a lockout that still checked
 // secrets would tell an attacker when a guess is right. A zero policy means
 // no limit.
 type TokenLimits struct {
@@ -136,7 +136,7 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP str
 	if statuses, refused := statusesOf(limits, counts, now); refused {
 		s.log().LogAttrs(ctx, slog.LevelWarn, "token request refused: too many failed attempts",
 			append(limitAttrs(req.ClientID, sourceIP, limits, counts), slog.String("retry_after_s", ratelimit.RetryAfter(statuses...)))...)
-		return TokenResponse{}, &auth.OAuthError{Status: 429, Code: auth.CodeRateLimited, RateLimits: statuses,
+		return TokenResponse{}, &auth.OAuthError{Code: auth.CodeRateLimited, RateLimits: statuses,
 			Description: "too many failed authentication attempts for this client or from this address; retry after the number of seconds in Retry-After"}
 	}
 	found := err == nil
@@ -151,7 +151,7 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP str
 		scope = c.Scope
 	}
 	if scope != c.Scope {
-		return TokenResponse{}, &auth.OAuthError{Status: 400, Code: "invalid_scope",
+		return TokenResponse{}, &auth.OAuthError{Code: auth.CodeInvalidScope,
 			Description: "this client may only request the scope \"" + string(c.Scope) + "\""}
 	}
 	tok, exp, err := s.Issuer.Issue(auth.Principal{
@@ -166,10 +166,11 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP str
 // failed counts a failed authentication and answers invalid_client. The
 // answer and the counting are the same for an unknown, a revoked and an
 // existing client, so neither tells which client ids exist. If counting
-// fails the client still gets its 401: a lost count is logged, and the
-// stage throttle bounds what an outage of the counters could let through.
+// fails the client still gets its invalid_client: a lost count is logged,
+// and the stage throttle bounds what an outage of the counters could let
+// through.
 func (s *Service) failed(ctx context.Context, clientID, sourceIP string, limits []tokenLimit, before []int, now time.Time) error {
-	invalid := &auth.OAuthError{Status: 401, Code: auth.CodeInvalidClient, Description: "client authentication failed"}
+	invalid := &auth.OAuthError{Code: auth.CodeInvalidClient, Description: "client authentication failed"}
 	if len(limits) == 0 {
 		s.log().LogAttrs(ctx, slog.LevelWarn, "failed client authentication",
 			slog.String("client_id", clientID), slog.String("source_ip", sourceIP))

@@ -92,16 +92,20 @@ func newTokenWorld(t *testing.T, limits credential.TokenLimits) *tokenWorld {
 	return w
 }
 
-func (w *tokenWorld) token(client, secret, ip string) (int, *auth.OAuthError) {
+// issued is the outcome of a request that got its token; the others are
+// the error's code.
+const issued = ""
+
+func (w *tokenWorld) token(client, secret, ip string) (string, *auth.OAuthError) {
 	_, err := w.svc.Token(context.Background(), auth.TokenRequest{GrantType: auth.GrantClientCredentials, ClientID: client, ClientSecret: secret}, ip)
 	if err == nil {
-		return 200, nil
+		return issued, nil
 	}
 	var oerr *auth.OAuthError
 	if !errors.As(err, &oerr) {
 		panic(err)
 	}
-	return oerr.Status, oerr
+	return oerr.Code, oerr
 }
 
 var testLimits = credential.TokenLimits{
@@ -112,52 +116,52 @@ var testLimits = credential.TokenLimits{
 func TestTokenLimits(t *testing.T) {
 	type attempt struct {
 		client, secret, ip string
-		status             int
+		outcome            string
 	}
-	wrong := func(client, ip string) attempt { return attempt{client, wrongSecret, ip, 401} }
+	wrong := func(client, ip string) attempt { return attempt{client, wrongSecret, ip, auth.CodeInvalidClient} }
 	tests := []struct {
 		name     string
 		attempts []attempt
 		// then, after the attempts:
 		last attempt
 	}{
-		{"the right secret passes", nil, attempt{"cli-a", goodSecret, "203.0.113.1", 200}},
+		{"the right secret passes", nil, attempt{"cli-a", goodSecret, "203.0.113.1", issued}},
 		{"failures up to the client's quota are 401s, then the client is locked, right secret included",
 			[]attempt{wrong("cli-a", "203.0.113.1"), wrong("cli-a", "203.0.113.2"), wrong("cli-a", "203.0.113.3"),
-				{"cli-a", wrongSecret, "203.0.113.4", 429}},
-			attempt{"cli-a", goodSecret, "198.51.100.9", 429}},
+				{"cli-a", wrongSecret, "203.0.113.4", auth.CodeRateLimited}},
+			attempt{"cli-a", goodSecret, "198.51.100.9", auth.CodeRateLimited}},
 		{"a locked client does not lock its neighbours",
 			[]attempt{wrong("cli-a", "203.0.113.1"), wrong("cli-a", "203.0.113.2"), wrong("cli-a", "203.0.113.3")},
-			attempt{"cli-b", goodSecret, "203.0.113.1", 200}},
+			attempt{"cli-b", goodSecret, "203.0.113.1", issued}},
 		{"one address trying many clients is locked at the address's quota",
 			[]attempt{wrong("c1", "203.0.113.7"), wrong("c2", "203.0.113.7"), wrong("c3", "203.0.113.7"), wrong("c4", "203.0.113.7"), wrong("c5", "203.0.113.7"),
-				{"c6", wrongSecret, "203.0.113.7", 429}},
-			attempt{"cli-b", goodSecret, "203.0.113.7", 429}},
+				{"c6", wrongSecret, "203.0.113.7", auth.CodeRateLimited}},
+			attempt{"cli-b", goodSecret, "203.0.113.7", auth.CodeRateLimited}},
 		{"another address is not locked by it",
 			[]attempt{wrong("c1", "203.0.113.7"), wrong("c2", "203.0.113.7"), wrong("c3", "203.0.113.7"), wrong("c4", "203.0.113.7"), wrong("c5", "203.0.113.7")},
-			attempt{"cli-b", goodSecret, "203.0.113.8", 200}},
+			attempt{"cli-b", goodSecret, "203.0.113.8", issued}},
 		{"an IPv6 /64 counts as one address",
 			[]attempt{wrong("c1", "2001:db8:1:2::1"), wrong("c2", "2001:db8:1:2::2"), wrong("c3", "2001:db8:1:2:ffff::3"), wrong("c4", "2001:db8:1:2::4"), wrong("c5", "2001:db8:1:2::5")},
-			attempt{"cli-b", goodSecret, "2001:db8:1:2::99", 429}},
+			attempt{"cli-b", goodSecret, "2001:db8:1:2::99", auth.CodeRateLimited}},
 		{"the next /64 is another address",
 			[]attempt{wrong("c1", "2001:db8:1:2::1"), wrong("c2", "2001:db8:1:2::2"), wrong("c3", "2001:db8:1:2::3"), wrong("c4", "2001:db8:1:2::4"), wrong("c5", "2001:db8:1:2::5")},
-			attempt{"cli-b", goodSecret, "2001:db8:1:3::1", 200}},
+			attempt{"cli-b", goodSecret, "2001:db8:1:3::1", issued}},
 		{"unknown and revoked clients are counted like wrong secrets",
 			[]attempt{wrong("no-such-client", "203.0.113.1"), wrong("no-such-client", "203.0.113.2"), wrong("no-such-client", "203.0.113.3")},
-			attempt{"no-such-client", wrongSecret, "203.0.113.4", 429}},
+			attempt{"no-such-client", wrongSecret, "203.0.113.4", auth.CodeRateLimited}},
 		{"a revoked client with its right secret is a failure",
-			[]attempt{{"cli-revoked", goodSecret, "203.0.113.1", 401}, {"cli-revoked", goodSecret, "203.0.113.2", 401}, {"cli-revoked", goodSecret, "203.0.113.3", 401}},
-			attempt{"cli-revoked", goodSecret, "203.0.113.4", 429}},
+			[]attempt{{"cli-revoked", goodSecret, "203.0.113.1", auth.CodeInvalidClient}, {"cli-revoked", goodSecret, "203.0.113.2", auth.CodeInvalidClient}, {"cli-revoked", goodSecret, "203.0.113.3", auth.CodeInvalidClient}},
+			attempt{"cli-revoked", goodSecret, "203.0.113.4", auth.CodeRateLimited}},
 		{"no address (a direct invocation): only the client is counted",
 			[]attempt{wrong("c1", ""), wrong("c2", ""), wrong("c3", ""), wrong("c4", ""), wrong("c5", ""), wrong("c6", "")},
-			attempt{"cli-b", goodSecret, "", 200}},
+			attempt{"cli-b", goodSecret, "", issued}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newTokenWorld(t, testLimits)
 			for i, a := range append(tt.attempts, tt.last) {
-				if got, _ := w.token(a.client, a.secret, a.ip); got != a.status {
-					t.Errorf("attempt %d (%s from %q): status %d, want %d", i, a.client, a.ip, got, a.status)
+				if got, _ := w.token(a.client, a.secret, a.ip); got != a.outcome {
+					t.Errorf("attempt %d (%s from %q): outcome %q, want %q", i, a.client, a.ip, got, a.outcome)
 				}
 			}
 		})
@@ -170,7 +174,7 @@ func TestTokenLockoutEndsWithItsWindow(t *testing.T) {
 	w := newTokenWorld(t, testLimits) // 10:00:30, in the window 10:00–10:15
 	for i := 0; i < 3; i++ {
 		_, oerr := w.token("cli-a", wrongSecret, "203.0.113.1")
-		if oerr == nil || oerr.Status != 401 || oerr.Code != auth.CodeInvalidClient {
+		if oerr == nil || oerr.Code != auth.CodeInvalidClient {
 			t.Fatalf("failure %d: %+v", i, oerr)
 		}
 		if got, want := ratelimit.Header(oerr.RateLimits...), `"token-client";r=`+string(rune('2'-i))+`;t=870, "token-ip";r=`+string(rune('4'-i))+`;t=870`; got != want {
@@ -178,16 +182,16 @@ func TestTokenLockoutEndsWithItsWindow(t *testing.T) {
 		}
 	}
 	w.now = w.now.Add(14 * time.Minute) // 10:14:30
-	status, oerr := w.token("cli-a", goodSecret, "203.0.113.1")
-	if status != 429 || oerr.Code != auth.CodeRateLimited || oerr.Description == "" {
-		t.Fatalf("right secret during the lockout: %d %+v", status, oerr)
+	outcome, oerr := w.token("cli-a", goodSecret, "203.0.113.1")
+	if outcome != auth.CodeRateLimited || oerr.Description == "" {
+		t.Fatalf("right secret during the lockout: %q %+v", outcome, oerr)
 	}
 	if got := ratelimit.RetryAfter(oerr.RateLimits...); got != "30" {
 		t.Errorf("Retry-After %s, want 30", got)
 	}
 	w.now = w.now.Add(30 * time.Second) // 10:15:00, the next window
-	if status, oerr := w.token("cli-a", goodSecret, "203.0.113.1"); status != 200 {
-		t.Fatalf("right secret after the window: %d %+v", status, oerr)
+	if outcome, oerr := w.token("cli-a", goodSecret, "203.0.113.1"); outcome != issued {
+		t.Fatalf("right secret after the window: %q %+v", outcome, oerr)
 	}
 }
 
@@ -211,12 +215,13 @@ func TestTokenStoreCalls(t *testing.T) {
 	}
 }
 
-// A failure to count must not turn a 401 into a 500: it is logged.
+// A failure to count must not turn a failed authentication into an
+// internal error: it is logged.
 func TestTokenFailureWhenCountingFails(t *testing.T) {
 	w := newTokenWorld(t, testLimits)
 	w.store.failUpdates = errors.New("throttled")
-	if status, _ := w.token("cli-a", wrongSecret, "203.0.113.1"); status != 401 {
-		t.Fatalf("status %d, want 401", status)
+	if outcome, _ := w.token("cli-a", wrongSecret, "203.0.113.1"); outcome != auth.CodeInvalidClient {
+		t.Fatalf("outcome %q, want %s", outcome, auth.CodeInvalidClient)
 	}
 	if !strings.Contains(w.logs.String(), "not counted") {
 		t.Errorf("the lost count is not logged: %s", w.logs)

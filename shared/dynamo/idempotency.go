@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/shared/apperr"
-	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/idempotency"
 )
 
 // Idempotency records: one item per (client, key). The key is hashed so that a
@@ -25,7 +25,7 @@ func idemPK(scope, key string) string {
 const skIdem = "IDEM"
 
 // Idempotency stores the API's idempotency records
-// (httpapi.IdempotencyStore).
+// (idempotency.Store).
 type Idempotency struct{ *base }
 
 type idemItem struct {
@@ -42,7 +42,7 @@ type idemItem struct {
 // exists, or when the record expired (TTL deletion lags by up to days), or when
 // an in-progress claim outlived its lock (the request that held it died). On
 // failure DynamoDB returns the holder, so the answer costs no second read.
-func (s *Idempotency) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) (*httpapi.IdempotencyRecord, error) {
+func (s *Idempotency) Begin(ctx context.Context, rec idempotency.Record) (*idempotency.Record, error) {
 	const op = "dynamo.idempotency_begin"
 	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint,
 		LockedUntil: rec.LockedUntil.Unix()})
@@ -76,12 +76,12 @@ func (s *Idempotency) Begin(ctx context.Context, rec httpapi.IdempotencyRecord) 
 	if err := unmarshal(holder, &it); err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	return &httpapi.IdempotencyRecord{Scope: rec.Scope, Key: rec.Key, Fingerprint: it.Fingerprint, Completed: it.Completed,
+	return &idempotency.Record{Scope: rec.Scope, Key: rec.Key, Fingerprint: it.Fingerprint, Completed: it.Completed,
 		Status: it.Status, Header: it.Header, Body: it.Body, LockedUntil: time.Unix(it.LockedUntil, 0), ExpiresAt: time.Unix(it.TTL, 0)}, nil
 }
 
 // Complete stores the response, on condition that the claim is still ours.
-func (s *Idempotency) Complete(ctx context.Context, rec httpapi.IdempotencyRecord) error {
+func (s *Idempotency) Complete(ctx context.Context, rec idempotency.Record) error {
 	const op = "dynamo.idempotency_complete"
 	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint, Completed: true,
 		Status: rec.Status, Header: rec.Header, Body: rec.Body, LockedUntil: rec.LockedUntil.Unix()})

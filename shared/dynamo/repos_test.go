@@ -16,7 +16,7 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/event"
-	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/webhook"
@@ -147,7 +147,7 @@ func TestCredentialConditions(t *testing.T) {
 func TestIdempotencyConditions(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
-	rec := httpapi.IdempotencyRecord{Scope: "cli", Key: "k", Fingerprint: "fp", LockedUntil: clk.Now().Add(30 * time.Second), ExpiresAt: clk.Now().Add(24 * time.Hour)}
+	rec := idempotency.Record{Scope: "cli", Key: "k", Fingerprint: "fp", LockedUntil: clk.Now().Add(30 * time.Second), ExpiresAt: clk.Now().Add(24 * time.Hour)}
 	if h, err := s.Begin(ctx, rec); h != nil || err != nil {
 		t.Fatalf("first Begin: holder %+v, err %v; want the claim", h, err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/department"
-	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/organization"
@@ -74,20 +74,18 @@ type Store struct {
 // also read another aggregate (an invoice's department, a client's
 // organisation) are met by Store, or by the repositories they name together.
 var (
-	_ organization.Store        = (*Organizations)(nil)
-	_ branding.Store            = (*Brandings)(nil)
-	_ webhook.Store             = (*Webhooks)(nil)
-	_ httpapi.IdempotencyStore  = (*Idempotency)(nil)
-	_ credential.TokenCounters  = (*RateLimits)(nil)
-	_ credential.Store          = (*Store)(nil)
-	_ department.Store          = (*Store)(nil)
-	_ invoice.Store             = (*Store)(nil)
-	_ payment.Store             = (*Store)(nil)
-	_ payment.TransferStore     = (*Store)(nil)
-	_ refund.Store              = (*Store)(nil)
-	_ webhook.DispatchStore     = (*Store)(nil)
-	_ httpapi.IdempotencyStore  = (*Store)(nil)
-	_ httpapi.RevocationChecker = (*RevocationCache)(nil)
+	_ organization.Store       = (*Organizations)(nil)
+	_ branding.Store           = (*Brandings)(nil)
+	_ webhook.Store            = (*Webhooks)(nil)
+	_ idempotency.Store        = (*Idempotency)(nil)
+	_ credential.TokenCounters = (*RateLimits)(nil)
+	_ credential.Store         = (*Store)(nil)
+	_ department.Store         = (*Store)(nil)
+	_ invoice.Store            = (*Store)(nil)
+	_ payment.Store            = (*Store)(nil)
+	_ payment.TransferStore    = (*Store)(nil)
+	_ refund.Store             = (*Store)(nil)
+	_ idempotency.Store        = (*Store)(nil)
 )
 
 // New returns the repositories on table, sharing db and now.

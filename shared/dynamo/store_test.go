@@ -18,7 +18,7 @@ import (
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/event"
-	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/wiring"
@@ -132,7 +132,7 @@ func TestListPagesWithCursorAndNumbers(t *testing.T) {
 func TestIdempotencyBeginIsExclusive(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
-	rec := httpapi.IdempotencyRecord{Scope: "cli-1", Key: "k-1", Fingerprint: "fp", LockedUntil: clk.Now().Add(30 * time.Second), ExpiresAt: clk.Now().Add(24 * time.Hour)}
+	rec := idempotency.Record{Scope: "cli-1", Key: "k-1", Fingerprint: "fp", LockedUntil: clk.Now().Add(30 * time.Second), ExpiresAt: clk.Now().Add(24 * time.Hour)}
 	const n = 16
 	var wg sync.WaitGroup
 	winners := make(chan int, n)

@@ -19,7 +19,7 @@ import (
 )
 
 // Webhooks stores webhook subscriptions and deliveries (webhook.Store and,
-// with Parked, webhook.DispatchStore).
+// with Parked, the dispatcher's webhookdispatch.Store).
 type Webhooks struct{ *base }
 
 // Subscriptions live in their partner's partition (PK PARTNER#<p>, SK
@@ -341,7 +341,7 @@ func (s *Webhooks) RequestRetry(ctx context.Context, d webhook.Delivery, ev even
 }
 
 // AcquireAttempt takes attempt m.Attempt of its delivery (see
-// webhook.DispatchStore): one conditional UpdateItem, which also creates the
+// webhookdispatch.Store): one conditional UpdateItem, which also creates the
 // delivery on its first attempt.
 func (s *Webhooks) AcquireAttempt(ctx context.Context, m webhook.Message, owner string, now, leaseUntil time.Time) (webhook.Delivery, bool, error) {
 	const op = "dynamo.acquire_attempt"

@@ -15,6 +15,7 @@ import (
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/callcount"
+	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/ratelimit"
 )
 
@@ -36,6 +37,9 @@ type Route struct {
 	// Tenancy says where the route finds its organisation; required of
 	// Bearer routes, resolved by the edge into Request.Tenant.
 	Tenancy Tenancy
+	// Action is what the route does, in the role matrix (auth.Allowed);
+	// required of Bearer routes, checked by the edge after the tenancy.
+	Action  auth.Action
 	Handler HandlerFunc
 	// Consumes lists the accepted request media types when a body is sent;
 	// empty means application/json.
@@ -65,7 +69,7 @@ type API struct {
 	routes      map[string]Route
 	verifier    TokenVerifier
 	revocations RevocationChecker
-	idempotency IdempotencyStore
+	idempotency idempotency.Store
 	log         *slog.Logger
 	now         func() time.Time
 	newID       func() string
@@ -78,7 +82,7 @@ type API struct {
 type Options struct {
 	Verifier    TokenVerifier
 	Revocations RevocationChecker
-	Idempotency IdempotencyStore
+	Idempotency idempotency.Store
 	Logger      *slog.Logger
 	Now         func() time.Time
 	NewID       func() string
@@ -119,6 +123,12 @@ func New(opts Options, routes ...Route) (*API, error) {
 		}
 		if rt.Access == Bearer && (rt.Tenancy <= tenancyUnset || rt.Tenancy > OrgOfResource) {
 			return nil, fmt.Errorf("httpapi: route %q declares no tenancy", rt.Key)
+		}
+		if rt.Access == Bearer && rt.Action == "" {
+			return nil, fmt.Errorf("httpapi: route %q declares no action", rt.Key)
+		}
+		if rt.Access == Bearer && !rt.Action.Valid() {
+			return nil, fmt.Errorf("httpapi: route %q declares the action %q, which the role matrix does not know", rt.Key, rt.Action)
 		}
 		a.routes[rt.Key] = rt
 	}
@@ -185,6 +195,12 @@ func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err erro
 			return nil, err
 		}
 		if req.Tenant, err = resolveTenant(req, rt.Tenancy); err != nil {
+			return nil, err
+		}
+		// The role after the tenancy, so another tenant's organisation is a
+		// 404 whatever the role; before idempotency, so a refused request
+		// neither uses up its key nor costs a write.
+		if err := authorize(req.Principal, rt.Action); err != nil {
 			return nil, err
 		}
 	}

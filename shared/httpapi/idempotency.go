@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/idempotency"
 )
 
 // Idempotency follows draft-ietf-httpapi-idempotency-key-header: keys are
@@ -34,28 +35,6 @@ const (
 	maxKeyLength    = 255
 )
 
-// IdempotencyRecord is one key's state.
-type IdempotencyRecord struct {
-	Scope       string // the API client the key belongs to
-	Key         string
-	Fingerprint string // hash of method, path, entity and body
-	Completed   bool
-	Status      int
-	Header      map[string]string
-	Body        []byte
-	LockedUntil time.Time // an in-progress claim older than this may be taken over (crashed request)
-	ExpiresAt   time.Time
-}
-
-// IdempotencyStore persists records. Begin must be atomic: of two concurrent
-// Begins for one key exactly one gets (nil, nil).
-type IdempotencyStore interface {
-	// Begin claims rec's key, or returns the live record that holds it.
-	Begin(ctx context.Context, rec IdempotencyRecord) (*IdempotencyRecord, error)
-	Complete(ctx context.Context, rec IdempotencyRecord) error
-	Release(ctx context.Context, scope, key string) error
-}
-
 func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string) (*Response, error) {
 	const op = "http.idempotency"
 	key = strings.Trim(key, `"`) // accept the RFC 8941 sf-string form too
@@ -64,7 +43,7 @@ func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string
 			Message: "Idempotency-Key must be 1 to 255 printable ASCII characters (a UUID is recommended)"}
 	}
 	now := a.now()
-	rec := IdempotencyRecord{
+	rec := idempotency.Record{
 		Scope: req.Principal.ClientID, Key: key, Fingerprint: fingerprint(req),
 		LockedUntil: now.Add(idempotencyLock), ExpiresAt: now.Add(IdempotencyTTL),
 	}

@@ -12,17 +12,18 @@ import (
 
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/idempotency"
 )
 
-// memIdempotency is an IdempotencyStore in memory, keeping what the API
+// memIdempotency is an idempotency.Store in memory, keeping what the API
 // asks it to store, so tests can look at the record itself.
 type memIdempotency struct {
 	mu       sync.Mutex
-	recs     map[string]httpapi.IdempotencyRecord
+	recs     map[string]idempotency.Record
 	released int
 }
 
-func (m *memIdempotency) Begin(_ context.Context, rec httpapi.IdempotencyRecord) (*httpapi.IdempotencyRecord, error) {
+func (m *memIdempotency) Begin(_ context.Context, rec idempotency.Record) (*idempotency.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if old, ok := m.recs[rec.Scope+"\x00"+rec.Key]; ok {
@@ -32,7 +33,7 @@ func (m *memIdempotency) Begin(_ context.Context, rec httpapi.IdempotencyRecord)
 	return nil, nil
 }
 
-func (m *memIdempotency) Complete(_ context.Context, rec httpapi.IdempotencyRecord) error {
+func (m *memIdempotency) Complete(_ context.Context, rec idempotency.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.recs[rec.Scope+"\x00"+rec.Key] = rec
@@ -60,20 +61,20 @@ const secretValue = "whsec_s3cr3t-value-0123456789"
 // the same status and resource with the field null, saying which field was
 // redacted. Error responses and routes without Redact are stored as they are.
 func TestIdempotencyRedactsSecrets(t *testing.T) {
-	store := &memIdempotency{recs: map[string]httpapi.IdempotencyRecord{}}
+	store := &memIdempotency{recs: map[string]idempotency.Record{}}
 	calls := 0
 	api, err := httpapi.New(httpapi.Options{Verifier: staticVerifier{}, Idempotency: store, NewID: func() string { return "req-1" }},
-		httpapi.Route{Key: "POST /secrets", Tenancy: httpapi.PartnerLevel, Redact: []string{"secret", "absent"}, Handler: func(_ context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		httpapi.Route{Key: "POST /secrets", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Redact: []string{"secret", "absent"}, Handler: func(_ context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			calls++
 			if bytes.Contains(r.Body, []byte("fail")) {
 				return httpapi.JSON(http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": "nope"}})
 			}
 			return httpapi.JSON(http.StatusCreated, map[string]any{"id": "sub-1", "secret": secretValue, "url": "https://x.test"})
 		}},
-		httpapi.Route{Key: "POST /plain", Tenancy: httpapi.PartnerLevel, Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
+		httpapi.Route{Key: "POST /plain", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
 			return httpapi.JSON(http.StatusCreated, map[string]any{"id": "x-1", "secret": secretValue})
 		}},
-		httpapi.Route{Key: "POST /text", Tenancy: httpapi.PartnerLevel, Redact: []string{"secret"}, Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
+		httpapi.Route{Key: "POST /text", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Redact: []string{"secret"}, Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
 			calls++
 			return httpapi.Raw(http.StatusOK, "text/plain", []byte(secretValue)), nil
 		}},
@@ -92,7 +93,7 @@ func TestIdempotencyRedactsSecrets(t *testing.T) {
 		}
 		return resp
 	}
-	record := func(key string) httpapi.IdempotencyRecord {
+	record := func(key string) idempotency.Record {
 		t.Helper()
 		rec, ok := store.recs["cli-1\x00"+key]
 		if !ok {

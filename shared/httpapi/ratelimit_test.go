@@ -35,7 +35,7 @@ func TestClientLimit(t *testing.T) {
 	calls := 0
 	api, err := httpapi.New(httpapi.Options{Verifier: tokenIsClient{}, NewID: func() string { return "req-1" },
 		ClientLimit: ratelimit.Policy{Name: "api", Quota: 3, Window: time.Second}, LimitNow: func() time.Time { return now }},
-		httpapi.Route{Key: "GET /v1/things", Tenancy: httpapi.PartnerLevel, Handler: func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		httpapi.Route{Key: "GET /v1/things", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksRead, Handler: func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			calls++
 			if r.Query.Get("missing") != "" {
 				return nil, errNotFound

@@ -111,17 +111,11 @@ func resolveTenant(r *Request, t Tenancy) (Tenant, error) {
 	return Tenant{}, apperr.Wrap(op, fmt.Errorf("route %s declares no tenancy", r.RouteKey))
 }
 
-// RequireRole refuses organisation tokens whose role is not listed. Partner
-// tokens act with every right on their own organisations.
-func (r *Request) RequireRole(roles ...auth.Role) error {
-	p := r.Principal
-	if p.Scope == auth.ScopePartner {
+// authorize applies the role matrix: partner tokens act with every right on
+// their own organisations, organisation tokens with their role's.
+func authorize(p *auth.Principal, a auth.Action) error {
+	if auth.Allowed(*p, a) {
 		return nil
-	}
-	for _, role := range roles {
-		if p.Role == role {
-			return nil
-		}
 	}
 	return apperr.E("http.role", apperr.Forbidden, "the role \""+string(p.Role)+"\" may not do this")
 }

@@ -90,14 +90,14 @@ func asAppErr(err error, target **apperr.Error) bool {
 
 func TestNewRefusesBearerRouteWithoutTenancy(t *testing.T) {
 	h := func(context.Context, *Request) (*Response, error) { return NoContent(), nil }
-	_, err := New(Options{Verifier: noVerifier{}}, Route{Key: "GET /v1/things/{id}", Handler: h})
+	_, err := New(Options{Verifier: noVerifier{}}, Route{Key: "GET /v1/things/{id}", Action: auth.ActionDepartmentsRead, Handler: h})
 	if err == nil {
 		t.Fatal("a Bearer route without a tenancy was accepted")
 	}
 	if _, err := New(Options{}, Route{Key: "GET /health", Access: Public, Handler: h}); err != nil {
 		t.Fatalf("a public route needs no tenancy: %v", err)
 	}
-	if _, err := New(Options{Verifier: noVerifier{}}, Route{Key: "GET /v1/things/{id}", Tenancy: OrgOfResource, Handler: h}); err != nil {
+	if _, err := New(Options{Verifier: noVerifier{}}, Route{Key: "GET /v1/things/{id}", Tenancy: OrgOfResource, Action: auth.ActionDepartmentsRead, Handler: h}); err != nil {
 		t.Fatal(err)
 	}
 }

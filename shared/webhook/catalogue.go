@@ -1,13 +1,14 @@
 // Package webhook is the partners' webhooks: subscriptions (an endpoint, the
 // events it wants, a signing secret), and the delivery of every committed
 // event to every subscription that wants it, signed, retried on a schedule,
-// logged attempt by attempt and replayable. It knows nothing of HTTP routing
-// or DynamoDB: the store and the queue are interfaces.
+// logged attempt by attempt and replayable. It knows nothing of HTTP,
+// Lambda or DynamoDB: the store is an interface, and the consumer of the
+// webhook queue that POSTs to endpoints is package webhookdispatch.
 //
 // The path of an event: a service commits a change and its event in one
 // transaction (package event); the table's stream carries the event to the
 // router, which sends one message per (event, subscription) to the webhook
-// queue (Fanout); the dispatcher (Dispatcher) takes the delivery's lease,
+// queue (Fanout); the dispatcher (webhookdispatch) takes the delivery's lease,
 // POSTs the payload, records the attempt and, on a retryable failure, sends
 // itself the next attempt with a delay.
 package webhook

@@ -62,6 +62,11 @@ type Attempt struct {
 	Manual          bool   `json:"manual"`
 }
 
+// Leased says whether a dispatcher holds the delivery's lease at now.
+func (d Delivery) Leased(now time.Time) bool {
+	return d.LeaseUntil != nil && now.Before(*d.LeaseUntil)
+}
+
 // deliveryNS is the UUIDv5 namespace of delivery ids.
 var deliveryNS = uuid.MustParse("6f1d2b8e-5f5c-4b8f-9a57-9c7f0f3b2e11")
 

@@ -2,9 +2,26 @@ package webhook
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/modupay/modupay/shared/event"
 )
+
+// Message is one attempt of one delivery: the body of the webhook queue's
+// messages. The first attempt carries the payload (the delivery does not
+// exist yet); later ones find it on the delivery.
+type Message struct {
+	PartnerID      string    `json:"partner_id"`
+	SubscriptionID string    `json:"webhook_subscription_id"`
+	EventID        string    `json:"event_id"`
+	EventType      string    `json:"event_type"`
+	OrgID          string    `json:"organization_id,omitempty"`
+	EventAt        time.Time `json:"event_at"`
+	Payload        string    `json:"payload,omitempty"`
+	Attempt        int       `json:"attempt"`
+	NotBefore      time.Time `json:"not_before,omitzero"`
+	Manual         bool      `json:"manual,omitempty"`
+}
 
 // Fanout returns the delivery messages of one committed event: one per
 // subscription of the partner that wants it (subs are the partner's

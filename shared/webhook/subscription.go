@@ -21,7 +21,7 @@ const (
 
 // Reasons a subscription was disabled by the service rather than the partner.
 const (
-	ReasonFailing = "failing" // every attempt failed for DisableAfter
+	ReasonFailing = "failing" // every attempt failed for the dispatcher's DisableAfter
 	ReasonGone    = "gone"    // the endpoint answered 410 Gone
 )
 
@@ -273,6 +273,19 @@ func (s *Service) event(op, typ string, at time.Time, actor event.Actor, before,
 		return event.Event{}, apperr.Wrap(op, err)
 	}
 	return ev, nil
+}
+
+// Disable returns sub disabled by the system for reason (ReasonGone,
+// ReasonFailing) at now, with its TypeDisabled event: the partner's other
+// subscriptions that ask for it receive it.
+func Disable(sub Subscription, reason string, now time.Time, newID func(string) string) (Subscription, event.Event, error) {
+	after := sub
+	after.Status, after.DisabledReason, after.UpdatedAt, after.Version = StatusDisabled, reason, now, sub.Version+1
+	ev, err := subscriptionEvent(newID, TypeDisabled, now, event.Actor{ID: "system", Type: "system"}, sub.public(now), after.public(now), "disable")
+	if err != nil {
+		return Subscription{}, event.Event{}, err
+	}
+	return after, ev, nil
 }
 
 // subscriptionEvent builds a subscription's audit event (never delivered as a

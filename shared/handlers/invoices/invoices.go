@@ -22,26 +22,17 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/invoices", Tenancy: httpapi.OrgInEntity, Handler: h.create},
-		{Key: "GET /v1/invoices", Tenancy: httpapi.OrgInEntity, Handler: h.list},
-		{Key: "GET /v1/invoices/{invoice_id}", Tenancy: httpapi.OrgInEntity, Handler: h.get},
-		{Key: "PATCH /v1/invoices/{invoice_id}", Tenancy: httpapi.OrgInEntity, Handler: h.update},
-		{Key: "POST /v1/invoices/{invoice_id}/issue", Tenancy: httpapi.OrgInEntity, Handler: h.issue},
-		{Key: "POST /v1/invoices/{invoice_id}/cancel", Tenancy: httpapi.OrgInEntity, Handler: h.cancel},
+		{Key: "POST /v1/invoices", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.create},
+		{Key: "GET /v1/invoices", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: h.list},
+		{Key: "GET /v1/invoices/{invoice_id}", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: h.get},
+		{Key: "PATCH /v1/invoices/{invoice_id}", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.update},
+		{Key: "POST /v1/invoices/{invoice_id}/issue", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.issue},
+		{Key: "POST /v1/invoices/{invoice_id}/cancel", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.cancel},
 	}
-}
-
-// Invoices are written by partner tokens and organisation tokens of the
-// admin and finance_manager roles; every role reads them.
-func requireWriter(r *httpapi.Request) error {
-	return r.RequireRole(auth.RoleAdmin, auth.RoleFinanceManager)
 }
 
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := requireWriter(r); err != nil {
-		return nil, err
-	}
 	var in invoice.CreateInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
@@ -102,9 +93,6 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 
 func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := requireWriter(r); err != nil {
-		return nil, err
-	}
 	var in invoice.UpdateInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
@@ -127,9 +115,6 @@ func (h *Handlers) cancel(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 // act runs a body-less state change (issue, cancel).
 func (h *Handlers) act(ctx context.Context, r *httpapi.Request, do func(context.Context, string, string, string, event.Actor) (invoice.Invoice, error)) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := requireWriter(r); err != nil {
-		return nil, err
-	}
 	inv, err := do(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"], r.Actor())
 	if err != nil {
 		return nil, err

@@ -22,26 +22,26 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/organizations", Tenancy: httpapi.PartnerLevel, Handler: h.create},
-		{Key: "GET /v1/organizations", Tenancy: httpapi.PartnerLevel, Handler: h.list},
-		{Key: "GET /v1/organizations/{org_id}", Tenancy: httpapi.OrgInPath, Handler: h.get},
-		{Key: "PATCH /v1/organizations/{org_id}", Tenancy: httpapi.OrgInPath, Handler: h.update},
-		{Key: "POST /v1/organizations/{org_id}/departments", Tenancy: httpapi.OrgInPath, Handler: h.createDepartment},
-		{Key: "GET /v1/organizations/{org_id}/departments", Tenancy: httpapi.OrgInPath, Handler: h.listDepartments},
-		{Key: "GET /v1/departments/{dept_id}", Tenancy: httpapi.OrgOfResource, Handler: h.getDepartment},
-		{Key: "PATCH /v1/departments/{dept_id}", Tenancy: httpapi.OrgOfResource, Handler: h.updateDepartment},
-		{Key: "POST /v1/departments/{dept_id}/bank_accounts", Tenancy: httpapi.OrgOfResource, Handler: h.createBankAccount},
-		{Key: "GET /v1/departments/{dept_id}/bank_accounts", Tenancy: httpapi.OrgOfResource, Handler: h.listBankAccounts},
-		{Key: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Handler: h.getBankAccount},
-		{Key: "PATCH /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Handler: h.updateBankAccount},
-		{Key: "DELETE /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Handler: h.deleteBankAccount},
-		{Key: "POST /v1/departments/{dept_id}/kyc/documents", Tenancy: httpapi.OrgOfResource, Handler: h.uploadKYCDocument},
-		{Key: "POST /v1/departments/{dept_id}/kyc", Tenancy: httpapi.OrgOfResource, Handler: h.submitKYC},
-		{Key: "GET /v1/departments/{dept_id}/kyc", Tenancy: httpapi.OrgOfResource, Handler: h.getKYC},
-		{Key: "GET /v1/branding", Tenancy: httpapi.PartnerLevel, Handler: h.getPartnerBranding},
-		{Key: "PUT /v1/branding", Tenancy: httpapi.PartnerLevel, Handler: h.putPartnerBranding},
-		{Key: "GET /v1/organizations/{org_id}/branding", Tenancy: httpapi.OrgInPath, Handler: h.getOrgBranding},
-		{Key: "PUT /v1/organizations/{org_id}/branding", Tenancy: httpapi.OrgInPath, Handler: h.putOrgBranding},
+		{Key: "POST /v1/organizations", Tenancy: httpapi.PartnerLevel, Action: auth.ActionOrganizationsCreate, Handler: h.create},
+		{Key: "GET /v1/organizations", Tenancy: httpapi.PartnerLevel, Action: auth.ActionOrganizationsList, Handler: h.list},
+		{Key: "GET /v1/organizations/{org_id}", Tenancy: httpapi.OrgInPath, Action: auth.ActionOrganizationsRead, Handler: h.get},
+		{Key: "PATCH /v1/organizations/{org_id}", Tenancy: httpapi.OrgInPath, Action: auth.ActionOrganizationsWrite, Handler: h.update},
+		{Key: "POST /v1/organizations/{org_id}/departments", Tenancy: httpapi.OrgInPath, Action: auth.ActionDepartmentsWrite, Handler: h.createDepartment},
+		{Key: "GET /v1/organizations/{org_id}/departments", Tenancy: httpapi.OrgInPath, Action: auth.ActionDepartmentsRead, Handler: h.listDepartments},
+		{Key: "GET /v1/departments/{dept_id}", Tenancy: httpapi.OrgOfResource, Action: auth.ActionDepartmentsRead, Handler: h.getDepartment},
+		{Key: "PATCH /v1/departments/{dept_id}", Tenancy: httpapi.OrgOfResource, Action: auth.ActionDepartmentsWrite, Handler: h.updateDepartment},
+		{Key: "POST /v1/departments/{dept_id}/bank_accounts", Tenancy: httpapi.OrgOfResource, Action: auth.ActionBankAccountsWrite, Handler: h.createBankAccount},
+		{Key: "GET /v1/departments/{dept_id}/bank_accounts", Tenancy: httpapi.OrgOfResource, Action: auth.ActionBankAccountsRead, Handler: h.listBankAccounts},
+		{Key: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Action: auth.ActionBankAccountsRead, Handler: h.getBankAccount},
+		{Key: "PATCH /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Action: auth.ActionBankAccountsWrite, Handler: h.updateBankAccount},
+		{Key: "DELETE /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", Tenancy: httpapi.OrgOfResource, Action: auth.ActionBankAccountsWrite, Handler: h.deleteBankAccount},
+		{Key: "POST /v1/departments/{dept_id}/kyc/documents", Tenancy: httpapi.OrgOfResource, Action: auth.ActionKYCWrite, Handler: h.uploadKYCDocument},
+		{Key: "POST /v1/departments/{dept_id}/kyc", Tenancy: httpapi.OrgOfResource, Action: auth.ActionKYCWrite, Handler: h.submitKYC},
+		{Key: "GET /v1/departments/{dept_id}/kyc", Tenancy: httpapi.OrgOfResource, Action: auth.ActionKYCRead, Handler: h.getKYC},
+		{Key: "GET /v1/branding", Tenancy: httpapi.PartnerLevel, Action: auth.ActionPartnerBrandingRead, Handler: h.getPartnerBranding},
+		{Key: "PUT /v1/branding", Tenancy: httpapi.PartnerLevel, Action: auth.ActionPartnerBrandingWrite, Handler: h.putPartnerBranding},
+		{Key: "GET /v1/organizations/{org_id}/branding", Tenancy: httpapi.OrgInPath, Action: auth.ActionBrandingRead, Handler: h.getOrgBranding},
+		{Key: "PUT /v1/organizations/{org_id}/branding", Tenancy: httpapi.OrgInPath, Action: auth.ActionBrandingWrite, Handler: h.putOrgBranding},
 	}
 }
 
@@ -70,9 +70,6 @@ func (h *Handlers) get(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 
 func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := r.RequireRole(auth.RoleAdmin); err != nil {
-		return nil, err
-	}
 	var in organization.UpdateInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
@@ -131,9 +128,6 @@ func (h *Handlers) getOrgBranding(ctx context.Context, r *httpapi.Request) (*htt
 
 func (h *Handlers) putOrgBranding(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := r.RequireRole(auth.RoleAdmin); err != nil {
-		return nil, err
-	}
 	var in branding.Branding
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err

@@ -23,27 +23,18 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return append([]httpapi.Route{
-		{Key: "POST /v1/payment_links", Tenancy: httpapi.OrgInEntity, Handler: h.createLink},
-		{Key: "GET /v1/payment_links", Tenancy: httpapi.OrgInEntity, Handler: h.listLinks},
-		{Key: "GET /v1/payment_links/{link_id}", Tenancy: httpapi.OrgInEntity, Handler: h.getLink},
-		{Key: "GET /v1/payment_links/{link_id}/qr.png", Tenancy: httpapi.OrgInEntity, Handler: h.linkQR},
-		{Key: "POST /v1/payment_links/{link_id}/deactivate", Tenancy: httpapi.OrgInEntity, Handler: h.deactivate},
-		{Key: "GET /v1/payment_intents", Tenancy: httpapi.OrgInEntity, Handler: h.listIntents},
-		{Key: "GET /v1/payment_intents/{intent_id}", Tenancy: httpapi.OrgInEntity, Handler: h.getIntent},
+		{Key: "POST /v1/payment_links", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentLinksWrite, Handler: h.createLink},
+		{Key: "GET /v1/payment_links", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentLinksRead, Handler: h.listLinks},
+		{Key: "GET /v1/payment_links/{link_id}", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentLinksRead, Handler: h.getLink},
+		{Key: "GET /v1/payment_links/{link_id}/qr.png", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentLinksRead, Handler: h.linkQR},
+		{Key: "POST /v1/payment_links/{link_id}/deactivate", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentLinksWrite, Handler: h.deactivate},
+		{Key: "GET /v1/payment_intents", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentIntentsRead, Handler: h.listIntents},
+		{Key: "GET /v1/payment_intents/{intent_id}", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentIntentsRead, Handler: h.getIntent},
 	}, h.refundRoutes()...)
-}
-
-// Links are created and deactivated by partner tokens and organisation tokens
-// of the admin and finance_manager roles; every role reads.
-func requireWriter(r *httpapi.Request) error {
-	return r.RequireRole(auth.RoleAdmin, auth.RoleFinanceManager)
 }
 
 func (h *Handlers) createLink(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := requireWriter(r); err != nil {
-		return nil, err
-	}
 	var in payment.CreateLinkInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
@@ -100,9 +91,6 @@ func (h *Handlers) linkQR(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 
 func (h *Handlers) deactivate(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := requireWriter(r); err != nil {
-		return nil, err
-	}
 	l, err := h.Payments.Deactivate(ctx, t.PartnerID, t.OrgID, r.PathParams["link_id"], r.Actor())
 	if err != nil {
 		return nil, err

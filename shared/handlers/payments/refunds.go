@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/refund"
@@ -15,12 +16,12 @@ import (
 // by the payments function beside the intents they refund.
 func (h *Handlers) refundRoutes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/refunds", Tenancy: httpapi.OrgInEntity, Handler: h.createRefund},
-		{Key: "GET /v1/refunds", Tenancy: httpapi.OrgInEntity, Handler: h.listRefunds},
-		{Key: "GET /v1/refunds/{refund_id}", Tenancy: httpapi.OrgInEntity, Handler: h.getRefund},
-		{Key: "POST /v1/refunds/{refund_id}/confirm", Tenancy: httpapi.OrgInEntity, Handler: h.confirmRefund},
-		{Key: "POST /v1/refunds/{refund_id}/cancel", Tenancy: httpapi.OrgInEntity, Handler: h.cancelRefund},
-		{Key: "GET /v1/payment_intents/{intent_id}/refunds", Tenancy: httpapi.OrgInEntity, Handler: h.intentRefunds},
+		{Key: "POST /v1/refunds", Tenancy: httpapi.OrgInEntity, Action: auth.ActionRefundsCreate, Handler: h.createRefund},
+		{Key: "GET /v1/refunds", Tenancy: httpapi.OrgInEntity, Action: auth.ActionRefundsRead, Handler: h.listRefunds},
+		{Key: "GET /v1/refunds/{refund_id}", Tenancy: httpapi.OrgInEntity, Action: auth.ActionRefundsRead, Handler: h.getRefund},
+		{Key: "POST /v1/refunds/{refund_id}/confirm", Tenancy: httpapi.OrgInEntity, Action: auth.ActionRefundsCreate, Handler: h.confirmRefund},
+		{Key: "POST /v1/refunds/{refund_id}/cancel", Tenancy: httpapi.OrgInEntity, Action: auth.ActionRefundsCreate, Handler: h.cancelRefund},
+		{Key: "GET /v1/payment_intents/{intent_id}/refunds", Tenancy: httpapi.OrgInEntity, Action: auth.ActionRefundsRead, Handler: h.intentRefunds},
 	}
 }
 

@@ -25,9 +25,9 @@ func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
 		{Key: "POST /v1/auth/token", Access: httpapi.Public, Handler: h.token,
 			Consumes: []string{"application/json", "application/x-www-form-urlencoded"}},
-		{Key: "POST /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.create, Redact: []string{"client_secret"}},
-		{Key: "GET /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Handler: h.list},
-		{Key: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", Tenancy: httpapi.OrgInPath, Handler: h.revoke},
+		{Key: "POST /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Action: auth.ActionAPIClientsManage, Handler: h.create, Redact: []string{"client_secret"}},
+		{Key: "GET /v1/organizations/{org_id}/api_clients", Tenancy: httpapi.OrgInPath, Action: auth.ActionAPIClientsManage, Handler: h.list},
+		{Key: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", Tenancy: httpapi.OrgInPath, Action: auth.ActionAPIClientsManage, Handler: h.revoke},
 	}
 }
 
@@ -39,9 +39,9 @@ type oauthError struct {
 }
 
 func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	treq, oerr := auth.ParseTokenRequest(r.Header.Get("Content-Type"), r.Body, r.Header.Get("Authorization"))
+	treq, oerr := parseTokenRequest(r.Header.Get("Content-Type"), r.Body, r.Header.Get("Authorization"))
 	if oerr == nil {
-		tok, err := h.Credentials.Token(ctx, treq, r.SourceIP)
+		tok, err := h.Credentials.Token(ctx, treq.TokenRequest, r.SourceIP)
 		if err == nil {
 			resp, err := httpapi.JSON(http.StatusOK, tok)
 			if err != nil {
@@ -55,11 +55,12 @@ func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 		}
 	}
 	b, _ := json.Marshal(oauthError{Error: oerr.Code, Description: oerr.Description, RequestID: r.RequestID})
-	resp := httpapi.Raw(oerr.Status, "application/json", b)
+	status := oauthStatus(oerr.Code)
+	resp := httpapi.Raw(status, "application/json", b)
 	if len(oerr.RateLimits) > 0 {
-		httpapi.SetRateLimitHeaders(resp.Header, oerr.Status == http.StatusTooManyRequests, oerr.RateLimits...)
+		httpapi.SetRateLimitHeaders(resp.Header, status == http.StatusTooManyRequests, oerr.RateLimits...)
 	}
-	if oerr.Status == http.StatusUnauthorized && (treq.UsedBasic || strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "basic")) {
+	if status == http.StatusUnauthorized && (treq.usedBasic || strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "basic")) {
 		resp.Header.Set("WWW-Authenticate", `Basic realm="modupay"`)
 	}
 	return resp, nil
@@ -73,9 +74,6 @@ type createdClient struct {
 
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := r.RequireRole(auth.RoleAdmin); err != nil {
-		return nil, err
-	}
 	var in credential.CreateInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
@@ -89,9 +87,6 @@ func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 
 func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := r.RequireRole(auth.RoleAdmin); err != nil {
-		return nil, err
-	}
 	q, err := r.PageParams()
 	if err != nil {
 		return nil, err
@@ -105,9 +100,6 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 
 func (h *Handlers) revoke(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	if err := r.RequireRole(auth.RoleAdmin); err != nil {
-		return nil, err
-	}
 	c, err := h.Credentials.Revoke(ctx, t.PartnerID, t.OrgID, r.PathParams["client_id"], r.Actor())
 	if err != nil {
 		return nil, err

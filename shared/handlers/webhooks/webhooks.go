@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/webhook"
 )
@@ -23,16 +24,16 @@ type Handlers struct {
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
 	return []httpapi.Route{
-		{Key: "POST /v1/webhook_subscriptions", Tenancy: httpapi.PartnerLevel, Handler: h.create, Redact: []string{"secret"}},
-		{Key: "GET /v1/webhook_subscriptions", Tenancy: httpapi.PartnerLevel, Handler: h.list},
-		{Key: "GET /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Handler: h.get},
-		{Key: "PATCH /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Handler: h.update},
-		{Key: "DELETE /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Handler: h.delete},
-		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", Tenancy: httpapi.PartnerLevel, Handler: h.rotate, Redact: []string{"secret"}},
-		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/test", Tenancy: httpapi.PartnerLevel, Handler: h.test},
-		{Key: "GET /v1/webhook_subscriptions/{subscription_id}/deliveries", Tenancy: httpapi.PartnerLevel, Handler: h.deliveries},
-		{Key: "GET /v1/webhook_deliveries/{delivery_id}", Tenancy: httpapi.PartnerLevel, Handler: h.getDelivery},
-		{Key: "POST /v1/webhook_deliveries/{delivery_id}/retry", Tenancy: httpapi.PartnerLevel, Handler: h.retry},
+		{Key: "POST /v1/webhook_subscriptions", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Handler: h.create, Redact: []string{"secret"}},
+		{Key: "GET /v1/webhook_subscriptions", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksRead, Handler: h.list},
+		{Key: "GET /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksRead, Handler: h.get},
+		{Key: "PATCH /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Handler: h.update},
+		{Key: "DELETE /v1/webhook_subscriptions/{subscription_id}", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Handler: h.delete},
+		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Handler: h.rotate, Redact: []string{"secret"}},
+		{Key: "POST /v1/webhook_subscriptions/{subscription_id}/test", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Handler: h.test},
+		{Key: "GET /v1/webhook_subscriptions/{subscription_id}/deliveries", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksRead, Handler: h.deliveries},
+		{Key: "GET /v1/webhook_deliveries/{delivery_id}", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksRead, Handler: h.getDelivery},
+		{Key: "POST /v1/webhook_deliveries/{delivery_id}/retry", Tenancy: httpapi.PartnerLevel, Action: auth.ActionWebhooksWrite, Handler: h.retry},
 	}
 }
 

@@ -1,5 +1,9 @@
-// Package webhookdispatch wires the webhook queue's consumer: deliveries
-// signed and posted under the stage's endpoint policy, retries requeued.
+// Package webhookdispatch is the webhook queue's consumer and its wiring:
+// it takes a delivery's lease, POSTs the signed payload under the stage's
+// endpoint policy, records the attempt, requeues the next one on a
+// retryable failure and disables a subscription that keeps failing. The
+// rules it applies (subscriptions, signing, delivery records) are package
+// webhook's.
 package webhookdispatch
 
 import (
@@ -18,9 +22,9 @@ func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	hookQueue := queues.Publisher(e, e.Config.WebhookQueueURL)
 	timeout := e.Webhooks.Timeout
 	if timeout == 0 {
-		timeout = webhook.DefaultTimeout
+		timeout = DefaultTimeout
 	}
-	d := &webhook.Dispatcher{Store: table.Store(e), Client: e.Config.WebhookPolicy().Client(timeout), Now: e.Now, NewID: e.NewID, Log: e.Log,
+	d := &Dispatcher{Store: table.Store(e), Client: e.Config.WebhookPolicy().Client(timeout), Now: e.Now, NewID: e.NewID, Log: e.Log,
 		Schedule: e.Webhooks.Schedule, Timeout: timeout, DisableAfter: e.Webhooks.DisableAfter,
 		Requeue: func(ctx context.Context, m webhook.Message, delay time.Duration) error {
 			b, err := json.Marshal(m)

@@ -1,4 +1,4 @@
-package webhook
+package webhookdispatch
 
 import (
 	"bytes"
@@ -22,24 +22,9 @@ import (
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/netguard"
+	"github.com/modupay/modupay/shared/webhook"
 	"github.com/modupay/modupay/shared/worker"
 )
-
-// Message is one attempt of one delivery: the body of the webhook queue's
-// messages. The first attempt carries the payload (the delivery does not
-// exist yet); later ones find it on the delivery.
-type Message struct {
-	PartnerID      string    `json:"partner_id"`
-	SubscriptionID string    `json:"webhook_subscription_id"`
-	EventID        string    `json:"event_id"`
-	EventType      string    `json:"event_type"`
-	OrgID          string    `json:"organization_id,omitempty"`
-	EventAt        time.Time `json:"event_at"`
-	Payload        string    `json:"payload,omitempty"`
-	Attempt        int       `json:"attempt"`
-	NotBefore      time.Time `json:"not_before,omitzero"`
-	Manual         bool      `json:"manual,omitempty"`
-}
 
 // DefaultSchedule is the wait before attempts 2 to 5 after a retryable
 // failure (seed 000: 5 attempts in all): 1 min, 15 min, 2 h, 12 h, each
@@ -64,9 +49,9 @@ const (
 	UserAgent   = "ModuPay-Webhooks/1.0 (+https://docs.modupay.fr/webhooks)"
 )
 
-// DispatchStore is what the dispatcher needs from the table.
-type DispatchStore interface {
-	GetSubscription(ctx context.Context, partnerID, id string) (Subscription, error)
+// Store is what the dispatcher needs from the table.
+type Store interface {
+	GetSubscription(ctx context.Context, partnerID, id string) (webhook.Subscription, error)
 	// AcquireAttempt takes attempt m.Attempt of the delivery of (m's
 	// subscription, m's event), creating the delivery on the first: it
 	// succeeds only when the delivery is pending, its previous attempt is
@@ -74,27 +59,27 @@ type DispatchStore interface {
 	// crashed dispatcher), and nobody holds it. It then holds a lease named
 	// owner until leaseUntil. When it cannot, it returns acquired false and
 	// the delivery as it is.
-	AcquireAttempt(ctx context.Context, m Message, owner string, now, leaseUntil time.Time) (d Delivery, acquired bool, err error)
+	AcquireAttempt(ctx context.Context, m webhook.Message, owner string, now, leaseUntil time.Time) (d webhook.Delivery, acquired bool, err error)
 	// FinishAttempt records attempt a and the delivery's new status (and
 	// the next attempt's time when pending), releasing the lease; it does
 	// nothing (and says so with an apperr.Conflict) if the lease was lost.
-	FinishAttempt(ctx context.Context, d Delivery, owner string, a Attempt, status string, next *time.Time, now time.Time) error
+	FinishAttempt(ctx context.Context, d webhook.Delivery, owner string, a webhook.Attempt, status string, next *time.Time, now time.Time) error
 	// MarkFailing sets the subscription's failing_since if it is unset;
 	// ClearFailing removes it.
 	MarkFailing(ctx context.Context, partnerID, subID string, since time.Time) error
 	ClearFailing(ctx context.Context, partnerID, subID string) error
-	UpdateSubscription(ctx context.Context, s Subscription, ev event.Event) error
+	UpdateSubscription(ctx context.Context, s webhook.Subscription, ev event.Event) error
 	Park(ctx context.Context, source, messageID, body, reason string) error
 }
 
 // Dispatcher is the webhook queue's handler.
 type Dispatcher struct {
-	Store DispatchStore
+	Store Store
 	// Client POSTs to endpoints; it must refuse private destinations and
 	// follow no redirect (netguard.Policy.Client).
 	Client *http.Client
 	// Requeue sends m to the queue again after delay (≤ 15 minutes).
-	Requeue      func(ctx context.Context, m Message, delay time.Duration) error
+	Requeue      func(ctx context.Context, m webhook.Message, delay time.Duration) error
 	Now          func() time.Time
 	NewID        func(prefix string) string
 	Log          *slog.Logger
@@ -134,7 +119,7 @@ func (d *Dispatcher) jitter(v time.Duration) time.Duration {
 
 func (d *Dispatcher) handle(ctx context.Context, rec events.SQSMessage) error {
 	const op = "webhook.dispatch"
-	var m Message
+	var m webhook.Message
 	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.PartnerID == "" || m.SubscriptionID == "" || m.EventID == "" || m.Attempt < 1 {
 		return apperr.E(op, apperr.Malformed, "not a webhook delivery message")
 	}
@@ -159,22 +144,22 @@ func (d *Dispatcher) handle(ctx context.Context, rec events.SQSMessage) error {
 	if !acquired {
 		return d.notAcquired(ctx, m, dl, now)
 	}
-	test := dl.EventType == TypeTest
-	var a Attempt
+	test := dl.EventType == webhook.TypeTest
+	var a webhook.Attempt
 	var retryAfter time.Duration
 	retryable, gone := false, false
-	if sub.Status != StatusActive && !test {
-		a = Attempt{Number: m.Attempt, AttemptedAt: now, Error: "not sent: the subscription is disabled", Manual: m.Manual}
+	if sub.Status != webhook.StatusActive && !test {
+		a = webhook.Attempt{Number: m.Attempt, AttemptedAt: now, Error: "not sent: the subscription is disabled", Manual: m.Manual}
 	} else {
 		a, retryAfter, retryable, gone = d.post(ctx, sub, dl, m.Attempt, now)
 		a.Manual = m.Manual
 	}
-	status, next := DeliveryFailed, (*time.Time)(nil)
+	status, next := webhook.DeliveryFailed, (*time.Time)(nil)
 	switch {
 	case a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300:
-		status = DeliverySucceeded
+		status = webhook.DeliverySucceeded
 	case retryable && !m.Manual && !test && m.Attempt <= len(d.schedule()):
-		status = DeliveryPending
+		status = webhook.DeliveryPending
 		t := now.Add(max(d.jitter(d.schedule()[m.Attempt-1]), retryAfter))
 		next = &t
 	}
@@ -193,10 +178,10 @@ func (d *Dispatcher) handle(ctx context.Context, rec events.SQSMessage) error {
 			return err // redelivered: the stale message resends the next attempt
 		}
 	}
-	if test || (sub.Status != StatusActive) {
+	if test || (sub.Status != webhook.StatusActive) {
 		return nil
 	}
-	return d.health(ctx, sub, status == DeliverySucceeded, gone, now)
+	return d.health(ctx, sub, status == webhook.DeliverySucceeded, gone, now)
 }
 
 // notAcquired handles a message whose attempt cannot be taken: a duplicate
@@ -204,23 +189,23 @@ func (d *Dispatcher) handle(ctx context.Context, rec events.SQSMessage) error {
 // message of a finished attempt whose follow-up may not have been sent (a
 // crash between recording the attempt and sending the next): send it again;
 // the next attempt is taken once whatever the number of its messages.
-func (d *Dispatcher) notAcquired(ctx context.Context, m Message, dl Delivery, now time.Time) error {
+func (d *Dispatcher) notAcquired(ctx context.Context, m webhook.Message, dl webhook.Delivery, now time.Time) error {
 	switch {
-	case dl.Status != DeliveryPending || dl.AttemptCount > m.Attempt:
+	case dl.Status != webhook.DeliveryPending || dl.AttemptCount > m.Attempt:
 		return nil
-	case dl.AttemptCount == m.Attempt && dl.NextAttemptAt != nil && !dl.leased(now):
+	case dl.AttemptCount == m.Attempt && dl.NextAttemptAt != nil && !dl.Leased(now):
 		nm := m
 		nm.Attempt, nm.NotBefore, nm.Payload, nm.Manual = m.Attempt+1, *dl.NextAttemptAt, "", false
 		return d.Requeue(ctx, nm, min(max(dl.NextAttemptAt.Sub(now), 0), maxSQSDelay))
-	case dl.leased(now):
+	case dl.Leased(now):
 		return apperr.Transient("webhook.dispatch", errors.New("delivery "+dl.ID+" is being attempted by another dispatcher"))
 	}
 	return nil
 }
 
 // post makes one attempt.
-func (d *Dispatcher) post(ctx context.Context, sub Subscription, dl Delivery, n int, now time.Time) (a Attempt, retryAfter time.Duration, retryable, gone bool) {
-	a = Attempt{Number: n, AttemptedAt: now}
+func (d *Dispatcher) post(ctx context.Context, sub webhook.Subscription, dl webhook.Delivery, n int, now time.Time) (a webhook.Attempt, retryAfter time.Duration, retryable, gone bool) {
+	a = webhook.Attempt{Number: n, AttemptedAt: now}
 	body := []byte(dl.Payload)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(body))
 	if err != nil {
@@ -232,7 +217,7 @@ func (d *Dispatcher) post(ctx context.Context, sub Subscription, dl Delivery, n 
 	req.Header.Set("X-Webhook-Event", dl.EventType)
 	req.Header.Set("X-Webhook-Delivery", dl.ID)
 	req.Header.Set("X-Webhook-Attempt", strconv.Itoa(n))
-	for k, v := range Headers(sub.SigningSecrets(now), dl.EventID, now, body) {
+	for k, v := range webhook.Headers(sub.SigningSecrets(now), dl.EventID, now, body) {
 		req.Header[http.CanonicalHeaderKey(k)] = []string{v}
 	}
 	start := time.Now()
@@ -318,7 +303,7 @@ func lastPart(s string) string {
 // health keeps the subscription's failure run: a success ends it, a failure
 // starts it; a run longer than DisableAfter, or a 410, disables the
 // subscription with a webhook_subscription.disabled event.
-func (d *Dispatcher) health(ctx context.Context, sub Subscription, ok, gone bool, now time.Time) error {
+func (d *Dispatcher) health(ctx context.Context, sub webhook.Subscription, ok, gone bool, now time.Time) error {
 	disableAfter := d.DisableAfter
 	if disableAfter == 0 {
 		disableAfter = DefaultDisableAfter
@@ -329,19 +314,17 @@ func (d *Dispatcher) health(ctx context.Context, sub Subscription, ok, gone bool
 	case ok:
 		return nil
 	case gone:
-		return d.disable(ctx, sub, ReasonGone, now)
+		return d.disable(ctx, sub, webhook.ReasonGone, now)
 	case sub.FailingSince == nil:
 		return d.Store.MarkFailing(ctx, sub.PartnerID, sub.ID, now)
 	case now.Sub(*sub.FailingSince) >= disableAfter:
-		return d.disable(ctx, sub, ReasonFailing, now)
+		return d.disable(ctx, sub, webhook.ReasonFailing, now)
 	}
 	return nil
 }
 
-func (d *Dispatcher) disable(ctx context.Context, sub Subscription, reason string, now time.Time) error {
-	after := sub
-	after.Status, after.DisabledReason, after.UpdatedAt, after.Version = StatusDisabled, reason, now, sub.Version+1
-	ev, err := subscriptionEvent(d.NewID, TypeDisabled, now, event.Actor{ID: "system", Type: "system"}, sub.public(now), after.public(now), "disable")
+func (d *Dispatcher) disable(ctx context.Context, sub webhook.Subscription, reason string, now time.Time) error {
+	after, ev, err := webhook.Disable(sub, reason, now, d.NewID)
 	if err != nil {
 		return err
 	}
@@ -357,13 +340,13 @@ func (d *Dispatcher) disable(ctx context.Context, sub Subscription, reason strin
 
 // logAttempt writes one line per attempt; a delivery that ends failed is
 // also a CloudWatch metric (embedded metric format), for the alarm.
-func (d *Dispatcher) logAttempt(ctx context.Context, dl Delivery, a Attempt, status string) {
+func (d *Dispatcher) logAttempt(ctx context.Context, dl webhook.Delivery, a webhook.Attempt, status string) {
 	attrs := []any{slog.String("delivery_id", dl.ID), slog.String("event_id", dl.EventID), slog.String("webhook_subscription_id", dl.SubscriptionID),
 		slog.Int("attempt", a.Number), slog.Int("status_code", a.StatusCode), slog.Int64("latency_ms", a.LatencyMS), slog.String("status", status)}
 	if a.Error != "" {
 		attrs = append(attrs, slog.String("error", a.Error))
 	}
-	if status == DeliveryFailed {
+	if status == webhook.DeliveryFailed {
 		attrs = append(attrs, slog.Int("WebhookDeliveriesFailed", 1), slog.Group("_aws",
 			slog.Int64("Timestamp", d.Now().UnixMilli()),
 			slog.Any("CloudWatchMetrics", []map[string]any{{"Namespace": "ModuPay", "Dimensions": [][]string{},
@@ -372,9 +355,4 @@ func (d *Dispatcher) logAttempt(ctx context.Context, dl Delivery, a Attempt, sta
 		return
 	}
 	d.Log.InfoContext(ctx, "webhook attempt", attrs...)
-}
-
-// leased says whether someone holds the delivery's lease at now.
-func (dl Delivery) leased(now time.Time) bool {
-	return dl.LeaseUntil != nil && now.Before(*dl.LeaseUntil)
 }
