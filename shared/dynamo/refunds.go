@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -63,6 +64,8 @@ func (t *txn) putRefund(name string, r refund.Refund) {
 // itself — refundable status, reservation + amount ≤ the intent's amount,
 // fewer than refund.MaxPerIntent refunds — not the version read, so
 // concurrent refunds of one intent do not refuse each other while they fit.
+// The bound is the stored amount (pi.Amount must be it), and an intent paid
+// before refunds existed, without refund_reserved, is bounded by it too.
 // The intent's version moves, so a writer holding an older read (a settle)
 // reads it again rather than overwriting the reservation.
 func (s *Refunds) CreateRefund(ctx context.Context, pi payment.Intent, r refund.Refund, ev event.Event) error {
@@ -71,12 +74,12 @@ func (s *Refunds) CreateRefund(ctx context.Context, pi payment.Intent, r refund.
 	tx.Put("refund", toRefundItem(r), ifNew)
 	tx.Update("intent", key(intentPK(pi.PartnerID, pi.OrgID, pi.ID), skIntent),
 		"SET refund_reserved = if_not_exists(refund_reserved, :zero) + :amount, refund_ids = list_append(if_not_exists(refund_ids, :none), :id), version = version + :one",
-		cond{expr: "attribute_exists(PK) AND #status IN (:succeeded, :partial, :refunded)" +
-			" AND (attribute_not_exists(refund_reserved) OR refund_reserved <= :limit)" +
+		cond{expr: "attribute_exists(PK) AND #status IN (:succeeded, :partial, :refunded) AND #amount = :total" +
+			" AND ((attribute_not_exists(refund_reserved) AND #amount >= :amount) OR refund_reserved <= :limit)" +
 			" AND (attribute_not_exists(refund_ids) OR size(refund_ids) < :max)",
-			names: map[string]string{"#status": "status"},
+			names: map[string]string{"#status": "status", "#amount": "amount"},
 			values: map[string]types.AttributeValue{
-				":zero": num(0), ":amount": num(r.Amount), ":one": num(1), ":limit": num(pi.Amount - r.Amount),
+				":zero": num(0), ":amount": num(r.Amount), ":one": num(1), ":limit": num(pi.Amount - r.Amount), ":total": num(pi.Amount),
 				":none":      &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
 				":id":        &types.AttributeValueMemberL{Value: []types.AttributeValue{str(r.ID)}},
 				":max":       num(refund.MaxPerIntent),
@@ -103,7 +106,8 @@ func (s *Refunds) GetRefund(ctx context.Context, partnerID, orgID, id string) (r
 
 // ListRefunds pages through the organisation's refunds, oldest first. A
 // page costs one Query without filters; filters apply to the items read.
-// Without filters the total is counted (a COUNT query of the list).
+// No total: the list grows without bound, and counting it would read all
+// of it (as for invoices).
 func (s *Refunds) ListRefunds(ctx context.Context, partnerID, orgID string, q listing.Query, f refund.Filter) (listing.Page[refund.Refund], error) {
 	const op = "dynamo.list_refunds"
 	var keep func(map[string]types.AttributeValue) bool
@@ -128,7 +132,9 @@ func (s *Refunds) IntentRefunds(ctx context.Context, partnerID, orgID, intentID 
 	for i, id := range pi.RefundIDs {
 		keys[i] = key(refundPK(partnerID, orgID, id), skRefund)
 	}
-	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys}}}
+	// Strongly consistent: a refund committed with the intent that names it
+	// is in the answer (an eventually consistent read may miss it).
+	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}}
 	byID := make(map[string]refund.Refund, len(keys))
 	for len(in.RequestItems) > 0 {
 		out, err := s.db.BatchGetItem(ctx, in)
