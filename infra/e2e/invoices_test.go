@@ -33,9 +33,18 @@ type invoiceWorld struct {
 	token, org, dept string
 }
 
-func newInvoiceWorld(t *testing.T) *invoiceWorld {
-	w := newWorld(t)
-	iw := &invoiceWorld{world: w, token: w.token("ptn-1-client", partnerSecret)}
+func newInvoiceWorld(t *testing.T) *invoiceWorld { return invoiceWorldOn(t, newWorld(t)) }
+
+// invoiceWorldOn is newInvoiceWorld on a world of the test's own options.
+func invoiceWorldOn(t *testing.T, w *world) *invoiceWorld {
+	return invoiceWorldFor(t, w, "ptn-1-client")
+}
+
+// invoiceWorldFor is the invoice world of the partner whose API client is
+// client, in the stack of w.
+func invoiceWorldFor(t *testing.T, w *world, client string) *invoiceWorld {
+	t.Helper()
+	iw := &invoiceWorld{world: w, token: w.token(client, partnerSecret)}
 	iw.org = w.createOrg(iw.token, seedOrganization)
 	iw.dept = w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + iw.org + "/departments",
 		header: bearer(iw.token), body: seedDepartment, status: 201}).json(t)["id"].(string)

@@ -250,11 +250,18 @@ func TestPaymentLinksExpire(t *testing.T) {
 // returns the page's token.
 func (iw *invoiceWorld) payAtBank(t *testing.T, pageURL, iban, decision string) string {
 	t.Helper()
-	noFollow := *iw.srv.Client()
+	return iw.world.payAtBankShowing(t, pageURL, iban, decision, "Payer par virement", "FAC-", "Mairie de Lyon")
+}
+
+// payAtBankShowing is payAtBank for any organisation's page, which must
+// show each of shows.
+func (w *world) payAtBankShowing(t *testing.T, pageURL, iban, decision string, shows ...string) string {
+	t.Helper()
+	noFollow := *w.srv.Client()
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	token := pageURL[strings.LastIndex(pageURL, "/")+1:]
-	html := iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body
-	for _, want := range []string{"Payer par virement", "FAC-", "Mairie de Lyon"} {
+	html := w.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body
+	for _, want := range shows {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("payment page lacks %q", want)
 		}
@@ -264,9 +271,9 @@ func (iw *invoiceWorld) payAtBank(t *testing.T, pageURL, iban, decision string) 
 		t.Fatalf("no CSRF field on the page")
 	}
 	// A forged form is refused.
-	iw.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+	w.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
 		body: "csrf=forged&method=sepa_credit", status: 403})
-	resp, err := noFollow.PostForm(iw.srv.URL+"/p/"+token+"/pay", url.Values{"csrf": {string(csrf[1])}, "method": {"sepa_credit"}})
+	resp, err := noFollow.PostForm(w.srv.URL+"/p/"+token+"/pay", url.Values{"csrf": {string(csrf[1])}, "method": {"sepa_credit"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,8 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		"{link_id}", "pl-01900000-0000-7000-8000-000000000000",
 		"{intent_id}", "pi-01900000-0000-7000-8000-000000000000",
 		"{subscription_id}", "whsub-01900000-0000-7000-8000-000000000000",
-		"{delivery_id}", "whd-01900000-0000-5000-8000-000000000000")
+		"{delivery_id}", "whd-01900000-0000-5000-8000-000000000000",
+		"{refund_id}", missingRefundID)
 	checked := 0
 	for _, key := range templateRoutes(t) {
 		method, route, _ := strings.Cut(key, " ")

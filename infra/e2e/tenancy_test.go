@@ -35,6 +35,10 @@ type targetIDs struct {
 	issued  string // an issued invoice with a payment link
 	link    string
 	intent  string
+	// A payment settled (paid of the invoice paidInvoice) and a refund of
+	// it that waits for the organisation (requires_action).
+	paid, paidInvoice string
+	refund            string
 	// The partner's webhook subscription and a delivery of it.
 	subscription string
 	delivery     string
@@ -139,6 +143,24 @@ var tenancyRoutes = []tenancyCase{
 	}},
 	{route: "GET /v1/payment_intents/{intent_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + id.intent}
+	}},
+	{route: "POST /v1/refunds", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/refunds", body: refundBody(id.paid, 100, "Geste commercial")}
+	}},
+	{route: "GET /v1/refunds", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/refunds", query: "payment_intent_id=" + id.paid}
+	}},
+	{route: "GET /v1/refunds/{refund_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/refunds/{refund_id}", path: "/v1/refunds/" + id.refund}
+	}},
+	{route: "POST /v1/refunds/{refund_id}/confirm", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/refunds/{refund_id}/confirm", path: "/v1/refunds/" + id.refund + "/confirm"}
+	}},
+	{route: "POST /v1/refunds/{refund_id}/cancel", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/refunds/{refund_id}/cancel", path: "/v1/refunds/" + id.refund + "/cancel"}
+	}},
+	{route: "GET /v1/payment_intents/{intent_id}/refunds", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/payment_intents/{intent_id}/refunds", path: "/v1/payment_intents/" + id.paid + "/refunds"}
 	}},
 	{route: "GET /v1/webhook_subscriptions/{subscription_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + id.subscription}
@@ -283,13 +305,23 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 					path: "/v1/webhook_subscriptions/" + target.subscription + "/test", header: bearer(partnerA), status: 202}).json(t)["id"].(string)
 				defer w.doAny(exchange{method: "DELETE", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + target.subscription, header: bearer(partnerA)})
 			}
+			if strings.Contains(c.route, "refunds") {
+				// A payment settled at the bank, and a refund of it that the
+				// bank cannot pay out: it waits for the organisation, so its
+				// owner can still confirm or cancel it.
+				victim := &invoiceWorld{world: w, token: partnerA, org: orgA1, dept: target.dept}
+				target.paidInvoice, target.paid = victim.paidIntent(t, ibanRefundRequiresOrg)
+				target.refund = victim.createRefund(refundBody(target.paid, 1000, "Remise"), 201).json(t)["id"].(string)
+				victim.waitRefund(t, target.refund, "requires_action")
+			}
 			missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
 				dept: "dept-01900000-0000-7000-8000-000000000000", account: "ba-01900000-0000-7000-8000-000000000000",
 				invoice: "inv-01900000-0000-7000-8000-000000000000", issued: "inv-01900000-0000-7000-8000-000000000001",
 				link: "pl-01900000-0000-7000-8000-000000000000", intent: "pi-01900000-0000-7000-8000-000000000000",
-				subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000"}
+				subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000",
+				paid: "pi-01900000-0000-7000-8000-000000000001", paidInvoice: "inv-01900000-0000-7000-8000-000000000002", refund: missingRefundID}
 			victimIDs := []string{target.org, target.client, target.dept, target.account, target.invoice, target.issued,
-				target.link, target.intent, target.subscription, target.delivery}
+				target.link, target.intent, target.subscription, target.delivery, target.paid, target.paidInvoice, target.refund}
 			wt := &world{t: t, app: w.app, srv: w.srv, clock: w.clock, faults: w.faults, validator: w.validator, seen: w.seen}
 
 			before := snap.take(t, victimIDs)

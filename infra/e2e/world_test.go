@@ -114,13 +114,20 @@ type worldOptions struct {
 	rateLimits *wiring.RateLimits
 	// logs receives the app's and the gateway's JSON log lines (nil: none).
 	logs io.Writer
+	// bank replaces the sandbox bank's options (nil: every step at once).
+	bank *aiiasandbox.Options
 }
 
 func newWorldWith(t *testing.T, opts worldOptions) *world {
 	t.Helper()
 	st := stacktest.New(t)
-	// The bank: the local Aiia sandbox, deciding at once (no delays).
-	sandbox := aiiasandbox.New(aiiasandbox.Options{})
+	// The bank: the local Aiia sandbox, deciding at once (no delays) unless
+	// the test says otherwise.
+	bankOpts := aiiasandbox.Options{}
+	if opts.bank != nil {
+		bankOpts = *opts.bank
+	}
+	sandbox := aiiasandbox.New(bankOpts)
 	bank := httptest.NewServer(sandbox)
 	t.Cleanup(bank.Close)
 	st.Config.Aiia = sandbox.ClientConfig(bank.URL)

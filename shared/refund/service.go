@@ -205,11 +205,16 @@ func pageOf(rs []Refund, q listing.Query, f Filter) (listing.Page[Refund], error
 	}
 	start := 0
 	if q.Cursor != "" {
-		start = len(kept)
-		for i, r := range kept {
-			if r.ID == q.Cursor {
-				start = i + 1
-				break
+		// The cursor is a refund of this intent (found among all of them,
+		// so a refund that left the filter since still marks the place);
+		// anything else is not a cursor of this list, as for other lists.
+		at := slices.IndexFunc(rs, func(r Refund) bool { return r.ID == q.Cursor })
+		if at < 0 {
+			return listing.Page[Refund]{}, apperr.Field("refund.list", "cursor", "cursor is not one this list returned")
+		}
+		for _, r := range rs[:at+1] {
+			if f.Keep(r) {
+				start++
 			}
 		}
 	} else if q.Page > 1 {
