@@ -439,7 +439,7 @@ func TestRefundRequiresAction(t *testing.T) {
 	id := r["id"].(string)
 	waiting := iw.waitRefund(t, id, "requires_action")
 	next, _ := waiting["next_action"].(map[string]any)
-	if next["type"] != "pay_payer_account" || !strings.Contains(fmt.Sprint(next["message"]), "/v1/refunds/{id}/confirm") || waiting["completed_at"] != nil {
+	if next["type"] != "pay_payer_account" || !strings.Contains(fmt.Sprint(next["message"]), "/v1/refunds/"+id+"/confirm") || waiting["completed_at"] != nil {
 		t.Errorf("refund waiting for the organisation = %v", waiting)
 	}
 	// It holds its amount: 32 200 are left, not one cent more.

@@ -26,7 +26,7 @@ func (b Refunds) Create(ctx context.Context, r refund.Refund, pi payment.Intent)
 	if err != nil {
 		return refund.Execution{}, err
 	}
-	return execution(out), nil
+	return execution(out, r.ID), nil
 }
 
 // State reads the refund at Aiia and maps its code with the one table in
@@ -36,19 +36,20 @@ func (b Refunds) State(ctx context.Context, r refund.Refund, _ payment.Intent) (
 	if err != nil {
 		return refund.Execution{}, err
 	}
-	return execution(out), nil
+	return execution(out, r.ID), nil
 }
 
-func execution(out aiia.Refund) refund.Execution {
+// execution maps Aiia's answer; the next action names the refund's own routes.
+func execution(out aiia.Refund, id string) refund.Execution {
 	status, _, _ := aiia.MapRefundStatus(out.Status)
 	ex := refund.Execution{ProviderID: out.ID, Code: out.Status, Status: status, FailureReason: out.FailureReason}
 	switch out.Status {
 	case aiia.RefundPaymentRailsAvailable:
 		ex.NextAction = &refund.Action{Type: "pay_payer_account",
-			Message: "Aiia cannot pay this refund out (no settlement account): pay the payer's account by bank transfer, then confirm the refund (POST /v1/refunds/{id}/confirm), or cancel it (POST /v1/refunds/{id}/cancel)"}
+			Message: "Aiia cannot pay this refund out (no settlement account): pay the payer's account by bank transfer, then confirm the refund (POST /v1/refunds/" + id + "/confirm), or cancel it (POST /v1/refunds/" + id + "/cancel)"}
 	case aiia.RefundPaymentRailsUnavailable:
 		ex.NextAction = &refund.Action{Type: "collect_payer_account",
-			Message: "Aiia does not know the payer's account: ask the payer for it, pay the refund by bank transfer, then confirm it (POST /v1/refunds/{id}/confirm), or cancel it (POST /v1/refunds/{id}/cancel)"}
+			Message: "Aiia does not know the payer's account: ask the payer for it, pay the refund by bank transfer, then confirm it (POST /v1/refunds/" + id + "/confirm), or cancel it (POST /v1/refunds/" + id + "/cancel)"}
 	}
 	return ex
 }

@@ -42,7 +42,7 @@ func TestRefundExamplesAreRendered(t *testing.T) {
 	waiting := pending
 	waiting.Status, waiting.UpdatedAt = refund.StatusRequiresAction, pending.CreatedAt.Add(4*time.Second)
 	waiting.NextAction = &refund.Action{Type: "pay_payer_account",
-		Message: "Aiia cannot pay this refund out (no settlement account): pay the payer's account by bank transfer, then confirm the refund (POST /v1/refunds/{id}/confirm), or cancel it (POST /v1/refunds/{id}/cancel)"}
+		Message: "Aiia cannot pay this refund out (no settlement account): pay the payer's account by bank transfer, then confirm the refund (POST /v1/refunds/ref-01928d10-3c4d-7e5f-8a6b-7c8d9e0f1a2b/confirm), or cancel it (POST /v1/refunds/ref-01928d10-3c4d-7e5f-8a6b-7c8d9e0f1a2b/cancel)"}
 	next := time.Date(2024, 2, 6, 9, 12, 0, 0, time.UTC)
 
 	paid := guideIntent()
