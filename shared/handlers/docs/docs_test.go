@@ -268,3 +268,20 @@ func TestMarkdown(t *testing.T) {
 		})
 	}
 }
+
+// TestDocumentVersionIsTheNewestRelease keeps the document's info.version and
+// the changelog's newest entry in step: a release that changes the API bumps
+// both in the same commit.
+func TestDocumentVersionIsTheNewestRelease(t *testing.T) {
+	newest := regexp.MustCompile(`(?m)^## v(\d+\.\d+\.\d+) `).FindSubmatch(changelog)
+	if newest == nil {
+		t.Fatal("CHANGELOG.md has no '## vX.Y.Z ' entry")
+	}
+	version := regexp.MustCompile(`(?m)^  version: (\S+)$`).FindSubmatch(openapi.YAML())
+	if version == nil {
+		t.Fatal("the OpenAPI document has no info.version")
+	}
+	if string(version[1]) != string(newest[1]) {
+		t.Errorf("OpenAPI info.version is %s, the newest changelog entry v%s", version[1], newest[1])
+	}
+}
