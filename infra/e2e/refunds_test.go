@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -800,5 +801,55 @@ func TestRefundFollowedOnceDespiteDuplicates(t *testing.T) {
 	}
 	if got := iw.invoice(inv); got["status"] != "issued" || got["amount_paid"] != 0.0 {
 		t.Errorf("after the whole refund the invoice is %v, paid %v", got["status"], got["amount_paid"])
+	}
+}
+
+// The hosted page of a link whose payment was refunded, even in part, says
+// so and offers nothing to pay; paying through it again leads back there.
+func TestRefundedLinkPageIsClosed(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	inv := iw.issuedInvoice(t)
+	l := iw.link(linkBody(inv, ""), 201).json(t)
+	page := l["payment_page_url"].(string)
+	token := page[strings.LastIndex(page, "/")+1:]
+	pi := l["payment_intent_id"].(string)
+	// The form's CSRF value as the payer's browser holds it from before paying.
+	csrf := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body)
+	if csrf == nil {
+		t.Fatal("no CSRF field on the unpaid page")
+	}
+	iw.world.payAtBankShowing(t, page, ibanRefundSucceeds, "authorize", "Payer par virement", "FAC-")
+	iw.waitIntent(t, pi, "succeeded")
+	before := iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body
+	if !bytes.Contains(before, []byte("Paiement reçu")) {
+		t.Fatalf("paid page before the refund:\n%s", before)
+	}
+
+	iw.waitRefund(t, iw.createRefund(refundBody(pi, 100, "Geste"), 201).json(t)["id"].(string), "succeeded")
+	for _, c := range []struct{ route, path, want string }{
+		{"/p/{token}", "/p/" + token, "Paiement remboursé"},
+		{"/p/{token}", "/p/" + token + "?lang=en", "Payment refunded"},
+		{"/p/{token}/return", "/p/" + token + "/return", "Paiement remboursé"},
+	} {
+		body := iw.do(exchange{method: "GET", route: c.route, path: c.path, status: 200}).body
+		if !bytes.Contains(body, []byte(c.want)) || bytes.Contains(body, []byte(`name="csrf"`)) || bytes.Contains(body, []byte("Paiement reçu")) {
+			t.Errorf("GET %s after a refund does not say %q or still offers to pay:\n%s", c.path, c.want, body)
+		}
+	}
+	form := url.Values{"method": {"sepa_credit"}, "csrf": {string(csrf[1])}}
+	noFollow := *iw.srv.Client()
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.PostForm(iw.srv.URL+"/p/"+token+"/pay", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// Refused as every closed link is: back to the status page (which says
+	// refunded), never on to the bank.
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/p/"+token+"/return") {
+		t.Errorf("paying a refunded link again: status %d to %q, want 303 to its status page", resp.StatusCode, loc)
+	}
+	if got := iw.intent(pi); got["status"] != "partially_refunded" || got["refunded_amount"] != 100.0 {
+		t.Errorf("intent after the refused payment: %v, refunded %v", got["status"], got["refunded_amount"])
 	}
 }

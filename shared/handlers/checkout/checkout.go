@@ -116,6 +116,8 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 	v := h.view(l, token, p)
 	now := h.Now()
 	switch {
+	case refunded(p.Intent.Status):
+		v.Title, v.Message = words[l]["refunded"], words[l]["refunded_text"]
 	case p.Link.Status == payment.LinkCompleted || p.Intent.Status == payment.IntentSucceeded:
 		v.Title, v.Message, v.Paid = words[l]["paid"], words[l]["paid_text"], true
 	case p.Link.Status != payment.LinkActive || !now.Before(p.Link.ExpiresAt):
@@ -124,6 +126,12 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		return h.returned(ctx, r)
 	}
 	return h.html(http.StatusOK, pageTmpl, v)
+}
+
+// refunded says whether a refund has succeeded on the intent: its link is
+// closed for good (it cannot be paid again) and the page says why.
+func refunded(status string) bool {
+	return status == payment.IntentRefunded || status == payment.IntentPartiallyRefunded
 }
 
 func (h *Handlers) view(l, token string, p payment.Page) view {
@@ -216,6 +224,8 @@ func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	}
 	v := h.view(l, token, p)
 	switch p.Intent.Status {
+	case payment.IntentRefunded, payment.IntentPartiallyRefunded:
+		v.Title, v.Message, v.Final = words[l]["refunded"], words[l]["refunded_text"], true
 	case payment.IntentSucceeded:
 		v.Title, v.Message, v.Paid, v.Final = words[l]["paid"], words[l]["paid_text"], true, true
 	case payment.IntentFailed:

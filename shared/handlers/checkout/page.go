@@ -16,7 +16,8 @@ var words = map[string]map[string]string{
 		"processing": "Paiement en cours", "processing_text": "Votre banque traite le virement. Cette page se met à jour toute seule.",
 		"failed": "Paiement refusé", "failed_text": "Le virement n'a pas abouti.", "closed": "Lien de paiement inactif",
 		"closed_text": "Ce lien de paiement a expiré ou a été désactivé. Contactez l'émetteur de la facture.",
-		"notfound":    "Page introuvable", "notfound_text": "Ce lien de paiement n'existe pas.", "back": "Revenir au site du marchand", "other": "English"},
+		"refunded":    "Paiement remboursé", "refunded_text": "Ce paiement a été remboursé, en tout ou en partie : ce lien de paiement est clos. Contactez l'émetteur de la facture pour toute question.",
+		"notfound": "Page introuvable", "notfound_text": "Ce lien de paiement n'existe pas.", "back": "Revenir au site du marchand", "other": "English"},
 	"en": {"title": "Pay your invoice", "invoice": "Invoice", "seller": "Issued by", "due": "Due date", "amount": "Amount to pay",
 		"description": "Description", "quantity": "Quantity", "net": "Net amount", "method": "Payment method", "sepa": "SEPA transfer (through your bank)",
 		"card": "Card (coming soon)", "pay": "Pay by bank transfer",
@@ -25,7 +26,8 @@ var words = map[string]map[string]string{
 		"processing": "Payment in progress", "processing_text": "Your bank is processing the transfer. This page updates itself.",
 		"failed": "Payment refused", "failed_text": "The transfer did not go through.", "closed": "Payment link inactive",
 		"closed_text": "This payment link has expired or was deactivated. Contact the issuer of the invoice.",
-		"notfound":    "Page not found", "notfound_text": "This payment link does not exist.", "back": "Back to the merchant's site", "other": "Français"},
+		"refunded":    "Payment refunded", "refunded_text": "This payment was refunded, in whole or in part: this payment link is closed. Contact the issuer of the invoice with any question.",
+		"notfound": "Page not found", "notfound_text": "This payment link does not exist.", "back": "Back to the merchant's site", "other": "Français"},
 }
 
 const style = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff;line-height:1.5}
