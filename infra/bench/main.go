@@ -286,14 +286,35 @@ func run(n, initRuns, webhookBurst int, extra string) error {
 	if err != nil {
 		return err
 	}
-	var payTimes []time.Duration
+	var payTimes, refundTimes []time.Duration
+	var paid []string
 	for i := 0; i < 10; i++ {
-		d, err := c.payOnce(token, orgID, deptID)
+		d, pi, err := c.payOnce(token, orgID, deptID)
 		if err != nil {
 			return fmt.Errorf("payment %d: %w", i, err)
 		}
-		payTimes = append(payTimes, d)
+		payTimes, paid = append(payTimes, d), append(paid, pi)
 	}
+	// Refunds of those payments: each intent's first refund followed to the
+	// end, then the creation route's cost, 1 € at a time spread over the ten
+	// intents (at most 50 refunds per intent: n ≤ 490).
+	for i, pi := range paid {
+		d, err := c.refundOnce(token, orgID, pi, 100)
+		if err != nil {
+			return fmt.Errorf("refund %d: %w", i, err)
+		}
+		refundTimes = append(refundTimes, d)
+	}
+	// One read (the intent: tenancy, status, what is refundable) and one
+	// transaction (refund, the intent's reservation, refund.created).
+	refundRow, err := c.measure(scenario{name: "POST /v1/refunds", budget: budget{2, 0}, req: func(i int) request {
+		return request{method: "POST", path: "/v1/refunds", token: token, entity: orgID,
+			body: `{"payment_intent_id":"` + paid[i%len(paid)] + `","amount":100,"reason":"Bench"}`}
+	}}, min(n, 49*len(paid)))
+	if err != nil {
+		return fmt.Errorf("POST /v1/refunds: %w", err)
+	}
+	rows = append(rows, refundRow)
 	hooks, hooksErr := measureWebhooks(ctx, app, c, webhookSetup{burst: webhookBurst, sqs: stack.NewSQSClient(sq),
 		queueURL: res.ByID["WebhookQueue"].URL, dlqURL: res.ByID["WebhookDLQ"].URL, auditURL: res.ByID["AuditQueue"].URL, stages: stages})
 	if err := report(os.Stdout, n, rows, allocs, bins); err != nil {
@@ -302,6 +323,9 @@ func run(n, initRuns, webhookBurst int, extra string) error {
 	fmt.Printf("\nPayments end to end (10, sandbox bank answering at once): from the bank's authorisation to the invoice paid —\n"+
 		"event router, poll queue, poller, Aiia status read, settlement transaction: p50 %s, max %s\n",
 		percentile(payTimes, 50).Round(time.Millisecond), percentile(payTimes, 100).Round(time.Millisecond))
+	fmt.Printf("Refunds end to end (10, sandbox bank answering at once): from the refund's 201 to its status succeeded —\n"+
+		"event router, poll queue, poller, Aiia refund created and read, settlement transaction: p50 %s, max %s\n",
+		percentile(refundTimes, 50).Round(time.Millisecond), percentile(refundTimes, 100).Round(time.Millisecond))
 	scale.report(os.Stdout)
 	hooks.report(os.Stdout)
 	if hooksErr != nil {

@@ -20,71 +20,73 @@ var (
 // payOnce runs one payment as a payer does — page, "Payer par virement", the
 // sandbox bank's authorisation — and returns the time from the bank's
 // authorisation to the invoice being paid (event router, poll queue, poller,
-// settlement, on the local engines).
-func (c *client) payOnce(token, orgID, deptID string) (time.Duration, error) {
+// settlement, on the local engines), and the paid intent's id.
+func (c *client) payOnce(token, orgID, deptID string) (time.Duration, string, error) {
 	noFollow := *c.http
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	inv, err := c.do(request{method: "POST", path: "/v1/invoices", token: token, entity: orgID,
 		body: `{"department_id":"` + deptID + `","payer":{"name":"Jean Dupont","email":"jean.dupont@example.com"},"line_items":[{"description":"Eau","quantity":125,"unit_price":320,"vat_rate":5.5}],"due_date":"2030-03-31"}`})
 	if err != nil || inv.status != 201 {
-		return 0, fmt.Errorf("invoice: %d %s %v", inv.status, inv.body, err)
+		return 0, "", fmt.Errorf("invoice: %d %s %v", inv.status, inv.body, err)
 	}
 	var v struct {
-		ID             string `json:"id"`
-		PaymentPageURL string `json:"payment_page_url"`
+		ID              string `json:"id"`
+		PaymentPageURL  string `json:"payment_page_url"`
+		PaymentIntentID string `json:"payment_intent_id"`
 	}
 	_ = json.Unmarshal(inv.body, &v)
 	invoiceID := v.ID
 	if r, err := c.do(request{method: "POST", path: "/v1/invoices/" + invoiceID + "/issue", token: token, entity: orgID}); err != nil || r.status != 200 {
-		return 0, fmt.Errorf("issue: %v", err)
+		return 0, "", fmt.Errorf("issue: %v", err)
 	}
 	l, err := c.do(request{method: "POST", path: "/v1/payment_links", token: token, entity: orgID,
 		body: `{"invoice_id":"` + invoiceID + `","payment_methods":["sepa_credit"],"return_url":"https://votreapp.fr/ok"}`})
 	if err != nil || l.status != 201 {
-		return 0, fmt.Errorf("link: %d %s %v", l.status, l.body, err)
+		return 0, "", fmt.Errorf("link: %d %s %v", l.status, l.body, err)
 	}
 	_ = json.Unmarshal(l.body, &v)
+	intentID := v.PaymentIntentID
 	page := c.base + v.PaymentPageURL[strings.Index(v.PaymentPageURL, "/p/"):]
 	body, err := get(c.http, page)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	csrf := csrfRE.FindStringSubmatch(body)
 	if csrf == nil {
-		return 0, fmt.Errorf("no csrf on the page")
+		return 0, "", fmt.Errorf("no csrf on the page")
 	}
 	resp, err := noFollow.PostForm(page+"/pay", url.Values{"csrf": {csrf[1]}, "method": {"sepa_credit"}})
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	resp.Body.Close()
 	flow := resp.Header.Get("Location")
 	bank, err := get(&noFollow, flow)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	action := actionRE.FindStringSubmatch(bank)
 	if action == nil {
-		return 0, fmt.Errorf("no bank form")
+		return 0, "", fmt.Errorf("no bank form")
 	}
 	target, _ := url.Parse(flow)
 	target, _ = target.Parse(html.UnescapeString(action[1]))
 	start := time.Now()
 	back, err := noFollow.PostForm(target.String(), url.Values{"iban": {"FR7612345678901234567890123"}, "decision": {"authorize"}})
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	back.Body.Close()
 	for time.Since(start) < 60*time.Second {
 		r, err := c.do(request{method: "GET", path: "/v1/invoices/" + invoiceID, token: token, entity: orgID})
 		if err == nil && strings.Contains(string(r.body), `"status":"paid"`) {
 			c.rec.take(r.id)
-			return time.Since(start), nil
+			return time.Since(start), intentID, nil
 		}
 		c.rec.take(r.id)
 		time.Sleep(50 * time.Millisecond)
 	}
-	return 0, fmt.Errorf("invoice %s not paid after 60 s", invoiceID)
+	return 0, "", fmt.Errorf("invoice %s not paid after 60 s", invoiceID)
 }
 
 func get(hc *http.Client, u string) (string, error) {
@@ -95,4 +97,30 @@ func get(hc *http.Client, u string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// refundOnce refunds amount of a paid intent and returns the time from the
+// refund's 201 to its reading succeeded (event router, poll queue, poller,
+// Aiia's refund created and read, the settlement transaction).
+func (c *client) refundOnce(token, orgID, intentID string, amount int) (time.Duration, error) {
+	r, err := c.do(request{method: "POST", path: "/v1/refunds", token: token, entity: orgID,
+		body: fmt.Sprintf(`{"payment_intent_id":"%s","amount":%d,"reason":"Bench"}`, intentID, amount)})
+	c.rec.take(r.id)
+	if err != nil || r.status != 201 {
+		return 0, fmt.Errorf("refund: %d %s %v", r.status, r.body, err)
+	}
+	start := time.Now()
+	var v struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(r.body, &v)
+	for time.Since(start) < 60*time.Second {
+		g, err := c.do(request{method: "GET", path: "/v1/refunds/" + v.ID, token: token, entity: orgID})
+		c.rec.take(g.id)
+		if err == nil && strings.Contains(string(g.body), `"status":"succeeded"`) {
+			return time.Since(start), nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("refund %s not succeeded after 60 s", v.ID)
 }
