@@ -27,7 +27,7 @@ type Query struct {
 //
 //	AUDIT#<tenant>                                   every entry
 //	AUDIT#<tenant>#RT#<resource_type>                copy, per resource type
-//	AUDIT#<tenant>#R#<resource_type>#<resource_id>   copy, per resource
+//	AUDIT#<tenant>#R#<resource_id>                   copy, per resource (ids are unique across types)
 //	AUDIT#<tenant>#A#<action>                        copy, per action
 //	AUDIT#<tenant>#U#<user_id>                       copy, per actor
 //

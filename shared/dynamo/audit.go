@@ -10,6 +10,7 @@ import (
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/audit"
+	"github.com/modupay/modupay/shared/listing"
 )
 
 // Audit stores the audit trail (audit.Store, with Parked).
@@ -27,28 +28,171 @@ func auditPK(partnerID, orgID string) string {
 	return "AUDIT#" + orgPK(partnerID, orgID)
 }
 
-// auditRetention is seed 000's seven years for business events.
-const auditRetention = 7 * 365 * 24 * time.Hour
-
 type auditItem struct {
 	head
 	audit.Entry
 }
 
-// PutAuditEntry writes the entry once: its key comes from the event, and the
-// put is conditional, so a redelivered message changes nothing.
+// auditPartitions are the partitions an entry is written to: its tenant's
+// trail and one copy per filter of GET /v1/audit_logs (audit.Reader), so a
+// filtered page is one Query of the filter's own partition.
+func auditPartitions(e audit.Entry) []string {
+	pk := auditPK(e.PartnerID, e.OrganizationID)
+	out := []string{pk}
+	if e.ResourceType != "" {
+		out = append(out, pk+"#RT#"+e.ResourceType)
+	}
+	if e.ResourceID != "" {
+		out = append(out, pk+"#R#"+e.ResourceID)
+	}
+	if e.Action != "" {
+		out = append(out, pk+"#A#"+e.Action)
+	}
+	if e.UserID != "" {
+		out = append(out, pk+"#U#"+e.UserID)
+	}
+	return out
+}
+
+// PutAuditEntry writes the entry once: the entry and its copies (see
+// auditPartitions) in one transaction, each conditional on its absence, so
+// a redelivered message changes nothing and a trail never shows an entry
+// without its copies. TTL: seven calendar years (audit.Retention).
 func (s *Audit) PutAuditEntry(ctx context.Context, e audit.Entry) error {
 	const op = "dynamo.put_audit_entry"
-	item, err := marshal(auditItem{head: head{PK: auditPK(e.PartnerID, e.OrganizationID), SK: e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID,
-		Kind: "audit", TTL: e.Timestamp.Add(auditRetention).Unix()}, Entry: e})
-	if err != nil {
-		return apperr.Wrap(op, err)
+	sk := e.Timestamp.UTC().Format(sortableTime) + "#" + e.ID
+	ttl := audit.Retention(e.Timestamp).Unix()
+	t := s.tx()
+	for i, pk := range auditPartitions(e) {
+		name := "entry"
+		if i > 0 {
+			name = "copy"
+		}
+		t.Put(name, auditItem{head: head{PK: pk, SK: sk, Kind: "audit", TTL: ttl}, Entry: e}, ifNew)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if err != nil && !checkFailed(err) {
+	err := t.Run(ctx)
+	if err != nil && t.Failed(err, "entry", "copy") {
+		return nil // written before: a redelivery
+	}
+	if err != nil {
 		return transient(op, err)
 	}
 	return nil
+}
+
+// auditCountBound is how far total_items is counted: beyond, it is null.
+const auditCountBound = 1000
+
+// ListEntries reads a page of one tenant's trail, newest first
+// (audit.Reader). The most selective filter picks the partition (resource,
+// then user, action, resource type, else the whole trail); the date range
+// is a range of its sort key; the other filters are applied to what is read
+// (the rare combination of two filters reads further than one page).
+// total_items is counted, up to auditCountBound, when only the partition
+// and the dates filter: one more Query, of keys only as DynamoDB counts.
+func (s *Audit) ListEntries(ctx context.Context, partnerID, orgID string, q audit.Query) (listing.Page[audit.Entry], error) {
+	const op = "dynamo.list_audit_entries"
+	pk := auditPK(partnerID, orgID)
+	var keep []func(audit.Entry) bool
+	switch {
+	case q.ResourceID != "":
+		pk += "#R#" + q.ResourceID
+		if q.ResourceType != "" {
+			keep = append(keep, func(e audit.Entry) bool { return e.ResourceType == q.ResourceType })
+		}
+	case q.UserID != "":
+		pk += "#U#" + q.UserID
+		if q.ResourceType != "" {
+			keep = append(keep, func(e audit.Entry) bool { return e.ResourceType == q.ResourceType })
+		}
+	case q.Action != "":
+		pk += "#A#" + q.Action
+		if q.ResourceType != "" {
+			keep = append(keep, func(e audit.Entry) bool { return e.ResourceType == q.ResourceType })
+		}
+	case q.ResourceType != "":
+		pk += "#RT#" + q.ResourceType
+	}
+	if q.ResourceID != "" && q.UserID != "" {
+		keep = append(keep, func(e audit.Entry) bool { return e.UserID == q.UserID })
+	}
+	if (q.ResourceID != "" || q.UserID != "") && q.Action != "" {
+		keep = append(keep, func(e audit.Entry) bool { return e.Action == q.Action })
+	}
+	cond, values := "PK = :pk", map[string]types.AttributeValue{":pk": str(pk)}
+	switch lo, hi := !q.From.IsZero(), !q.To.IsZero(); {
+	case lo && hi:
+		cond += " AND SK BETWEEN :from AND :to"
+	case lo:
+		cond += " AND SK >= :from"
+	case hi:
+		cond += " AND SK <= :to"
+	}
+	if !q.From.IsZero() {
+		values[":from"] = str(q.From.UTC().Format(sortableTime))
+	}
+	if !q.To.IsZero() {
+		values[":to"] = str(q.To.UTC().Format(sortableTime) + "#~") // every id sorts before '~'
+	}
+	in := dynamodb.QueryInput{KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: values, ScanIndexForward: aws.Bool(false)}
+	var filter func(map[string]types.AttributeValue) bool
+	if len(keep) > 0 {
+		filter = func(m map[string]types.AttributeValue) bool {
+			var it auditItem
+			if unmarshal(m, &it) != nil {
+				return false
+			}
+			for _, k := range keep {
+				if !k(it.Entry) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	items, next, _, err := s.queryPage(ctx, in, attrPK, pk, q.Page, filter, false)
+	if err != nil {
+		return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
+	}
+	page := listing.Page[audit.Entry]{Next: next, Total: -1, Items: make([]audit.Entry, 0, len(items))}
+	for _, m := range items {
+		var it auditItem
+		if err := unmarshal(m, &it); err != nil {
+			return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
+		}
+		page.Items = append(page.Items, it.Entry)
+	}
+	if filter == nil {
+		total, err := s.countAudit(ctx, in)
+		if err != nil {
+			return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
+		}
+		page.Total = total
+	}
+	return page, nil
+}
+
+// countAudit counts the query's entries up to auditCountBound: -1 beyond.
+// DynamoDB counts at most 1 MB of items per call, so this is one call for
+// a bounded trail of ordinary entries, a few when they are large.
+func (s *Audit) countAudit(ctx context.Context, in dynamodb.QueryInput) (int, error) {
+	in.TableName, in.Select = aws.String(s.table), types.SelectCount
+	n := 0
+	for {
+		in.Limit = aws.Int32(int32(auditCountBound + 1 - n))
+		out, err := s.db.Query(ctx, &in)
+		if err != nil {
+			return 0, transient("dynamo.count_audit", err)
+		}
+		n += int(out.Count)
+		if n > auditCountBound {
+			return -1, nil
+		}
+		if out.LastEvaluatedKey == nil {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // Park records a message a worker can never process, with the reason, so an

@@ -1,6 +1,8 @@
 // Package auditwriter is the audit queue's consumer: it turns each event
-// record into an audit.Entry and writes it idempotently (the entry's key is
-// derived from the event, and the write is conditional on its absence).
+// record into an audit.Entry — changes reduced to the fields that changed,
+// secrets dropped, personal data masked (audit.Changes) — and writes it
+// idempotently (the entry's key is derived from the event, and the write is
+// conditional on its absence).
 package auditwriter
 
 import (
@@ -47,19 +49,12 @@ func (w *Writer) handle(ctx context.Context, m events.SQSMessage) error {
 	if msg.EventID == "" || msg.PartnerID == "" || msg.Timestamp.IsZero() {
 		return apperr.E(op, apperr.Malformed, "event record lacks event_id, partner_id or timestamp")
 	}
-	changes, _ := json.Marshal(map[string]json.RawMessage{"before": orNull(msg.Change.Before), "after": orNull(msg.Change.After)})
+	changes := audit.Changes(msg.Change.Before, msg.Change.After)
 	return w.Store.PutAuditEntry(ctx, audit.Entry{
 		ID: "log-" + msg.EventID, Timestamp: msg.Timestamp, PartnerID: msg.PartnerID, OrganizationID: msg.OrgID,
 		EventType: msg.Type, ResourceType: msg.Change.ResourceType, ResourceID: msg.Change.ResourceID, Action: msg.Change.Action,
 		UserID: msg.Actor.ID, UserType: msg.Actor.Type, IPAddress: msg.Actor.IPAddress, RequestID: msg.Actor.RequestID, Changes: changes,
 	})
-}
-
-func orNull(r json.RawMessage) json.RawMessage {
-	if len(r) == 0 {
-		return json.RawMessage("null")
-	}
-	return r
 }
 
 // Wire builds AuditWriterFunction.
