@@ -11,7 +11,8 @@ FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:
              EventRouterFunction:eventrouter AuditWriterFunction:auditwriter \
              InvoicesFunction:invoices SchedulerFunction:scheduler PaymentsFunction:payments \
              AiiaPollerFunction:aiiapoller CheckoutFunction:checkout \
-             WebhooksFunction:webhooks WebhookDispatcherFunction:webhookdispatcher
+             WebhooksFunction:webhooks WebhookDispatcherFunction:webhookdispatcher \
+             AuditFunction:audit
 
 .PHONY: run test quick lint unit chromium bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
 

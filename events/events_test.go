@@ -34,6 +34,7 @@ var samplePrefix = map[string]struct {
 	"aiiapoller":        {"AiiaPollerFunction", func() any { return &events.SQSEvent{} }},
 	"checkout":          {"CheckoutFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"webhooks":          {"WebhooksFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"audit":             {"AuditFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"webhookdispatcher": {"WebhookDispatcherFunction", func() any { return &events.SQSEvent{} }},
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/modupay/modupay/infra/stack"
 	"github.com/modupay/modupay/shared/auth"
+	auditapi "github.com/modupay/modupay/shared/handlers/audit"
 	"github.com/modupay/modupay/shared/handlers/checkout"
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
@@ -31,6 +32,7 @@ func allRoutes() []httpapi.Route {
 		(&payments.Handlers{}).Routes(),
 		(&webhooks.Handlers{}).Routes(),
 		(&checkout.Handlers{}).Routes(),
+		(&auditapi.Handlers{}).Routes(),
 		(&docs.Handlers{}).Routes(),
 	} {
 		rs = append(rs, family...)
@@ -83,6 +85,7 @@ var routeRoles = map[string]string{
 	"GET /v1/payment_intents/{intent_id}/refunds":                      "admin finance_manager portfolio_manager analyst",
 	"POST /v1/refunds":                                                 "admin finance_manager",
 	"GET /v1/refunds":                                                  "admin finance_manager portfolio_manager analyst",
+	"GET /v1/audit_logs":                                               "admin finance_manager analyst",
 	"GET /v1/refunds/{refund_id}":                                      "admin finance_manager portfolio_manager analyst",
 	"POST /v1/refunds/{refund_id}/confirm":                             "admin finance_manager",
 	"POST /v1/refunds/{refund_id}/cancel":                              "admin finance_manager",

@@ -42,6 +42,7 @@ var FunctionSecrets = map[string][]Secret{
 	"InvoicesFunction":          {SecretJWTKeys},
 	"PaymentsFunction":          {SecretJWTKeys, SecretPageKeys},
 	"WebhooksFunction":          {SecretJWTKeys},
+	"AuditFunction":             {SecretJWTKeys},
 	"CheckoutFunction":          {SecretPageKeys, SecretCSRFKey, SecretAiiaClient},
 	"AiiaPollerFunction":        {SecretAiiaClient},
 	"DocsFunction":              nil,

@@ -3,6 +3,7 @@ package openapi_test
 import (
 	"bytes"
 	"encoding/json"
+	auditapi "github.com/modupay/modupay/shared/handlers/audit"
 	"net/http"
 	"os"
 	"reflect"
@@ -336,6 +337,7 @@ func handlerRoutes() []httpapi.Route {
 	routes = append(routes, (&payments.Handlers{}).Routes()...)
 	routes = append(routes, (&webhooks.Handlers{}).Routes()...)
 	routes = append(routes, (&checkout.Handlers{}).Routes()...)
+	routes = append(routes, (&auditapi.Handlers{}).Routes()...)
 	return routes
 }
 
@@ -345,8 +347,8 @@ func TestRoutesMatchTemplateAndHandlers(t *testing.T) {
 	if !sort.StringsAreSorted(documented) {
 		t.Error("Routes() is not sorted")
 	}
-	if len(documented) != 62 {
-		t.Errorf("Routes() has %d operations, want 62: %v", len(documented), documented)
+	if len(documented) != 63 {
+		t.Errorf("Routes() has %d operations, want 63: %v", len(documented), documented)
 	}
 	if tpl := templateRoutes(t); !reflect.DeepEqual(documented, tpl) {
 		t.Errorf("documented routes differ from template.yaml:\n doc: %v\n tpl: %v", documented, tpl)

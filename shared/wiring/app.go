@@ -24,6 +24,7 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/eventrouter"
+	auditapi "github.com/modupay/modupay/shared/handlers/audit"
 	"github.com/modupay/modupay/shared/handlers/checkout"
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
@@ -89,6 +90,7 @@ var Families = map[string]lambdaenv.Wire{
 	"EventRouterFunction":       eventrouter.Wire,
 	"AuditWriterFunction":       auditwriter.Wire,
 	"SchedulerFunction":         scheduler.Wire,
+	"AuditFunction":             auditapi.Wire,
 }
 
 // ConfigFromEnv reads the MODUPAY_* variables the template declares.

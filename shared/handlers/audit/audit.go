@@ -1,0 +1,128 @@
+// Package audit serves the audit trail (seed 000, "Consultation des logs"):
+// GET /v1/audit_logs, one organisation's entries newest first, or the
+// partner's own (webhook subscriptions, branding) for a partner token
+// without X-Entity-Id. Entries are written by the audit writer from the
+// committed events; nothing here changes them (there is no route that could).
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/audit"
+	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/httpapi"
+)
+
+// Handlers holds the family's dependencies.
+type Handlers struct {
+	Trail audit.Reader
+}
+
+// Routes lists the family's routes, keyed as in template.yaml.
+func (h *Handlers) Routes() []httpapi.Route {
+	return []httpapi.Route{
+		// OrgOfResource: a partner token names the organisation in
+		// X-Entity-Id, or none for its own partner-level trail; an
+		// organisation token reads its own organisation's.
+		{Key: "GET /v1/audit_logs", Tenancy: httpapi.OrgOfResource, Action: auth.ActionAuditRead, Handler: h.list},
+	}
+}
+
+// Entry is an entry as seed 000 shows it: the timestamp in whole seconds.
+type Entry struct {
+	ID             string          `json:"id"`
+	Timestamp      string          `json:"timestamp"`
+	ResourceType   string          `json:"resource_type"`
+	ResourceID     string          `json:"resource_id"`
+	Action         string          `json:"action"`
+	UserID         string          `json:"user_id"`
+	UserType       string          `json:"user_type"`
+	IPAddress      string          `json:"ip_address,omitempty"`
+	RequestID      string          `json:"request_id,omitempty"`
+	EventType      string          `json:"event_type"`
+	OrganizationID string          `json:"organization_id,omitempty"`
+	Changes        json.RawMessage `json:"changes"`
+}
+
+func render(e audit.Entry) Entry {
+	return Entry{ID: e.ID, Timestamp: e.Timestamp.UTC().Truncate(time.Second).Format(time.RFC3339), ResourceType: e.ResourceType,
+		ResourceID: e.ResourceID, Action: e.Action, UserID: e.UserID, UserType: e.UserType, IPAddress: e.IPAddress, RequestID: e.RequestID,
+		EventType: e.EventType, OrganizationID: e.OrganizationID, Changes: e.Changes}
+}
+
+var (
+	// names are resource types and actions: "invoice", "status_changed".
+	name = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
+	// ids are resource and user ids: "inv-…", "partner-admin", "aiia".
+	id = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$`)
+)
+
+var params = map[string]bool{"resource_type": true, "resource_id": true, "action": true, "user_id": true,
+	"from_date": true, "to_date": true, "page": true, "page_size": true, "cursor": true}
+
+func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	const op = "audit.list"
+	for p := range r.Query {
+		if !params[p] {
+			return nil, apperr.Field(op, p, "unknown query parameter "+p+"; the filters are resource_type, resource_id, action, user_id, from_date, to_date")
+		}
+	}
+	q := audit.Query{ResourceType: r.Query.Get("resource_type"), ResourceID: r.Query.Get("resource_id"),
+		Action: r.Query.Get("action"), UserID: r.Query.Get("user_id")}
+	for _, f := range []struct {
+		param, v string
+		re       *regexp.Regexp
+		what     string
+	}{
+		{"resource_type", q.ResourceType, name, "a resource type such as invoice"},
+		{"action", q.Action, name, "an action such as created or status_changed"},
+		{"resource_id", q.ResourceID, id, "a resource id"},
+		{"user_id", q.UserID, id, "an API client id"},
+	} {
+		if f.v != "" && !f.re.MatchString(f.v) {
+			return nil, apperr.Field(op, f.param, f.param+" must be "+f.what)
+		}
+	}
+	var err error
+	if q.From, err = date(op, "from_date", r.Query.Get("from_date"), false); err != nil {
+		return nil, err
+	}
+	if q.To, err = date(op, "to_date", r.Query.Get("to_date"), true); err != nil {
+		return nil, err
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return nil, apperr.Field(op, "to_date", "to_date is before from_date")
+	}
+	if q.Page, err = r.PageParams(); err != nil {
+		return nil, err
+	}
+	t := r.Tenant
+	page, err := h.Trail.ListEntries(ctx, t.PartnerID, t.OrgID, q)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, httpapi.NewList(q.Page, page, render))
+}
+
+// date reads an RFC 3339 date-time, or a calendar day (UTC): a day as
+// from_date starts at its midnight, as to_date includes the whole day.
+func date(op, param, v string, end bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		if end {
+			return d.Add(24*time.Hour - time.Nanosecond), nil
+		}
+		return d, nil
+	}
+	return time.Time{}, apperr.Field(op, param, param+" must be an RFC 3339 date-time (2024-02-01T00:00:00Z) or a day (2024-02-01)")
+}
