@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/modupay/modupay/shared/auth"
+	auditapi "github.com/modupay/modupay/shared/handlers/audit"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
 	"github.com/modupay/modupay/shared/handlers/payments"
@@ -32,7 +33,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 	}
 	routes := map[string]httpapi.Route{}
 	for _, family := range [][]httpapi.Route{(&tokens.Handlers{}).Routes(), (&organizations.Handlers{}).Routes(),
-		(&invoices.Handlers{}).Routes(), (&payments.Handlers{}).Routes(), (&webhooks.Handlers{}).Routes()} {
+		(&invoices.Handlers{}).Routes(), (&payments.Handlers{}).Routes(), (&webhooks.Handlers{}).Routes(), (&auditapi.Handlers{}).Routes()} {
 		for _, rt := range family {
 			routes[rt.Key] = rt
 		}

@@ -147,6 +147,11 @@ var tenancyRoutes = []tenancyCase{
 	{route: "POST /v1/refunds", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/refunds", body: refundBody(id.paid, 100, "Geste commercial")}
 	}},
+	// The trail of the victim's invoice: another tenant reads it as the trail
+	// of an invoice that does not exist (empty), never its entries.
+	{route: "GET /v1/audit_logs", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/audit_logs", query: "resource_id=" + id.invoice}
+	}},
 	{route: "GET /v1/refunds", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/refunds", query: "payment_intent_id=" + id.paid}
 	}},

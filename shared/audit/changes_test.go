@@ -65,7 +65,7 @@ func TestMask(t *testing.T) {
 		{true, "date_of_birth", "1980-05-17", "••••-••-••"},
 		{true, "postal_code", "69002", "69002"},
 		{false, "name", "Régie des Eaux de Lyon", "Régie des Eaux de Lyon"}, // a company's name
-		{false, "line1", "1 rue A", "1 rue A"},                             // an organisation's address
+		{false, "line1", "1 rue A", "1 rue A"},                              // an organisation's address
 		{false, "payment_page_url", "https://pay.modupay.fr/p/tok_secret", "https://pay.modupay.fr/p/•••"},
 		{false, "status", "paid", "paid"},
 	} {

@@ -36,3 +36,30 @@ type Query struct {
 type Reader interface {
 	ListEntries(ctx context.Context, partnerID, orgID string, q Query) (listing.Page[Entry], error)
 }
+
+// Organizations says whether an organisation is the partner's.
+type Organizations interface {
+	OrganizationExists(ctx context.Context, partnerID, orgID string) error
+}
+
+// Service reads the trail for GET /v1/audit_logs.
+type Service struct {
+	Trail Reader
+	Orgs  Organizations
+}
+
+// List reads a page of the trail. An empty first page of an organisation's
+// trail must not hide that the organisation is not the caller's: it is a
+// 404 then, as on every route (one more read, only when the page is empty).
+func (s *Service) List(ctx context.Context, partnerID, orgID string, q Query) (listing.Page[Entry], error) {
+	p, err := s.Trail.ListEntries(ctx, partnerID, orgID, q)
+	if err != nil {
+		return p, err
+	}
+	if len(p.Items) == 0 && q.Page.Cursor == "" && orgID != "" {
+		if err := s.Orgs.OrganizationExists(ctx, partnerID, orgID); err != nil {
+			return listing.Page[Entry]{}, err
+		}
+	}
+	return p, nil
+}

@@ -20,7 +20,7 @@ import (
 
 // Handlers holds the family's dependencies.
 type Handlers struct {
-	Trail audit.Reader
+	Trail *audit.Service
 }
 
 // Routes lists the family's routes, keyed as in template.yaml.
@@ -102,7 +102,7 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		return nil, err
 	}
 	t := r.Tenant
-	page, err := h.Trail.ListEntries(ctx, t.PartnerID, t.OrgID, q)
+	page, err := h.Trail.List(ctx, t.PartnerID, t.OrgID, q)
 	if err != nil {
 		return nil, err
 	}
