@@ -42,12 +42,13 @@ func main() {
 	initRuns := flag.Int("init-runs", 15, "process starts per function for the init time")
 	webhookBurst := flag.Int("webhook-burst", 10000, "organization.created events in the webhook burst")
 	only := flag.String("only", "", `"init": only the functions' binary sizes and init times against the hello-world Lambda (no engines needed)`)
+	auditEntries := flag.Int("audit-entries", 1_000_000, "entries in the audit trail of the audit section's organisation")
 	extra := flag.String("init-extra", "", "comma-separated extra main packages (./path) measured in the init section beside the functions")
 	flag.Parse()
 	var err error
 	switch *only {
 	case "":
-		err = run(*n, *initRuns, *webhookBurst, *extra)
+		err = run(*n, *initRuns, *webhookBurst, *auditEntries, *extra)
 	case "init":
 		err = runInit(*initRuns, *extra)
 	default:
@@ -88,7 +89,7 @@ func withExtra(targets []binaryTarget, extra string) []binaryTarget {
 	return targets
 }
 
-func run(n, initRuns, webhookBurst int, extra string) error {
+func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	root, err := repoRoot()
@@ -282,6 +283,14 @@ func run(n, initRuns, webhookBurst int, extra string) error {
 	if err != nil {
 		return err
 	}
+	auditOrg, err := c.createOrg(token, "Journal", "")
+	if err != nil {
+		return err
+	}
+	trail, err := measureAuditScale(ctx, app, c, token, "partner-bench", auditOrg, auditEntries)
+	if err != nil {
+		return err
+	}
 	bins, err := measureBinaries(ctx, root, withExtra(initTargets(), extra), initRuns)
 	if err != nil {
 		return err
@@ -327,11 +336,15 @@ func run(n, initRuns, webhookBurst int, extra string) error {
 		"event router, poll queue, poller, Aiia refund created and read, settlement transaction: p50 %s, max %s\n",
 		percentile(refundTimes, 50).Round(time.Millisecond), percentile(refundTimes, 100).Round(time.Millisecond))
 	scale.report(os.Stdout)
+	trail.report(os.Stdout)
 	hooks.report(os.Stdout)
 	if hooksErr != nil {
 		return hooksErr
 	}
 	if err := hooks.check(); err != nil {
+		return err
+	}
+	if err := trail.check(); err != nil {
 		return err
 	}
 	if scale.listCalls != 1 || scale.overdueMarked != scale.due || scale.overdueCalls-int64(scale.overdueMarked) > 2*8 {
