@@ -89,7 +89,8 @@ const auditCountBound = 1000
 // is a range of its sort key; the other filters are applied to what is read
 // (the rare combination of two filters reads further than one page).
 // total_items is counted, up to auditCountBound, when only the partition
-// and the dates filter: one more Query, of keys only as DynamoDB counts.
+// and the dates filter, on the first page (not on pages by cursor): one
+// more Query, which DynamoDB answers with a count.
 func (s *Audit) ListEntries(ctx context.Context, partnerID, orgID string, q audit.Query) (listing.Page[audit.Entry], error) {
 	const op = "dynamo.list_audit_entries"
 	pk := auditPK(partnerID, orgID)
@@ -162,7 +163,7 @@ func (s *Audit) ListEntries(ctx context.Context, partnerID, orgID string, q audi
 		}
 		page.Items = append(page.Items, it.Entry)
 	}
-	if filter == nil {
+	if filter == nil && q.Page.Cursor == "" {
 		total, err := s.countAudit(ctx, in)
 		if err != nil {
 			return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)

@@ -128,6 +128,11 @@ func TestAuditCursor(t *testing.T) {
 		all = append(all, ids(p)...)
 		if i == 0 {
 			first = p.Next
+			if p.Total != 8 {
+				t.Errorf("first page: total %d, want 8", p.Total)
+			}
+		} else if p.Total != -1 {
+			t.Errorf("page %d by cursor: total %d, want it not counted again", i+1, p.Total)
 		}
 		if cursor = p.Next; cursor == "" {
 			break
