@@ -216,7 +216,9 @@ func TestSandboxTestIBANs(t *testing.T) {
 		{"success", "FR7612345678901234567890123", true},
 		{"insufficient funds grouped", "FR76 1234 5678 9012 3456 7890 124", true},
 		{"account blocked lower case", "fr7612345678901234567890125", true},
-		{"other number", "FR7612345678901234567890126", false},
+		{"refunds fail", "FR7612345678901234567890126", true},
+		{"refunds wait for the organisation", "FR7612345678901234567890127", true},
+		{"other number", "FR7612345678901234567890128", false},
 		{"real IBAN", "FR1420041010050500013M02606", false},
 		{"empty", "", false},
 	} {
