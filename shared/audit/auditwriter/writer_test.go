@@ -3,6 +3,7 @@ package auditwriter_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,8 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/modupay/modupay/infra/engines/enginetest"
 	"github.com/modupay/modupay/infra/stacktest"
@@ -70,5 +74,61 @@ func TestWriterIsIdempotentAndParksBadMessages(t *testing.T) {
 	}
 	if got, want := parked, 4; got != want { // two bad messages, delivered twice
 		t.Fatalf("parked = %d, want %d", got, want)
+	}
+}
+
+// failingFor fails the transactions that write the audit entry of one
+// resource, as a throttled or unavailable table would.
+type failingFor struct {
+	dynamo.DB
+	resource string
+	on       bool
+}
+
+func (f *failingFor) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, it := range in.TransactItems {
+		if v, ok := it.Put.Item["resource_id"].(*types.AttributeValueMemberS); ok && f.on && v.Value == f.resource {
+			return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("throttled")}
+		}
+	}
+	return f.DB.TransactWriteItems(ctx, in, opts...)
+}
+
+// A failing record of a batch is the only one reported, so SQS redelivers
+// it alone; the others are written once, and its redelivery writes it.
+func TestOnlyTheFailingRecordIsRetried(t *testing.T) {
+	st := stacktest.New(t)
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(st.Config.Region),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := &failingFor{DB: wiring.NewDynamoDB(awsCfg, st.Config.DynamoDBEndpoint), resource: "inv-2", on: true}
+	store := dynamo.New(db, st.Config.Table, time.Now)
+	w := &auditwriter.Writer{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	record := func(i int) events.SQSMessage {
+		body := fmt.Sprintf(`{"event_id":"evt-%d","event_type":"invoice.created","partner_id":"ptn","organization_id":"org-1","timestamp":"2026-11-21T10:30:0%dZ",`+
+			`"actor":{"user_id":"c","user_type":"partner"},"change":{"resource_type":"invoice","resource_id":"inv-%d","action":"created","before":null,"after":{"n":%d}},"envelope":{}}`, i, i, i, i)
+		return events.SQSMessage{MessageId: fmt.Sprintf("m-%d", i), Body: body}
+	}
+	resp, err := w.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(1), record(2), record(3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-2" {
+		t.Fatalf("batch item failures %v, want only m-2", resp.BatchItemFailures)
+	}
+	if n, _ := store.CountAuditEntries(context.Background(), "ptn", "org-1"); n != 2 {
+		t.Fatalf("%d entries after the batch, want 2", n)
+	}
+	db.on = false
+	if resp, err := w.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(2)}}); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %v %v", resp.BatchItemFailures, err)
+	}
+	if n, _ := store.CountAuditEntries(context.Background(), "ptn", "org-1"); n != 3 {
+		t.Fatalf("%d entries after the redelivery, want 3", n)
+	}
+	if parked, _ := store.CountParked(context.Background(), "audit"); parked != 0 {
+		t.Errorf("%d parked: a transient failure is retried, not parked", parked)
 	}
 }
