@@ -214,6 +214,10 @@ func TestAuditLogsBadInput(t *testing.T) {
 		{"user_id=%20", "user_id"},
 		{"cursor=bm90LWEtY3Vyc29y", "cursor"},
 		{"resource_type=invoice&cursor=" + cursor, "cursor"}, // another filter's cursor
+		{"to_date=2000-01-01&cursor=" + cursor, "cursor"},    // other dates
+		{"from_date=2100-01-01&cursor=" + cursor, "cursor"},
+		{"resource_type=api_call", "resource_type"},
+		{"resource_type=invoice&action=created&page=2", "page"},
 	} {
 		a := iw.do(exchange{method: "GET", route: "/v1/audit_logs", query: tc.query, header: iw.h(), status: 422})
 		if e, _ := a.json(t)["error"].(map[string]any); e["param"] != tc.param {

@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -86,89 +88,110 @@ const auditCountBound = 1000
 // ListEntries reads a page of one tenant's trail, newest first
 // (audit.Reader). The most selective filter picks the partition (resource,
 // then user, action, resource type, else the whole trail); the date range
-// is a range of its sort key; the other filters are applied to what is read
-// (the rare combination of two filters reads further than one page).
+// is a range of its sort key. A page costs O(page size) in every case:
+//
+//   - one filter (and dates): one Query of page_size entries;
+//   - two filters or more: the others are a FilterExpression on one Query
+//     that reads page_size entries of the partition, so the page may hold
+//     fewer (even none) while next_cursor goes on; page numbers beyond the
+//     first are refused there (they would read from the start).
+//
 // total_items is counted, up to auditCountBound, when only the partition
 // and the dates filter, on the first page (not on pages by cursor): one
-// more Query, which DynamoDB answers with a count.
+// more Query, which DynamoDB answers with a count. A cursor is bound to its
+// partition and must lie within the dates asked.
 func (s *Audit) ListEntries(ctx context.Context, partnerID, orgID string, q audit.Query) (listing.Page[audit.Entry], error) {
 	const op = "dynamo.list_audit_entries"
 	pk := auditPK(partnerID, orgID)
-	var keep []func(audit.Entry) bool
+	rest := map[string]string{} // attribute → value the entries must also have
 	switch {
 	case q.ResourceID != "":
 		pk += "#R#" + q.ResourceID
-		if q.ResourceType != "" {
-			keep = append(keep, func(e audit.Entry) bool { return e.ResourceType == q.ResourceType })
-		}
+		rest["resource_type"], rest["user_id"], rest["action"] = q.ResourceType, q.UserID, q.Action
 	case q.UserID != "":
 		pk += "#U#" + q.UserID
-		if q.ResourceType != "" {
-			keep = append(keep, func(e audit.Entry) bool { return e.ResourceType == q.ResourceType })
-		}
+		rest["resource_type"], rest["action"] = q.ResourceType, q.Action
 	case q.Action != "":
 		pk += "#A#" + q.Action
-		if q.ResourceType != "" {
-			keep = append(keep, func(e audit.Entry) bool { return e.ResourceType == q.ResourceType })
-		}
+		rest["resource_type"] = q.ResourceType
 	case q.ResourceType != "":
 		pk += "#RT#" + q.ResourceType
 	}
-	if q.ResourceID != "" && q.UserID != "" {
-		keep = append(keep, func(e audit.Entry) bool { return e.UserID == q.UserID })
-	}
-	if (q.ResourceID != "" || q.UserID != "") && q.Action != "" {
-		keep = append(keep, func(e audit.Entry) bool { return e.Action == q.Action })
-	}
 	cond, values := "PK = :pk", map[string]types.AttributeValue{":pk": str(pk)}
-	switch lo, hi := !q.From.IsZero(), !q.To.IsZero(); {
-	case lo && hi:
-		cond += " AND SK BETWEEN :from AND :to"
-	case lo:
-		cond += " AND SK >= :from"
-	case hi:
-		cond += " AND SK <= :to"
-	}
+	var from, to string
 	if !q.From.IsZero() {
-		values[":from"] = str(q.From.UTC().Format(sortableTime))
+		from = q.From.UTC().Format(sortableTime)
+		values[":from"] = str(from)
 	}
 	if !q.To.IsZero() {
-		values[":to"] = str(q.To.UTC().Format(sortableTime) + "#~") // every id sorts before '~'
+		to = q.To.UTC().Format(sortableTime) + "#~" // every id sorts before '~'
+		values[":to"] = str(to)
 	}
-	in := dynamodb.QueryInput{KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: values, ScanIndexForward: aws.Bool(false)}
-	var filter func(map[string]types.AttributeValue) bool
-	if len(keep) > 0 {
-		filter = func(m map[string]types.AttributeValue) bool {
-			var it auditItem
-			if unmarshal(m, &it) != nil {
-				return false
-			}
-			for _, k := range keep {
-				if !k(it.Entry) {
-					return false
-				}
-			}
-			return true
+	switch {
+	case from != "" && to != "":
+		cond += " AND SK BETWEEN :from AND :to"
+	case from != "":
+		cond += " AND SK >= :from"
+	case to != "":
+		cond += " AND SK <= :to"
+	}
+	var start map[string]types.AttributeValue
+	if q.Page.Cursor != "" {
+		var err error
+		if start, err = decodeCursor(q.Page.Cursor, attrPK, pk); err != nil {
+			return listing.Page[audit.Entry]{}, err
+		}
+		// DynamoDB refuses a start key outside the key condition: a cursor
+		// of other dates is the caller's mistake, not a server error.
+		sk, _ := start[attrSK].(*types.AttributeValueMemberS)
+		if sk == nil || (from != "" && sk.Value < from) || (to != "" && sk.Value > to) {
+			return listing.Page[audit.Entry]{}, apperr.Field(op, "cursor", "cursor is not one this list returned")
 		}
 	}
-	items, next, _, err := s.queryPage(ctx, in, attrPK, pk, q.Page, filter, false)
-	if err != nil {
-		return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
+	in := dynamodb.QueryInput{KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: values, ScanIndexForward: aws.Bool(false)}
+	var filters []string
+	names := map[string]string{}
+	for _, attr := range []string{"resource_type", "user_id", "action"} {
+		if v := rest[attr]; v != "" {
+			n := len(filters)
+			filters = append(filters, fmt.Sprintf("#f%d = :f%d", n, n))
+			names[fmt.Sprintf("#f%d", n)], values[fmt.Sprintf(":f%d", n)] = attr, str(v)
+		}
 	}
-	page := listing.Page[audit.Entry]{Next: next, Total: -1, Items: make([]audit.Entry, 0, len(items))}
+	page := listing.Page[audit.Entry]{Total: -1}
+	var items []map[string]types.AttributeValue
+	if len(filters) > 0 {
+		if q.Page.Cursor == "" && q.Page.Page > 1 {
+			return listing.Page[audit.Entry]{}, apperr.Field(op, "page", "with two filters, pages after the first are read by cursor: follow next_cursor")
+		}
+		in.TableName, in.Limit, in.ExclusiveStartKey = aws.String(s.table), aws.Int32(int32(q.Page.Size)), start
+		in.FilterExpression, in.ExpressionAttributeNames = aws.String(strings.Join(filters, " AND ")), names
+		out, err := s.db.Query(ctx, &in)
+		if err != nil {
+			return listing.Page[audit.Entry]{}, transient(op, err)
+		}
+		items = out.Items
+		if out.LastEvaluatedKey != nil {
+			page.Next = encodeCursor(lastKey(out.LastEvaluatedKey, in))
+		}
+	} else {
+		var err error
+		if items, page.Next, _, err = s.queryPage(ctx, in, attrPK, pk, q.Page, nil, false); err != nil {
+			return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
+		}
+		if q.Page.Cursor == "" {
+			if page.Total, err = s.countAudit(ctx, in); err != nil {
+				return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
+			}
+		}
+	}
+	page.Items = make([]audit.Entry, 0, len(items))
 	for _, m := range items {
 		var it auditItem
 		if err := unmarshal(m, &it); err != nil {
 			return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
 		}
 		page.Items = append(page.Items, it.Entry)
-	}
-	if filter == nil && q.Page.Cursor == "" {
-		total, err := s.countAudit(ctx, in)
-		if err != nil {
-			return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
-		}
-		page.Total = total
 	}
 	return page, nil
 }

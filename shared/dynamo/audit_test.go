@@ -5,13 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/modupay/modupay/infra/stacktest"
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/audit"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/wiring"
 )
 
 // The audit trail on DynamoDB Local: one entry per event whatever the
@@ -224,5 +231,77 @@ func TestAuditTotalIsBounded(t *testing.T) {
 	}
 	if p, err := s.ListEntries(ctx, "ptn", "org-1", audit.Query{ResourceID: "inv-1000", Page: listing.Query{Page: 1, Size: 5}}); err != nil || p.Total != 1 {
 		t.Errorf("one resource among 1 001: total %d, %v", p.Total, err)
+	}
+}
+
+// countingDB counts Query calls.
+type countingDB struct {
+	dynamo.DB
+	queries atomic.Int64
+}
+
+func (c *countingDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.queries.Add(1)
+	return c.DB.Query(ctx, in, opts...)
+}
+
+// Two filters at once read page_size entries of the most selective
+// partition per page, whatever they find: a user with 300 entries of
+// another kind costs one Query per page, not a read of the whole history;
+// and a cursor of other dates is refused, not sent to DynamoDB.
+func TestAuditTwoFiltersCostOnePagePerPage(t *testing.T) {
+	st := stacktest.New(t)
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(st.Config.Region),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := &countingDB{DB: wiring.NewDynamoDB(awsCfg, st.Config.DynamoDBEndpoint)}
+	s := dynamo.New(db, st.Config.Table, time.Now)
+	ctx := context.Background()
+	var es []audit.Entry
+	for i := 0; i < 2; i++ {
+		es = append(es, auditEntry(i, "org-1", "invoice", fmt.Sprintf("inv-%d", i), "created", "alice"))
+	}
+	for i := 2; i < 302; i++ {
+		es = append(es, auditEntry(i, "org-1", "organization", "org-1", "updated", "alice"))
+	}
+	for _, e := range es {
+		if err := s.PutAuditEntry(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := audit.Query{UserID: "alice", ResourceType: "invoice", Page: listing.Query{Page: 1, Size: 20}}
+	db.queries.Store(0)
+	first, err := s.ListEntries(ctx, "ptn", "org-1", q)
+	if err != nil || len(first.Items) != 0 || first.Next == "" || db.queries.Load() != 1 {
+		t.Fatalf("first page: %d entries, next %q, %d queries, %v; want an empty page, a cursor, one query", len(first.Items), first.Next, db.queries.Load(), err)
+	}
+	var found []string
+	pages := 0
+	for q.Page.Cursor = first.Next; q.Page.Cursor != ""; pages++ {
+		p, err := s.ListEntries(ctx, "ptn", "org-1", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = append(found, ids(p)...)
+		q.Page.Cursor = p.Next
+		if pages > 20 {
+			t.Fatal("the walk does not end")
+		}
+	}
+	if fmt.Sprint(found) != "[001 000]" || db.queries.Load() != int64(pages)+1 || pages > 15 {
+		t.Errorf("walk found %v in %d pages and %d queries", found, pages+1, db.queries.Load())
+	}
+	if _, err := s.ListEntries(ctx, "ptn", "org-1", audit.Query{UserID: "alice", ResourceType: "invoice", Page: listing.Query{Page: 2, Size: 20}}); apperr.CodeOf(err) != apperr.Invalid {
+		t.Errorf("page 2 with two filters: %v, want refused", err)
+	}
+	// A cursor of the unbounded trail, replayed with dates it lies outside.
+	whole, _ := s.ListEntries(ctx, "ptn", "org-1", audit.Query{Page: listing.Query{Page: 1, Size: 5}})
+	for _, dates := range []audit.Query{{To: auditT0}, {From: auditT0.Add(400 * time.Minute)}} {
+		dates.Page = listing.Query{Page: 1, Size: 5, Cursor: whole.Next}
+		if _, err := s.ListEntries(ctx, "ptn", "org-1", dates); apperr.CodeOf(err) != apperr.Invalid {
+			t.Errorf("cursor outside %v–%v: %v, want refused", dates.From, dates.To, err)
+		}
 	}
 }

@@ -88,6 +88,9 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 			return nil, apperr.Field(op, f.param, f.param+" must be "+f.what)
 		}
 	}
+	if q.ResourceType == "api_call" {
+		return nil, apperr.Field(op, "resource_type", "the API call log (resource_type=api_call) is not served yet; the trail holds the changes")
+	}
 	var err error
 	if q.From, err = date(op, "from_date", r.Query.Get("from_date"), false); err != nil {
 		return nil, err
