@@ -143,7 +143,11 @@ func (s *Service) Export(ctx context.Context, partnerID, orgID, email string, q 
 		if err != nil {
 			return Export{}, apperr.Wrap(op, err)
 		}
-		out.AuditLogs = append(out.AuditLogs, p.Items...)
+		for _, e := range p.Items {
+			// Whole seconds, as GET /v1/audit_logs shows them.
+			e.Timestamp = e.Timestamp.UTC().Truncate(time.Second)
+			out.AuditLogs = append(out.AuditLogs, e)
+		}
 		if p.Next != "" {
 			out.AuditTruncated = true
 		}
