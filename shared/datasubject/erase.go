@@ -60,7 +60,12 @@ func (s scrubber) text(t string) string {
 		return t
 	}
 	if s.email != nil {
-		t = s.email.ReplaceAllLiteralString(t, s.repl)
+		t = s.email.ReplaceAllStringFunc(t, func(m string) string {
+			if strings.Contains(m, "%") {
+				return url.QueryEscape(s.repl) // as it was found: escaped
+			}
+			return s.repl
+		})
 	}
 	if s.name != nil {
 		t = s.name.ReplaceAllLiteralString(t, invoice.ErasedName)
