@@ -214,6 +214,9 @@ func TestGDPRRectifyPayer(t *testing.T) {
 		t.Errorf("unknown field: %s", a.body)
 	}
 	iw.rectify(id, `{}`, 400)
+	if a := iw.create(strings.Replace(seedInvoice(iw.dept, "2030-03-31"), `"email": "jean.dupont@example.com",`, `"email": "jean.dupont@example.com", "erased_at": "2024-01-01T00:00:00Z",`, 1), 422); a.errParam(t) != "payer.erased_at" {
+		t.Errorf("a payer created as erased: %s", a.body)
+	}
 	iw.rectify("inv-01900000-0000-7000-8000-000000000000", `{"name":"X Y"}`, 404)
 	// The trail holds the rectification.
 	waitFor(t, refundWaitLimit, func() (bool, string) {

@@ -98,6 +98,11 @@ func validatePayer(op string, p *Payer) error {
 // validatePayerAt checks a payer whose fields are named prefix+field on the
 // wire ("payer." in an invoice, "" in a rectification).
 func validatePayerAt(op, prefix string, p *Payer) error {
+	if p.ErasedAt != nil {
+		// Only an erasure sets it (package datasubject); a payer sent with
+		// it would be hidden from the payer index and the GDPR routes.
+		return apperr.Field(op, prefix+"erased_at", prefix+"erased_at is set by an erasure only; leave it out")
+	}
 	p.Name, p.Email = strings.TrimSpace(p.Name), strings.TrimSpace(p.Email)
 	if p.Name == "" || utf8.RuneCountInString(p.Name) > 140 {
 		return apperr.Field(op, prefix+"name", prefix+"name must be 1 to 140 characters")
