@@ -66,6 +66,15 @@ var tenancyRoutes = []tenancyCase{
 	{route: "PUT /v1/organizations/{org_id}/branding", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "PUT", route: "/v1/organizations/{org_id}/branding", path: "/v1/organizations/" + id.org + "/branding", body: `{"display_name":"Régie"}`}
 	}},
+	{route: "GET /v1/organizations/{org_id}/data_subjects/export", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/organizations/{org_id}/data_subjects/export", path: "/v1/organizations/" + id.org + "/data_subjects/export", query: "email=jean.dupont@example.com"}
+	}},
+	// The owner erases the guide's payer of its organisation (every invoice
+	// the cases made so far); attackers erase nothing (the snapshot).
+	{route: "POST /v1/organizations/{org_id}/data_subjects/erase", ownerStatus: 200, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/organizations/{org_id}/data_subjects/erase", path: "/v1/organizations/" + id.org + "/data_subjects/erase",
+			body: `{"email":"jean.dupont@example.com","reason":"RGPD"}`}
+	}},
 	{route: "POST /v1/organizations/{org_id}/departments", ownerStatus: 201, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + id.org + "/departments", body: `{"name":"D","code":"T-` + id.client[len(id.client)-8:] + `"}`}
 	}},
@@ -122,6 +131,9 @@ var tenancyRoutes = []tenancyCase{
 	}},
 	{route: "POST /v1/invoices/{invoice_id}/cancel", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/invoices/{invoice_id}/cancel", path: "/v1/invoices/" + id.invoice + "/cancel"}
+	}},
+	{route: "PATCH /v1/invoices/{invoice_id}/payer", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "PATCH", route: "/v1/invoices/{invoice_id}/payer", path: "/v1/invoices/" + id.issued + "/payer", body: `{"name":"Jean Martin"}`}
 	}},
 	{route: "POST /v1/payment_links", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/payment_links", body: linkBody(id.issued, "")}

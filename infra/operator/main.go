@@ -34,6 +34,12 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "payer-index-backfill" {
+		return payerIndexBackfill(args[1:])
+	}
+	if len(args) > 0 && args[0] == "kyc-expire" {
+		return kycExpire(args[1:])
+	}
 	if len(args) > 0 && args[0] == "kyc-decide" {
 		return kycDecide(args[1:])
 	}
@@ -45,6 +51,8 @@ func run(args []string) error {
 	}
 	if len(args) == 0 || args[0] != "create-partner" {
 		return fmt.Errorf("usage: operator create-partner -table T [-endpoint URL] -partner ID -name NAME -client-id ID [-secret S]\n" +
+			"       operator payer-index-backfill -table T [-endpoint URL] -partner ID [-org ID]\n" +
+			"       operator kyc-expire -table T [-endpoint URL] -partner ID -department ID -closed-at YYYY-MM-DD\n" +
 			"       operator kyc-decide -table T [-endpoint URL] -partner ID -department ID (-approve | -reject code:message[,code:message…]) -reviewer NAME\n" +
 			"       operator bank-account-decide -table T [-endpoint URL] -partner ID -department ID -account ID (-approve | -reject code:message) -reviewer NAME\n" +
 			"       operator redrive-audit-dlq -queue-url URL -dlq-url URL [-endpoint URL] [-max N]")

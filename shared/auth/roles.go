@@ -44,6 +44,13 @@ const (
 	ActionPaymentLinksRead   Action = "payment_links.read"
 	ActionPaymentLinksWrite  Action = "payment_links.write"
 	ActionPaymentIntentsRead Action = "payment_intents.read"
+	// Correcting a payer's contact details on an invoice of any status.
+	ActionInvoicesRectifyPayer Action = "invoices.rectify_payer"
+
+	// A payer's rights under the GDPR, per organisation: reading all that is
+	// held about an email, and erasing it.
+	ActionDataSubjectsExport Action = "data_subjects.export"
+	ActionDataSubjectsErase  Action = "data_subjects.erase"
 
 	// Webhook subscriptions and their deliveries belong to the partner.
 	ActionWebhooksRead  Action = "webhooks.read"
@@ -109,6 +116,17 @@ var matrix = map[Action][]Role{
 	ActionPaymentLinksRead:   everyRole,
 	ActionPaymentLinksWrite:  finance,
 	ActionPaymentIntentsRead: everyRole,
+	// The finance roles write invoices, so they fix a payer's contact
+	// details too; every rectification is audited with before and after.
+	ActionInvoicesRectifyPayer: finance,
+
+	// Answering a payer's access or erasure request is the organisation's
+	// decision as data controller, and both reach every invoice of the
+	// payer at once (an export copies them all out, an erasure cannot be
+	// undone): the admin's alone, like the organisation's other
+	// irreversible settings.
+	ActionDataSubjectsExport: adminOnly,
+	ActionDataSubjectsErase:  adminOnly,
 
 	ActionWebhooksRead:  partnerOnly,
 	ActionWebhooksWrite: partnerOnly,

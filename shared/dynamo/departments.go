@@ -475,3 +475,34 @@ func (s *Departments) ListDepartmentAccounts(ctx context.Context, partnerID, dep
 	}
 	return *d, accounts, nil
 }
+
+// ExpireKYC sets the TTL of the department's KYC file and every KYC
+// document to until (department.KYCRetainedUntil of the department's
+// closure), so DynamoDB deletes them then; one Query of the department's
+// partition (SK from "KYC", the file and "KYCDOC#…") and one UpdateItem per
+// item. It is idempotent, and what does not exist is not created. It
+// returns how many items will expire. It is what closing a department
+// calls; until departments can be closed through the API, the operator
+// runs it when an organisation leaves (`operator kyc-expire`).
+func (s *Departments) ExpireKYC(ctx context.Context, partnerID, deptID string, until time.Time) (int, error) {
+	const op = "dynamo.expire_kyc"
+	pk := deptPK(partnerID, deptID)
+	keys, err := queryAll(ctx, s.base, op, &dynamodb.QueryInput{TableName: aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :kyc)"),
+		ProjectionExpression:      aws.String("PK, SK"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":kyc": str(skKYC)}},
+		func(h head) head { return h })
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(k.PK, k.SK),
+			UpdateExpression: aws.String("SET #ttl = :ttl"), ConditionExpression: aws.String("attribute_exists(PK)"),
+			ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":ttl": num(until.Unix())}})
+		if err != nil && !checkFailed(err) {
+			return 0, transient(op, err)
+		}
+	}
+	return len(keys), nil
+}

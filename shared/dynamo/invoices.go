@@ -136,6 +136,7 @@ func (s *Invoices) CreateInvoice(ctx context.Context, inv invoice.Invoice, year 
 	tx := s.tx()
 	tx.Update("counter", key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq), "SET #last = :n, kind = :kind", counter)
 	tx.Put("invoice", toInvoiceItem(inv), ifNew)
+	tx.indexPayer(invoice.Invoice{}, inv)
 	tx.Events(ev)
 	err := tx.Run(ctx)
 	switch {
@@ -188,6 +189,7 @@ func (s *Invoices) UpdateInvoice(ctx context.Context, before, after invoice.Invo
 	tx := s.tx()
 	tx.Put("invoice", toInvoiceItem(after), cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
 		values: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}})
+	tx.indexPayer(before, after)
 	tx.Events(ev)
 	err := tx.Run(ctx)
 	if tx.Failed(err, "invoice") || isTransactionConflict(err) {

@@ -6,6 +6,9 @@ package invoice
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"time"
 	_ "time/tzdata" // Lambda images need not carry a time zone database
 
@@ -66,6 +69,36 @@ type Payer struct {
 	Name    string                `json:"name"`
 	Email   string                `json:"email"`
 	Address *organization.Address `json:"address,omitempty"`
+	// ErasedAt is set once the payer's personal data was erased (GDPR
+	// article 17, package datasubject): Name is ErasedName, Email a
+	// non-deliverable placeholder, Address gone. Nothing changes it after.
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
+}
+
+// ErasedName replaces an erased payer's name.
+const ErasedName = "Anonymisé"
+
+// EmailHash is how a payer's email is keyed (the payer index, erasure
+// records, events about a data subject): the hex SHA-256 of the address
+// trimmed and lower-cased, so "Jean.Dupont@Example.com " and
+// "jean.dupont@example.com" are one data subject and no key holds the
+// address itself.
+func EmailHash(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:])
+}
+
+// ErasedEmail is the placeholder an erased payer's email becomes: in the
+// reserved .invalid domain (RFC 2606), so nothing can ever be sent to it,
+// and distinct per data subject (12 hex digits of the hash) so that an
+// organisation can still tell that two erased invoices had one payer.
+func ErasedEmail(hash string) string { return "erased-" + hash[:12] + "@invalid" }
+
+// Erase returns p with its personal data replaced (name, email) or
+// removed (address), marked erased at t.
+func (p Payer) Erase(t time.Time) Payer {
+	at := t.UTC()
+	return Payer{Name: ErasedName, Email: ErasedEmail(EmailHash(p.Email)), ErasedAt: &at}
 }
 
 // LineItem is one line, with its computed net amount.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/organization"
 )
 
 func TestTransitions(t *testing.T) {
@@ -85,5 +86,21 @@ func TestTodayIsParisCalendarDay(t *testing.T) {
 		if got := Today(ts); got != tt.want {
 			t.Errorf("Today(%s) = %s, want %s", tt.utc, got, tt.want)
 		}
+	}
+}
+
+func TestEmailHashAndErasure(t *testing.T) {
+	a, b := EmailHash(" Jean.Dupont@Example.COM "), EmailHash("jean.dupont@example.com")
+	if a != b || len(a) != 64 {
+		t.Fatalf("hashes %q and %q: one payer must be one key", a, b)
+	}
+	if EmailHash("jean.dupont@example.org") == b {
+		t.Fatal("two addresses, one hash")
+	}
+	at := time.Date(2026, 11, 21, 11, 0, 0, 0, time.FixedZone("CET", 3600))
+	p := Payer{Name: "Jean Dupont", Email: "Jean.Dupont@example.com", Address: &organization.Address{Line1: "15 rue de la Paix", City: "Lyon", Country: "FR"}}
+	got := p.Erase(at)
+	if got.Name != ErasedName || got.Email != "erased-"+b[:12]+"@invalid" || got.Address != nil || got.ErasedAt == nil || !got.ErasedAt.Equal(at) || got.ErasedAt.Location() != time.UTC {
+		t.Errorf("erased payer = %+v", got)
 	}
 }

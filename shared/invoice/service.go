@@ -92,18 +92,29 @@ func validatePayer(op string, p *Payer) error {
 	if p == nil {
 		return apperr.Field(op, "payer", "payer is required")
 	}
+	return validatePayerAt(op, "payer.", p)
+}
+
+// validatePayerAt checks a payer whose fields are named prefix+field on the
+// wire ("payer." in an invoice, "" in a rectification).
+func validatePayerAt(op, prefix string, p *Payer) error {
+	if p.ErasedAt != nil {
+		// Only an erasure sets it (package datasubject); a payer sent with
+		// it would be hidden from the payer index and the GDPR routes.
+		return apperr.Field(op, prefix+"erased_at", prefix+"erased_at is set by an erasure only; leave it out")
+	}
 	p.Name, p.Email = strings.TrimSpace(p.Name), strings.TrimSpace(p.Email)
 	if p.Name == "" || utf8.RuneCountInString(p.Name) > 140 {
-		return apperr.Field(op, "payer.name", "payer.name must be 1 to 140 characters")
+		return apperr.Field(op, prefix+"name", prefix+"name must be 1 to 140 characters")
 	}
 	if p.Email == "" {
-		return apperr.Field(op, "payer.email", "payer.email is required")
+		return apperr.Field(op, prefix+"email", prefix+"email is required")
 	}
 	if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email || len(p.Email) > 254 {
-		return apperr.Field(op, "payer.email", "payer.email must be an email address like jean.dupont@example.com")
+		return apperr.Field(op, prefix+"email", prefix+"email must be an email address like jean.dupont@example.com")
 	}
 	if p.Address != nil {
-		return p.Address.Validate(op, "payer.address", &validation.Collector{Mode: validation.Mode{Strict: true}})
+		return p.Address.Validate(op, prefix+"address", &validation.Collector{Mode: validation.Mode{Strict: true}})
 	}
 	return nil
 }
@@ -511,4 +522,64 @@ func (s *Service) MarkOverdue(ctx context.Context) (marked int, err error) {
 		marked++
 	}
 	return marked, nil
+}
+
+// RectifyInput is the body of PATCH /v1/invoices/{invoice_id}/payer: the
+// payer's contact details as they should have been (GDPR article 16).
+// Absent fields stay as they are.
+type RectifyInput struct {
+	Name    *string               `json:"name"`
+	Email   *string               `json:"email"`
+	Address *organization.Address `json:"address"`
+}
+
+// RectifyPayer corrects the payer's contact details of an invoice in any
+// status, issued, paid and cancelled ones included: the right to
+// rectification covers every record held, and an invoice's number, lines,
+// amounts, dates and status are not touched. The change is its own event,
+// invoice.payer_rectified, whose audit entry holds the payer before and
+// after (masked by the audit writer); it is not sent to webhooks, which
+// would copy the personal data to the partner's endpoints. A payer whose
+// data was erased cannot be rectified (409): there is nothing left to
+// correct, and writing a name back would undo the erasure.
+func (s *Service) RectifyPayer(ctx context.Context, partnerID, orgID, id string, actor event.Actor, in RectifyInput) (Invoice, error) {
+	const op = "invoice.rectify_payer"
+	if in.Name == nil && in.Email == nil && in.Address == nil {
+		return Invoice{}, apperr.E(op, apperr.Malformed, "nothing to rectify: send at least one of name, email, address")
+	}
+	before, err := s.Get(ctx, partnerID, orgID, id)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if before.Payer.ErasedAt != nil {
+		return Invoice{}, apperr.E(op, apperr.Conflict, "the payer's personal data on this invoice was erased: there is nothing to rectify")
+	}
+	p := before.Payer
+	if in.Name != nil {
+		p.Name = *in.Name
+	}
+	if in.Email != nil {
+		p.Email = *in.Email
+	}
+	if in.Address != nil {
+		a := *in.Address
+		p.Address = &a
+	}
+	if err := validatePayerAt(op, "", &p); err != nil {
+		return Invoice{}, err
+	}
+	if reflect.DeepEqual(p, before.Payer) {
+		return before, nil // nothing changes: no write, no event
+	}
+	now := s.Now().UTC()
+	after := before
+	after.Payer, after.UpdatedAt, after.Version = p, now, before.Version+1
+	ev, err := event.New(s.NewID("evt"), "invoice.payer_rectified", now, partnerID, orgID, actor,
+		map[string]any{"invoice_id": id, "invoice": after},
+		event.Change{ResourceType: "invoice", ResourceID: id, Action: "payer_rectified",
+			Before: event.Snapshot(map[string]any{"payer": before.Payer}), After: event.Snapshot(map[string]any{"payer": after.Payer})})
+	if err != nil {
+		return Invoice{}, apperr.Wrap(op, err)
+	}
+	return after, apperr.Wrap(op, s.Store.UpdateInvoice(ctx, before, after, ev))
 }

@@ -28,6 +28,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "PATCH /v1/invoices/{invoice_id}", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.update},
 		{Key: "POST /v1/invoices/{invoice_id}/issue", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.issue},
 		{Key: "POST /v1/invoices/{invoice_id}/cancel", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.cancel},
+		{Key: "PATCH /v1/invoices/{invoice_id}/payer", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRectifyPayer, Handler: h.rectifyPayer},
 	}
 }
 
@@ -98,6 +99,21 @@ func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		return nil, err
 	}
 	inv, err := h.Invoices.Update(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"], r.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, inv)
+}
+
+// rectifyPayer corrects the payer's contact details (GDPR article 16) on
+// an invoice of any status; amounts and numbers are not touched.
+func (h *Handlers) rectifyPayer(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	var in invoice.RectifyInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	inv, err := h.Invoices.RectifyPayer(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"], r.Actor(), in)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/branding"
+	"github.com/modupay/modupay/shared/datasubject"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/organization"
@@ -17,6 +18,7 @@ type Handlers struct {
 	Organizations *organization.Service
 	Departments   *department.Service
 	Branding      *branding.Service
+	DataSubjects  *datasubject.Service
 }
 
 // Routes lists the family's routes, keyed as in template.yaml.
@@ -42,6 +44,8 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "PUT /v1/branding", Tenancy: httpapi.PartnerLevel, Action: auth.ActionPartnerBrandingWrite, Handler: h.putPartnerBranding},
 		{Key: "GET /v1/organizations/{org_id}/branding", Tenancy: httpapi.OrgInPath, Action: auth.ActionBrandingRead, Handler: h.getOrgBranding},
 		{Key: "PUT /v1/organizations/{org_id}/branding", Tenancy: httpapi.OrgInPath, Action: auth.ActionBrandingWrite, Handler: h.putOrgBranding},
+		{Key: "GET /v1/organizations/{org_id}/data_subjects/export", Tenancy: httpapi.OrgInPath, Action: auth.ActionDataSubjectsExport, Handler: h.exportDataSubject},
+		{Key: "POST /v1/organizations/{org_id}/data_subjects/erase", Tenancy: httpapi.OrgInPath, Action: auth.ActionDataSubjectsErase, Handler: h.eraseDataSubject},
 	}
 }
 

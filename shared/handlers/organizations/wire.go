@@ -2,6 +2,7 @@ package organizations
 
 import (
 	"github.com/modupay/modupay/shared/branding"
+	"github.com/modupay/modupay/shared/datasubject"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/lambdaenv"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
@@ -22,10 +23,19 @@ func Departments(e *lambdaenv.Env) *department.Service {
 	})
 }
 
+// DataSubjects is the container's GDPR rights service; its exports read
+// the audit trail about the payer's resources through the trail's reader.
+func DataSubjects(e *lambdaenv.Env) *datasubject.Service {
+	return lambdaenv.Shared(e, "datasubject.Service", func() *datasubject.Service {
+		store := table.Store(e)
+		return &datasubject.Service{Store: store, Audit: store.Audit, Now: e.Now, NewID: e.NewID}
+	})
+}
+
 // Wire builds OrganizationsFunction: organisations, departments, bank
-// accounts, KYC and branding.
+// accounts, KYC, branding and the payers' GDPR rights.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	h := &Handlers{Organizations: Organizations(e), Departments: Departments(e),
-		Branding: &branding.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID}}
+		Branding: &branding.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID}, DataSubjects: DataSubjects(e)}
 	return table.HTTP(e, h.Routes()...)
 }
