@@ -4,6 +4,7 @@ import (
 	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/edge"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/organization"
 )
@@ -27,5 +28,5 @@ func Departments(e *lambdaenv.Env) *department.Service {
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	h := &Handlers{Organizations: Organizations(e), Departments: Departments(e),
 		Branding: &branding.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID}}
-	return table.HTTP(e, h.Routes()...)
+	return edge.HTTP(e, h.Routes()...)
 }
