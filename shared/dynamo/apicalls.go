@@ -4,10 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -51,83 +50,72 @@ func apiCallKey(c apicall.Call) (pk, sk string) {
 	return apiCallPK(c.PartnerID, c.OrgID), c.Timestamp.UTC().Format(sortableTime) + "#" + c.RequestID
 }
 
-// apiCallBatchRetries is how many times the unprocessed part of a batch is
-// sent again at once before it is reported failed (and redelivered by SQS).
-const apiCallBatchRetries = 2
+// apiCallWriters bounds the puts PutAPICalls runs at once (an SQS batch
+// of the audit writer is 10 records).
+const apiCallWriters = 10
 
-// PutAPICalls writes calls with BatchWriteItem, 25 to a call (the audit
-// writer's batch of 10 SQS records is one call), and returns each call's
-// outcome: nil once written, or why not (transient: the caller retries
-// that call alone).
+// PutAPICalls writes calls, each with a PutItem conditional on the item's
+// absence, concurrently, and returns each call's outcome: nil once written
+// (or found written: a redelivery), or why not (transient: the caller
+// retries that call alone).
 //
-// The puts are not conditional — BatchWriteItem's cannot be — and need not
-// be: a call's key is its tenant, time and request id, all from the
-// message, so writing a redelivered message again writes the same item
-// with the same values (TTL included: one calendar year from the call).
-// Nothing else ever writes under APICALL#, and no request id is reused.
+// Why not one BatchWriteItem for the batch: IAM cannot tell its puts from
+// its deletes (one action, dynamodb:BatchWriteItem, for both), so granting
+// it would let the writer's role delete audit entries and calls; and its
+// puts cannot be conditional. Single conditional puts keep the role to
+// dynamodb:PutItem and every write to attribute_not_exists, for the same
+// write units (one per call either way); the batch's puts run side by
+// side, so a batch costs about one round trip.
 func (s *APICalls) PutAPICalls(ctx context.Context, calls []apicall.Call) []error {
 	const op = "dynamo.put_api_calls"
 	errs := make([]error, len(calls))
-	byKey := map[string][]int{} // one put per key: a batch may not name a key twice
-	var reqs []types.WriteRequest
+	first := map[string]int{} // a call delivered twice in one batch is put once
+	var todo []int
 	for i, c := range calls {
 		pk, sk := apiCallKey(c)
-		k := pk + "\x00" + sk
-		if _, dup := byKey[k]; dup {
-			byKey[k] = append(byKey[k], i)
+		if j, dup := first[pk+"\x00"+sk]; dup {
+			errs[i] = errDuplicate(j)
 			continue
 		}
-		item, err := marshal(apiCallItem{head: head{PK: pk, SK: sk, GSI1PK: apiCallUserPK(c.PartnerID, c.OrgID, c.ClientID), GSI1SK: sk,
-			Kind: apicall.Kind, TTL: apicall.Retention(c.Timestamp).Unix()}, PartnerID: c.PartnerID, Call: c})
-		if err != nil {
-			errs[i] = apperr.Wrap(op, err)
-			continue
-		}
-		byKey[k] = []int{i}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		first[pk+"\x00"+sk] = i
+		todo = append(todo, i)
 	}
-	fail := func(k string, err error) {
-		for _, i := range byKey[k] {
-			errs[i] = err
-		}
+	sem := make(chan struct{}, apiCallWriters)
+	var wg sync.WaitGroup
+	for _, i := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = s.putAPICall(ctx, op, calls[i])
+		}()
 	}
-	for start := 0; start < len(reqs); start += 25 {
-		end := min(start+25, len(reqs))
-		pending := reqs[start:end]
-		for try := 0; len(pending) > 0; try++ {
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: pending}})
-			if err != nil {
-				for _, r := range pending {
-					fail(writeKey(r), transient(op, err))
-				}
-				break
-			}
-			pending = out.UnprocessedItems[s.table]
-			if len(pending) > 0 && try == apiCallBatchRetries {
-				for _, r := range pending {
-					fail(writeKey(r), apperr.Transient(op, errors.New("unprocessed by BatchWriteItem (throughput exceeded)")))
-				}
-				break
-			}
-			if len(pending) > 0 {
-				time.Sleep(time.Duration(try+1) * 20 * time.Millisecond)
-			}
+	wg.Wait()
+	for i, err := range errs {
+		if j, ok := err.(errDuplicate); ok {
+			errs[i] = errs[int(j)]
 		}
 	}
 	return errs
 }
 
-// writeKey is the key of a put request, as PutAPICalls indexes it.
-func writeKey(r types.WriteRequest) string {
-	if r.PutRequest == nil {
-		return ""
+// errDuplicate marks a call whose outcome is the one of call j.
+type errDuplicate int
+
+func (errDuplicate) Error() string { return "duplicate" }
+
+func (s *APICalls) putAPICall(ctx context.Context, op string, c apicall.Call) error {
+	pk, sk := apiCallKey(c)
+	item, err := marshal(apiCallItem{head: head{PK: pk, SK: sk, GSI1PK: apiCallUserPK(c.PartnerID, c.OrgID, c.ClientID), GSI1SK: sk,
+		Kind: apicall.Kind, TTL: apicall.Retention(c.Timestamp).Unix()}, PartnerID: c.PartnerID, Call: c})
+	if err != nil {
+		return apperr.Wrap(op, err)
 	}
-	pk, _ := r.PutRequest.Item[attrPK].(*types.AttributeValueMemberS)
-	sk, _ := r.PutRequest.Item[attrSK].(*types.AttributeValueMemberS)
-	if pk == nil || sk == nil {
-		return ""
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if err != nil && !checkFailed(err) {
+		return transient(op, err)
 	}
-	return pk.Value + "\x00" + sk.Value
+	return nil
 }
 
 // apiCallCountBound is how far total_items is counted: beyond, it is null.

@@ -39,7 +39,7 @@ func TestAPICallsWrittenOnceAndReadNewestFirst(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	var calls []apicall.Call
-	for i := 0; i < 30; i++ { // 30: two BatchWriteItem calls
+	for i := 0; i < 30; i++ {
 		client := "alice"
 		if i%3 == 0 {
 			client = "bob"
