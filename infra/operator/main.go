@@ -8,6 +8,9 @@
 //
 // The client secret is generated and printed once; only its hash is stored.
 // Running it again for the same partner and client id rotates the secret.
+//
+// redrive-audit-dlq moves the audit DLQ's messages back to the audit queue
+// (see redrive.go).
 package main
 
 import (
@@ -40,10 +43,14 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "bank-account-decide" {
 		return bankAccountDecide(args[1:])
 	}
+	if len(args) > 0 && args[0] == "redrive-audit-dlq" {
+		return redriveAuditDLQ(args[1:])
+	}
 	if len(args) == 0 || args[0] != "create-partner" {
 		return fmt.Errorf("usage: operator create-partner -table T [-endpoint URL] -partner ID -name NAME -client-id ID [-secret S]\n" +
 			"       operator kyc-decide -table T [-endpoint URL] -partner ID -department ID (-approve | -reject code:message[,code:message…]) -reviewer NAME\n" +
-			"       operator bank-account-decide -table T [-endpoint URL] -partner ID -department ID -account ID (-approve | -reject code:message) -reviewer NAME")
+			"       operator bank-account-decide -table T [-endpoint URL] -partner ID -department ID -account ID (-approve | -reject code:message) -reviewer NAME\n" +
+			"       operator redrive-audit-dlq -queue-url URL -dlq-url URL [-endpoint URL] [-max N]")
 	}
 	fs := flag.NewFlagSet("create-partner", flag.ContinueOnError)
 	table := fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage (stack output TableName)")
