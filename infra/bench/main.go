@@ -190,6 +190,9 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	if err != nil {
 		return err
 	}
+	// SQS budget 1: every authenticated route and the token endpoint send
+	// the request to the API call log (one SendMessage to the audit queue);
+	// the public routes (hosted page, health, docs) send nothing.
 	scenarios := []scenario{
 		{name: "POST /v1/auth/token", budget: budget{1, 1}, req: func(int) request {
 			return request{method: "POST", path: "/v1/auth/token", body: `{"grant_type":"client_credentials","client_id":"bench-partner","client_secret":"bench-partner-secret-0123","scope":"partner"}`}
