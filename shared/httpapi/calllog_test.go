@@ -36,9 +36,13 @@ func TestEdgeRecordsOneCallPerAuthenticatedRequest(t *testing.T) {
 	api, err := httpapi.New(httpapi.Options{Verifier: staticVerifier{}, Calls: log, Now: func() time.Time { return t0 },
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))},
 		httpapi.Route{Key: "GET /v1/organizations/{org_id}", Tenancy: httpapi.OrgInPath, Action: auth.ActionOrganizationsRead,
-			Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) { return httpapi.JSON(http.StatusOK, map[string]string{}) }},
+			Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
+				return httpapi.JSON(http.StatusOK, map[string]string{})
+			}},
 		httpapi.Route{Key: "GET /public", Access: httpapi.Public,
-			Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) { return httpapi.JSON(http.StatusOK, map[string]string{}) }},
+			Handler: func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
+				return httpapi.JSON(http.StatusOK, map[string]string{})
+			}},
 	)
 	if err != nil {
 		t.Fatal(err)
