@@ -100,17 +100,19 @@ func TestAuthKnowsNoHTTP(t *testing.T) {
 // Each function links only its family: no main reaches the package that
 // composes every function, nor the OpenAPI validator (tests only), and
 // only the functions that hold a secret or send to a queue link the
-// Secrets Manager or SQS client.
+// Secrets Manager or SQS client (only the audit writer the S3 client).
 func TestFunctionsLinkOnlyTheirFamily(t *testing.T) {
 	type fn struct {
 		dir            string
 		secrets, queue bool
 	}
 	for _, f := range []fn{
-		{"aiiapoller", true, true}, {"auditwriter", false, false}, {"auth", true, false},
+		// The authenticated HTTP functions send each request to the API call
+		// log (one SQS message); the checkout page's routes are public.
+		{"aiiapoller", true, true}, {"audit", true, true}, {"auditwriter", false, false}, {"auth", true, true},
 		{"checkout", true, false}, {"docs", false, false}, {"eventrouter", false, true},
-		{"invoices", true, false}, {"organizations", true, false}, {"payments", true, false},
-		{"scheduler", false, false}, {"webhookdispatcher", false, true}, {"webhooks", true, false},
+		{"invoices", true, true}, {"organizations", true, true}, {"payments", true, true},
+		{"scheduler", false, false}, {"webhookdispatcher", false, true}, {"webhooks", true, true},
 	} {
 		t.Run(f.dir, func(t *testing.T) {
 			linked := map[string]bool{}
@@ -129,6 +131,10 @@ func TestFunctionsLinkOnlyTheirFamily(t *testing.T) {
 			}
 			if got := linked["github.com/aws/aws-sdk-go-v2/service/sqs"]; got != f.queue {
 				t.Errorf("functions/%s links SQS: %v, want %v", f.dir, got, f.queue)
+			}
+			// Only the audit writer archives (S3).
+			if got, want := linked["github.com/aws/aws-sdk-go-v2/service/s3"], f.dir == "auditwriter"; got != want {
+				t.Errorf("functions/%s links S3: %v, want %v", f.dir, got, want)
 			}
 		})
 	}

@@ -216,7 +216,9 @@ func TestAuditLogsBadInput(t *testing.T) {
 		{"resource_type=invoice&cursor=" + cursor, "cursor"}, // another filter's cursor
 		{"to_date=2000-01-01&cursor=" + cursor, "cursor"},    // other dates
 		{"from_date=2100-01-01&cursor=" + cursor, "cursor"},
-		{"resource_type=api_call", "resource_type"},
+		{"resource_type=api_call&action=created", "action"},
+		{"resource_type=api_call&resource_id=req-1", "resource_id"},
+		{"resource_type=api_call&from_date=2024-02-02&to_date=2024-02-01", "to_date"},
 		{"resource_type=invoice&action=created&page=2", "page"},
 	} {
 		a := iw.do(exchange{method: "GET", route: "/v1/audit_logs", query: tc.query, header: iw.h(), status: 422})

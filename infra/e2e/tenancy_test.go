@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // tenancyRoutes is the table every route that names a tenant's resource must
@@ -546,20 +547,36 @@ func TestForeignCursorsAreRefused(t *testing.T) {
 		header: bearer(partnerA), body: `{"role":"admin"}`, status: 201}).json(t)
 	siblingAdmin := w.token(c["client_id"].(string), c["client_secret"].(string))
 
+	// The victim's API call log (its invoices' creations) and the
+	// partner's own (its organisations' creations), read by the route.
+	callsOf := func(h map[string]string) string {
+		var next string
+		waitFor(t, 30*time.Second, func() (bool, string) {
+			a := w.do(exchange{method: "GET", route: "/v1/audit_logs", query: "resource_type=api_call&page_size=1", header: h, status: 200})
+			next, _ = a.json(t)["pagination"].(map[string]any)["next_cursor"].(string)
+			return next != "", "no next_cursor in the API call log yet"
+		})
+		return next
+	}
+	victimOrg := bearer(partnerA, "X-Entity-Id", victim)
 	lists := []struct {
-		route   string
-		cursor  string
-		callers []map[string]string
+		route, query string
+		cursor       string
+		callers      []map[string]string
 	}{
-		{"/v1/invoices", cursor("/v1/invoices", "page_size=1", bearer(partnerA, "X-Entity-Id", victim)), []map[string]string{
+		{"/v1/invoices", "", cursor("/v1/invoices", "page_size=1", victimOrg), []map[string]string{
 			bearer(partnerB, "X-Entity-Id", orgB), bearer(partnerB, "X-Entity-Id", victim),
 			bearer(siblingAdmin), bearer(siblingAdmin, "X-Entity-Id", victim), bearer(partnerA, "X-Entity-Id", sibling)}},
-		{"/v1/organizations", cursor("/v1/organizations", "page_size=1", bearer(partnerA)), []map[string]string{bearer(partnerB)}},
+		{"/v1/organizations", "", cursor("/v1/organizations", "page_size=1", bearer(partnerA)), []map[string]string{bearer(partnerB)}},
+		{"/v1/audit_logs", "resource_type=api_call&", callsOf(victimOrg), []map[string]string{
+			bearer(partnerB, "X-Entity-Id", orgB), bearer(siblingAdmin), bearer(partnerA, "X-Entity-Id", sibling), bearer(partnerA)}},
+		{"/v1/audit_logs", "resource_type=api_call&", callsOf(bearer(partnerA)), []map[string]string{
+			bearer(partnerB), bearer(siblingAdmin), bearer(partnerA, "X-Entity-Id", victim)}},
 	}
 	for _, l := range lists {
 		for _, h := range l.callers {
-			ref := w.do(exchange{method: "GET", route: l.route, query: "page_size=1&cursor=" + url.QueryEscape("eyJQSyI6IngifQ"), header: h, status: -1})
-			got := w.do(exchange{method: "GET", route: l.route, query: "page_size=1&cursor=" + url.QueryEscape(l.cursor), header: h, status: -1})
+			ref := w.do(exchange{method: "GET", route: l.route, query: l.query + "page_size=1&cursor=" + url.QueryEscape("eyJQSyI6IngifQ"), header: h, status: -1})
+			got := w.do(exchange{method: "GET", route: l.route, query: l.query + "page_size=1&cursor=" + url.QueryEscape(l.cursor), header: h, status: -1})
 			if got.status/100 == 2 || !sameAnswer(got, ref) {
 				t.Errorf("%s with another tenant's cursor (%v): %d %s; a forged cursor gets %d %s", l.route, h["X-Entity-Id"], got.status, got.body, ref.status, ref.body)
 			}

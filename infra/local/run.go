@@ -161,6 +161,7 @@ func printBanner(addr, dyn, sqs string, res *stack.Resources, eng *engines.Engin
 	fmt.Fprintf(&b, "  DynamoDB     %s   table %s\n", dyn, res.ByID["Table"].Name)
 	fmt.Fprintf(&b, "  SQS          %s\n", sqs)
 	fmt.Fprintf(&b, "  Aiia sandbox %s   (the app uses %s)\n", aiiaSandbox, os.Getenv(aiia.EnvBaseURL))
+	fmt.Fprintf(&b, "  Audit archive %s\n", os.Getenv("MODUPAY_AUDIT_ARCHIVE_DIR"))
 	if eng != nil {
 		fmt.Fprintf(&b, "  Engine logs  %s\n", eng.LogDir)
 	} else {

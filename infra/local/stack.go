@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/modupay/modupay/infra/engines"
@@ -157,6 +158,9 @@ func localEnvironment(tpl *stack.Template, res *stack.Resources, params, secrets
 	// Set only here, never by the template: page URLs may follow the
 	// gateway's origin and webhook receivers may be on this machine.
 	env["MODUPAY_LOCAL"] = "1"
+	// The archive bucket has no local counterpart (the template's variable
+	// resolves to nothing here): the audit writer archives into a directory.
+	env["MODUPAY_AUDIT_ARCHIVE_DIR"] = LocalArchiveDir()
 	return env, nil
 }
 
@@ -189,4 +193,15 @@ func prepare(ctx context.Context, log *slog.Logger, tpl *stack.Template, dynamoE
 		return nil, err
 	}
 	return res, nil
+}
+
+// LocalArchiveDir is where the local runtime's audit writer archives change
+// entries: MODUPAY_AUDIT_ARCHIVE_DIR, else modupay-local/audit-archive in the
+// temporary directory. Entries are keyed by their event ids, so the runs
+// that share it never overwrite one another.
+func LocalArchiveDir() string {
+	if d := os.Getenv("MODUPAY_AUDIT_ARCHIVE_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "modupay-local", "audit-archive")
 }

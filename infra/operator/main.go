@@ -8,6 +8,9 @@
 //
 // The client secret is generated and printed once; only its hash is stored.
 // Running it again for the same partner and client id rotates the secret.
+//
+// redrive-audit-dlq moves the audit DLQ's messages back to the audit queue
+// (see redrive.go).
 package main
 
 import (

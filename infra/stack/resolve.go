@@ -219,6 +219,11 @@ func (r *resolver) ref(name string) (any, error) {
 		return phys.Name, nil
 	case res.Type == "AWS::Serverless::HttpApi" || res.Type == "AWS::ApiGatewayV2::Api":
 		return LocalAPIID, nil
+	case res.Type == "AWS::S3::Bucket":
+		// The audit archive's bucket has no local counterpart: the variable
+		// naming it is dropped, and the local runtime and tests archive into
+		// a directory (MODUPAY_AUDIT_ARCHIVE_DIR) instead.
+		return noValue, nil
 	}
 	return nil, fmt.Errorf("Ref %s: %s has no local counterpart", name, res.Type)
 }

@@ -70,6 +70,8 @@ func New(tb testing.TB) *Stack {
 		JWTKeys: JWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"], PublicBaseURL: env["MODUPAY_PUBLIC_BASE_URL"],
 		PageKeys: PageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: CSRFKey,
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Local: true,
+		// The archive bucket has no local counterpart: a directory of the test's.
+		AuditArchiveDir: tb.TempDir(),
 	}
 	return &Stack{Template: tpl, Resources: res, Config: cfg}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/modupay/modupay/shared/audit/apicall"
 	"github.com/modupay/modupay/shared/listing"
 )
 
@@ -42,9 +43,11 @@ type Organizations interface {
 	OrganizationExists(ctx context.Context, partnerID, orgID string) error
 }
 
-// Service reads the trail for GET /v1/audit_logs.
+// Service reads the trail for GET /v1/audit_logs: the change entries, and
+// the API call log for resource_type=api_call.
 type Service struct {
 	Trail Reader
+	Calls apicall.Reader
 	Orgs  Organizations
 }
 
@@ -53,12 +56,32 @@ type Service struct {
 // 404 then, as on every route (one more read, only when the page is empty).
 func (s *Service) List(ctx context.Context, partnerID, orgID string, q Query) (listing.Page[Entry], error) {
 	p, err := s.Trail.ListEntries(ctx, partnerID, orgID, q)
+	return checked(ctx, s, partnerID, orgID, q.Page, p, err)
+}
+
+// ListCalls reads a page of the API call log. An organisation's log is
+// read only once the organisation is found to be the caller's (one GetItem
+// more on every page): a request that named an organisation that is not
+// the caller's is logged under the caller's partner and the id it named,
+// so that log is not empty, yet it is no organisation of the caller's and
+// answers 404 as on every route. Those calls stay in the table, for the
+// operator; the partner never reads them.
+func (s *Service) ListCalls(ctx context.Context, partnerID, orgID string, q apicall.Query) (listing.Page[apicall.Call], error) {
+	if orgID != "" {
+		if err := s.Orgs.OrganizationExists(ctx, partnerID, orgID); err != nil {
+			return listing.Page[apicall.Call]{}, err
+		}
+	}
+	return s.Calls.ListAPICalls(ctx, partnerID, orgID, q)
+}
+
+func checked[T any](ctx context.Context, s *Service, partnerID, orgID string, page listing.Query, p listing.Page[T], err error) (listing.Page[T], error) {
 	if err != nil {
 		return p, err
 	}
-	if len(p.Items) == 0 && q.Page.Cursor == "" && orgID != "" {
+	if len(p.Items) == 0 && page.Cursor == "" && orgID != "" {
 		if err := s.Orgs.OrganizationExists(ctx, partnerID, orgID); err != nil {
-			return listing.Page[Entry]{}, err
+			return listing.Page[T]{}, err
 		}
 	}
 	return p, nil

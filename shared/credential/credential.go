@@ -111,6 +111,9 @@ type TokenResponse struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int    `json:"expires_in"`
 	Scope       string `json:"scope"`
+	// Principal is who the token was issued to (never sent): the edge
+	// names it in the request's log line and API call.
+	Principal auth.Principal `json:"-"`
 }
 
 // dummyHash is compared against when the client does not exist, so that the
@@ -154,13 +157,14 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP str
 		return TokenResponse{}, &auth.OAuthError{Code: auth.CodeInvalidScope,
 			Description: "this client may only request the scope \"" + string(c.Scope) + "\""}
 	}
-	tok, exp, err := s.Issuer.Issue(auth.Principal{
+	p := auth.Principal{
 		ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID, Scope: c.Scope, Role: c.Role, PortfolioLimited: len(c.PortfolioIDs) > 0,
-	})
+	}
+	tok, exp, err := s.Issuer.Issue(p)
 	if err != nil {
 		return TokenResponse{}, apperr.Wrap(op, err)
 	}
-	return TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: exp, Scope: string(c.Scope)}, nil
+	return TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: exp, Scope: string(c.Scope), Principal: p}, nil
 }
 
 // failed counts a failed authentication and answers invalid_client. The

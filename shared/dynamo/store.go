@@ -64,6 +64,7 @@ type Store struct {
 	*Refunds
 	*Webhooks
 	*Audit
+	*APICalls
 	*Parked
 	*Idempotency
 
@@ -106,6 +107,7 @@ func New(db DB, table string, now func() time.Time) *Store {
 		Refunds:       &Refunds{b},
 		Webhooks:      &Webhooks{b},
 		Audit:         &Audit{b},
+		APICalls:      &APICalls{b},
 		Parked:        &Parked{b},
 		Idempotency:   &Idempotency{b},
 		shared:        b,

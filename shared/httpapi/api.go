@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/audit/apicall"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/callcount"
 	"github.com/modupay/modupay/shared/idempotency"
@@ -75,7 +76,20 @@ type API struct {
 	newID       func() string
 	maxBody     int
 	limiter     *ratelimit.Limiter
+	calls       CallLog
 }
+
+// CallLog keeps the API call log (seed 000: every API call, one year): it
+// receives one record per request whose caller is known, after the
+// response is computed. Record may fail; the request never does because
+// of it.
+type CallLog interface {
+	Record(ctx context.Context, c apicall.Call) error
+}
+
+// callLogTimeout bounds what recording a call may add to a response when
+// the queue is slow or down (the SDK would otherwise retry for longer).
+const callLogTimeout = 2 * time.Second
 
 // Options are the API's dependencies. Verifier is required when any route is
 // Bearer; Idempotency enables the Idempotency-Key header on POST routes.
@@ -94,6 +108,9 @@ type Options struct {
 	// policy means no limit. LimitNow is its clock (time.Now if nil).
 	ClientLimit ratelimit.Policy
 	LimitNow    func() time.Time
+	// Calls receives the API call log; nil keeps none (public-only
+	// functions, unit tests).
+	Calls CallLog
 }
 
 // New builds an API from its routes. Duplicate keys are a programming error.
@@ -101,6 +118,7 @@ func New(opts Options, routes ...Route) (*API, error) {
 	a := &API{
 		routes: map[string]Route{}, verifier: opts.Verifier, revocations: opts.Revocations,
 		idempotency: opts.Idempotency, log: opts.Logger, now: opts.Now, newID: opts.NewID, maxBody: opts.MaxBody,
+		calls: opts.Calls,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -166,6 +184,7 @@ func (a *API) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (ev
 	if req.limit != nil {
 		setLimitHeaders(resp, *req.limit)
 	}
+	a.recordCall(ctx, req, resp, start, a.now().Sub(start))
 	a.logRequest(ctx, req, resp, err, a.now().Sub(start), calls)
 	return toEvent(resp, req.RequestID), nil
 }
@@ -310,6 +329,33 @@ func toEvent(resp *Response, requestID string) events.APIGatewayV2HTTPResponse {
 			Body: base64.StdEncoding.EncodeToString(resp.Body), IsBase64Encoded: true}
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers, Body: string(resp.Body)}
+}
+
+// recordCall sends the request to the API call log: authenticated
+// requests, and the token endpoint once it knows the client (the handler
+// sets Principal). The call goes to the tenant the edge resolved, or, when
+// the request was refused before that (another organisation's id, a role
+// without the right), to the caller's own: never to a tenant the caller
+// was not allowed to act on. It is one SQS message, counted in the
+// request's sqs_calls; a failure is logged and the response stands.
+func (a *API) recordCall(ctx context.Context, req *Request, resp *Response, start time.Time, latency time.Duration) {
+	p := req.Principal
+	if a.calls == nil || p == nil {
+		return
+	}
+	partnerID, orgID := p.PartnerID, p.OrgID
+	if req.Tenant.PartnerID != "" {
+		partnerID, orgID = req.Tenant.PartnerID, req.Tenant.OrgID
+	}
+	c := apicall.Call{RequestID: req.RequestID, Timestamp: start.UTC(), PartnerID: partnerID, OrgID: orgID,
+		Method: req.Method, Route: req.RouteKey, Status: resp.Status, LatencyMS: latency.Milliseconds(),
+		ClientID: p.ClientID, UserType: string(p.Scope), IPAddress: req.SourceIP}
+	ctx, cancel := context.WithTimeout(ctx, callLogTimeout)
+	defer cancel()
+	if err := a.calls.Record(ctx, c); err != nil {
+		a.log.LogAttrs(ctx, slog.LevelWarn, "api call not recorded", slog.String("request_id", req.RequestID),
+			slog.String("route", req.RouteKey), slog.String("error", err.Error()))
+	}
 }
 
 func (a *API) logRequest(ctx context.Context, req *Request, resp *Response, err error, latency time.Duration, calls *callcount.Counter) {

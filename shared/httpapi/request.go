@@ -100,3 +100,8 @@ func (r *Request) Origin() string {
 	}
 	return scheme + "://" + r.Header.Get("Host")
 }
+
+// Identify sets the caller of a public route that authenticates it itself
+// (the token endpoint, once the client's secret matched), so that the
+// request's log line and API call name it.
+func (r *Request) Identify(p auth.Principal) { r.Principal = &p }

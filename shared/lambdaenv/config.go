@@ -48,6 +48,12 @@ type Config struct {
 	PublicBaseURL    string
 	DynamoDBEndpoint string // empty in AWS; DynamoDB Local's URL locally
 	SQSEndpoint      string // empty in AWS; the local SQS endpoint locally
+	// AuditArchiveBucket is the audit archive's S3 bucket (the template's
+	// AuditArchiveBucket); AuditArchiveDir a directory instead, for the
+	// local runtime and tests. The audit writer needs one of them.
+	AuditArchiveBucket string
+	AuditArchiveDir    string
+	S3Endpoint         string // empty in AWS; a local S3 (moto) for tests
 	// SecretIDs name the Secrets Manager secrets holding the secrets whose
 	// value is not set (MODUPAY_<NAME>_SECRET_ID); see secrets.Resolve.
 	SecretIDs map[Secret]string
@@ -67,23 +73,26 @@ func ConfigFromEnv() Config {
 		region = "eu-west-3"
 	}
 	return Config{
-		Stage:            os.Getenv("MODUPAY_STAGE"),
-		Region:           region,
-		Table:            os.Getenv("MODUPAY_TABLE"),
-		AuditQueueURL:    os.Getenv("MODUPAY_AUDIT_QUEUE_URL"),
-		AiiaPollQueueURL: os.Getenv("MODUPAY_AIIA_POLL_QUEUE_URL"),
-		WebhookQueueURL:  os.Getenv("MODUPAY_WEBHOOK_QUEUE_URL"),
-		Aiia:             aiia.ConfigFromEnv(),
-		JWTKeys:          os.Getenv("MODUPAY_JWT_KEYS"),
-		JWTActiveKid:     os.Getenv("MODUPAY_JWT_ACTIVE_KID"),
-		PageKeys:         os.Getenv("MODUPAY_PAGE_KEYS"),
-		PageActiveKid:    os.Getenv("MODUPAY_PAGE_ACTIVE_KID"),
-		CSRFKey:          os.Getenv("MODUPAY_CSRF_KEY"),
-		PublicBaseURL:    os.Getenv("MODUPAY_PUBLIC_BASE_URL"),
-		DynamoDBEndpoint: os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"),
-		SQSEndpoint:      os.Getenv("MODUPAY_SQS_ENDPOINT"),
-		SecretIDs:        secretIDsFromEnv(),
-		Local:            os.Getenv("MODUPAY_LOCAL") == "1",
+		Stage:              os.Getenv("MODUPAY_STAGE"),
+		Region:             region,
+		Table:              os.Getenv("MODUPAY_TABLE"),
+		AuditQueueURL:      os.Getenv("MODUPAY_AUDIT_QUEUE_URL"),
+		AiiaPollQueueURL:   os.Getenv("MODUPAY_AIIA_POLL_QUEUE_URL"),
+		WebhookQueueURL:    os.Getenv("MODUPAY_WEBHOOK_QUEUE_URL"),
+		Aiia:               aiia.ConfigFromEnv(),
+		JWTKeys:            os.Getenv("MODUPAY_JWT_KEYS"),
+		JWTActiveKid:       os.Getenv("MODUPAY_JWT_ACTIVE_KID"),
+		PageKeys:           os.Getenv("MODUPAY_PAGE_KEYS"),
+		PageActiveKid:      os.Getenv("MODUPAY_PAGE_ACTIVE_KID"),
+		CSRFKey:            os.Getenv("MODUPAY_CSRF_KEY"),
+		PublicBaseURL:      os.Getenv("MODUPAY_PUBLIC_BASE_URL"),
+		DynamoDBEndpoint:   os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"),
+		SQSEndpoint:        os.Getenv("MODUPAY_SQS_ENDPOINT"),
+		AuditArchiveBucket: os.Getenv("MODUPAY_AUDIT_ARCHIVE_BUCKET"),
+		AuditArchiveDir:    os.Getenv("MODUPAY_AUDIT_ARCHIVE_DIR"),
+		S3Endpoint:         os.Getenv("MODUPAY_S3_ENDPOINT"),
+		SecretIDs:          secretIDsFromEnv(),
+		Local:              os.Getenv("MODUPAY_LOCAL") == "1",
 
 		SecretsManagerEndpoint: os.Getenv("MODUPAY_SECRETSMANAGER_ENDPOINT"),
 	}
@@ -92,7 +101,7 @@ func ConfigFromEnv() Config {
 // LocalEngines tells whether the configuration points at local engines,
 // which take a fixed key (see AWSConfig).
 func (c Config) LocalEngines() bool {
-	return c.DynamoDBEndpoint != "" || c.SQSEndpoint != "" || c.SecretsManagerEndpoint != ""
+	return c.DynamoDBEndpoint != "" || c.SQSEndpoint != "" || c.SecretsManagerEndpoint != "" || c.S3Endpoint != ""
 }
 
 // Validate checks the settings every function shares.

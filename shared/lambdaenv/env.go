@@ -2,6 +2,7 @@ package lambdaenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -165,8 +166,15 @@ func (e *Env) Require(logicalID string) error {
 	if !ok {
 		return fmt.Errorf("unknown function %s", logicalID)
 	}
-	return e.keys.missing.check(needs, MakesPageURLs[logicalID])
+	err := e.keys.missing.check(needs, MakesPageURLs[logicalID])
+	if KeepsAuditArchive[logicalID] && e.Config.AuditArchiveBucket == "" && e.Config.AuditArchiveDir == "" {
+		err = errors.Join(err, errors.New("MODUPAY_AUDIT_ARCHIVE_BUCKET is not set (deployed: the AuditArchiveBucket; locally MODUPAY_AUDIT_ARCHIVE_DIR, a directory): change entries must outlive the table's backups"))
+	}
+	return err
 }
+
+// KeepsAuditArchive are the functions that append to the audit archive.
+var KeepsAuditArchive = map[string]bool{"AuditWriterFunction": true}
 
 // JWTKeys is the token signing ring (nil when MODUPAY_JWT_KEYS is absent).
 func (e *Env) JWTKeys() *auth.Keyring { return e.keys.jwt }

@@ -3,6 +3,7 @@ package wiring
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -15,7 +16,7 @@ func testConfig(endpoint string) Config {
 	return Config{Stage: "sandbox", Region: "eu-west-3", Table: "t", AuditQueueURL: endpoint + "/123456789012/q",
 		JWTKeys: "k1:dGVzdC1vbmx5LXNpZ25pbmcta2V5LTMyLWJ5dGVzLWxvbmch", JWTActiveKid: "k1",
 		PageKeys: "p1:" + pageSecret1, PageActiveKid: "p1", CSRFKey: csrfSecret, PublicBaseURL: "https://pay.example.test",
-		DynamoDBEndpoint: endpoint, SQSEndpoint: endpoint}
+		DynamoDBEndpoint: endpoint, SQSEndpoint: endpoint, AuditArchiveDir: filepath.Join(os.TempDir(), "modupay-wiring-test-archive")}
 }
 
 // The app serves exactly the functions and routes template.yaml declares:

@@ -5,6 +5,7 @@ package apicall
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/modupay/modupay/shared/listing"
@@ -37,3 +38,47 @@ type Query struct {
 type Reader interface {
 	ListAPICalls(ctx context.Context, partnerID, orgID string, q Query) (listing.Page[Call], error)
 }
+
+// Kind marks an API call on the audit queue, whose other messages (event
+// records, which have no "kind") become change entries.
+const Kind = "api_call"
+
+// Message is a call as it travels on the audit queue: the call, its
+// partner (which the call's JSON leaves out) and Kind. A few hundred bytes,
+// far under SQS's 256 KB: every field is bounded by the edge (route keys
+// are the template's, ids and addresses are short).
+type Message struct {
+	Kind      string `json:"kind"`
+	PartnerID string `json:"partner_id"`
+	Call
+}
+
+// NewMessage wraps c for the audit queue.
+func NewMessage(c Call) Message { return Message{Kind: Kind, PartnerID: c.PartnerID, Call: c} }
+
+// Unwrap returns the call the message carries, its partner set.
+func (m Message) Unwrap() Call {
+	c := m.Call
+	c.PartnerID = m.PartnerID
+	return c
+}
+
+// Validate says what a call lacks to be kept: it is keyed by its tenant,
+// time and request id.
+func (c Call) Validate() error {
+	switch {
+	case c.PartnerID == "":
+		return errors.New("api call lacks partner_id")
+	case c.RequestID == "":
+		return errors.New("api call lacks request_id")
+	case c.Timestamp.IsZero():
+		return errors.New("api call lacks timestamp")
+	case c.Method == "" || c.Route == "":
+		return errors.New("api call lacks method or route")
+	}
+	return nil
+}
+
+// Retention is how long a call made at t is kept: one calendar year (seed
+// 000, "Appel API (tous) — 1 an"), by the calendar, not 365 days.
+func Retention(t time.Time) time.Time { return t.UTC().AddDate(1, 0, 0) }

@@ -1,7 +1,8 @@
 // Package audit serves the audit trail (seed 000, "Consultation des logs"):
 // GET /v1/audit_logs, one organisation's entries newest first, or the
 // partner's own (webhook subscriptions, branding) for a partner token
-// without X-Entity-Id. Entries are written by the audit writer from the
+// without X-Entity-Id; with resource_type=api_call, the API call log of the
+// same tenant (one year). Entries are written by the audit writer from the
 // committed events; nothing here changes them (there is no route that could).
 package audit
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/audit"
+	"github.com/modupay/modupay/shared/audit/apicall"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/httpapi"
 )
@@ -47,12 +49,31 @@ type Entry struct {
 	EventType      string          `json:"event_type"`
 	OrganizationID string          `json:"organization_id,omitempty"`
 	Changes        json.RawMessage `json:"changes"`
+	Call           *Call           `json:"call,omitempty"`
+}
+
+// Call is what an API call entry (resource_type api_call) adds: the
+// request's method, route key, status and latency.
+type Call struct {
+	Method    string `json:"method"`
+	Route     string `json:"route"`
+	Status    int    `json:"status"`
+	LatencyMS int64  `json:"latency_ms"`
 }
 
 func render(e audit.Entry) Entry {
 	return Entry{ID: e.ID, Timestamp: e.Timestamp.UTC().Truncate(time.Second).Format(time.RFC3339), ResourceType: e.ResourceType,
 		ResourceID: e.ResourceID, Action: e.Action, UserID: e.UserID, UserType: e.UserType, IPAddress: e.IPAddress, RequestID: e.RequestID,
 		EventType: e.EventType, OrganizationID: e.OrganizationID, Changes: e.Changes}
+}
+
+// renderCall shows a call as an entry: its id and resource id are the
+// request id, its action "called", its changes null.
+func renderCall(c apicall.Call) Entry {
+	return Entry{ID: c.RequestID, Timestamp: c.Timestamp.UTC().Truncate(time.Second).Format(time.RFC3339), ResourceType: apicall.Kind,
+		ResourceID: c.RequestID, Action: "called", UserID: c.ClientID, UserType: c.UserType, IPAddress: c.IPAddress, RequestID: c.RequestID,
+		EventType: "api.called", OrganizationID: c.OrgID, Changes: json.RawMessage("null"),
+		Call: &Call{Method: c.Method, Route: c.Route, Status: c.Status, LatencyMS: c.LatencyMS}}
 }
 
 var (
@@ -88,8 +109,12 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 			return nil, apperr.Field(op, f.param, f.param+" must be "+f.what)
 		}
 	}
-	if q.ResourceType == "api_call" {
-		return nil, apperr.Field(op, "resource_type", "the API call log (resource_type=api_call) is not served yet; the trail holds the changes")
+	if q.ResourceType == apicall.Kind {
+		for _, f := range []struct{ param, v string }{{"resource_id", q.ResourceID}, {"action", q.Action}} {
+			if f.v != "" {
+				return nil, apperr.Field(op, f.param, f.param+" does not filter the API call log; with resource_type=api_call the filters are user_id, from_date and to_date")
+			}
+		}
 	}
 	var err error
 	if q.From, err = date(op, "from_date", r.Query.Get("from_date"), false); err != nil {
@@ -105,6 +130,13 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		return nil, err
 	}
 	t := r.Tenant
+	if q.ResourceType == apicall.Kind {
+		calls, err := h.Trail.ListCalls(ctx, t.PartnerID, t.OrgID, apicall.Query{UserID: q.UserID, From: q.From, To: q.To, Page: q.Page})
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, httpapi.NewList(q.Page, calls, renderCall))
+	}
 	page, err := h.Trail.List(ctx, t.PartnerID, t.OrgID, q)
 	if err != nil {
 		return nil, err

@@ -3,12 +3,14 @@ package checkout
 import (
 	"github.com/modupay/modupay/shared/aiiabank"
 	"github.com/modupay/modupay/shared/lambdaenv"
-	"github.com/modupay/modupay/shared/lambdaenv/table"
 )
 
-// Wire builds CheckoutFunction: the hosted payment page.
+// Wire builds CheckoutFunction: the hosted payment page. Its routes are
+// public (the URL's token is the key), so it is served on the public edge:
+// no token to verify, no API client whose calls the API call log would
+// keep, and so no SQS client linked.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	sandbox := !e.Config.Mode().Strict
 	h := &Handlers{Flow: aiiabank.Flow(e), CSRFKey: e.CSRFKey(), BaseURL: e.Config.PublicBaseURL, Sandbox: sandbox, Now: e.Now}
-	return table.HTTP(e, h.Routes()...)
+	return lambdaenv.HTTP(e.PublicAPI(), h.Routes()...)
 }

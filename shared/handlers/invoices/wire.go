@@ -3,6 +3,7 @@ package invoices
 import (
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/edge"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 )
 
@@ -15,5 +16,5 @@ func Service(e *lambdaenv.Env) *invoice.Service {
 
 // Wire builds InvoicesFunction.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
-	return table.HTTP(e, (&Handlers{Invoices: Service(e)}).Routes()...)
+	return edge.HTTP(e, (&Handlers{Invoices: Service(e)}).Routes()...)
 }

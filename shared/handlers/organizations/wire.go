@@ -5,6 +5,7 @@ import (
 	"github.com/modupay/modupay/shared/datasubject"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/edge"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/organization"
 )
@@ -37,5 +38,5 @@ func DataSubjects(e *lambdaenv.Env) *datasubject.Service {
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	h := &Handlers{Organizations: Organizations(e), Departments: Departments(e),
 		Branding: &branding.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID}, DataSubjects: DataSubjects(e)}
-	return table.HTTP(e, h.Routes()...)
+	return edge.HTTP(e, h.Routes()...)
 }

@@ -2,6 +2,7 @@ package payments
 
 import (
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/edge"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/refund"
@@ -26,5 +27,5 @@ func Refunds(e *lambdaenv.Env) *refund.Service {
 
 // Wire builds PaymentsFunction: payment links and intents, refunds.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
-	return table.HTTP(e, (&Handlers{Payments: Service(e), Refunds: Refunds(e)}).Routes()...)
+	return edge.HTTP(e, (&Handlers{Payments: Service(e), Refunds: Refunds(e)}).Routes()...)
 }

@@ -43,6 +43,7 @@ func (h *Handlers) token(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	if oerr == nil {
 		tok, err := h.Credentials.Token(ctx, treq.TokenRequest, r.SourceIP)
 		if err == nil {
+			r.Identify(tok.Principal) // the API call log keeps issued tokens under the client's tenant
 			resp, err := httpapi.JSON(http.StatusOK, tok)
 			if err != nil {
 				return nil, err

@@ -4,6 +4,7 @@ import (
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/edge"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 )
 
@@ -19,5 +20,5 @@ func Credentials(e *lambdaenv.Env) *credential.Service {
 
 // Wire builds AuthFunction: the token endpoint and the API clients.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
-	return table.HTTP(e, (&Handlers{Credentials: Credentials(e)}).Routes()...)
+	return edge.HTTP(e, (&Handlers{Credentials: Credentials(e)}).Routes()...)
 }

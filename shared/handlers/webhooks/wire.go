@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/edge"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/webhook"
 )
@@ -16,5 +17,5 @@ func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 		_, err := policy.CheckURL(ctx, e.Webhooks.Resolver, raw)
 		return err
 	}}
-	return table.HTTP(e, (&Handlers{Webhooks: hooks}).Routes()...)
+	return edge.HTTP(e, (&Handlers{Webhooks: hooks}).Routes()...)
 }
