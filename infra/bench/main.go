@@ -299,6 +299,11 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	if err != nil {
 		return err
 	}
+	flow, err := measureAuditFlow(ctx, c, auditFlowSetup{sqs: stack.NewSQSClient(sq), auditURL: res.ByID["AuditQueue"].URL, dlqURL: res.ByID["AuditDLQ"].URL,
+		stages: stages, token: token, partnerID: "partner-bench", orgID: auditOrg, samples: 50, records: 2000, writerResources: 10})
+	if err != nil {
+		return err
+	}
 	bins, err := measureBinaries(ctx, root, withExtra(initTargets(), extra), initRuns)
 	if err != nil {
 		return err
@@ -345,6 +350,7 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		percentile(refundTimes, 50).Round(time.Millisecond), percentile(refundTimes, 100).Round(time.Millisecond))
 	scale.report(os.Stdout)
 	trail.report(os.Stdout)
+	flow.report(os.Stdout)
 	hooks.report(os.Stdout)
 	if hooksErr != nil {
 		return hooksErr
@@ -353,6 +359,9 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		return err
 	}
 	if err := trail.check(); err != nil {
+		return err
+	}
+	if err := flow.check(); err != nil {
 		return err
 	}
 	if scale.listCalls != 1 || scale.overdueMarked != scale.due || scale.overdueCalls-int64(scale.overdueMarked) > 2*8 {
