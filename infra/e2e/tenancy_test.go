@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/modupay/modupay/shared/audit/apicall"
+	"github.com/modupay/modupay/shared/listing"
 )
 
 // tenancyRoutes is the table every route that names a tenant's resource must
@@ -394,6 +398,29 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 			}
 			wt.do(ex)
 		})
+	}
+	// Every request leaves an API call (the snapshot leaves them out): an
+	// attacker's is kept under the attacker's own partner, never in the
+	// victim's log, which holds the owner's requests only.
+	w.waitDrained(t, 60*time.Second, "AuditQueue", "AuditDLQ")
+	owner, cursor := 0, ""
+	for {
+		p, err := w.app.Store.ListAPICalls(context.Background(), "ptn-1", orgA1, apicall.Query{Page: listing.Query{Page: 1, Size: 100, Cursor: cursor}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Items {
+			if c.ClientID != "ptn-1-client" {
+				t.Errorf("the victim's API call log holds a call of %s (%s %d)", c.ClientID, c.Route, c.Status)
+			}
+			owner++
+		}
+		if cursor = p.Next; cursor == "" {
+			break
+		}
+	}
+	if owner < len(tenancyRoutes) {
+		t.Errorf("the victim's API call log holds %d calls, fewer than the owner's %d positive controls", owner, len(tenancyRoutes))
 	}
 }
 
