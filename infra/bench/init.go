@@ -181,6 +181,9 @@ func timeInit(ctx context.Context, bin string) (time.Duration, int64, error) {
 		"MODUPAY_PAGE_KEYS=" + benchPageKeys, "MODUPAY_PAGE_ACTIVE_KID=bench-page",
 		"MODUPAY_CSRF_KEY=" + benchCSRFKey, "MODUPAY_LOCAL=1",
 		"MODUPAY_DYNAMODB_ENDPOINT=" + endpoint, "MODUPAY_SQS_ENDPOINT=" + endpoint,
+		// The audit writer as deployed: its archive is a bucket (the S3
+		// client is built at init, nothing is sent before an event).
+		"MODUPAY_AUDIT_ARCHIVE_BUCKET=bench-archive", "MODUPAY_S3_ENDPOINT=" + endpoint,
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
