@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/postresponse"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
@@ -270,7 +271,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// A client that hangs up does not stop a Lambda invocation: only the
 	// function's timeout bounds it.
-	resp, err := call(context.WithoutCancel(r.Context()), a.opts.FunctionARN(cr.FunctionID), cr.Timeout, func(ctx context.Context) (events.APIGatewayV2HTTPResponse, error) {
+	// The queue of work the function leaves for after its response (the
+	// API call log), run once the response is written, as the function's
+	// Lambda extension does after the runtime posts it.
+	ctx, after := postresponse.With(context.WithoutCancel(r.Context()))
+	defer after.Run(ctx)
+	resp, err := call(ctx, a.opts.FunctionARN(cr.FunctionID), cr.Timeout, func(ctx context.Context) (events.APIGatewayV2HTTPResponse, error) {
 		return cr.Handler(ctx, ev)
 	})
 	if err != nil {
@@ -458,9 +464,17 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp events.APIGatewa
 		// Do not let net/http sniff one: API Gateway does not invent it either.
 		h["Content-Type"] = nil
 	}
+	// A length, so the client has the whole response once it is flushed,
+	// before the post-response work runs (as through API Gateway).
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified && resp.StatusCode >= 200 {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
 	}
 	return nil
 }

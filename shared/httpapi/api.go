@@ -17,6 +17,7 @@ import (
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/callcount"
 	"github.com/modupay/modupay/shared/idempotency"
+	"github.com/modupay/modupay/shared/postresponse"
 	"github.com/modupay/modupay/shared/ratelimit"
 )
 
@@ -350,11 +351,19 @@ func (a *API) recordCall(ctx context.Context, req *Request, resp *Response, star
 	c := apicall.Call{RequestID: req.RequestID, Timestamp: start.UTC(), PartnerID: partnerID, OrgID: orgID,
 		Method: req.Method, Route: req.RouteKey, Status: resp.Status, LatencyMS: latency.Milliseconds(),
 		ClientID: p.ClientID, UserType: string(p.Scope), IPAddress: req.SourceIP}
-	ctx, cancel := context.WithTimeout(ctx, callLogTimeout)
-	defer cancel()
-	if err := a.calls.Record(ctx, c); err != nil {
-		a.log.LogAttrs(ctx, slog.LevelWarn, "api call not recorded", slog.String("request_id", req.RequestID),
-			slog.String("route", req.RouteKey), slog.String("error", err.Error()))
+	send := func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, callLogTimeout)
+		defer cancel()
+		if err := a.calls.Record(ctx, c); err != nil {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "api call not recorded", slog.String("request_id", req.RequestID),
+				slog.String("route", req.RouteKey), slog.String("error", err.Error()))
+		}
+	}
+	// After the response when the invoker runs a post-response queue (the
+	// Lambda extension, the local gateway): the caller does not wait for
+	// the SendMessage. Otherwise now, before answering.
+	if !postresponse.Defer(ctx, send) {
+		send(ctx)
 	}
 }
 

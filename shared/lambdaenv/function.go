@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/modupay/modupay/shared/postresponse"
 )
 
 // Handler signatures, exactly those aws-lambda-go accepts for each event source.
@@ -64,7 +66,28 @@ func Start(logicalID string, wire Wire, resolve Resolve) {
 		slog.Error("init failed", slog.String("function", logicalID), slog.String("error", err.Error()))
 		os.Exit(1)
 	}
+	if fn.HTTP != nil {
+		fn.HTTP = postResponse(fn.HTTP)
+	}
 	lambda.Start(fn.Handler())
+}
+
+// postResponse gives an HTTP function's invocations their post-response
+// queue (the API call log is sent from it) through an internal extension,
+// registered now, during init. Where it cannot register, the handler runs
+// that work itself before answering, as it would in a unit test.
+func postResponse(h HTTPHandler) HTTPHandler {
+	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if api == "" {
+		return h
+	}
+	x, err := postresponse.Register(context.Background(), api, slog.Default())
+	if err != nil {
+		slog.Warn("post-response extension not registered: the call log is sent before each response", slog.String("error", err.Error()))
+		return h
+	}
+	go x.Run(context.Background())
+	return postresponse.Wrap(x, h)
 }
 
 // Load builds the function as Start does, without starting it.
