@@ -273,9 +273,16 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// function's timeout bounds it.
 	// The queue of work the function leaves for after its response (the
 	// API call log), run once the response is written, as the function's
-	// Lambda extension does after the runtime posts it.
+	// Lambda extension does after the runtime posts it. It runs beside the
+	// connection's next request: here every function serves requests
+	// concurrently, whereas in Lambda the environment stays busy until the
+	// extension is done (and the next request goes to another one).
 	ctx, after := postresponse.With(context.WithoutCancel(r.Context()))
-	defer after.Run(ctx)
+	defer func() {
+		if after.Len() > 0 {
+			go after.Run(ctx)
+		}
+	}()
 	resp, err := call(ctx, a.opts.FunctionARN(cr.FunctionID), cr.Timeout, func(ctx context.Context) (events.APIGatewayV2HTTPResponse, error) {
 		return cr.Handler(ctx, ev)
 	})
