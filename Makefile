@@ -55,6 +55,7 @@ fuzz: ## run each fuzz target for a while (the seed corpora run in make test)
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=30s ./shared/auth/
 	$(GO) test -run='^$$' -fuzz=FuzzParseTokenRequest -fuzztime=30s ./shared/handlers/tokens/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=30s ./shared/httpapi/
+	$(GO) test -run='^$$' -fuzz=FuzzAmountRoundTrip -fuzztime=30s ./shared/money/
 
 build: $(addprefix build-,$(foreach f,$(FUNCTIONS),$(word 1,$(subst :, ,$(f)))))
 
