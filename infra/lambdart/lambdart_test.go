@@ -41,10 +41,18 @@ type moments struct {
 	body string
 }
 
-func (m *moments) mark(name string) {
+// mark records that name happened now and returns how often it has.
+func (m *moments) mark(name string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.at[name] = append(m.at[name], time.Now())
+	return len(m.at[name])
+}
+
+func (m *moments) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return fmt.Sprint(m.at)
 }
 
 func (m *moments) get(name string, i int) (time.Time, bool) {
@@ -126,8 +134,7 @@ func TestCallLogIsSentAfterTheResponseBeforeTheNextEvent(t *testing.T) {
 			w.Header().Set("Lambda-Extension-Identifier", "ext-lambdart")
 			_, _ = w.Write([]byte(`{}`))
 		case r.URL.Path == "/2020-01-01/extension/event/next":
-			m.mark("extension-next")
-			if n := len(m.at["extension-next"]); n == 1 {
+			if m.mark("extension-next") == 1 {
 				select {
 				case <-invoked:
 					_ = json.NewEncoder(w).Encode(map[string]any{"eventType": "INVOKE", "deadlineMs": time.Now().Add(10 * time.Second).UnixMilli(), "requestId": "inv-1"})
@@ -186,7 +193,7 @@ func TestCallLogIsSentAfterTheResponseBeforeTheNextEvent(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the extension never asked for its next event after the invocation; moments %v\nfunction output:\n%s", m.at, out)
+			t.Fatalf("the extension never asked for its next event after the invocation; moments %v\nfunction output:\n%s", m, out)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
