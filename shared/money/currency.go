@@ -100,23 +100,5 @@ func FormatAmount(minor int64, currency string) (json.Number, error) {
 	if !ok {
 		return "", ErrUnknownCurrency
 	}
-	u := abs64(minor)
-	var pow uint64 = 1
-	for range places {
-		pow *= 10
-	}
-	buf := make([]byte, 0, 24)
-	if minor < 0 {
-		buf = append(buf, '-')
-	}
-	buf = appendUint(buf, u/pow)
-	if places > 0 {
-		buf = append(buf, '.')
-		frac := u % pow
-		for p := pow / 10; p > 0; p /= 10 {
-			buf = append(buf, byte('0'+frac/p))
-			frac %= p
-		}
-	}
-	return json.Number(buf), nil
+	return json.Number(formatDecimal(minor, places, true)), nil
 }

@@ -151,7 +151,11 @@ func (d decimal) exactInt(scale int64) (int64, bool) {
 
 // formatScaled writes v / 10^places as the shortest exact decimal: "125",
 // "1.5", "0.001", "-2.1".
-func formatScaled(v int64, places int) string {
+func formatScaled(v int64, places int) string { return formatDecimal(v, places, false) }
+
+// formatDecimal writes v / 10^places exactly: with all places decimals
+// when fixed ("12.50"), else the shortest ("12.5").
+func formatDecimal(v int64, places int, fixed bool) string {
 	u := abs64(v)
 	var pow uint64 = 1
 	for range places {
@@ -163,11 +167,11 @@ func formatScaled(v int64, places int) string {
 	}
 	buf = appendUint(buf, u/pow)
 	f := u % pow
-	if f == 0 {
+	if places == 0 || f == 0 && !fixed {
 		return string(buf)
 	}
 	buf = append(buf, '.')
-	for pow /= 10; f > 0; pow /= 10 {
+	for pow /= 10; pow > 0 && (fixed || f > 0); pow /= 10 {
 		buf = append(buf, byte('0'+f/pow))
 		f %= pow
 	}
