@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -51,31 +50,19 @@ func measureAuditScale(ctx context.Context, app *wiring.App, c *client, token, p
 	}
 	start := time.Now()
 	const workers = 8
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			var batch []audit.Entry
-			for i := w; i < total; i += workers {
-				batch = append(batch, entry(i, fmt.Sprintf("inv-bench-%07d", i)))
-				if len(batch) == 500 {
-					if err := app.Store.SeedAuditTrail(ctx, batch); err != nil {
-						errs <- err
-						return
-					}
-					batch = batch[:0]
+	if err := inParallel(workers, func(w int) error {
+		var batch []audit.Entry
+		for i := w; i < total; i += workers {
+			batch = append(batch, entry(i, fmt.Sprintf("inv-bench-%07d", i)))
+			if len(batch) == 500 {
+				if err := app.Store.SeedAuditTrail(ctx, batch); err != nil {
+					return err
 				}
+				batch = batch[:0]
 			}
-			if err := app.Store.SeedAuditTrail(ctx, batch); err != nil {
-				errs <- err
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+		}
+		return app.Store.SeedAuditTrail(ctx, batch)
+	}); err != nil {
 		return res, err
 	}
 	for i := 0; i < 10; i++ {
@@ -85,30 +72,22 @@ func measureAuditScale(ctx context.Context, app *wiring.App, c *client, token, p
 	}
 	// An API call log of 10 000 calls (the writer's own puts, 10 at a
 	// time by 8 workers), so that 50 pages by cursor stay inside it.
-	callErrs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w * 10; i < auditCalls; i += workers * 10 {
-				var batch []apicall.Call
-				for j := i; j < min(i+10, auditCalls); j++ {
-					batch = append(batch, apicall.Call{RequestID: fmt.Sprintf("req-bench-call-%06d", j), Timestamp: t0.Add(time.Duration(j) * time.Second),
-						PartnerID: partnerID, OrgID: orgID, Method: "GET", Route: "GET /v1/invoices/{invoice_id}", Status: 200, LatencyMS: 2,
-						ClientID: "bench-partner", UserType: "partner", IPAddress: "203.0.113.42"})
-				}
-				for _, err := range app.Store.PutAPICalls(ctx, batch) {
-					if err != nil {
-						callErrs <- err
-						return
-					}
+	if err := inParallel(workers, func(w int) error {
+		for i := w * 10; i < auditCalls; i += workers * 10 {
+			var batch []apicall.Call
+			for j := i; j < min(i+10, auditCalls); j++ {
+				batch = append(batch, apicall.Call{RequestID: fmt.Sprintf("req-bench-call-%06d", j), Timestamp: t0.Add(time.Duration(j) * time.Second),
+					PartnerID: partnerID, OrgID: orgID, Method: "GET", Route: "GET /v1/invoices/{invoice_id}", Status: 200, LatencyMS: 2,
+					ClientID: "bench-partner", UserType: "partner", IPAddress: "203.0.113.42"})
+			}
+			for _, err := range app.Store.PutAPICalls(ctx, batch) {
+				if err != nil {
+					return err
 				}
 			}
-		}(w)
-	}
-	wg.Wait()
-	close(callErrs)
-	if err := <-callErrs; err != nil {
+		}
+		return nil
+	}); err != nil {
 		return res, err
 	}
 	res.seedTime = time.Since(start)

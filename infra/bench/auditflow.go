@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -159,31 +158,22 @@ func measureAuditFlow(ctx context.Context, c *client, s auditFlowSetup) (auditFl
 	s.stages.start()
 	start := time.Now()
 	const senders = 4
-	var wg sync.WaitGroup
-	errs := make(chan error, senders)
-	for w := 0; w < senders; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w * 10; i < len(bodies); i += senders * 10 {
-				var entries []sqstypes.SendMessageBatchRequestEntry
-				for j := i; j < min(i+10, len(bodies)); j++ {
-					entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(bodies[j])})
-				}
-				out, err := s.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.auditURL), Entries: entries})
-				if err == nil && len(out.Failed) > 0 {
-					err = fmt.Errorf("%d records refused by the queue", len(out.Failed))
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	if err := inParallel(senders, func(w int) error {
+		for i := w * 10; i < len(bodies); i += senders * 10 {
+			var entries []sqstypes.SendMessageBatchRequestEntry
+			for j := i; j < min(i+10, len(bodies)); j++ {
+				entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(bodies[j])})
 			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+			out, err := s.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.auditURL), Entries: entries})
+			if err == nil && len(out.Failed) > 0 {
+				err = fmt.Errorf("%d records refused by the queue", len(out.Failed))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return f, err
 	}
 	if err := waitQueuesEmpty(ctx, s.sqs, 5*time.Minute, s.auditURL); err != nil {

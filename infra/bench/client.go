@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -143,4 +144,22 @@ func cursorOf(body []byte) string {
 	}
 	_ = json.Unmarshal(body, &l)
 	return l.Pagination.NextCursor
+}
+
+// inParallel runs fn(0) … fn(n-1) at once and returns the first error.
+func inParallel(n int, fn func(w int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(w); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
