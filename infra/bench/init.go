@@ -22,7 +22,7 @@ var functionDirs = map[string]string{
 	"InvoicesFunction": "invoices", "SchedulerFunction": "scheduler", "PaymentsFunction": "payments",
 	"AiiaPollerFunction": "aiiapoller", "CheckoutFunction": "checkout",
 	"WebhooksFunction": "webhooks", "WebhookDispatcherFunction": "webhookdispatcher",
-	"AuditFunction": "audit",
+	"AuditFunction": "audit", "PaymentOrdersFunction": "paymentorders",
 }
 
 // The bench's secrets (bench only), passed as values as the local runtime

@@ -24,6 +24,7 @@ import (
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/payment"
+	"github.com/modupay/modupay/shared/paymentorder"
 	"github.com/modupay/modupay/shared/refund"
 	"github.com/modupay/modupay/shared/webhook"
 )
@@ -62,6 +63,7 @@ type Store struct {
 	*Invoices
 	*Payments
 	*Refunds
+	*PaymentOrders
 	*Webhooks
 	*Audit
 	*APICalls
@@ -86,6 +88,7 @@ var (
 	_ payment.Store            = (*Store)(nil)
 	_ payment.TransferStore    = (*Store)(nil)
 	_ refund.Store             = (*Store)(nil)
+	_ paymentorder.Store       = (*PaymentOrders)(nil)
 	_ idempotency.Store        = (*Store)(nil)
 )
 
@@ -105,6 +108,7 @@ func New(db DB, table string, now func() time.Time) *Store {
 		Invoices:      &Invoices{b},
 		Payments:      &Payments{b},
 		Refunds:       &Refunds{b},
+		PaymentOrders: &PaymentOrders{b},
 		Webhooks:      &Webhooks{b},
 		Audit:         &Audit{b},
 		APICalls:      &APICalls{b},

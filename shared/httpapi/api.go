@@ -52,6 +52,9 @@ type Route struct {
 	// table for the record's 24 hours: a replay answers the same status and
 	// resource with these fields null and "Idempotent-Redacted" naming them.
 	Redact []string
+	// Errors renders this route's errors when its family has its own
+	// format (nil: the default shape, ErrorBody).
+	Errors ErrorRenderer
 }
 
 // TokenVerifier checks an access token without any I/O.
@@ -175,11 +178,11 @@ func (a *API) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (ev
 	ctx = context.WithValue(ctx, ctxKey{}, req)
 	var resp *Response
 	if err != nil {
-		resp = errorResponse(err, req.RequestID)
+		resp = a.renderError(req.RouteKey, err, req.RequestID)
 	} else {
 		resp, err = a.serve(ctx, req)
 		if err != nil {
-			resp = errorResponse(err, req.RequestID)
+			resp = a.renderError(req.RouteKey, err, req.RequestID)
 		}
 	}
 	if req.limit != nil {

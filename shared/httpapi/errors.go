@@ -66,6 +66,30 @@ func typeOf(c apperr.Code) string {
 	return "invalid_request_error"
 }
 
+// ErrorRenderer renders an error in a family's own wire format (seed 003's
+// payment orders answer {"success": false, "error": {...}, "requestId"}).
+// It must never show an internal cause.
+type ErrorRenderer func(err error, requestID string) *Response
+
+// StatusOf is the HTTP status of an error code in the default format.
+func StatusOf(c apperr.Code) int { return statusOf(c) }
+
+// renderError renders err as the route's family does: the route's own
+// renderer when it has one (edge errors included: authentication, tenancy,
+// role, body), the default shape otherwise. A 401 always carries the
+// Bearer challenge.
+func (a *API) renderError(routeKey string, err error, requestID string) *Response {
+	render := errorResponse
+	if rt, ok := a.routes[routeKey]; ok && rt.Errors != nil {
+		render = rt.Errors
+	}
+	resp := render(err, requestID)
+	if apperr.CodeOf(err) == apperr.Unauthenticated {
+		resp.Header.Set("WWW-Authenticate", `Bearer realm="modupay", error="invalid_token"`)
+	}
+	return resp
+}
+
 // errorResponse renders err for a client. Internal causes are never shown:
 // the log line with the same request id carries them.
 func errorResponse(err error, requestID string) *Response {
@@ -81,9 +105,5 @@ func errorResponse(err error, requestID string) *Response {
 		}
 	}
 	b, _ := json.Marshal(ErrorBody{Error: d})
-	resp := Raw(statusOf(code), "application/json", b)
-	if code == apperr.Unauthenticated {
-		resp.Header.Set("WWW-Authenticate", `Bearer realm="modupay", error="invalid_token"`)
-	}
-	return resp
+	return Raw(statusOf(code), "application/json", b)
 }

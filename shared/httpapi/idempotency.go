@@ -70,7 +70,7 @@ func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string
 
 	resp, herr := rt.Handler(ctx, req)
 	if herr != nil {
-		resp = errorResponse(herr, req.RequestID)
+		resp = a.renderError(req.RouteKey, herr, req.RequestID)
 	}
 	if resp.Status >= 500 {
 		if err := a.idempotency.Release(ctx, rec.Scope, rec.Key); err != nil {

@@ -43,6 +43,7 @@ var FunctionSecrets = map[string][]Secret{
 	"PaymentsFunction":          {SecretJWTKeys, SecretPageKeys},
 	"WebhooksFunction":          {SecretJWTKeys},
 	"AuditFunction":             {SecretJWTKeys},
+	"PaymentOrdersFunction":     {SecretJWTKeys},
 	"CheckoutFunction":          {SecretPageKeys, SecretCSRFKey, SecretAiiaClient},
 	"AiiaPollerFunction":        {SecretAiiaClient},
 	"DocsFunction":              nil,

@@ -155,7 +155,7 @@ func (in CreateInput) Validate() (Draft, error) {
 	}
 	d := Draft{FundingType: FundingType(in.FundingType), PaymentMethod: PaymentMethod(in.PaymentMethod), Currency: in.Currency}
 
-	if !d.FundingType.valid() {
+	if !d.FundingType.Valid() {
 		bad("fundingType", "fundingType must be CREDIT, LEASING or INVESTMENT")
 	}
 	amountOK := true
@@ -220,7 +220,8 @@ func (in CreateInput) Validate() (Draft, error) {
 	return d, nil
 }
 
-func (f FundingType) valid() bool {
+// Valid reports whether f is one of FundingTypes.
+func (f FundingType) Valid() bool {
 	for _, v := range FundingTypes {
 		if f == v {
 			return true

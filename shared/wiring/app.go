@@ -29,6 +29,7 @@ import (
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/handlers/paymentorders"
 	"github.com/modupay/modupay/shared/handlers/payments"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/handlers/webhooks"
@@ -91,6 +92,7 @@ var Families = map[string]lambdaenv.Wire{
 	"AuditWriterFunction":       auditwriter.Wire,
 	"SchedulerFunction":         scheduler.Wire,
 	"AuditFunction":             auditapi.Wire,
+	"PaymentOrdersFunction":     paymentorders.Wire,
 }
 
 // ConfigFromEnv reads the MODUPAY_* variables the template declares.
