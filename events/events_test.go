@@ -35,6 +35,7 @@ var samplePrefix = map[string]struct {
 	"checkout":          {"CheckoutFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"webhooks":          {"WebhooksFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"audit":             {"AuditFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"paymentorders":     {"PaymentOrdersFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"webhookdispatcher": {"WebhookDispatcherFunction", func() any { return &events.SQSEvent{} }},
 }
 

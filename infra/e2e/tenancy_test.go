@@ -47,6 +47,8 @@ type targetIDs struct {
 	// The partner's webhook subscription and a delivery of it.
 	subscription string
 	delivery     string
+	// A funded portfolio and a PENDING payment order of it (seed 003).
+	portfolio, order string
 }
 
 var tenancyRoutes = []tenancyCase{
@@ -205,6 +207,39 @@ var tenancyRoutes = []tenancyCase{
 	{route: "GET /v1/webhook_deliveries/{delivery_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/webhook_deliveries/{delivery_id}", path: "/v1/webhook_deliveries/" + id.delivery}
 	}},
+	{route: "POST /v1/portfolios", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/portfolios", body: `{"name":"Crédit PME","currency":"EUR"}`}
+	}},
+	{route: "GET /v1/portfolios", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/portfolios"}
+	}},
+	{route: "GET /v1/portfolios/{portfolio_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/portfolios/{portfolio_id}", path: "/v1/portfolios/" + id.portfolio}
+	}},
+	{route: "PATCH /v1/portfolios/{portfolio_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "PATCH", route: "/v1/portfolios/{portfolio_id}", path: "/v1/portfolios/" + id.portfolio, body: `{"name":"Renamed"}`}
+	}},
+	{route: "POST /v1/portfolios/{portfolio_id}/fundings", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/portfolios/{portfolio_id}/fundings", path: "/v1/portfolios/" + id.portfolio + "/fundings", body: `{"amount":10.00}`}
+	}},
+	{route: "POST /v1/payments", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/payments", body: orderBody(id.portfolio, "12.50")}
+	}},
+	{route: "GET /v1/payments", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/payments", query: "portfolioId=" + id.portfolio}
+	}},
+	{route: "GET /v1/payments/{payment_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/payments/{payment_id}", path: "/v1/payments/" + id.order}
+	}},
+	{route: "PUT /v1/payments/{payment_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "PUT", route: "/v1/payments/{payment_id}", path: "/v1/payments/" + id.order, body: `{"amount":20.00}`}
+	}},
+	{route: "PUT /v1/payments/{payment_id}/status", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "PUT", route: "/v1/payments/{payment_id}/status", path: "/v1/payments/" + id.order + "/status", body: `{"status":"PROCESSING"}`}
+	}},
+	{route: "DELETE /v1/payments/{payment_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "DELETE", route: "/v1/payments/{payment_id}", path: "/v1/payments/" + id.order}
+	}},
 	// The owner's delivery (a test ping) is pending or succeeded: 409, which
 	// still proves the owner reaches it.
 	{route: "POST /v1/webhook_deliveries/{delivery_id}/retry", ownerStatus: 409, build: func(id targetIDs) exchange {
@@ -336,14 +371,19 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 				target.refund = victim.createRefund(refundBody(target.paid, 1000, "Remise"), 201).json(t)["id"].(string)
 				victim.waitRefund(t, target.refund, "requires_action")
 			}
-			missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
+			if strings.Contains(c.route, "/v1/payments") || strings.Contains(c.route, "/v1/portfolios") {
+				target.portfolio, target.order = newFundedOrder(t, w, partnerA, orgA1)
+			}
+			missing := targetIDs{portfolio: "portfolio-01900000-0000-7000-8000-000000000000", order: "payment-01900000-0000-7000-8000-000000000000",
+				org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
 				dept: "dept-01900000-0000-7000-8000-000000000000", account: "ba-01900000-0000-7000-8000-000000000000",
 				invoice: "inv-01900000-0000-7000-8000-000000000000", issued: "inv-01900000-0000-7000-8000-000000000001",
 				link: "pl-01900000-0000-7000-8000-000000000000", intent: "pi-01900000-0000-7000-8000-000000000000",
 				subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000",
 				paid: "pi-01900000-0000-7000-8000-000000000001", paidInvoice: "inv-01900000-0000-7000-8000-000000000002", refund: missingRefundID}
 			victimIDs := []string{target.org, target.client, target.dept, target.account, target.invoice, target.issued,
-				target.link, target.intent, target.subscription, target.delivery, target.paid, target.paidInvoice, target.refund}
+				target.link, target.intent, target.subscription, target.delivery, target.paid, target.paidInvoice, target.refund,
+				target.portfolio, target.order}
 			wt := &world{t: t, app: w.app, srv: w.srv, clock: w.clock, faults: w.faults, validator: w.validator, seen: w.seen}
 
 			before := snap.take(t, victimIDs)
@@ -432,6 +472,7 @@ func sameAnswer(a, b answer) bool {
 			return string(x.body)
 		}
 		delete(m, "request_id")
+		delete(m, "requestId") // payment orders (seed 003)
 		if e, ok := m["error"].(map[string]any); ok {
 			delete(e, "request_id")
 		}

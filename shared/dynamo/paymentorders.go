@@ -109,16 +109,27 @@ func orderIndexItems(o paymentorder.Order) []orderIndexItem {
 	return out
 }
 
-// CreatePortfolio writes a new portfolio and its event.
+// CreatePortfolio writes a new portfolio and its event, on condition the
+// organisation is the partner's.
 func (s *PaymentOrders) CreatePortfolio(ctx context.Context, p paymentorder.Portfolio, ev event.Event) error {
 	const op = "dynamo.create_portfolio"
 	tx := s.tx()
+	tx.ConditionCheck("organization", key(orgPK(p.PartnerID, p.OrgID), skOrg), ifExists)
 	tx.Put("portfolio", toPortfolioItem(p), ifNew)
 	tx.Events(ev)
-	if err := tx.Run(ctx); err != nil {
+	err := tx.Run(ctx)
+	switch {
+	case tx.Failed(err, "organization"):
+		return apperr.E(op, apperr.NotFound, "organization not found")
+	case err != nil:
 		return transient(op, err)
 	}
 	return nil
+}
+
+// CheckOrganization is NotFound unless the organisation is the partner's.
+func (s *PaymentOrders) CheckOrganization(ctx context.Context, partnerID, orgID string) error {
+	return s.organizationExists(ctx, partnerID, orgID)
 }
 
 // GetPortfolio reads one portfolio with the caller's tenant ids.

@@ -16,6 +16,7 @@ import (
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/handlers/paymentorders"
 	"github.com/modupay/modupay/shared/handlers/payments"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/handlers/webhooks"
@@ -33,6 +34,7 @@ func allRoutes() []httpapi.Route {
 		(&webhooks.Handlers{}).Routes(),
 		(&checkout.Handlers{}).Routes(),
 		(&auditapi.Handlers{}).Routes(),
+		(&paymentorders.Handlers{}).Routes(),
 		(&docs.Handlers{}).Routes(),
 	} {
 		rs = append(rs, family...)
@@ -92,16 +94,31 @@ var routeRoles = map[string]string{
 	"GET /v1/refunds/{refund_id}":                                      "admin finance_manager portfolio_manager analyst",
 	"POST /v1/refunds/{refund_id}/confirm":                             "admin finance_manager",
 	"POST /v1/refunds/{refund_id}/cancel":                              "admin finance_manager",
-	"POST /v1/webhook_subscriptions":                                   "",
-	"GET /v1/webhook_subscriptions":                                    "",
-	"GET /v1/webhook_subscriptions/{subscription_id}":                  "",
-	"PATCH /v1/webhook_subscriptions/{subscription_id}":                "",
-	"DELETE /v1/webhook_subscriptions/{subscription_id}":               "",
-	"POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret":   "",
-	"POST /v1/webhook_subscriptions/{subscription_id}/test":            "",
-	"GET /v1/webhook_subscriptions/{subscription_id}/deliveries":       "",
-	"GET /v1/webhook_deliveries/{delivery_id}":                         "",
-	"POST /v1/webhook_deliveries/{delivery_id}/retry":                  "",
+	// Seed 003's matrix. A status change is admitted at the edge for the
+	// roles that may approve (and cancel: the same); the transition asked
+	// for decides the action, which the service checks once the order is
+	// read.
+	"GET /v1/payments":                                               "admin finance_manager portfolio_manager analyst",
+	"POST /v1/payments":                                              "admin finance_manager portfolio_manager",
+	"GET /v1/payments/{payment_id}":                                  "admin finance_manager portfolio_manager analyst",
+	"PUT /v1/payments/{payment_id}":                                  "admin finance_manager portfolio_manager",
+	"DELETE /v1/payments/{payment_id}":                               "admin finance_manager",
+	"PUT /v1/payments/{payment_id}/status":                           "admin finance_manager",
+	"POST /v1/portfolios":                                            "admin finance_manager",
+	"GET /v1/portfolios":                                             "admin finance_manager portfolio_manager analyst",
+	"GET /v1/portfolios/{portfolio_id}":                              "admin finance_manager portfolio_manager analyst",
+	"PATCH /v1/portfolios/{portfolio_id}":                            "admin finance_manager",
+	"POST /v1/portfolios/{portfolio_id}/fundings":                    "admin finance_manager",
+	"POST /v1/webhook_subscriptions":                                 "",
+	"GET /v1/webhook_subscriptions":                                  "",
+	"GET /v1/webhook_subscriptions/{subscription_id}":                "",
+	"PATCH /v1/webhook_subscriptions/{subscription_id}":              "",
+	"DELETE /v1/webhook_subscriptions/{subscription_id}":             "",
+	"POST /v1/webhook_subscriptions/{subscription_id}/rotate_secret": "",
+	"POST /v1/webhook_subscriptions/{subscription_id}/test":          "",
+	"GET /v1/webhook_subscriptions/{subscription_id}/deliveries":     "",
+	"GET /v1/webhook_deliveries/{delivery_id}":                       "",
+	"POST /v1/webhook_deliveries/{delivery_id}/retry":                "",
 }
 
 func admitted(a auth.Action) string {

@@ -94,6 +94,9 @@ type Store interface {
 	FundPortfolio(ctx context.Context, p Portfolio, f Funding, ev event.Event) (Portfolio, error)
 	PortfolioManagers(ctx context.Context, partnerID, orgID, portfolioID string) ([]User, error)
 	ClientInfo(ctx context.Context, clientID string) (ClientInfo, error)
+	// CheckOrganization is NotFound unless the organisation is the
+	// partner's: an empty list must not hide that it is another's.
+	CheckOrganization(ctx context.Context, partnerID, orgID string) error
 
 	OrderCreationContext(ctx context.Context, partnerID, orgID, portfolioID, year, clientID string) (CreationContext, error)
 	// CreateOrder writes the order, moves the year's counter from
@@ -268,6 +271,11 @@ func (s *Service) ListPortfolios(ctx context.Context, t Tenant, c Caller) ([]Por
 	all, err := s.Store.AllPortfolios(ctx, t.PartnerID, t.OrgID)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
+	}
+	if len(all) == 0 {
+		if err := s.Store.CheckOrganization(ctx, t.PartnerID, t.OrgID); err != nil {
+			return nil, apperr.Wrap(op, err)
+		}
 	}
 	out := all[:0]
 	for _, p := range all {
@@ -466,6 +474,11 @@ func (s *Service) ListOrders(ctx context.Context, t Tenant, c Caller, q ListQuer
 	page, err := s.Store.ListOrders(ctx, t.PartnerID, t.OrgID, q.Page, q.Limit, f)
 	if err != nil {
 		return nil, 0, apperr.Wrap(op, err)
+	}
+	if len(page.Orders) == 0 {
+		if err := s.Store.CheckOrganization(ctx, t.PartnerID, t.OrgID); err != nil {
+			return nil, 0, apperr.Wrap(op, err)
+		}
 	}
 	if page.Total >= 0 {
 		return page.Orders, page.Total, nil
@@ -687,6 +700,8 @@ func (s *Service) ChangeStatus(ctx context.Context, t Tenant, c Caller, id strin
 			}
 			if need > 1 {
 				change.Approvals, change.ApprovalsRequired = len(after.Approvals), need
+			} else {
+				after.Approvals = nil // one approval: the history says who
 			}
 			m = Move{Available: -before.AmountMinor, Reserved: before.AmountMinor, Cover: before.AmountMinor}
 			after.ProcessedAt = &now

@@ -1,6 +1,7 @@
 package paymentorder
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/modupay/modupay/shared/auth"
@@ -107,5 +108,26 @@ func TestModifiableDeletableFinal(t *testing.T) {
 	}
 	if Status("pending").Valid() {
 		t.Error("statuses are upper case")
+	}
+}
+
+// The status route admits at its edge the roles of the approve action
+// (handlers/paymentorders): every transition's action must admit exactly
+// those roles, or a role allowed to cancel (say) would be refused there.
+func TestTransitionActionsAdmitTheSameRoles(t *testing.T) {
+	admits := func(a auth.Action) []auth.Role {
+		var out []auth.Role
+		for _, r := range auth.Roles() {
+			if auth.Allowed(auth.Principal{ClientID: "c", PartnerID: "p", OrgID: "o", Scope: auth.ScopeOrganization, Role: r}, a) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	want := admits(auth.ActionPaymentOrdersApprove)
+	for _, tr := range Transitions() {
+		if got := admits(tr.Action); !slices.Equal(got, want) {
+			t.Errorf("%s (%s → %s) admits %v; the status route admits %v", tr.Name, tr.From, tr.To, got, want)
+		}
 	}
 }

@@ -268,12 +268,14 @@ func TestBuildToleratesAbsentSecrets(t *testing.T) {
 		"no secret at all (docs, audit writer, event router...)": {func(c *Config) {
 			c.JWTKeys, c.JWTActiveKid, c.PageKeys, c.PageActiveKid, c.CSRFKey, c.PublicBaseURL = "", "", "", "", "", ""
 		}, map[string]string{"AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
-			"WebhooksFunction": "MODUPAY_JWT_KEYS", "AuditFunction": "MODUPAY_JWT_KEYS", "PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_CSRF_KEY"}},
+			"WebhooksFunction": "MODUPAY_JWT_KEYS", "AuditFunction": "MODUPAY_JWT_KEYS", "PaymentOrdersFunction": "MODUPAY_JWT_KEYS",
+			"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_CSRF_KEY"}},
 		"JWT keys only (auth)": {func(c *Config) { c.PageKeys, c.PageActiveKid, c.CSRFKey = "", "", "" },
 			map[string]string{"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_PAGE_KEYS"}},
 		"page and CSRF keys only (checkout)": {func(c *Config) { c.JWTKeys, c.JWTActiveKid = "", "" },
 			map[string]string{"AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
-				"WebhooksFunction": "MODUPAY_JWT_KEYS", "AuditFunction": "MODUPAY_JWT_KEYS", "PaymentsFunction": "MODUPAY_JWT_KEYS"}},
+				"WebhooksFunction": "MODUPAY_JWT_KEYS", "AuditFunction": "MODUPAY_JWT_KEYS", "PaymentsFunction": "MODUPAY_JWT_KEYS",
+				"PaymentOrdersFunction": "MODUPAY_JWT_KEYS"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := full
