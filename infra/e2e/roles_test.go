@@ -8,6 +8,7 @@ import (
 	auditapi "github.com/modupay/modupay/shared/handlers/audit"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/handlers/paymentorders"
 	"github.com/modupay/modupay/shared/handlers/payments"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/handlers/webhooks"
@@ -33,7 +34,8 @@ func TestRolesOnEveryRoute(t *testing.T) {
 	}
 	routes := map[string]httpapi.Route{}
 	for _, family := range [][]httpapi.Route{(&tokens.Handlers{}).Routes(), (&organizations.Handlers{}).Routes(),
-		(&invoices.Handlers{}).Routes(), (&payments.Handlers{}).Routes(), (&webhooks.Handlers{}).Routes(), (&auditapi.Handlers{}).Routes()} {
+		(&invoices.Handlers{}).Routes(), (&payments.Handlers{}).Routes(), (&webhooks.Handlers{}).Routes(), (&auditapi.Handlers{}).Routes(),
+		(&paymentorders.Handlers{}).Routes()} {
 		for _, rt := range family {
 			routes[rt.Key] = rt
 		}
@@ -47,7 +49,9 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		"{intent_id}", "pi-01900000-0000-7000-8000-000000000000",
 		"{subscription_id}", "whsub-01900000-0000-7000-8000-000000000000",
 		"{delivery_id}", "whd-01900000-0000-5000-8000-000000000000",
-		"{refund_id}", missingRefundID)
+		"{refund_id}", missingRefundID,
+		"{payment_id}", "payment-01900000-0000-7000-8000-000000000000",
+		"{portfolio_id}", "portfolio-01900000-0000-7000-8000-000000000000")
 	checked := 0
 	for _, key := range templateRoutes(t) {
 		method, route, _ := strings.Cut(key, " ")

@@ -134,6 +134,8 @@ var people = map[string]bool{"payer": true, "representative": true, "contact": t
 //	iban, *_iban                              country, check digits and last 4: FR76•••••••••••••••••••0123
 //	email, *_email                            first letter and domain: j•••@example.com
 //	phone, *_phone                            last 2 digits: ••••••••89
+//	accountNumber, account_number             an IBAN as above, else the last 4: ••••••7777
+//	address (a string) in a person's object   •••
 //	account_name, holder_name, first_name,    initials: J••• D•••
 //	  last_name; in a person's object also
 //	  name, line1, line2
@@ -151,6 +153,15 @@ func Mask(person bool, field string, v string) string {
 		return maskEmail(v)
 	case f == "phone" || strings.HasSuffix(f, "_phone"):
 		return maskTail(v, 2)
+	case f == "accountnumber" || f == "account_number":
+		// A beneficiary's account (seed 003): an IBAN masked as one, any
+		// other account number to its last 4 characters.
+		if _, p := identifier.CheckIBAN(v); p == nil {
+			return identifier.MaskIBAN(v)
+		}
+		return maskTail(v, 4)
+	case person && f == "address":
+		return "•••"
 	case f == "account_name" || f == "holder_name" || f == "first_name" || f == "last_name":
 		return maskName(v)
 	case person && (f == "name" || f == "line1" || f == "line2"):

@@ -68,6 +68,11 @@ func TestMask(t *testing.T) {
 		{false, "line1", "1 rue A", "1 rue A"},                              // an organisation's address
 		{false, "payment_page_url", "https://pay.modupay.fr/p/tok_secret", "https://pay.modupay.fr/p/•••"},
 		{false, "status", "paid", "paid"},
+		// Seed 003's beneficiary (camelCase): its account, its address.
+		{true, "accountNumber", "5555666777", "••••••6777"},
+		{true, "accountNumber", "FR7630006000011234567890189", "FR76•••••••••••••••••••0189"},
+		{true, "address", "123 Avenue de la République, Kinshasa", "•••"},
+		{false, "bankCode", "BDC003", "BDC003"},
 	} {
 		if got := Mask(tc.person, tc.field, tc.v); got != tc.w {
 			t.Errorf("Mask(%v, %q, %q) = %q, want %q", tc.person, tc.field, tc.v, got, tc.w)

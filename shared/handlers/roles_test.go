@@ -21,6 +21,7 @@ import (
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/handlers/webhooks"
 	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/paymentorder"
 )
 
 // allRoutes is every family's route table, in a fixed order.
@@ -203,6 +204,18 @@ func roleTable() string {
 		if rt.Access == httpapi.Bearer {
 			routes[rt.Action] = append(routes[rt.Action], "`"+rt.Key+"`")
 		}
+	}
+	// The status route checks each transition's own action once the
+	// order is read (paymentorder.Step): those actions reach the route too.
+	const status = "`PUT /v1/payments/{payment_id}/status`"
+	steps := map[auth.Action][]string{}
+	for _, tr := range paymentorder.Transitions() {
+		if !slices.Contains(steps[tr.Action], tr.Name) {
+			steps[tr.Action] = append(steps[tr.Action], tr.Name)
+		}
+	}
+	for a, names := range steps {
+		routes[a] = append(slices.DeleteFunc(routes[a], func(r string) bool { return r == status }), status+" ("+strings.Join(names, ", ")+")")
 	}
 	var b strings.Builder
 	b.WriteString("| Action | partner token |")

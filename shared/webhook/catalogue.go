@@ -16,8 +16,6 @@ package webhook
 import "slices"
 
 // Catalogue is every event type a subscription may ask for, besides "*".
-// refund.* and payment_order.* are produced by the refunds and payment-orders
-// modules; subscribing to them ahead of time is allowed.
 var Catalogue = []string{
 	"invoice.created",
 	"invoice.status_changed",
@@ -35,8 +33,17 @@ var Catalogue = []string{
 	"bank_account.payout_changed",
 	"bank_account.status_changed",
 	"kyc.status_changed",
+	// Seed 003's payment orders and their portfolios.
 	"payment_order.created",
+	"payment_order.updated",
 	"payment_order.status_changed",
+	// The first of two approvals under a maker-checker policy: the order
+	// stays PENDING.
+	"payment_order.approval_recorded",
+	"payment_order.deleted",
+	"portfolio.created",
+	"portfolio.updated",
+	"portfolio.funded",
 	// A subscription disabled after failing continuously (or answering 410):
 	// delivered to the partner's other subscriptions that ask for it.
 	"webhook_subscription.disabled",
