@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -100,13 +101,16 @@ func (c *client) measure(s scenario, n int) (row, error) {
 				ClientID string `json:"client_id"`
 				ID       string `json:"id"`
 				Page     string `json:"payment_page_url"`
+				Data     struct {
+					ID string `json:"id"`
+				} `json:"data"` // seed 003's envelope
 			}
 			_ = json.Unmarshal(resp.body, &v)
 			id := v.ClientID
 			if v.Page != "" {
 				id = v.Page[strings.Index(v.Page, "/p/"):] // the page's path, for the page scenario
 			} else if id == "" {
-				id = v.ID
+				id = cmp.Or(v.ID, v.Data.ID)
 			}
 			*req.collect = append(*req.collect, id)
 		}

@@ -340,6 +340,11 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		return fmt.Errorf("POST /v1/refunds: %w", err)
 	}
 	rows = append(rows, refundRow)
+	orderRows, err := measurePaymentOrders(c, token, orgID, n)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, orderRows...)
 	hooks, hooksErr := measureWebhooks(ctx, app, c, webhookSetup{burst: webhookBurst, sqs: stack.NewSQSClient(sq),
 		queueURL: res.ByID["WebhookQueue"].URL, dlqURL: res.ByID["WebhookDLQ"].URL, auditURL: res.ByID["AuditQueue"].URL, stages: stages})
 	// Every section prints before any budget fails the run, so one exceeded

@@ -22,6 +22,7 @@ import (
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/handlers/paymentorders"
 	"github.com/modupay/modupay/shared/handlers/payments"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/handlers/webhooks"
@@ -338,6 +339,7 @@ func handlerRoutes() []httpapi.Route {
 	routes = append(routes, (&webhooks.Handlers{}).Routes()...)
 	routes = append(routes, (&checkout.Handlers{}).Routes()...)
 	routes = append(routes, (&auditapi.Handlers{}).Routes()...)
+	routes = append(routes, (&paymentorders.Handlers{}).Routes()...)
 	return routes
 }
 
@@ -347,8 +349,8 @@ func TestRoutesMatchTemplateAndHandlers(t *testing.T) {
 	if !sort.StringsAreSorted(documented) {
 		t.Error("Routes() is not sorted")
 	}
-	if len(documented) != 66 {
-		t.Errorf("Routes() has %d operations, want 66: %v", len(documented), documented)
+	if len(documented) != 77 {
+		t.Errorf("Routes() has %d operations, want 77: %v", len(documented), documented)
 	}
 	if tpl := templateRoutes(t); !reflect.DeepEqual(documented, tpl) {
 		t.Errorf("documented routes differ from template.yaml:\n doc: %v\n tpl: %v", documented, tpl)
