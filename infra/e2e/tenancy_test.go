@@ -28,6 +28,11 @@ type tenancyCase struct {
 	ownerStatus int
 	// entity: the route names its organisation in X-Entity-Id.
 	entity bool
+	// byEntityOnly: the request names the victim by X-Entity-Id alone (a
+	// creation whose body holds no victim id): a caller that does not send
+	// the victim's organisation acts on its own, as is its right, so only
+	// the callers naming the victim attack it.
+	byEntityOnly bool
 }
 
 // targetIDs are the ids a request aims at.
@@ -207,7 +212,7 @@ var tenancyRoutes = []tenancyCase{
 	{route: "GET /v1/webhook_deliveries/{delivery_id}", ownerStatus: 200, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/webhook_deliveries/{delivery_id}", path: "/v1/webhook_deliveries/" + id.delivery}
 	}},
-	{route: "POST /v1/portfolios", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
+	{route: "POST /v1/portfolios", ownerStatus: 201, entity: true, byEntityOnly: true, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/portfolios", body: `{"name":"Crédit PME","currency":"EUR"}`}
 	}},
 	{route: "GET /v1/portfolios", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
@@ -388,7 +393,7 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 
 			before := snap.take(t, victimIDs)
 			for _, a := range attackers {
-				if a.onOrgRoutesOnly && strings.Contains(c.route, "/v1/webhook_") {
+				if a.onOrgRoutesOnly && strings.Contains(c.route, "/v1/webhook_") || c.byEntityOnly && a.entity != "victim" {
 					continue
 				}
 				name := a.name + ", no X-Entity-Id"

@@ -115,12 +115,19 @@ func (s *PaymentOrders) CreatePortfolio(ctx context.Context, p paymentorder.Port
 	const op = "dynamo.create_portfolio"
 	tx := s.tx()
 	tx.ConditionCheck("organization", key(orgPK(p.PartnerID, p.OrgID), skOrg), ifExists)
+	tx.Update("count", key(orgPortfoliosPK(p.PartnerID, p.OrgID), skSeq), "SET #n = if_not_exists(#n, :zero) + :one, kind = :kind",
+		cond{expr: "attribute_not_exists(#n) OR #n < :max", names: map[string]string{"#n": "n"}, values: map[string]types.AttributeValue{
+			":zero": num(0), ":one": num(1), ":max": num(paymentorder.MaxPortfolios), ":kind": str("portfolio_counter")}})
 	tx.Put("portfolio", toPortfolioItem(p), ifNew)
 	tx.Events(ev)
 	err := tx.Run(ctx)
 	switch {
 	case tx.Failed(err, "organization"):
 		return apperr.E(op, apperr.NotFound, "organization not found")
+	case tx.Failed(err, "count"):
+		return paymentorder.ErrTooMany
+	case isTransactionConflict(err):
+		return apperr.Transient(op, err)
 	case err != nil:
 		return transient(op, err)
 	}
@@ -210,15 +217,56 @@ func (s *PaymentOrders) FundPortfolio(ctx context.Context, p paymentorder.Portfo
 	case err != nil:
 		return paymentorder.Portfolio{}, transient(op, err)
 	}
+	// The funding is committed: the answer must say so even if the table
+	// cannot be read again now (a retry with the same Idempotency-Key
+	// would otherwise be a second funding). The portfolio read again, or
+	// else the one read before with this funding applied.
+	after := p
+	after.AvailableMinor, after.FundedMinor, after.UpdatedAt = p.AvailableMinor+f.AmountMinor, p.FundedMinor+f.AmountMinor, f.CreatedAt
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, skPortfolio), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return paymentorder.Portfolio{}, transient(op, err)
+	if err != nil || out.Item == nil {
+		return after, nil
 	}
 	var it portfolioItem
 	if err := unmarshal(out.Item, &it); err != nil {
-		return paymentorder.Portfolio{}, apperr.Wrap(op, err)
+		return after, nil
 	}
 	return it.Portfolio, nil
+}
+
+// FundingContext reads the portfolio and the calling client in one
+// BatchGetItem.
+func (s *PaymentOrders) FundingContext(ctx context.Context, partnerID, orgID, portfolioID, clientID string) (paymentorder.Portfolio, paymentorder.ClientInfo, error) {
+	const op = "dynamo.funding_context"
+	var p *paymentorder.Portfolio
+	var ci paymentorder.ClientInfo
+	err := s.batchGet(ctx, []map[string]types.AttributeValue{key(portfolioPK(partnerID, orgID, portfolioID), skPortfolio), key(clientPK(clientID), skClient)},
+		func(raw map[string]types.AttributeValue) error {
+			sk, _ := raw[attrSK].(*types.AttributeValueMemberS)
+			switch {
+			case sk == nil:
+			case sk.Value == skPortfolio:
+				var it portfolioItem
+				if err := unmarshal(raw, &it); err != nil {
+					return err
+				}
+				p = &it.Portfolio
+			case sk.Value == skClient:
+				var it clientItem
+				if err := unmarshal(raw, &it); err != nil {
+					return err
+				}
+				ci = clientInfo(it)
+			}
+			return nil
+		})
+	switch {
+	case err != nil:
+		return paymentorder.Portfolio{}, ci, apperr.Wrap(op, err)
+	case p == nil:
+		return paymentorder.Portfolio{}, ci, apperr.E(op, apperr.NotFound, "portfolio not found")
+	}
+	return *p, ci, nil
 }
 
 // PortfolioManagers lists the organisation's active portfolio-manager

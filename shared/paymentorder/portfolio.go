@@ -170,11 +170,25 @@ type PortfolioInput struct {
 	ApprovalPolicy *ApprovalPolicyInput `json:"approvalPolicy"`
 }
 
-// ApprovalPolicyInput is the maker-checker setting as sent; a null
-// dualApprovalAbove turns the second approval off.
+// ApprovalPolicyInput is the maker-checker setting as sent: an absent
+// field is left as it is, a null dualApprovalAbove turns the second
+// approval off.
 type ApprovalPolicyInput struct {
-	DistinctApprover  *bool     `json:"distinctApprover"`
-	DualApprovalAbove RawNumber `json:"dualApprovalAbove"`
+	DistinctApprover  *bool          `json:"distinctApprover"`
+	DualApprovalAbove OptionalNumber `json:"dualApprovalAbove"`
+}
+
+// OptionalNumber is a JSON number that may be absent (Set false), null
+// (Set, Raw "") or a number kept as sent (RawNumber).
+type OptionalNumber struct {
+	Set bool
+	Raw RawNumber
+}
+
+// UnmarshalJSON is called for null too, which tells null from absent.
+func (n *OptionalNumber) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	return n.Raw.UnmarshalJSON(b)
 }
 
 // FundingInput is POST /v1/portfolios/{id}/fundings.
@@ -247,11 +261,12 @@ func (in PortfolioInput) apply(p *Portfolio, create bool) error {
 			p.Approval.DistinctApprover = *a.DistinctApprover
 		}
 		switch {
-		case a.DualApprovalAbove == "":
+		case !a.DualApprovalAbove.Set:
+		case a.DualApprovalAbove.Raw == "":
 			p.Approval.DualAboveMinor = 0
 		case p.Currency == "":
 		default:
-			v, err := money.ParseAmount(json.Number(a.DualApprovalAbove), p.Currency)
+			v, err := money.ParseAmount(json.Number(a.DualApprovalAbove.Raw), p.Currency)
 			if err != nil {
 				bad("approvalPolicy.dualApprovalAbove", "%s", strings.Replace(err.Error(), "amount", "dualApprovalAbove", 1))
 			}

@@ -31,6 +31,10 @@ var ErrFunds = errors.New("paymentorder: insufficient funds")
 // is already an order's of the organisation (PAYMENT_REFERENCE_EXISTS).
 var ErrReferenceTaken = errors.New("paymentorder: reference taken")
 
+// ErrTooMany is a store's answer when the organisation already has
+// MaxPortfolios portfolios.
+var ErrTooMany = errors.New("paymentorder: too many portfolios")
+
 // Tenant is the partner and organisation the request acts on.
 type Tenant struct{ PartnerID, OrgID string }
 
@@ -92,6 +96,9 @@ type Store interface {
 	AllPortfolios(ctx context.Context, partnerID, orgID string) ([]Portfolio, error)
 	UpdatePortfolio(ctx context.Context, before, after Portfolio, ev event.Event) error
 	FundPortfolio(ctx context.Context, p Portfolio, f Funding, ev event.Event) (Portfolio, error)
+	// FundingContext reads the portfolio and the calling client in one
+	// round trip (NotFound without the portfolio).
+	FundingContext(ctx context.Context, partnerID, orgID, portfolioID, clientID string) (Portfolio, ClientInfo, error)
 	PortfolioManagers(ctx context.Context, partnerID, orgID, portfolioID string) ([]User, error)
 	ClientInfo(ctx context.Context, clientID string) (ClientInfo, error)
 	// CheckOrganization is NotFound unless the organisation is the
@@ -232,7 +239,11 @@ func (s *Service) CreatePortfolio(ctx context.Context, t Tenant, c Caller, in Po
 	if err != nil {
 		return Portfolio{}, apperr.Wrap(op, err)
 	}
-	if err := s.Store.CreatePortfolio(ctx, p, ev); err != nil {
+	switch err := s.Store.CreatePortfolio(ctx, p, ev); {
+	case errors.Is(err, ErrTooMany):
+		return Portfolio{}, fail(op, &Error{Status: http.StatusBadRequest, Code: CodeInvalidPortfolio,
+			Message: fmt.Sprintf("an organization has at most %d portfolios", MaxPortfolios)})
+	case err != nil:
 		return Portfolio{}, apperr.Wrap(op, err)
 	}
 	return p, nil
@@ -315,7 +326,7 @@ func (s *Service) UpdatePortfolio(ctx context.Context, t Tenant, c Caller, id st
 // FundPortfolio adds money to a portfolio: the only way its funds grow.
 func (s *Service) FundPortfolio(ctx context.Context, t Tenant, c Caller, id string, in FundingInput) (Funding, Portfolio, error) {
 	const op = "portfolio.fund"
-	p, err := s.Store.GetPortfolio(ctx, t.PartnerID, t.OrgID, id)
+	p, client, err := s.Store.FundingContext(ctx, t.PartnerID, t.OrgID, id, c.Principal.ClientID)
 	if err != nil {
 		return Funding{}, Portfolio{}, notFound(op, err, errPortfolioNotFound(""))
 	}
@@ -325,7 +336,7 @@ func (s *Service) FundPortfolio(ctx context.Context, t Tenant, c Caller, id stri
 	}
 	now := s.now()
 	f := Funding{ID: s.NewID("funding"), PortfolioID: id, AmountMinor: amount, Currency: p.Currency, Reference: in.Reference,
-		Notes: strings.TrimSpace(in.Notes), CreatedBy: User{ID: c.Actor.ID}, CreatedAt: now}
+		Notes: strings.TrimSpace(in.Notes), CreatedBy: User{ID: c.Actor.ID, Name: client.Name}, CreatedAt: now}
 	data := map[string]any{"funding": map[string]any{"id": f.ID, "portfolioId": id, "amount": Amount(amount, p.Currency),
 		"currency": p.Currency, "reference": f.Reference, "notes": f.Notes}}
 	ev, err := s.event("portfolio.funded", now, t, c, data,
