@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/modupay/modupay/shared/backoff"
 )
 
 // Provider is what ModuPay needs from a payment-initiation provider.
@@ -179,7 +181,7 @@ func New(cfg Config, hc *http.Client, now func() time.Time) *Client {
 		cfg:    cfg,
 		hc:     hc,
 		now:    now,
-		sleep:  sleepCtx,
+		sleep:  backoff.Sleep,
 		jitter: randomJitter,
 		tok:    tokenCache{sem: make(chan struct{}, 1)},
 	}

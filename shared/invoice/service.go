@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/backoff"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/listing"
@@ -222,17 +223,6 @@ func numberBackoff(attempt int) time.Duration {
 	return time.Duration(rand.IntN(min(10*attempt, 200))+1) * time.Millisecond
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // Create makes a draft with the organisation's next number: the counter and
 // the invoice are written in one transaction, so numbers are continuous,
 // without gaps or duplicates, however many invoices are created at once.
@@ -279,7 +269,7 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 	}
 	sleep := s.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = backoff.Sleep
 	}
 	id := s.NewID("inv")
 	for attempt := 1; ; attempt++ {

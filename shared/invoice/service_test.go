@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/backoff"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/organization"
@@ -163,7 +164,7 @@ func TestCreateStopsWaitingWhenTheRequestEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	svc.Sleep = func(ctx context.Context, d time.Duration) error {
 		cancel()
-		return sleepCtx(ctx, time.Hour)
+		return backoff.Sleep(ctx, time.Hour)
 	}
 	start := time.Now()
 	_, err := svc.Create(ctx, "ptn-1", "org-1", event.Actor{}, createInput())
@@ -175,21 +176,5 @@ func TestCreateStopsWaitingWhenTheRequestEnds(t *testing.T) {
 	}
 	if st.attempts != 1 {
 		t.Errorf("%d attempts after the request ended, want 1", st.attempts)
-	}
-}
-
-func TestSleepCtx(t *testing.T) {
-	if err := sleepCtx(context.Background(), time.Millisecond); err != nil {
-		t.Errorf("a short sleep: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := sleepCtx(ctx, time.Hour)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err %v, want %v", err, context.DeadlineExceeded)
-	}
-	if elapsed := time.Since(start); elapsed > time.Second {
-		t.Errorf("returned after %v with %v", elapsed, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
+	"github.com/modupay/modupay/shared/backoff"
 	"github.com/modupay/modupay/shared/event"
 )
 
@@ -143,14 +144,7 @@ func (s *Service) sleep(ctx context.Context, attempt int) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return backoff.Sleep(ctx, d)
 }
 
 // retry runs f until it does not answer ErrConflict, a bounded number of
@@ -748,10 +742,11 @@ func (s *Service) ChangeStatus(ctx context.Context, t Tenant, c Caller, id strin
 	return after, change, err
 }
 
+// retries counts the order's FAILED → PENDING steps.
 func retries(o Order) int {
 	n := 0
-	for _, h := range o.StatusHistory[min(1, len(o.StatusHistory)):] {
-		if h.Status == StatusPending && !strings.HasPrefix(h.Notes, "Approval ") {
+	for i := 1; i < len(o.StatusHistory); i++ {
+		if o.StatusHistory[i].Status == StatusPending && o.StatusHistory[i-1].Status == StatusFailed {
 			n++
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/backoff"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
@@ -52,14 +53,7 @@ func (s *Service) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return backoff.Sleep(ctx, d)
 }
 
 // Refundable is what is left to refund on an intent: its amount less the
