@@ -288,6 +288,15 @@ func familyError(t *testing.T, a answer) (code string, fields []string) {
 	return e["code"].(string), fields
 }
 
+// orgClient creates an API client of org (body: its role, name,
+// portfolio_ids) and returns it as a seed-003 client with its own token.
+func orgClient(t *testing.T, w *world, partner, org, body string) orders {
+	t.Helper()
+	c := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
+		header: bearer(partner), body: body, status: 201}).json(t)
+	return orders{w: w, header: bearer(w.token(c["client_id"].(string), c["client_secret"].(string)))}
+}
+
 // newFundedOrder makes, for the tenancy table, a portfolio funded with
 // 1 000.00 EUR and a PENDING order of 12.50 of it.
 func newFundedOrder(t *testing.T, w *world, partnerToken, org string) (portfolio, order string) {
@@ -521,9 +530,7 @@ func TestPaymentOrderRoles(t *testing.T) {
 	other := admin.portfolio(t, `{"name":"Other","currency":"EUR"}`, "1000.00")
 	otherOrder := data(t, admin.create(orderBody(other, "10.00"), 201))["id"].(string)
 	client := func(role string, extra string) orders {
-		c := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
-			header: bearer(partner), body: `{"role":"` + role + `","name":"` + role + ` client"` + extra + `}`, status: 201}).json(t)
-		return orders{w: w, header: bearer(w.token(c["client_id"].(string), c["client_secret"].(string)))}
+		return orgClient(t, w, partner, org, `{"role":"`+role+`","name":"`+role+` client"`+extra+`}`)
 	}
 	finance, pm, limited, analyst := client("finance_manager", ""), client("portfolio_manager", ""), client("portfolio_manager", `,"portfolio_ids":["`+mine+`"]`), client("analyst", "")
 
@@ -700,11 +707,7 @@ func TestMakerChecker(t *testing.T) {
 	org := w.createOrg(partner, orgBody("Checker"))
 	admin := orders{w: w, header: bearer(partner, "X-Entity-Id", org)}
 	pf := admin.portfolio(t, `{"name":"Checked","currency":"EUR","approvalPolicy":{"distinctApprover":true,"dualApprovalAbove":50.00}}`, "1000.00")
-	client := func(role string) orders {
-		c := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
-			header: bearer(partner), body: `{"role":"` + role + `"}`, status: 201}).json(t)
-		return orders{w: w, header: bearer(w.token(c["client_id"].(string), c["client_secret"].(string)))}
-	}
+	client := func(role string) orders { return orgClient(t, w, partner, org, `{"role":"`+role+`"}`) }
 	maker, checker1, checker2 := client("finance_manager"), client("finance_manager"), client("admin")
 
 	small := data(t, maker.create(orderBody(pf, "50.00"), 201))["id"].(string)

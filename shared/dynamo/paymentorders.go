@@ -238,35 +238,14 @@ func (s *PaymentOrders) FundPortfolio(ctx context.Context, p paymentorder.Portfo
 // BatchGetItem.
 func (s *PaymentOrders) FundingContext(ctx context.Context, partnerID, orgID, portfolioID, clientID string) (paymentorder.Portfolio, paymentorder.ClientInfo, error) {
 	const op = "dynamo.funding_context"
-	var p *paymentorder.Portfolio
-	var ci paymentorder.ClientInfo
-	err := s.batchGet(ctx, []map[string]types.AttributeValue{key(portfolioPK(partnerID, orgID, portfolioID), skPortfolio), key(clientPK(clientID), skClient)},
-		func(raw map[string]types.AttributeValue) error {
-			sk, _ := raw[attrSK].(*types.AttributeValueMemberS)
-			switch {
-			case sk == nil:
-			case sk.Value == skPortfolio:
-				var it portfolioItem
-				if err := unmarshal(raw, &it); err != nil {
-					return err
-				}
-				p = &it.Portfolio
-			case sk.Value == skClient:
-				var it clientItem
-				if err := unmarshal(raw, &it); err != nil {
-					return err
-				}
-				ci = clientInfo(it)
-			}
-			return nil
-		})
+	cc, err := s.readContext(ctx, key(portfolioPK(partnerID, orgID, portfolioID), skPortfolio), key(clientPK(clientID), skClient))
 	switch {
 	case err != nil:
-		return paymentorder.Portfolio{}, ci, apperr.Wrap(op, err)
-	case p == nil:
-		return paymentorder.Portfolio{}, ci, apperr.E(op, apperr.NotFound, "portfolio not found")
+		return paymentorder.Portfolio{}, cc.Client, apperr.Wrap(op, err)
+	case cc.Portfolio == nil:
+		return paymentorder.Portfolio{}, cc.Client, apperr.E(op, apperr.NotFound, "portfolio not found")
 	}
-	return *p, ci, nil
+	return *cc.Portfolio, cc.Client, nil
 }
 
 // PortfolioManagers lists the organisation's active portfolio-manager
@@ -305,10 +284,15 @@ func (s *PaymentOrders) ClientInfo(ctx context.Context, clientID string) (paymen
 // OrderCreationContext reads the portfolio, the year's counter and the
 // calling client in one BatchGetItem.
 func (s *PaymentOrders) OrderCreationContext(ctx context.Context, partnerID, orgID, portfolioID, year, clientID string) (paymentorder.CreationContext, error) {
-	const op = "dynamo.order_creation_context"
+	cc, err := s.readContext(ctx, key(portfolioPK(partnerID, orgID, portfolioID), skPortfolio),
+		key(orderSeqPK(partnerID, orgID, year), skSeq), key(clientPK(clientID), skClient))
+	return cc, apperr.Wrap("dynamo.order_creation_context", err)
+}
+
+// readContext reads, in one BatchGetItem, what keys name among a
+// portfolio, a reference counter and an API client.
+func (s *PaymentOrders) readContext(ctx context.Context, keys ...map[string]types.AttributeValue) (paymentorder.CreationContext, error) {
 	var cc paymentorder.CreationContext
-	keys := []map[string]types.AttributeValue{key(portfolioPK(partnerID, orgID, portfolioID), skPortfolio),
-		key(orderSeqPK(partnerID, orgID, year), skSeq), key(clientPK(clientID), skClient)}
 	err := s.batchGet(ctx, keys, func(raw map[string]types.AttributeValue) error {
 		sk, _ := raw[attrSK].(*types.AttributeValueMemberS)
 		switch {
@@ -336,10 +320,7 @@ func (s *PaymentOrders) OrderCreationContext(ctx context.Context, partnerID, org
 		}
 		return nil
 	})
-	if err != nil {
-		return cc, apperr.Wrap(op, err)
-	}
-	return cc, nil
+	return cc, err
 }
 
 // batchGet reads keys (at most 100) consistently, unprocessed keys

@@ -602,16 +602,22 @@ func (s *Service) UpdateOrder(ctx context.Context, t Tenant, c Caller, id string
 			return apperr.Wrap(op, err)
 		}
 		err = s.Store.ChangeOrder(ctx, before, after, Move{Cover: after.AmountMinor}, ev)
-		if errors.Is(err, ErrFunds) {
-			p, perr := s.Store.GetPortfolio(ctx, t.PartnerID, t.OrgID, before.PortfolioID)
-			if perr != nil {
-				return apperr.Wrap(op, perr)
-			}
-			return fail(op, errInsufficient(p.AvailableMinor, p.Currency))
-		}
-		return err
+		return s.fundsRefused(ctx, op, t, before.PortfolioID, err)
 	})
 	return after, err
+}
+
+// fundsRefused turns a write refused for the funds into
+// INSUFFICIENT_FUNDS with what is available now; other errors pass.
+func (s *Service) fundsRefused(ctx context.Context, op string, t Tenant, portfolioID string, err error) error {
+	if !errors.Is(err, ErrFunds) {
+		return err
+	}
+	p, perr := s.Store.GetPortfolio(ctx, t.PartnerID, t.OrgID, portfolioID)
+	if perr != nil {
+		return apperr.Wrap(op, perr)
+	}
+	return fail(op, errInsufficient(p.AvailableMinor, p.Currency))
 }
 
 func errNotModifiable(s Status, what, when string) *Error {
@@ -730,14 +736,7 @@ func (s *Service) ChangeStatus(ctx context.Context, t Tenant, c Caller, id strin
 			return apperr.Wrap(op, err)
 		}
 		err = s.Store.ChangeOrder(ctx, before, after, m, ev)
-		if errors.Is(err, ErrFunds) {
-			p, perr := s.Store.GetPortfolio(ctx, t.PartnerID, t.OrgID, before.PortfolioID)
-			if perr != nil {
-				return apperr.Wrap(op, perr)
-			}
-			return fail(op, errInsufficient(p.AvailableMinor, p.Currency))
-		}
-		return err
+		return s.fundsRefused(ctx, op, t, before.PortfolioID, err)
 	})
 	return after, change, err
 }
