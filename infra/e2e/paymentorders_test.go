@@ -288,6 +288,15 @@ func familyError(t *testing.T, a answer) (code string, fields []string) {
 	return e["code"].(string), fields
 }
 
+// newOrdersWorld starts the stack with an organisation named name and
+// its partner's seed-003 client (the partner token and X-Entity-Id).
+func newOrdersWorld(t *testing.T, name string) (w *world, partner, org string, o orders) {
+	w = newWorld(t)
+	partner = w.token("ptn-1-client", partnerSecret)
+	org = w.createOrg(partner, orgBody(name))
+	return w, partner, org, orders{w: w, header: bearer(partner, "X-Entity-Id", org)}
+}
+
 // orgClient creates an API client of org (body: its role, name,
 // portfolio_ids) and returns it as a seed-003 client with its own token.
 func orgClient(t *testing.T, w *world, partner, org, body string) orders {
@@ -310,10 +319,7 @@ func newFundedOrder(t *testing.T, w *world, partnerToken, org string) (portfolio
 // against a CDF portfolio and compares each answer with the sample's shape,
 // then follows the order to COMPLETED and checks the funds and the trail.
 func TestPaymentOrdersReplayTheSeed(t *testing.T) {
-	w := newWorld(t)
-	partner := w.token("ptn-1-client", partnerSecret)
-	org := w.createOrg(partner, orgBody("Wanzo Portfolio"))
-	o := orders{w: w, header: bearer(partner, "X-Entity-Id", org)}
+	w, _, _, o := newOrdersWorld(t, "Wanzo Portfolio")
 	pf := o.portfolio(t, `{"name":"Crédit PME Kinshasa","currency":"CDF","fundingTypes":["CREDIT","LEASING"]}`, "20000000.00")
 
 	created := o.create(fmt.Sprintf(seedOrderCreate, pf), 201)
@@ -400,10 +406,7 @@ func TestPaymentOrdersReplayTheSeed(t *testing.T) {
 // TestPaymentOrderErrors produces every code of seed 003's table, each in
 // the family's shape, naming the field, and checks nothing was written.
 func TestPaymentOrderErrors(t *testing.T) {
-	w := newWorld(t)
-	partner := w.token("ptn-1-client", partnerSecret)
-	org := w.createOrg(partner, orgBody("Errors"))
-	o := orders{w: w, header: bearer(partner, "X-Entity-Id", org)}
+	w, _, org, o := newOrdersWorld(t, "Errors")
 	pf := o.portfolio(t, `{"name":"EUR","currency":"EUR","fundingTypes":["CREDIT"]}`, "100.00")
 	cdf := o.portfolio(t, `{"name":"CDF","currency":"CDF"}`, "")
 	xaf := o.portfolio(t, `{"name":"XAF","currency":"XAF"}`, "1000")
@@ -522,10 +525,7 @@ func TestPaymentOrderErrors(t *testing.T) {
 // TestPaymentOrderRoles follows seed 003's matrix cell by cell with
 // organisation tokens, and a portfolio manager limited to one portfolio.
 func TestPaymentOrderRoles(t *testing.T) {
-	w := newWorld(t)
-	partner := w.token("ptn-1-client", partnerSecret)
-	org := w.createOrg(partner, orgBody("Roles"))
-	admin := orders{w: w, header: bearer(partner, "X-Entity-Id", org)}
+	w, partner, org, admin := newOrdersWorld(t, "Roles")
 	mine := admin.portfolio(t, `{"name":"Mine","currency":"EUR"}`, "1000.00")
 	other := admin.portfolio(t, `{"name":"Other","currency":"EUR"}`, "1000.00")
 	otherOrder := data(t, admin.create(orderBody(other, "10.00"), 201))["id"].(string)
@@ -617,10 +617,7 @@ func TestPaymentOrderRoles(t *testing.T) {
 // sum exceeds the portfolio: exactly as many as fit succeed, the others are
 // INSUFFICIENT_FUNDS, and the funds add up.
 func TestConcurrentApprovalsNeverOverdraw(t *testing.T) {
-	w := newWorld(t)
-	partner := w.token("ptn-1-client", partnerSecret)
-	org := w.createOrg(partner, orgBody("Race"))
-	o := orders{w: w, header: bearer(partner, "X-Entity-Id", org)}
+	_, _, _, o := newOrdersWorld(t, "Race")
 	pf := o.portfolio(t, `{"name":"Race","currency":"EUR"}`, "100.00")
 	const n = 12
 	ids := make([]string, n)
@@ -662,10 +659,7 @@ func TestConcurrentApprovalsNeverOverdraw(t *testing.T) {
 // TestOrderReferencesHaveNoGaps creates orders concurrently: their
 // references are PAY-YYYY-001… without a gap or a duplicate.
 func TestOrderReferencesHaveNoGaps(t *testing.T) {
-	w := newWorld(t)
-	partner := w.token("ptn-1-client", partnerSecret)
-	org := w.createOrg(partner, orgBody("Refs"))
-	o := orders{w: w, header: bearer(partner, "X-Entity-Id", org)}
+	_, _, _, o := newOrdersWorld(t, "Refs")
 	pf := o.portfolio(t, `{"name":"Refs","currency":"EUR"}`, "1000.00")
 	const n = 16
 	refs := make([]string, n)
@@ -702,10 +696,7 @@ func TestOrderReferencesHaveNoGaps(t *testing.T) {
 // TestMakerChecker: a portfolio that requires the approver not to be the
 // creator, and two distinct approvals above 50.00.
 func TestMakerChecker(t *testing.T) {
-	w := newWorld(t)
-	partner := w.token("ptn-1-client", partnerSecret)
-	org := w.createOrg(partner, orgBody("Checker"))
-	admin := orders{w: w, header: bearer(partner, "X-Entity-Id", org)}
+	w, partner, org, admin := newOrdersWorld(t, "Checker")
 	pf := admin.portfolio(t, `{"name":"Checked","currency":"EUR","approvalPolicy":{"distinctApprover":true,"dualApprovalAbove":50.00}}`, "1000.00")
 	client := func(role string) orders { return orgClient(t, w, partner, org, `{"role":"`+role+`"}`) }
 	maker, checker1, checker2 := client("finance_manager"), client("finance_manager"), client("admin")
