@@ -742,3 +742,41 @@ func TestMakerChecker(t *testing.T) {
 		t.Errorf("after an update the approvals start over: %v", d)
 	}
 }
+
+// TestPaymentOrderIdempotency: a creation or a funding retried with its
+// Idempotency-Key is answered again, not done again — no second order, no
+// reference used up, no money added twice.
+func TestPaymentOrderIdempotency(t *testing.T) {
+	w, _, _, o := newOrdersWorld(t, "Retries")
+	pf := o.portfolio(t, `{"name":"Retries","currency":"EUR"}`, "")
+	fund := func() answer {
+		return w.do(exchange{method: "POST", route: "/v1/portfolios/{portfolio_id}/fundings", path: "/v1/portfolios/" + pf + "/fundings",
+			header: o.h("Idempotency-Key", "fund-1"), body: `{"amount":250.00}`, status: 201})
+	}
+	first, again := fund(), fund()
+	if data(t, first)["id"] != data(t, again)["id"] || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("a retried funding was not replayed: %s / %s", first.body, again.body)
+	}
+	if f := o.funds(t, pf); f["availableFunds"] != 250.0 || f["totalFunded"] != 250.0 {
+		t.Errorf("after a retried funding: %v", f)
+	}
+	create := func() answer {
+		return w.do(exchange{method: "POST", route: "/v1/payments", header: o.h("Idempotency-Key", "order-1"), body: orderBody(pf, "10.00"), status: 201})
+	}
+	a, b := data(t, create()), data(t, create())
+	if a["id"] != b["id"] || a["reference"] != b["reference"] {
+		t.Errorf("a retried creation made another order: %v / %v", a["id"], b["id"])
+	}
+	next := data(t, o.create(orderBody(pf, "10.00"), 201))
+	if want := fmt.Sprintf("PAY-%d-002", time.Now().UTC().Year()); next["reference"] != want {
+		t.Errorf("the next order is %v, want %s: the replay used up a reference", next["reference"], want)
+	}
+	if _, meta := o.list(t, ""); meta["total"] != 2.0 {
+		t.Errorf("total %v, want 2", meta["total"])
+	}
+	// The same key with another body is refused in the family's shape.
+	if code, _ := familyError(t, w.do(exchange{method: "POST", route: "/v1/payments", header: o.h("Idempotency-Key", "order-1"),
+		body: orderBody(pf, "11.00"), status: 422})); code != "IDEMPOTENCY_KEY_REUSED" {
+		t.Errorf("a reused key: %s", code)
+	}
+}
