@@ -780,3 +780,106 @@ func TestPaymentOrderIdempotency(t *testing.T) {
 		t.Errorf("a reused key: %s", code)
 	}
 }
+
+// TestFundsAndCountsHoldUnderMixedConcurrency runs every kind of change
+// at once on the orders of one portfolio — approvals, the bank's answers,
+// retries, cancellations, deletions, amount changes — then reads the orders
+// back: the portfolio's reserved and spent funds are exactly the sums of
+// its PROCESSING and COMPLETED orders, nothing was created or lost, every
+// list total is the number of orders it lists, and no request answered 5xx.
+func TestFundsAndCountsHoldUnderMixedConcurrency(t *testing.T) {
+	w, _, _, o := newOrdersWorld(t, "Mixed")
+	pf := o.portfolio(t, `{"name":"Mixed","currency":"EUR","fundingTypes":["CREDIT","LEASING"]}`, "1000.00")
+	const orders, workers, steps = 24, 8, 30
+	ids := make([]string, orders)
+	for i := range ids {
+		body := orderBody(pf, fmt.Sprintf("%d.%02d", 10+i*3, i))
+		if i%3 == 0 {
+			body = strings.Replace(body, `"CREDIT"`, `"LEASING"`, 1)
+		}
+		ids[i] = data(t, o.create(body, 201))["id"].(string)
+	}
+	var mu sync.Mutex
+	var fivexx []string
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range steps {
+				id := ids[(g*7+s*5)%orders]
+				var a answer
+				switch (g + s) % 7 {
+				case 0, 1:
+					a = o.setStatus(id, "PROCESSING", "", -1)
+				case 2:
+					a = o.setStatus(id, "COMPLETED", "", -1)
+				case 3:
+					a = o.setStatus(id, "FAILED", "", -1)
+				case 4:
+					a = o.setStatus(id, "PENDING", "", -1)
+				case 5:
+					if s%2 == 0 {
+						a = o.setStatus(id, "CANCELLED", "", -1)
+					} else {
+						a = o.remove(id, -1)
+					}
+				case 6:
+					a = o.update(id, fmt.Sprintf(`{"amount":%d.50}`, 20+s), -1)
+				}
+				if a.status >= 500 {
+					mu.Lock()
+					fivexx = append(fivexx, fmt.Sprintf("%d %s", a.status, a.body))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, f := range fivexx {
+		t.Errorf("a request answered %s", f)
+	}
+	cents := func(v any) int64 {
+		s := fmt.Sprint(v)
+		whole, frac, _ := strings.Cut(s, ".")
+		frac = (frac + "00")[:2]
+		var c int64
+		if _, err := fmt.Sscan(whole+frac, &c); err != nil {
+			t.Fatalf("amount %q: %v", s, err)
+		}
+		return c
+	}
+	read := func(query string) (list []map[string]any, total float64) {
+		m := w.do(exchange{method: "GET", route: "/v1/payments", query: query, header: o.h(), status: 200}).json(t)
+		for _, x := range m["data"].([]any) {
+			list = append(list, x.(map[string]any))
+		}
+		return list, m["meta"].(map[string]any)["total"].(float64)
+	}
+	all, total := read("limit=100")
+	if int(total) != len(all) || len(all) > orders {
+		t.Fatalf("the list holds %d orders and says %v; %d were created", len(all), total, orders)
+	}
+	var reserved, spent int64
+	byStatus := map[string]int{}
+	for _, x := range all {
+		byStatus[x["status"].(string)]++
+		switch x["status"] {
+		case "PROCESSING":
+			reserved += cents(x["amount"])
+		case "COMPLETED":
+			spent += cents(x["amount"])
+		}
+	}
+	for _, st := range []string{"PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"} {
+		if l, n := read("limit=100&status=" + st); len(l) != byStatus[st] || int(n) != byStatus[st] {
+			t.Errorf("status %s: %d listed, total %v, %d in the full list", st, len(l), n, byStatus[st])
+		}
+	}
+	f := o.funds(t, pf)
+	if cents(f["reservedFunds"]) != reserved || cents(f["spentFunds"]) != spent ||
+		cents(f["availableFunds"]) != 100000-reserved-spent || cents(f["totalFunded"]) != 100000 {
+		t.Errorf("portfolio %v; the orders say reserved %d, spent %d (cents)", f, reserved, spent)
+	}
+	t.Logf("after the run: %v", byStatus)
+}
