@@ -2,6 +2,7 @@ package stack
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -163,5 +164,37 @@ func TestParseRejects(t *testing.T) {
 		if _, err := Parse([]byte(src)); err == nil {
 			t.Errorf("%s: Parse succeeded", name)
 		}
+	}
+}
+
+// Every EventBridge Scheduler schedule is named after the stack: names are
+// unique per account and region, and a fixed one (SAM's default, from the
+// logical ids) would make the sandbox and production stacks collide.
+func TestScheduleNamesFollowTheStack(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		events, _ := r.Properties["Events"].(map[string]any)
+		for name, e := range events {
+			ev, _ := e.(map[string]any)
+			if ev["Type"] != "ScheduleV2" {
+				continue
+			}
+			checked++
+			props, _ := ev["Properties"].(map[string]any)
+			sub, _ := props["Name"].(map[string]any)
+			if s, _ := sub["Fn::Sub"].(string); !strings.HasPrefix(s, "${AWS::StackName}-") || len(s) > len("${AWS::StackName}-")+20 {
+				t.Errorf("%s.%s: Name %#v, want !Sub ${AWS::StackName}-<short suffix>", id, name, props["Name"])
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no ScheduleV2 event found")
 	}
 }
