@@ -127,7 +127,7 @@ const (
 	DefaultLimit  = 10
 	maxRetries    = 20  // FAILED → PENDING per order: bounds statusHistory
 	maxNotes      = 500 // characters
-	attempts      = 12  // reads and writes of one request racing others
+	attempts      = 60  // reads and writes of one request racing others
 )
 
 // Service runs payment orders and portfolios.
@@ -139,8 +139,22 @@ type Service struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-func (s *Service) sleep(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.IntN(min(5*attempt, 100))+1) * time.Millisecond
+// Concurrent writes to one portfolio (creations also share the year's
+// reference counter) cancel each other's transactions; the losers read
+// again after a jittered wait that grows with the attempts, up to 200 ms.
+// A request that keeps losing answers 503 before the function's timeout
+// (API Gateway would turn that into a bare 500): within retryBudget, or
+// retryReserve before the request's own deadline.
+const (
+	retryBudget  = 8 * time.Second
+	retryReserve = 1500 * time.Millisecond
+)
+
+func wait(attempt int) time.Duration {
+	return time.Duration(rand.IntN(min(10*attempt, 200))+1) * time.Millisecond
+}
+
+func (s *Service) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
@@ -150,15 +164,21 @@ func (s *Service) sleep(ctx context.Context, attempt int) error {
 // retry runs f until it does not answer ErrConflict, a bounded number of
 // times; each run reads again what it depends on.
 func (s *Service) retry(ctx context.Context, op string, f func() error) error {
+	deadline := time.Now().Add(retryBudget)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-retryReserve).Before(deadline) {
+		deadline = dl.Add(-retryReserve)
+	}
 	for attempt := 1; ; attempt++ {
 		err := f()
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
-		if attempt == attempts {
-			return &apperr.Error{Op: op, Code: apperr.Unavailable, Message: "too many changes at once on this portfolio; retry", Err: err}
+		d := wait(attempt)
+		if attempt == attempts || time.Now().Add(d).After(deadline) {
+			return &apperr.Error{Op: op, Code: apperr.Unavailable, Message: "too many changes at once on this portfolio; retry",
+				Err: fmt.Errorf("still conflicting after %d attempts: %w", attempt, err)}
 		}
-		if err := s.sleep(ctx, attempt); err != nil {
+		if err := s.sleep(ctx, d); err != nil {
 			return apperr.Transient(op, err)
 		}
 	}
