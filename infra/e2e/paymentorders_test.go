@@ -508,6 +508,13 @@ func TestPaymentOrderErrors(t *testing.T) {
 	if s := data(t, o.get(second, 200))["status"]; s != "PENDING" {
 		t.Errorf("a refused approval left the order %v", s)
 	}
+	// It no longer fits, but only a raised amount is checked against the
+	// funds: its other fields stay editable, a higher amount does not.
+	o.update(second, `{"description":"en attente de fonds"}`, 200)
+	o.update(second, `{"amount":94.00}`, 200)
+	if code, _ := familyError(t, o.update(second, `{"amount":94.01}`, 422)); code != "INSUFFICIENT_FUNDS" {
+		t.Errorf("raising an amount above the funds: %s", code)
+	}
 	// The platform's own errors in this family's shape: no token, a bad
 	// query parameter, a body that is not JSON.
 	noToken := w.do(exchange{method: "GET", route: "/v1/payments", header: map[string]string{"X-Entity-Id": org}, status: 401})
@@ -518,6 +525,15 @@ func TestPaymentOrderErrors(t *testing.T) {
 		a := w.do(exchange{method: "GET", route: "/v1/payments", query: q, header: o.h(), status: 400})
 		if code, fields := familyError(t, a); code != "INVALID_PAYMENT_DATA" || len(fields) != 1 || !strings.HasPrefix(q, fields[0]+"=") {
 			t.Errorf("?%s: %s %v", q, code, fields)
+		}
+	}
+	for _, a := range []answer{
+		w.do(exchange{method: "GET", route: "/v1/payments", header: o.h("X-Entity-Id", "org-01900000-0000-7000-8000-000000000000"), status: 404}),
+		w.do(exchange{method: "POST", route: "/v1/portfolios", header: o.h("X-Entity-Id", "org-01900000-0000-7000-8000-000000000000"),
+			body: `{"name":"Nowhere","currency":"EUR"}`, status: 404}),
+	} {
+		if code, _ := familyError(t, a); code != "ORGANIZATION_NOT_FOUND" {
+			t.Errorf("an organization that does not exist: %s", code)
 		}
 	}
 	if code, _ := familyError(t, o.create(`{"amount":`, 400)); code != "INVALID_PAYMENT_DATA" {

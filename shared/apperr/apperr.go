@@ -66,6 +66,21 @@ func (e *Error) Unwrap() error { return e.Err }
 // E builds an error with a code and a client-safe message.
 func E(op string, code Code, msg string) *Error { return &Error{Op: op, Code: code, Message: msg} }
 
+// orgNotFound is the one message of an organisation that does not exist or
+// is not the caller's, wherever it is found out (the edge's tenancy, a
+// store's read or condition): every layer answers it the same way.
+const orgNotFound = "organization not found"
+
+// OrganizationNotFound is that 404.
+func OrganizationNotFound(op string) *Error { return E(op, NotFound, orgNotFound) }
+
+// IsOrganizationNotFound reports whether err is that 404, for a family
+// that names it with a code of its own.
+func IsOrganizationNotFound(err error) bool {
+	ae, ok := As(err)
+	return ok && ae.Code == NotFound && ae.Message == orgNotFound
+}
+
 // Field builds a 422 naming the offending field.
 func Field(op, param, msg string) *Error {
 	return &Error{Op: op, Code: Invalid, Message: msg, Param: param}

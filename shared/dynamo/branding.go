@@ -39,7 +39,7 @@ func (s *Brandings) PutBranding(ctx context.Context, partnerID, orgID string, b 
 	tx.Events(ev)
 	err := tx.Run(ctx)
 	if tx.Failed(err, "organization") {
-		return apperr.E(op, apperr.NotFound, "organization not found")
+		return apperr.OrganizationNotFound(op)
 	}
 	if err != nil {
 		return transient(op, err)

@@ -115,7 +115,7 @@ func (s *Credentials) CreateClient(ctx context.Context, c credential.Client, ev 
 	err := tx.Run(ctx)
 	switch {
 	case tx.Failed(err, "organization"):
-		return apperr.E(op, apperr.NotFound, "organization not found")
+		return apperr.OrganizationNotFound(op)
 	case tx.Failed(err, "client"):
 		return apperr.E(op, apperr.Conflict, "client id already exists")
 	case err != nil:

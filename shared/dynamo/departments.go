@@ -71,7 +71,7 @@ func (s *Departments) CreateDepartment(ctx context.Context, d department.Departm
 	err := tx.Run(ctx)
 	switch {
 	case tx.Failed(err, "organization"):
-		return apperr.E(op, apperr.NotFound, "organization not found")
+		return apperr.OrganizationNotFound(op)
 	case tx.Failed(err, "code"):
 		return codeTaken(op, d.Code)
 	case err != nil:
@@ -142,7 +142,7 @@ func (s *Organizations) OrganizationType(ctx context.Context, partnerID, orgID s
 	}
 	t, ok := out.Item["type"].(*types.AttributeValueMemberS)
 	if !ok {
-		return "", apperr.E(op, apperr.NotFound, "organization not found")
+		return "", apperr.OrganizationNotFound(op)
 	}
 	return t.Value, nil
 }

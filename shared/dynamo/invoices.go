@@ -118,7 +118,7 @@ func (s *Invoices) CreationContext(ctx context.Context, partnerID, orgID, deptID
 		in.RequestItems = out.UnprocessedKeys
 	}
 	if !foundOrg {
-		return cc, apperr.E(op, apperr.NotFound, "organization not found")
+		return cc, apperr.OrganizationNotFound(op)
 	}
 	return cc, nil
 }

@@ -105,7 +105,7 @@ func (s *base) organizationExists(ctx context.Context, partnerID, orgID string) 
 		return transient(op, err)
 	}
 	if out.Item == nil {
-		return apperr.E(op, apperr.NotFound, "organization not found")
+		return apperr.OrganizationNotFound(op)
 	}
 	return nil
 }

@@ -123,7 +123,7 @@ func (s *PaymentOrders) CreatePortfolio(ctx context.Context, p paymentorder.Port
 	err := tx.Run(ctx)
 	switch {
 	case tx.Failed(err, "organization"):
-		return apperr.E(op, apperr.NotFound, "organization not found")
+		return apperr.OrganizationNotFound(op)
 	case tx.Failed(err, "count"):
 		return paymentorder.ErrTooMany
 	case isTransactionConflict(err):

@@ -58,7 +58,7 @@ func (t Tenancy) String() string {
 // reach: the same as for an organisation that does not exist, so ids leak
 // nothing.
 func errOrgNotFound() error {
-	return apperr.E("http.tenant", apperr.NotFound, "organization not found")
+	return apperr.OrganizationNotFound("http.tenant")
 }
 
 // resolveTenant is the tenancy rule, in one place:

@@ -3,6 +3,7 @@ package paymentorder
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/modupay/modupay/shared/money"
@@ -116,14 +117,9 @@ func Amount(minor int64, currency string) json.Number {
 	if err != nil {
 		// Stored amounts were parsed in a known currency; an unknown one
 		// would be a corrupt item: show the minor units rather than nothing.
-		return json.Number(formatInt(minor))
+		return json.Number(strconv.FormatInt(minor, 10))
 	}
 	return n
-}
-
-func formatInt(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 // View renders o.

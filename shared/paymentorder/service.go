@@ -585,7 +585,7 @@ func (in UpdateInput) merge(o Order) CreateInput {
 }
 
 // UpdateOrder changes a PENDING order (PAYMENT_NOT_MODIFIABLE otherwise).
-// A new amount must still be covered by the portfolio's available funds;
+// A raised amount must be covered by the portfolio's available funds;
 // any change withdraws the approvals already given (maker-checker).
 func (s *Service) UpdateOrder(ctx context.Context, t Tenant, c Caller, id string, in UpdateInput) (Order, error) {
 	const op = "payment_order.update"
@@ -621,7 +621,13 @@ func (s *Service) UpdateOrder(ctx context.Context, t Tenant, c Caller, id string
 		if err != nil {
 			return apperr.Wrap(op, err)
 		}
-		err = s.Store.ChangeOrder(ctx, before, after, Move{Cover: after.AmountMinor}, ev)
+		// Only a raised amount must fit what is available now: an order that
+		// fitted when created keeps its other fields editable.
+		var m Move
+		if after.AmountMinor > before.AmountMinor {
+			m.Cover = after.AmountMinor
+		}
+		err = s.Store.ChangeOrder(ctx, before, after, m, ev)
 		return s.fundsRefused(ctx, op, t, before.PortfolioID, err)
 	})
 	return after, err

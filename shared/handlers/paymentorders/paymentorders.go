@@ -80,13 +80,9 @@ func caller(r *httpapi.Request) paymentorder.Caller {
 	return paymentorder.Caller{Principal: *r.Principal, Actor: r.Actor()}
 }
 
-// decode reads a body strictly (unknown fields refused, types checked),
-// naming the field at fault.
-func decode(r *httpapi.Request, v any) error { return httpapi.DecodeJSON(r, v) }
-
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in paymentorder.CreateInput
-	if err := decode(r, &in); err != nil {
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
 	o, err := h.Orders.CreateOrder(ctx, tenant(r), caller(r), in)
@@ -165,7 +161,7 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 
 func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in paymentorder.UpdateInput
-	if err := decode(r, &in); err != nil {
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
 	o, err := h.Orders.UpdateOrder(ctx, tenant(r), caller(r), r.PathParams["payment_id"], in)
@@ -177,7 +173,7 @@ func (h *Handlers) update(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 
 func (h *Handlers) status(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in paymentorder.StatusInput
-	if err := decode(r, &in); err != nil {
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
 	_, change, err := h.Orders.ChangeStatus(ctx, tenant(r), caller(r), r.PathParams["payment_id"], in)
@@ -200,7 +196,7 @@ func (h *Handlers) delete(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 
 func (h *Handlers) createPortfolio(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in paymentorder.PortfolioInput
-	if err := decode(r, &in); err != nil {
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
 	p, err := h.Orders.CreatePortfolio(ctx, tenant(r), caller(r), in)
@@ -239,7 +235,7 @@ func (h *Handlers) getPortfolio(ctx context.Context, r *httpapi.Request) (*httpa
 
 func (h *Handlers) updatePortfolio(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in paymentorder.PortfolioInput
-	if err := decode(r, &in); err != nil {
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
 	p, err := h.Orders.UpdatePortfolio(ctx, tenant(r), caller(r), r.PathParams["portfolio_id"], in)
@@ -251,7 +247,7 @@ func (h *Handlers) updatePortfolio(ctx context.Context, r *httpapi.Request) (*ht
 
 func (h *Handlers) fund(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in paymentorder.FundingInput
-	if err := decode(r, &in); err != nil {
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return nil, err
 	}
 	f, p, err := h.Orders.FundPortfolio(ctx, tenant(r), caller(r), r.PathParams["portfolio_id"], in)
@@ -317,7 +313,7 @@ func describe(err error, invalid, notFound string) (int, ErrorDetail) {
 		status, d.Code = http.StatusBadRequest, invalid
 	case apperr.NotFound:
 		d.Code = notFound
-		if ae, ok := apperr.As(err); ok && ae.Message == "organization not found" {
+		if apperr.IsOrganizationNotFound(err) {
 			d.Code = "ORGANIZATION_NOT_FOUND"
 		}
 	case apperr.Unauthenticated:
