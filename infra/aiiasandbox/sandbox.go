@@ -7,6 +7,9 @@
 //	POST /payments, GET /payments/{id}      FrenchSepaCreditTransfer only, with the rail's rules
 //	POST /payments/{id}/refunds, GET /refunds/{id}
 //	GET|POST /flow/{id}                     the bank authorisation page (the payment's flowUrl)
+//	POST /v2/accounts/{id}/payments, POST /v2/accounts/{id}/payment-authorizations,
+//	GET /v2/accounts/{id}/payments/{paymentId}, GET|POST /payout-authorizations/{id}
+//	                                        payouts from a connected account (payouts.go)
 //	POST /_sandbox/payments/{id}/status     force a payment status  {"code","reason","detailsCode"}
 //	POST /_sandbox/refunds/{id}/status      force a refund status
 //	POST /_sandbox/faults, DELETE /_sandbox/faults   queue or clear injected faults (see Fault)
@@ -123,15 +126,17 @@ type Server struct {
 	opts Options
 	mux  *http.ServeMux
 
-	mu           sync.Mutex
-	tokens       map[string]token
-	destinations map[string]*destination
-	payments     map[string]*payment
-	order        []string // payment ids, oldest first
-	refunds      map[string]*refund
-	idem         map[string]*idemEntry
-	faults       []Fault
-	apiRequests  int
+	mu             sync.Mutex
+	tokens         map[string]token
+	destinations   map[string]*destination
+	payments       map[string]*payment
+	order          []string // payment ids, oldest first
+	refunds        map[string]*refund
+	payouts        map[string]*payout
+	authorizations map[string]*payoutAuthorization
+	idem           map[string]*idemEntry
+	faults         []Fault
+	apiRequests    int
 
 	srv *http.Server
 	url string
@@ -155,13 +160,15 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:         opts,
-		mux:          http.NewServeMux(),
-		tokens:       map[string]token{},
-		destinations: map[string]*destination{},
-		payments:     map[string]*payment{},
-		refunds:      map[string]*refund{},
-		idem:         map[string]*idemEntry{},
+		opts:           opts,
+		mux:            http.NewServeMux(),
+		tokens:         map[string]token{},
+		destinations:   map[string]*destination{},
+		payments:       map[string]*payment{},
+		refunds:        map[string]*refund{},
+		payouts:        map[string]*payout{},
+		authorizations: map[string]*payoutAuthorization{},
+		idem:           map[string]*idemEntry{},
 	}
 	s.routes()
 	return s
@@ -176,6 +183,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /payments/{id}/refunds", s.api(true, true, s.createRefund))
 	s.mux.HandleFunc("GET /refunds/{id}", s.api(true, false, s.getRefund))
 
+	s.mux.HandleFunc("POST /v2/accounts/{accountId}/payments", s.api(true, true, s.createPayout))
+	s.mux.HandleFunc("POST /v2/accounts/{accountId}/payment-authorizations", s.api(true, true, s.createPayoutAuthorization))
+	s.mux.HandleFunc("GET /v2/accounts/{accountId}/payments/{paymentId}", s.api(true, false, s.getPayout))
+
+	s.mux.HandleFunc("GET /payout-authorizations/{id}", s.payoutPage)
+	s.mux.HandleFunc("POST /payout-authorizations/{id}", s.payoutSubmit)
 	s.mux.HandleFunc("GET /flow/{id}", s.flowPage)
 	s.mux.HandleFunc("POST /flow/{id}", s.flowSubmit)
 	s.mux.HandleFunc("GET /{$}", s.index)

@@ -8,6 +8,8 @@
 //	GET  /payments/{id}             status.code (PaymentStatusCode)
 //	POST /payments/{id}/refunds     → refundId
 //	GET  /refunds/{id}              status.code (refund codes)
+//	POST /v2/accounts/{id}/payments and …/payment-authorizations, GET /v2/accounts/{id}/payments/{paymentId}
+//	                                payouts from an organisation's account (payouts.go, Gen A)
 //
 // Every POST carries X-Request-Id (the caller's RequestID), reused on every
 // retry, so Aiia answers a retry with its cached response and a lost answer

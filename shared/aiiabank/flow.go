@@ -8,11 +8,17 @@ import (
 	"github.com/modupay/modupay/shared/refund"
 )
 
+// Client is the container's Aiia client (one per process: it caches the
+// access token).
+func Client(e *lambdaenv.Env) *aiia.Client {
+	return lambdaenv.Shared(e, "aiia.Client", func() *aiia.Client { return aiia.New(e.Config.Aiia, nil, e.Now) })
+}
+
 // Flow is the container's payment flow with Aiia as its bank: the checkout
 // page starts payments with it, the poller follows them.
 func Flow(e *lambdaenv.Env) *payment.Flow {
 	return lambdaenv.Shared(e, "payment.Flow", func() *payment.Flow {
-		flow := &payment.Flow{Store: table.Store(e), Bank: Bank{Provider: aiia.New(e.Config.Aiia, nil, e.Now)}, Tokens: e.PageTokens(), Now: e.Now, NewID: e.NewID}
+		flow := &payment.Flow{Store: table.Store(e), Bank: Bank{Provider: Client(e)}, Tokens: e.PageTokens(), Now: e.Now, NewID: e.NewID}
 		if !e.Config.Mode().Strict {
 			// No card processor is configured for production; the sandbox simulates
 			// one with documented test cards.

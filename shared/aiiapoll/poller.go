@@ -18,7 +18,8 @@ import (
 	"github.com/modupay/modupay/shared/worker"
 )
 
-// Message is a poll request for one intent, or (Kind refund) one refund, or
+// Message is a poll request for one intent, or (Kind refund) one refund,
+// or (Kind payment_order) one payment order executed through Aiia, or
 // (Kind onboard_destination) the onboarding at Aiia of a department's
 // payout account once its KYC is approved or its payout account moved.
 type Message struct {
@@ -27,6 +28,7 @@ type Message struct {
 	OrgID        string `json:"organization_id"`
 	IntentID     string `json:"payment_intent_id,omitempty"`
 	RefundID     string `json:"refund_id,omitempty"`
+	OrderID      string `json:"payment_order_id,omitempty"`
 	DepartmentID string `json:"department_id,omitempty"`
 	Attempt      int    `json:"attempt"`
 	// Since is when polling started; it stops after MaxPolling.
@@ -48,8 +50,11 @@ func Schedule(n int) time.Duration {
 // an operator (3 business days, weekend included).
 const MaxPolling = 5 * 24 * time.Hour
 
-// KindRefund marks a refund's poll message.
-const KindRefund = "refund"
+// The kinds of poll message besides a payment intent's.
+const (
+	KindRefund       = "refund"
+	KindPaymentOrder = "payment_order"
+)
 
 // Poller is the SQS handler.
 type Poller struct {
@@ -57,6 +62,9 @@ type Poller struct {
 	// FollowRefund creates a refund at its provider and follows it to its
 	// end, on the same schedule as payments (package refund).
 	FollowRefund func(ctx context.Context, partnerID, orgID, refundID string) (final bool, err error)
+	// FollowOrder creates an executed payment order's payout and follows
+	// it to its end (package paymentorder).
+	FollowOrder func(ctx context.Context, partnerID, orgID, orderID string) (final bool, err error)
 	// Onboard registers a department's payout account at Aiia (idempotent).
 	Onboard func(ctx context.Context, partnerID, deptID string) error
 	// Requeue sends the message again after delay (≤ 15 minutes).
@@ -80,13 +88,21 @@ func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 		// Transient failures come back through SQS; the onboarding is idempotent.
 		return p.Onboard(ctx, m.PartnerID, m.DepartmentID)
 	}
-	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.PartnerID == "" || m.OrgID == "" ||
-		(m.Kind == "" && m.IntentID == "") || (m.Kind == KindRefund && m.RefundID == "") || (m.Kind != "" && m.Kind != KindRefund) {
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.PartnerID == "" || m.OrgID == "" {
 		return apperr.E(op, apperr.Malformed, "not a poll message: "+rec.Body)
 	}
-	what, follow, id := "payment intent", p.Poll, m.IntentID
-	if m.Kind == KindRefund {
+	var what, id string
+	var follow func(ctx context.Context, partnerID, orgID, id string) (bool, error)
+	switch m.Kind {
+	case "":
+		what, follow, id = "payment intent", p.Poll, m.IntentID
+	case KindRefund:
 		what, follow, id = "refund", p.FollowRefund, m.RefundID
+	case KindPaymentOrder:
+		what, follow, id = "payment order", p.FollowOrder, m.OrderID
+	}
+	if follow == nil || id == "" {
+		return apperr.E(op, apperr.Malformed, "not a poll message: "+rec.Body)
 	}
 	final, err := follow(ctx, m.PartnerID, m.OrgID, id)
 	switch {

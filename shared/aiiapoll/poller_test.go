@@ -90,3 +90,39 @@ func TestPollerOutcomes(t *testing.T) {
 		})
 	}
 }
+
+// Each kind of message reaches its own follower with its own id; a kind
+// without its id, or an unknown kind, is parked.
+func TestPollerRoutesEachKind(t *testing.T) {
+	for _, tt := range []struct {
+		body, want string
+	}{
+		{`{"partner_id":"p","organization_id":"o","payment_intent_id":"pi-1"}`, "intent pi-1"},
+		{`{"kind":"refund","partner_id":"p","organization_id":"o","refund_id":"re-1"}`, "refund re-1"},
+		{`{"kind":"payment_order","partner_id":"p","organization_id":"o","payment_order_id":"po-1"}`, "order po-1"},
+		{`{"kind":"payment_order","partner_id":"p","organization_id":"o","refund_id":"re-1"}`, "parked"},
+		{`{"kind":"refund","partner_id":"p","organization_id":"o","payment_order_id":"po-1"}`, "parked"},
+		{`{"kind":"payout","partner_id":"p","organization_id":"o","payment_order_id":"po-1"}`, "parked"},
+	} {
+		got := ""
+		follower := func(what string) func(context.Context, string, string, string) (bool, error) {
+			return func(_ context.Context, partnerID, orgID, id string) (bool, error) {
+				if partnerID != "p" || orgID != "o" {
+					t.Errorf("%s: tenant %s/%s", tt.body, partnerID, orgID)
+				}
+				got = what + " " + id
+				return true, nil
+			}
+		}
+		p := &Poller{Poll: follower("intent"), FollowRefund: follower("refund"), FollowOrder: follower("order"),
+			Requeue: func(context.Context, Message, time.Duration) error { t.Error("requeued"); return nil },
+			Park:    func(context.Context, string, string, string, string) error { got = "parked"; return nil },
+			Now:     time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		if _, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: tt.body}}}); err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("%s → %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}

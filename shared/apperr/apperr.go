@@ -63,6 +63,15 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// MessageOf is err's client-safe message: its Message when it is an
+// *Error, "internal error" otherwise.
+func MessageOf(err error) string {
+	if ae, ok := As(err); ok && ae.Message != "" {
+		return ae.Message
+	}
+	return "internal error"
+}
+
 // E builds an error with a code and a client-safe message.
 func E(op string, code Code, msg string) *Error { return &Error{Op: op, Code: code, Message: msg} }
 

@@ -168,12 +168,20 @@ func (s *PaymentOrders) UpdatePortfolio(ctx context.Context, before, after payme
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
+	values := map[string]types.AttributeValue{":name": str(after.Name), ":types": types_, ":policy": policy, ":at": at,
+		":nv": num(after.Version), ":v": num(before.Version)}
+	update := "SET #name = :name, fundingTypes = :types, approvalPolicy = :policy, updatedAt = :at, version = :nv"
+	if after.Execution != nil {
+		if values[":exec"], err = marshalValue(after.Execution); err != nil {
+			return apperr.Wrap(op, err)
+		}
+		update += ", executionAccount = :exec"
+	} else {
+		update += " REMOVE executionAccount"
+	}
 	tx := s.tx()
-	tx.Update("portfolio", key(portfolioPK(after.PartnerID, after.OrgID, after.ID), skPortfolio),
-		"SET #name = :name, fundingTypes = :types, approvalPolicy = :policy, updatedAt = :at, version = :nv",
-		cond{expr: "version = :v", names: map[string]string{"#name": "name"}, values: map[string]types.AttributeValue{
-			":name": str(after.Name), ":types": types_, ":policy": policy, ":at": at,
-			":nv": num(after.Version), ":v": num(before.Version)}})
+	tx.Update("portfolio", key(portfolioPK(after.PartnerID, after.OrgID, after.ID), skPortfolio), update,
+		cond{expr: "version = :v", names: map[string]string{"#name": "name"}, values: values})
 	tx.Events(ev)
 	err = tx.Run(ctx)
 	if tx.Failed(err, "portfolio") || isTransactionConflict(err) {
@@ -436,13 +444,13 @@ func (s *PaymentOrders) GetOrder(ctx context.Context, partnerID, orgID, id strin
 
 // ChangeOrder replaces the order on condition its version is the one read,
 // with the portfolio's move and the event.
-func (s *PaymentOrders) ChangeOrder(ctx context.Context, before, after paymentorder.Order, m paymentorder.Move, ev event.Event) error {
+func (s *PaymentOrders) ChangeOrder(ctx context.Context, before, after paymentorder.Order, m paymentorder.Move, evs ...event.Event) error {
 	const op = "dynamo.change_order"
 	tx := s.tx()
 	tx.Put("order", toOrderItem(after), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(before.Version)}})
 	portfolioMove(tx, after.PartnerID, after.OrgID, after.PortfolioID, m,
 		paymentorder.CountKey(before.Status, before.FundingType), paymentorder.CountKey(after.Status, after.FundingType))
-	tx.Events(ev)
+	tx.Events(evs...)
 	err := tx.Run(ctx)
 	switch {
 	case err == nil:

@@ -152,12 +152,14 @@ func (r *Router) send(ctx context.Context, s Sender, out []outgoing, firstFailed
 
 // pollMessage is the poll queue's message for an intent that entered
 // processing (its transfer is followed at the bank), for a new refund (it is
-// created at its provider and followed), or for an approved KYC
+// created at its provider and followed), for a payment order approved with
+// an execution (its payout is created at Aiia and followed), or for an approved KYC
 // or a moved payout account (the department's payout account is onboarded at
 // Aiia as a payee). A redelivered event sends it again: the poller applies
 // each transition once, and onboarding is idempotent.
 func pollMessage(rec event.Record) (queue.Msg, bool) {
-	if rec.Type != "payment_intent.status_changed" && rec.Type != "kyc.status_changed" && rec.Type != "bank_account.payout_changed" && rec.Type != "refund.created" {
+	if rec.Type != "payment_intent.status_changed" && rec.Type != "kyc.status_changed" && rec.Type != "bank_account.payout_changed" &&
+		rec.Type != "refund.created" && rec.Type != "payment_order.status_changed" {
 		return queue.Msg{}, false
 	}
 	var env struct {
@@ -166,10 +168,31 @@ func pollMessage(rec event.Record) (queue.Msg, bool) {
 			IntentID      string `json:"payment_intent_id"`
 			DepartmentID  string `json:"department_id"`
 			CurrentStatus string `json:"current_status"`
+			// payment_order.status_changed (seed 003's camelCase)
+			OrderID string `json:"paymentOrderId"`
+			Status  string `json:"status"`
+			Order   struct {
+				Execution *struct {
+					Status string `json:"status"`
+				} `json:"execution"`
+			} `json:"paymentOrder"`
 		} `json:"data"`
 	}
 	if json.Unmarshal(rec.Envelope, &env) != nil {
 		return queue.Msg{}, false
+	}
+	if rec.Type == "payment_order.status_changed" {
+		// An order approved with an execution (its portfolio pays through
+		// Aiia) is sent to Aiia by the poller, then followed to its end.
+		if env.Data.Status != "PROCESSING" || env.Data.Order.Execution == nil || env.Data.OrderID == "" {
+			return queue.Msg{}, false
+		}
+		msg, err := json.Marshal(map[string]any{"kind": "payment_order", "partner_id": rec.PartnerID, "organization_id": rec.OrgID,
+			"payment_order_id": env.Data.OrderID, "attempt": 0, "since": rec.Timestamp})
+		if err != nil {
+			return queue.Msg{}, false
+		}
+		return queue.Msg{Body: string(msg), Attrs: map[string]string{"payment_order_id": env.Data.OrderID}}, true
 	}
 	if rec.Type == "kyc.status_changed" || rec.Type == "bank_account.payout_changed" {
 		if rec.Type == "kyc.status_changed" && env.Data.CurrentStatus != "approved" {

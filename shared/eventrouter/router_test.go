@@ -2,6 +2,7 @@ package eventrouter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/queue"
 )
 
@@ -71,5 +73,31 @@ func TestRouterSendsEventsAndResumesAtTheFirstFailure(t *testing.T) {
 				t.Errorf("batch item failures %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// An order approved with an execution is followed; one paid outside, or
+// any other status change of an order, is not.
+func TestPollMessageForPaymentOrders(t *testing.T) {
+	rec := func(status, execution string) event.Record {
+		return event.Record{Type: "payment_order.status_changed", PartnerID: "p", OrgID: "o",
+			Envelope: json.RawMessage(`{"data":{"paymentOrderId":"po-1","status":"` + status + `","paymentOrder":{"id":"po-1"` + execution + `}}}`)}
+	}
+	withExec := `,"execution":{"provider":"AIIA","status":"QUEUED"}`
+	m, ok := pollMessage(rec("PROCESSING", withExec))
+	var body map[string]any
+	if !ok || json.Unmarshal([]byte(m.Body), &body) != nil || body["kind"] != "payment_order" || body["payment_order_id"] != "po-1" ||
+		body["partner_id"] != "p" || body["organization_id"] != "o" {
+		t.Fatalf("approved with an execution: %v %s", ok, m.Body)
+	}
+	for name, r := range map[string]event.Record{
+		"paid outside":           rec("PROCESSING", ""),
+		"completed":              rec("COMPLETED", withExec),
+		"retried":                rec("PENDING", ""),
+		"another event of order": {Type: "payment_order.created", PartnerID: "p", OrgID: "o", Envelope: rec("PROCESSING", withExec).Envelope},
+	} {
+		if m, ok := pollMessage(r); ok {
+			t.Errorf("%s: polled %s", name, m.Body)
+		}
 	}
 }

@@ -32,7 +32,10 @@ type Order struct {
 	UpdatedAt         time.Time      `json:"updatedAt"`
 	ProcessedAt       *time.Time     `json:"processedAt,omitempty"`
 	CompletedAt       *time.Time     `json:"completedAt,omitempty"`
-	Version           int64          `json:"version"`
+	// Execution is set when the order is paid through the payment
+	// provider (execution.go); nil for an order paid outside.
+	Execution *Execution `json:"execution,omitempty"`
+	Version   int64      `json:"version"`
 }
 
 // User is seed 003's createdBy: the API client that created the order,
@@ -95,6 +98,7 @@ type View struct {
 	UpdatedAt         string         `json:"updatedAt"`
 	ProcessedAt       string         `json:"processedAt,omitempty"`
 	CompletedAt       string         `json:"completedAt,omitempty"`
+	Execution         *ExecutionView `json:"execution,omitempty"`
 }
 
 // HistoryView is a statusHistory entry on the wire.
@@ -128,7 +132,7 @@ func (o Order) View() View {
 		Currency: o.Currency, PortfolioID: o.PortfolioID, ContractReference: o.ContractReference, Description: o.Description,
 		Beneficiary: o.Beneficiary, PaymentMethod: o.PaymentMethod, ExecutionDate: FormatTime(o.ExecutionDate), CreatedBy: o.CreatedBy,
 		StatusHistory: make([]HistoryView, len(o.StatusHistory)), CreatedAt: FormatTime(o.CreatedAt), UpdatedAt: FormatTime(o.UpdatedAt),
-		ProcessedAt: formatTimePtr(o.ProcessedAt), CompletedAt: formatTimePtr(o.CompletedAt)}
+		ProcessedAt: formatTimePtr(o.ProcessedAt), CompletedAt: formatTimePtr(o.CompletedAt), Execution: o.Execution.view()}
 	for i, h := range o.StatusHistory {
 		v.StatusHistory[i] = HistoryView{Status: h.Status, Timestamp: FormatTime(h.Timestamp), Actor: h.Actor, Notes: h.Notes}
 	}

@@ -25,21 +25,24 @@ import (
 // each status and funding type ("PENDING#CREDIT"), moved in the same
 // transactions: list totals are sums of them, never a count of the orders.
 type Portfolio struct {
-	ID             string           `json:"id"`
-	PartnerID      string           `json:"partnerId"`
-	OrgID          string           `json:"orgId"`
-	Name           string           `json:"name"`
-	Currency       string           `json:"currency"`
-	FundingTypes   []FundingType    `json:"fundingTypes"`
-	AvailableMinor int64            `json:"available"`
-	ReservedMinor  int64            `json:"reserved"`
-	SpentMinor     int64            `json:"spent"`
-	FundedMinor    int64            `json:"funded"`
-	Approval       ApprovalPolicy   `json:"approvalPolicy"`
-	Counts         map[string]int64 `json:"counts"`
-	CreatedAt      time.Time        `json:"createdAt"`
-	UpdatedAt      time.Time        `json:"updatedAt"`
-	Version        int64            `json:"version"`
+	ID             string         `json:"id"`
+	PartnerID      string         `json:"partnerId"`
+	OrgID          string         `json:"orgId"`
+	Name           string         `json:"name"`
+	Currency       string         `json:"currency"`
+	FundingTypes   []FundingType  `json:"fundingTypes"`
+	AvailableMinor int64          `json:"available"`
+	ReservedMinor  int64          `json:"reserved"`
+	SpentMinor     int64          `json:"spent"`
+	FundedMinor    int64          `json:"funded"`
+	Approval       ApprovalPolicy `json:"approvalPolicy"`
+	// Execution is the account orders are paid from through the payment
+	// provider (execution.go); nil: orders are paid outside and confirmed.
+	Execution *ExecutionAccount `json:"executionAccount,omitempty"`
+	Counts    map[string]int64  `json:"counts"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
+	Version   int64             `json:"version"`
 }
 
 // ApprovalPolicy is the portfolio's maker-checker setting (an extension;
@@ -109,9 +112,11 @@ type PortfolioView struct {
 	SpentFunds     json.Number        `json:"spentFunds"`
 	TotalFunded    json.Number        `json:"totalFunded"`
 	ApprovalPolicy ApprovalPolicyView `json:"approvalPolicy"`
-	Managers       []User             `json:"managers,omitempty"`
-	CreatedAt      string             `json:"createdAt"`
-	UpdatedAt      string             `json:"updatedAt"`
+	// ExecutionAccount is null when orders are paid outside ModuPay.
+	ExecutionAccount *ExecutionAccount `json:"executionAccount"`
+	Managers         []User            `json:"managers,omitempty"`
+	CreatedAt        string            `json:"createdAt"`
+	UpdatedAt        string            `json:"updatedAt"`
 }
 
 // ApprovalPolicyView is the policy on the wire: the threshold in the
@@ -126,8 +131,8 @@ func (p Portfolio) View() PortfolioView {
 	v := PortfolioView{ID: p.ID, Name: p.Name, Currency: p.Currency, FundingTypes: p.FundingTypes,
 		AvailableFunds: Amount(p.AvailableMinor, p.Currency), ReservedFunds: Amount(p.ReservedMinor, p.Currency),
 		SpentFunds: Amount(p.SpentMinor, p.Currency), TotalFunded: Amount(p.FundedMinor, p.Currency),
-		ApprovalPolicy: ApprovalPolicyView{DistinctApprover: p.Approval.DistinctApprover},
-		CreatedAt:      FormatTime(p.CreatedAt), UpdatedAt: FormatTime(p.UpdatedAt)}
+		ApprovalPolicy: ApprovalPolicyView{DistinctApprover: p.Approval.DistinctApprover}, ExecutionAccount: p.Execution,
+		CreatedAt: FormatTime(p.CreatedAt), UpdatedAt: FormatTime(p.UpdatedAt)}
 	if p.Approval.DualAboveMinor > 0 {
 		n := Amount(p.Approval.DualAboveMinor, p.Currency)
 		v.ApprovalPolicy.DualApprovalAbove = &n
@@ -168,6 +173,8 @@ type PortfolioInput struct {
 	Currency       *string              `json:"currency"`
 	FundingTypes   []string             `json:"fundingTypes"`
 	ApprovalPolicy *ApprovalPolicyInput `json:"approvalPolicy"`
+	// ExecutionAccount as sent: absent leaves it, null removes it.
+	ExecutionAccount json.RawMessage `json:"executionAccount"`
 }
 
 // ApprovalPolicyInput is the maker-checker setting as sent: an absent
@@ -272,6 +279,11 @@ func (in PortfolioInput) apply(p *Portfolio, create bool) error {
 			}
 			p.Approval.DualAboveMinor = v
 		}
+	}
+	if in.ExecutionAccount != nil {
+		acc, bad := parseExecutionAccount(in.ExecutionAccount, p.Currency)
+		errs = append(errs, bad...)
+		p.Execution = acc
 	}
 	return inputError(CodeInvalidPortfolio, errs)
 }

@@ -116,7 +116,7 @@ type Store interface {
 	ListOrders(ctx context.Context, partnerID, orgID string, page, limit int, f Filter) (OrderPage, error)
 	// ChangeOrder replaces before by after on condition it is still as
 	// read, moves the portfolio's funds and counts, and writes ev.
-	ChangeOrder(ctx context.Context, before, after Order, m Move, ev event.Event) error
+	ChangeOrder(ctx context.Context, before, after Order, m Move, evs ...event.Event) error
 	DeleteOrder(ctx context.Context, o Order, ev event.Event) error
 }
 
@@ -137,6 +137,9 @@ type Service struct {
 	NewID func(prefix string) string
 	// Sleep waits between attempts (tests make it instant).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Payouts executes orders through the payment provider (Follow);
+	// only the poller needs it.
+	Payouts Payouts
 }
 
 // Concurrent writes to one portfolio (creations also share the year's
@@ -311,8 +314,8 @@ func (s *Service) ListPortfolios(ctx context.Context, t Tenant, c Caller) ([]Por
 	return out, nil
 }
 
-// UpdatePortfolio changes a portfolio's name, funding types or approval
-// policy. Its funds never change here.
+// UpdatePortfolio changes a portfolio's name, funding types, approval
+// policy or execution account. Its funds never change here.
 func (s *Service) UpdatePortfolio(ctx context.Context, t Tenant, c Caller, id string, in PortfolioInput) (Portfolio, error) {
 	const op = "portfolio.update"
 	var after Portfolio
@@ -697,14 +700,21 @@ func (s *Service) ChangeStatus(ctx context.Context, t Tenant, c Caller, id strin
 			return fail(op, &Error{Status: http.StatusBadRequest, Code: CodeInvalidStatusTransition,
 				Message: fmt.Sprintf("the order was retried %d times; cancel it and create another", maxRetries)})
 		}
+		if before.Execution != nil && step.BySystem {
+			return fail(op, &Error{Status: http.StatusBadRequest, Code: CodeInvalidStatusTransition,
+				Message: fmt.Sprintf("the order is executed through %s (%s): the bank's answer completes or fails it", before.Execution.Provider, before.Execution.State),
+				Details: []FieldError{{Field: "status", Message: "set by the payment provider for this order"}}})
+		}
 		now := s.now()
 		after = before
 		after.StatusHistory = slices.Clone(before.StatusHistory)
 		after.UpdatedAt, after.Version = now, before.Version+1
 		change = StatusChange{ID: id, Reference: before.Reference, Status: to, PreviousStatus: before.Status, StatusChangedAt: FormatTime(now), Notes: notes}
-		var m Move
-		switch step.Funds {
-		case FundsReserve:
+		execution := before.Execution
+		if to == StatusPending {
+			execution = nil // a retried order is a new payout when approved again
+		}
+		if step.Funds == FundsReserve {
 			p, err := s.Store.GetPortfolio(ctx, t.PartnerID, t.OrgID, before.PortfolioID)
 			if err != nil {
 				return apperr.Wrap(op, err)
@@ -737,27 +747,17 @@ func (s *Service) ChangeStatus(ctx context.Context, t Tenant, c Caller, id strin
 			}
 			if need > 1 {
 				change.Approvals, change.ApprovalsRequired = len(after.Approvals), need
-			} else {
-				after.Approvals = nil // one approval: the history says who
 			}
-			m = Move{Available: -before.AmountMinor, Reserved: before.AmountMinor, Cover: before.AmountMinor}
-			after.ProcessedAt = &now
-		case FundsSpend:
-			m = Move{Reserved: -before.AmountMinor, Spent: before.AmountMinor}
-			after.CompletedAt = &now
-		case FundsRelease:
-			m = Move{Reserved: -before.AmountMinor, Available: before.AmountMinor}
+			execution = newExecution(before, p, now)
 		}
-		if to == StatusPending {
-			after.Approvals = nil // a retried order is approved afresh
+		approvals := after.Approvals
+		var m Move
+		after, m = advance(before, step, c.Actor.ID, notes, now)
+		if step.Funds == FundsReserve && len(approvals) > 1 {
+			after.Approvals = approvals // two approvals: both kept; one: the history says who
 		}
-		after.Status = to
-		after.StatusHistory = append(after.StatusHistory, HistoryEntry{Status: to, Timestamp: now, Actor: c.Actor.ID, Notes: notes})
-		av := after.View()
-		ev, err := s.event("payment_order.status_changed", now, t, c,
-			map[string]any{"paymentOrderId": id, "previousStatus": before.Status, "status": to, "notes": notes, "paymentOrder": av},
-			event.Change{ResourceType: "payment_order", ResourceID: id, Action: "status_changed",
-				Before: event.Snapshot(map[string]any{"status": before.Status}), After: event.Snapshot(map[string]any{"status": to, "notes": notes})})
+		after.Execution = execution
+		ev, err := s.statusEvent(now, t, c.Actor, before, after)
 		if err != nil {
 			return apperr.Wrap(op, err)
 		}
@@ -765,6 +765,38 @@ func (s *Service) ChangeStatus(ctx context.Context, t Tenant, c Caller, id strin
 		return s.fundsRefused(ctx, op, t, before.PortfolioID, err)
 	})
 	return after, change, err
+}
+
+// advance applies step to before, as actor: the status, its history entry,
+// the workflow's timestamps, and what it does to the portfolio's funds.
+// Approvals are cleared (a retried order is approved afresh; a single
+// approval is in the history); the execution is kept (ChangeStatus and
+// finish set it).
+func advance(before Order, step Transition, actor, notes string, now time.Time) (Order, Move) {
+	after := before
+	after.StatusHistory = append(slices.Clone(before.StatusHistory), HistoryEntry{Status: step.To, Timestamp: now, Actor: actor, Notes: notes})
+	after.Status, after.Approvals, after.UpdatedAt, after.Version = step.To, nil, now, before.Version+1
+	var m Move
+	switch step.Funds {
+	case FundsReserve:
+		m = Move{Available: -before.AmountMinor, Reserved: before.AmountMinor, Cover: before.AmountMinor}
+		after.ProcessedAt = &now
+	case FundsSpend:
+		m = Move{Reserved: -before.AmountMinor, Spent: before.AmountMinor}
+		after.CompletedAt = &now
+	case FundsRelease:
+		m = Move{Reserved: -before.AmountMinor, Available: before.AmountMinor}
+	}
+	return after, m
+}
+
+// statusEvent is payment_order.status_changed for before → after.
+func (s *Service) statusEvent(at time.Time, t Tenant, actor event.Actor, before, after Order) (event.Event, error) {
+	notes := after.StatusHistory[len(after.StatusHistory)-1].Notes
+	return event.New(s.NewID("evt"), "payment_order.status_changed", at, t.PartnerID, t.OrgID, actor,
+		map[string]any{"paymentOrderId": after.ID, "previousStatus": before.Status, "status": after.Status, "notes": notes, "paymentOrder": after.View()},
+		event.Change{ResourceType: "payment_order", ResourceID: after.ID, Action: "status_changed",
+			Before: event.Snapshot(map[string]any{"status": before.Status}), After: event.Snapshot(map[string]any{"status": after.Status, "notes": notes})})
 }
 
 // retries counts the order's FAILED → PENDING steps.

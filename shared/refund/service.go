@@ -259,7 +259,7 @@ func (s *Service) follow(ctx context.Context, partnerID, orgID, id string) (bool
 		if err != nil && !apperr.Retryable(err) {
 			// The provider refused the refund for good (its 4xx): it fails,
 			// and its amount is released.
-			return true, s.release(ctx, op, r, StatusFailed, "the provider refused the refund: "+message(err), systemActor(r.Method))
+			return true, s.release(ctx, op, r, StatusFailed, "the provider refused the refund: "+apperr.MessageOf(err), systemActor(r.Method))
 		}
 		if err != nil {
 			return false, apperr.Wrap(op, err)
@@ -366,13 +366,6 @@ func (s *Service) settle(ctx context.Context, op string, r Refund, actor event.A
 var ErrChanged = apperr.E("refund", apperr.Conflict, "the payment intent or its invoice changed at the same time")
 
 // message is the client-safe message of err.
-func message(err error) string {
-	if ae, ok := apperr.As(err); ok {
-		return ae.Message
-	}
-	return "internal error"
-}
-
 func (s *Service) settleOnce(ctx context.Context, op string, r Refund, actor event.Actor) error {
 	pi, err := s.Store.GetIntent(ctx, r.PartnerID, r.OrgID, r.PaymentIntentID)
 	if err != nil {

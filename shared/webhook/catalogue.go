@@ -40,6 +40,9 @@ var Catalogue = []string{
 	// The first of two approvals under a maker-checker policy: the order
 	// stays PENDING.
 	"payment_order.approval_recorded",
+	// An order executed through Aiia waits for its account holder's
+	// authorisation at the bank (data.authorizationUrl).
+	"payment_order.authorization_required",
 	"payment_order.deleted",
 	"portfolio.created",
 	"portfolio.updated",

@@ -1,0 +1,324 @@
+package aiiasandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/modupay/modupay/shared/identifier"
+	"github.com/modupay/modupay/shared/money"
+)
+
+// Payouts (Aiia's "Payments: Payouts", Gen A): a payment from an
+// organisation's connected account, authorised by its holder at the bank.
+//
+//	POST /v2/accounts/{accountId}/payments                {payment{amount{value,currency}, destination{iban{ibanNumber}, name, address?}, message, transactionText}, redirectUrl} → {paymentId}
+//	POST /v2/accounts/{accountId}/payment-authorizations  {paymentIds[], redirectUrl, culture?} → {authorizationId, authorizationUrl}
+//	GET  /v2/accounts/{accountId}/payments/{paymentId}    {paymentId, status{paymentStatusCode, terminal, details?}, …}
+//	GET|POST /payout-authorizations/{id}                  the holder's authorisation page
+//
+// Statuses: Created (awaiting authorisation) → Authorized → Executed
+// (terminal) — or Failed (terminal) when the beneficiary's IBAN is a
+// failing test IBAN (…0124 fonds insuffisants, …0125 compte bloqué),
+// Rejected (terminal) when the holder refuses, Expired (terminal) when no
+// one authorises within FlowTTL.
+//
+// The connected accounts are SandboxAccounts; any other account id is 404.
+
+// SandboxAccounts are the connected accounts payouts may be sent from: id
+// → IBAN (a treasury account of the test bank).
+var SandboxAccounts = map[string]string{
+	"sandbox-treasury-1": "FR7630006000011234567890189",
+	"sandbox-treasury-2": "FR7610096000509876543210966",
+}
+
+type payout struct {
+	ID, AccountID        string
+	Amount               int64
+	Currency             string
+	IBAN, Name, Address  string
+	Message, RedirectURL string
+	Created              time.Time
+	AuthorizationID      string
+	Decided              time.Time
+	Outcome              outcome // by the beneficiary's IBAN once authorised; refused when the holder refuses
+}
+
+type payoutAuthorization struct {
+	ID, AccountID string
+	PaymentIDs    []string
+	RedirectURL   string
+}
+
+func (p *payout) steps(o Options) []step {
+	st := []step{{code: "Created", at: p.Created}}
+	switch p.Outcome {
+	case undecided:
+		st = append(st, step{code: "Expired", at: p.Created.Add(o.FlowTTL), det: &details{Code: "AUTHORIZATION_EXPIRED", Reason: "l'autorisation n'a pas été donnée à temps"}})
+	case refused:
+		st = append(st, step{code: "Rejected", at: p.Decided, det: &details{Code: "REJECTED_BY_USER", Reason: "refusé par le titulaire du compte"}})
+	case insufficientFunds, accountBlocked:
+		d := failureDetails[p.Outcome]
+		if p.Outcome == accountBlocked {
+			d.Reason = "compte du bénéficiaire bloqué"
+		}
+		st = append(st, step{code: "Authorized", at: p.Decided}, step{code: "Failed", at: p.Decided.Add(o.AuthorizeDelay), det: &d})
+	case succeeds:
+		st = append(st, step{code: "Authorized", at: p.Decided}, step{code: "Executed", at: p.Decided.Add(o.AuthorizeDelay)})
+	}
+	return st
+}
+
+var payoutTerminal = map[string]bool{"Executed": true, "Failed": true, "Rejected": true, "Expired": true}
+
+func (p *payout) output(o Options) map[string]any {
+	st := statusAt(p.steps(o), o.Now())
+	status := map[string]any{"paymentStatusCode": st.Code, "terminal": payoutTerminal[st.Code]}
+	if st.Details != nil {
+		status["details"] = st.Details
+	}
+	return map[string]any{
+		"paymentId": p.ID, "accountId": p.AccountID, "status": status, "createdAt": stamp(p.Created),
+		"amount":      map[string]any{"value": amount(p.Amount), "currency": p.Currency},
+		"destination": map[string]any{"iban": map[string]string{"ibanNumber": p.IBAN}, "name": p.Name},
+		"message":     p.Message,
+	}
+}
+
+func (s *Server) account(r *http.Request) (string, bool) {
+	id := r.PathValue("accountId")
+	_, ok := SandboxAccounts[id]
+	return id, ok
+}
+
+// createPayout is POST /v2/accounts/{accountId}/payments.
+func (s *Server) createPayout(r *http.Request, body []byte) response {
+	var in struct {
+		Payment struct {
+			Amount struct {
+				Value    json.Number `json:"value"`
+				Currency string      `json:"currency"`
+			} `json:"amount"`
+			Destination struct {
+				IBAN *struct {
+					IBANNumber string `json:"ibanNumber"`
+				} `json:"iban"`
+				Name    string `json:"name"`
+				Address string `json:"address"`
+			} `json:"destination"`
+			Message         string `json:"message"`
+			TransactionText string `json:"transactionText"`
+		} `json:"payment"`
+		RedirectURL string `json:"redirectUrl"`
+	}
+	if err := decodeStrict(body, &in); err != nil {
+		return badBody(err)
+	}
+	accountID, ok := s.account(r)
+	if !ok {
+		return notFoundResp("Account")
+	}
+	p := in.Payment
+	c, err := cents(p.Amount.Value)
+	switch {
+	case err != nil:
+		return invalid("Payment.Amount.Value", err.Error())
+	case c <= 0:
+		return invalid("Payment.Amount.Value", "The Value field must be greater than 0.")
+	case p.Amount.Currency != "EUR":
+		return invalid("Payment.Amount.Currency", "Payouts from this account are in EUR only.")
+	case p.Destination.IBAN == nil || !ibanRE.MatchString(p.Destination.IBAN.IBANNumber):
+		return invalid("Payment.Destination.Iban.IbanNumber", "The destination IBAN is not valid.")
+	case strings.TrimSpace(p.Destination.Name) == "" || len([]rune(p.Destination.Name)) > 140:
+		return invalid("Payment.Destination.Name", "The Name field is required (at most 140 characters).")
+	case strings.TrimSpace(p.Message) == "" || len([]rune(p.Message)) > 140:
+		return invalid("Payment.Message", "The Message field is required (at most 140 characters).")
+	case len([]rune(p.TransactionText)) > 35:
+		return invalid("Payment.TransactionText", "The TransactionText field must be at most 35 characters.")
+	case !absoluteURL(in.RedirectURL):
+		return invalid("RedirectUrl", "The RedirectUrl field must be an absolute URL.")
+	}
+	po := &payout{ID: uuid.NewString(), AccountID: accountID, Amount: c, Currency: "EUR", IBAN: p.Destination.IBAN.IBANNumber,
+		Name: p.Destination.Name, Address: p.Destination.Address, Message: p.Message, RedirectURL: in.RedirectURL, Created: s.opts.Now().UTC()}
+	s.mu.Lock()
+	s.payouts[po.ID] = po
+	s.mu.Unlock()
+	return jsonResp(http.StatusOK, map[string]string{"paymentId": po.ID})
+}
+
+// createPayoutAuthorization is POST /v2/accounts/{accountId}/payment-authorizations.
+func (s *Server) createPayoutAuthorization(r *http.Request, body []byte) response {
+	var in struct {
+		PaymentIDs  []string `json:"paymentIds"`
+		RedirectURL string   `json:"redirectUrl"`
+		Culture     string   `json:"culture"`
+	}
+	if err := decodeStrict(body, &in); err != nil {
+		return badBody(err)
+	}
+	accountID, ok := s.account(r)
+	switch {
+	case !ok:
+		return notFoundResp("Account")
+	case len(in.PaymentIDs) == 0 || len(in.PaymentIDs) > 50:
+		return invalid("PaymentIds", "The PaymentIds field must name 1 to 50 payments.")
+	case !absoluteURL(in.RedirectURL):
+		return invalid("RedirectUrl", "The RedirectUrl field must be an absolute URL.")
+	}
+	base := s.baseURL(r) // takes s.mu
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range in.PaymentIDs {
+		po, ok := s.payouts[id]
+		switch {
+		case !ok || po.AccountID != accountID:
+			return invalid("PaymentIds", "The payment "+id+" is not a payment of this account.")
+		case po.AuthorizationID != "":
+			return errResp(http.StatusBadRequest, "RESOURCE_IN_INVALID_STATE", "The payment "+id+" already has an authorization", "one authorization per payment")
+		}
+	}
+	a := &payoutAuthorization{ID: uuid.NewString(), AccountID: accountID, PaymentIDs: in.PaymentIDs, RedirectURL: in.RedirectURL}
+	for _, id := range in.PaymentIDs {
+		s.payouts[id].AuthorizationID = a.ID
+	}
+	s.authorizations[a.ID] = a
+	return jsonResp(http.StatusOK, map[string]string{"authorizationId": a.ID, "authorizationUrl": base + "/payout-authorizations/" + a.ID})
+}
+
+// getPayout is GET /v2/accounts/{accountId}/payments/{paymentId}.
+func (s *Server) getPayout(r *http.Request, _ []byte) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	po, ok := s.payouts[r.PathValue("paymentId")]
+	if !ok || po.AccountID != r.PathValue("accountId") {
+		return notFoundResp("Payment")
+	}
+	return jsonResp(http.StatusOK, po.output(s.opts))
+}
+
+var payoutTmpl = template.Must(template.New("payout").Parse(`<!doctype html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Banque de test — autorisation de virements sortants</title>
+<style>
+body{font-family:system-ui,sans-serif;background:#f3f4f6;margin:0;padding:2rem;color:#111}
+main{max-width:40rem;margin:auto;background:#fff;border-radius:.75rem;padding:1.5rem 2rem;box-shadow:0 1px 4px #0002}
+h1{font-size:1.25rem}.sandbox{background:#fef3c7;padding:.5rem .75rem;border-radius:.5rem;font-size:.9rem}
+table{width:100%;border-collapse:collapse}td,th{padding:.35rem;text-align:left;border-bottom:1px solid #e5e7eb}
+.buttons{display:flex;gap:1rem;margin-top:1.25rem}button{flex:1;padding:.75rem;font-size:1rem;border-radius:.5rem;border:0;cursor:pointer}
+.ok{background:#15803d;color:#fff}.ko{background:#e5e7eb}
+</style>
+</head>
+<body>
+<main>
+<p class="sandbox">Sandbox Aiia (ModuPay) — aucune somme réelle n'est débitée.</p>
+<h1>Autoriser {{len .Rows}} virement(s) depuis le compte {{.Account}}</h1>
+<table><tr><th>Bénéficiaire</th><th>Compte</th><th>Montant</th><th>Message</th><th>Statut</th></tr>
+{{range .Rows}}<tr><td>{{.Name}}</td><td>{{.IBAN}}</td><td>{{.Amount}}</td><td>{{.Message}}</td><td><code>{{.Status}}</code></td></tr>
+{{end}}</table>
+{{if .Open}}
+<form method="post" action="{{.Action}}">
+<div class="buttons">
+<button class="ok" type="submit" name="decision" value="authorize">Autoriser</button>
+<button class="ko" type="submit" name="decision" value="refuse">Refuser</button>
+</div>
+</form>
+{{else}}<p><strong>Cette autorisation n'attend plus de décision.</strong></p><p><a href="{{.Return}}">Retour</a></p>{{end}}
+</main>
+</body>
+</html>
+`))
+
+// payoutPage is GET /payout-authorizations/{id}.
+func (s *Server) payoutPage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	a, ok := s.authorizations[r.PathValue("id")]
+	if !ok {
+		s.mu.Unlock()
+		http.Error(w, "Autorisation inconnue.", http.StatusNotFound)
+		return
+	}
+	data := s.payoutView(a)
+	s.mu.Unlock()
+	renderPayout(w, http.StatusOK, data)
+}
+
+// payoutSubmit is POST /payout-authorizations/{id}: the holder authorises
+// or refuses every payment of the authorisation, then goes back to its
+// redirectUrl with ?authorizationId=… (303).
+func (s *Server) payoutSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "Formulaire illisible.", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	a, ok := s.authorizations[r.PathValue("id")]
+	if !ok {
+		s.mu.Unlock()
+		http.Error(w, "Autorisation inconnue.", http.StatusNotFound)
+		return
+	}
+	data := s.payoutView(a)
+	decision := r.PostForm.Get("decision")
+	if !data["Open"].(bool) || (decision != "authorize" && decision != "refuse") {
+		s.mu.Unlock()
+		status := http.StatusConflict
+		if data["Open"].(bool) {
+			status = http.StatusUnprocessableEntity
+		}
+		renderPayout(w, status, data)
+		return
+	}
+	now := s.opts.Now().UTC()
+	for _, id := range a.PaymentIDs {
+		po := s.payouts[id]
+		po.Decided, po.Outcome = now, refused
+		if decision == "authorize" {
+			po.Outcome = outcomeFor(po.IBAN)
+		}
+	}
+	back := data["Return"].(string)
+	s.mu.Unlock()
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// payoutView is the page's data; s.mu is held. The authorisation is open
+// while every payment of it is undecided and not expired.
+func (s *Server) payoutView(a *payoutAuthorization) map[string]any {
+	type row struct{ Name, IBAN, Amount, Message, Status string }
+	open := true
+	var rows []row
+	for _, id := range a.PaymentIDs {
+		po := s.payouts[id]
+		code := statusAt(po.steps(s.opts), s.opts.Now()).Code
+		open = open && code == "Created"
+		rows = append(rows, row{po.Name, identifier.MaskIBAN(po.IBAN), money.FormatEUR(po.Amount), po.Message, code})
+	}
+	back := a.RedirectURL
+	if u, err := url.Parse(a.RedirectURL); err == nil {
+		q := u.Query()
+		q.Set("authorizationId", a.ID)
+		u.RawQuery = q.Encode()
+		back = u.String()
+	}
+	return map[string]any{"Account": identifier.MaskIBAN(SandboxAccounts[a.AccountID]), "Rows": rows, "Open": open,
+		"Action": "/payout-authorizations/" + url.PathEscape(a.ID), "Return": back}
+}
+
+func renderPayout(w http.ResponseWriter, status int, data map[string]any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := payoutTmpl.Execute(w, data); err != nil {
+		fmt.Fprintln(w, err)
+	}
+}
