@@ -237,28 +237,19 @@ table{width:100%;border-collapse:collapse}td,th{padding:.35rem;text-align:left;b
 </html>
 `))
 
-// payoutPage is GET /payout-authorizations/{id}.
+// payoutPage is GET and POST /payout-authorizations/{id}: the page, and
+// the holder's decision — authorise or refuse every payment of the
+// authorisation — after which the holder goes back to its redirectUrl
+// with ?authorizationId=… (303).
 func (s *Server) payoutPage(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	a, ok := s.authorizations[r.PathValue("id")]
-	if !ok {
-		s.mu.Unlock()
-		http.Error(w, "Autorisation inconnue.", http.StatusNotFound)
-		return
-	}
-	data := s.payoutView(a)
-	s.mu.Unlock()
-	renderPayout(w, http.StatusOK, data)
-}
-
-// payoutSubmit is POST /payout-authorizations/{id}: the holder authorises
-// or refuses every payment of the authorisation, then goes back to its
-// redirectUrl with ?authorizationId=… (303).
-func (s *Server) payoutSubmit(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "Formulaire illisible.", http.StatusBadRequest)
-		return
+	decision := ""
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "Formulaire illisible.", http.StatusBadRequest)
+			return
+		}
+		decision = r.PostForm.Get("decision")
 	}
 	s.mu.Lock()
 	a, ok := s.authorizations[r.PathValue("id")]
@@ -268,11 +259,15 @@ func (s *Server) payoutSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := s.payoutView(a)
-	decision := r.PostForm.Get("decision")
-	if !data["Open"].(bool) || (decision != "authorize" && decision != "refuse") {
+	open := data["Open"].(bool)
+	if r.Method != http.MethodPost || !open || (decision != "authorize" && decision != "refuse") {
 		s.mu.Unlock()
-		status := http.StatusConflict
-		if data["Open"].(bool) {
+		status := http.StatusOK
+		switch {
+		case r.Method != http.MethodPost:
+		case !open:
+			status = http.StatusConflict
+		default:
 			status = http.StatusUnprocessableEntity
 		}
 		renderPayout(w, status, data)

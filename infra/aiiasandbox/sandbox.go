@@ -188,7 +188,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v2/accounts/{accountId}/payments/{paymentId}", s.api(true, false, s.getPayout))
 
 	s.mux.HandleFunc("GET /payout-authorizations/{id}", s.payoutPage)
-	s.mux.HandleFunc("POST /payout-authorizations/{id}", s.payoutSubmit)
+	s.mux.HandleFunc("POST /payout-authorizations/{id}", s.payoutPage)
 	s.mux.HandleFunc("GET /flow/{id}", s.flowPage)
 	s.mux.HandleFunc("POST /flow/{id}", s.flowSubmit)
 	s.mux.HandleFunc("GET /{$}", s.index)

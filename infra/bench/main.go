@@ -345,6 +345,26 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		return err
 	}
 	rows = append(rows, orderRows...)
+	// Orders paid through the sandbox bank, from a portfolio with an
+	// execution account.
+	var execPF []string
+	if _, err := c.measure(scenario{name: "setup: POST /v1/portfolios (execution account)", budget: budget{1, 0}, req: func(int) request {
+		return request{method: "POST", path: "/v1/portfolios", token: token, entity: orgID, collect: &execPF,
+			body: `{"name":"Décaissements","currency":"EUR","executionAccount":{"accountId":"sandbox-treasury-1","redirectUrl":"https://back-office.example.fr/payouts"}}`}
+	}}, 1); err != nil || len(execPF) == 0 {
+		return fmt.Errorf("portfolio with an execution account: %v", err)
+	}
+	if r, err := c.do(request{method: "POST", path: "/v1/portfolios/" + execPF[0] + "/fundings", token: token, entity: orgID, body: `{"amount":100000.00}`}); err != nil || r.status != 201 {
+		return fmt.Errorf("funding: %d %s %v", r.status, r.body, err)
+	}
+	var execAuth, execDone []time.Duration
+	for i := 0; i < 5; i++ {
+		a, d, err := c.executeOnce(token, orgID, execPF[0], i)
+		if err != nil {
+			return fmt.Errorf("executed order %d: %w", i, err)
+		}
+		execAuth, execDone = append(execAuth, a), append(execDone, d)
+	}
 	hooks, hooksErr := measureWebhooks(ctx, app, c, webhookSetup{burst: webhookBurst, sqs: stack.NewSQSClient(sq),
 		queueURL: res.ByID["WebhookQueue"].URL, dlqURL: res.ByID["WebhookDLQ"].URL, auditURL: res.ByID["AuditQueue"].URL, stages: stages})
 	// Every section prints before any budget fails the run, so one exceeded
@@ -356,6 +376,11 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	fmt.Printf("Refunds end to end (10, sandbox bank answering at once): from the refund's 201 to its status succeeded —\n"+
 		"event router, poll queue, poller, Aiia refund created and read, settlement transaction: p50 %s, max %s\n",
 		percentile(refundTimes, 50).Round(time.Millisecond), percentile(refundTimes, 100).Round(time.Millisecond))
+	fmt.Printf("Payment orders executed through Aiia (5, sandbox bank answering at once): from the approval's 200 to the order's authorizationUrl —\n"+
+		"event router, poll queue, poller, Aiia payout and authorisation created, one transaction: p50 %s, max %s; from the account holder's\n"+
+		"authorisation to COMPLETED — the poller's next scheduled read (2 s after its first), Aiia's status, the completion transaction: p50 %s, max %s\n",
+		percentile(execAuth, 50).Round(time.Millisecond), percentile(execAuth, 100).Round(time.Millisecond),
+		percentile(execDone, 50).Round(time.Millisecond), percentile(execDone, 100).Round(time.Millisecond))
 	scale.report(os.Stdout)
 	trail.report(os.Stdout)
 	flow.report(os.Stdout)

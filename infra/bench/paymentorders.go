@@ -1,6 +1,12 @@
 package main
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
 
 // measurePaymentOrders measures seed 003's routes on one funded portfolio:
 // creations, reads, lists with and without filters, approvals.
@@ -58,4 +64,69 @@ func measurePaymentOrders(c *client, token, orgID string, n int) ([]row, error) 
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// executeOnce runs one order paid through the sandbox bank: approval, the
+// poller's payout with its authorisation, the account holder's consent,
+// the bank's answer. It returns the time from the approval's 200 to the
+// order showing its authorizationUrl (event router, poll queue, poller,
+// Aiia payout and authorisation created, one transaction), and from the
+// consent to COMPLETED (the poller's next scheduled read — 2 s after the
+// first — Aiia's status, the completion transaction).
+func (c *client) executeOnce(token, orgID, portfolioID string, i int) (toAuthorization, toCompleted time.Duration, err error) {
+	r, err := c.do(request{method: "POST", path: "/v1/payments", token: token, entity: orgID, body: fmt.Sprintf(
+		`{"fundingType":"CREDIT","amount":%d.00,"currency":"EUR","portfolioId":"%s","beneficiary":{"name":"SARL Les Vergers",`+
+			`"accountNumber":"FR7612345678901234567890123","bankName":"Banque Test","bankCode":"AGRIFRPP"},`+
+			`"paymentMethod":"BANK_TRANSFER","executionDate":"2030-01-02T09:00:00.000Z"}`, 100+i, portfolioID)})
+	c.rec.take(r.id)
+	var created struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err != nil || r.status != 201 || json.Unmarshal(r.body, &created) != nil {
+		return 0, 0, fmt.Errorf("order: %d %s %v", r.status, r.body, err)
+	}
+	id := created.Data.ID
+	r, err = c.do(request{method: "PUT", path: "/v1/payments/" + id + "/status", token: token, entity: orgID, body: `{"status":"PROCESSING"}`})
+	c.rec.take(r.id)
+	if err != nil || r.status != 200 {
+		return 0, 0, fmt.Errorf("approve: %d %s %v", r.status, r.body, err)
+	}
+	start := time.Now()
+	var order struct {
+		Data struct {
+			Status    string `json:"status"`
+			Execution struct {
+				Status           string `json:"status"`
+				AuthorizationURL string `json:"authorizationUrl"`
+			} `json:"execution"`
+		} `json:"data"`
+	}
+	wait := func(done func() bool) error {
+		for t0 := time.Now(); time.Since(t0) < 60*time.Second; time.Sleep(20 * time.Millisecond) {
+			g, err := c.do(request{method: "GET", path: "/v1/payments/" + id, token: token, entity: orgID})
+			c.rec.take(g.id)
+			if err == nil && json.Unmarshal(g.body, &order) == nil && done() {
+				return nil
+			}
+		}
+		return fmt.Errorf("order %s: %+v after 60 s", id, order.Data)
+	}
+	if err := wait(func() bool { return order.Data.Execution.AuthorizationURL != "" }); err != nil {
+		return 0, 0, err
+	}
+	toAuthorization = time.Since(start)
+	start = time.Now()
+	noFollow := *c.http // the bank sends the holder to the organisation's back office
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.PostForm(order.Data.Execution.AuthorizationURL, url.Values{"decision": {"authorize"}})
+	if err != nil {
+		return 0, 0, err
+	}
+	resp.Body.Close()
+	if err := wait(func() bool { return order.Data.Status == "COMPLETED" }); err != nil {
+		return 0, 0, err
+	}
+	return toAuthorization, time.Since(start), nil
 }
