@@ -124,6 +124,7 @@ func New(tpl *stack.Template, res *stack.Resources, fns Functions, opts Options)
 					FunctionID: tf.LogicalID, Handler: fn.Stream, Timeout: tf.Timeout,
 					StreamARN: t.StreamARN, BatchSize: ev.Stream.BatchSize, StartingPosition: ev.Stream.StartingPosition,
 					MaximumRetryAttempts:       ev.Stream.MaximumRetryAttempts,
+					MaximumRecordAge:           time.Duration(ev.Stream.MaximumRecordAgeInSeconds) * time.Second,
 					BisectBatchOnFunctionError: ev.Stream.BisectBatchOnFunctionError,
 					ReportBatchItemFailures:    ev.Stream.ReportsBatchItemFailures(),
 					FilterPatterns:             ev.Stream.FilterPatterns,

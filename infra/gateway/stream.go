@@ -42,7 +42,10 @@ type StreamConfig struct {
 	StartingPosition string // TRIM_HORIZON or LATEST, for the shards open when Run starts
 	// MaximumRetryAttempts is the number of retries of a failed batch before it
 	// is discarded; -1 retries for ever (Lambda: until the records expire).
-	MaximumRetryAttempts       int
+	MaximumRetryAttempts int
+	// MaximumRecordAge: a failed batch whose oldest record is older than
+	// this is discarded instead of retried; 0 or less: no limit.
+	MaximumRecordAge           time.Duration
 	BisectBatchOnFunctionError bool
 	ReportBatchItemFailures    bool
 	// FilterPatterns: a record is delivered if it matches any (none: all records).
@@ -69,7 +72,8 @@ type StreamConfig struct {
 //     two first when BisectBatchOnFunctionError is set;
 //   - with ReportBatchItemFailures, a response naming records retries the batch
 //     from the lowest named sequence number (records before it are done);
-//   - after MaximumRetryAttempts retries the remaining records of the batch are
+//   - after MaximumRetryAttempts retries, or once the batch's oldest record is
+//     older than MaximumRecordAge, the remaining records of the batch are
 //     discarded: logged one by one, and reported to the on-failure queue.
 //
 // Progress lives in memory only: a new Run starts again from StartingPosition.
@@ -295,15 +299,16 @@ func (m *StreamMapping) runShard(ctx context.Context, shardID string, iterType s
 // MaximumBatchingWindowInSeconds, which would fill them across calls, is not
 // emulated, so a quiet stream delivers smaller batches sooner.
 func (m *StreamMapping) process(ctx context.Context, shardID string, recs []streamtypes.Record) {
+	read := time.Now()
 	var batch []events.DynamoDBEventRecord
 	flush := func() {
 		if len(batch) > 0 {
-			m.deliver(ctx, shardID, batch, 0)
+			m.deliver(ctx, shardID, batch, 0, read)
 			batch = nil
 		}
 	}
 	for _, r := range recs {
-		ev, err := convertStreamRecord(r, m.cfg.StreamARN, m.cfg.Region)
+		ev, err := LambdaRecord(r, m.cfg.StreamARN, m.cfg.Region)
 		if err != nil {
 			m.cfg.Log.Error("unconvertible stream record skipped", "err", err, "sequence_number", seqOf(r))
 			continue
@@ -350,7 +355,10 @@ func (m *StreamMapping) matches(ev events.DynamoDBEventRecord) (bool, error) {
 // deliver invokes the function with batch until it succeeds, its retries are
 // exhausted (the rest of the batch is discarded), or ctx is done. attempt is
 // the number of retries already spent on these records.
-func (m *StreamMapping) deliver(ctx context.Context, shardID string, batch []events.DynamoDBEventRecord, attempt int) {
+// read is when the records were read from the stream: their age is counted
+// from it (DynamoDB Local rounds ApproximateCreationDateTime down to the
+// minute, which would age every record by up to a minute at once).
+func (m *StreamMapping) deliver(ctx context.Context, shardID string, batch []events.DynamoDBEventRecord, attempt int, read time.Time) {
 	for {
 		failedFrom, err := m.invoke(ctx, batch)
 		if failedFrom < 0 {
@@ -360,13 +368,17 @@ func (m *StreamMapping) deliver(ctx context.Context, shardID string, batch []eve
 			// Bisecting does not count as a retry.
 			mid := len(batch) / 2
 			m.cfg.Log.Info("function error: bisecting the batch", "records", len(batch))
-			m.deliver(ctx, shardID, batch[:mid], attempt)
-			m.deliver(ctx, shardID, batch[mid:], attempt)
+			m.deliver(ctx, shardID, batch[:mid], attempt, read)
+			m.deliver(ctx, shardID, batch[mid:], attempt, read)
 			return
 		}
 		batch = batch[failedFrom:]
 		if m.cfg.MaximumRetryAttempts >= 0 && attempt >= m.cfg.MaximumRetryAttempts {
-			m.discard(ctx, shardID, batch, attempt+1)
+			m.discard(ctx, shardID, batch, attempt+1, "RetryAttemptsExhausted")
+			return
+		}
+		if m.cfg.MaximumRecordAge > 0 && time.Since(read) > m.cfg.MaximumRecordAge {
+			m.discard(ctx, shardID, batch, attempt+1, "RecordAgeExceeded")
 			return
 		}
 		attempt++
@@ -416,7 +428,7 @@ func (m *StreamMapping) invoke(ctx context.Context, batch []events.DynamoDBEvent
 
 // discard gives up on records whose retries are exhausted, like Lambda: log
 // them and send the on-failure record, then move on to the next records.
-func (m *StreamMapping) discard(ctx context.Context, shardID string, batch []events.DynamoDBEventRecord, invokeCount int) {
+func (m *StreamMapping) discard(ctx context.Context, shardID string, batch []events.DynamoDBEventRecord, invokeCount int, condition string) {
 	for _, r := range batch {
 		m.cfg.Log.Error("retries exhausted: stream record skipped", "event_id", r.EventID, "event_name", r.EventName,
 			"sequence_number", r.Change.SequenceNumber, "invocations", invokeCount)
@@ -429,7 +441,7 @@ func (m *StreamMapping) discard(ctx context.Context, shardID string, batch []eve
 		"requestContext": map[string]any{
 			"requestId":              uuid.NewString(),
 			"functionArn":            m.cfg.FunctionARN(m.cfg.FunctionID),
-			"condition":              "RetryAttemptsExhausted",
+			"condition":              condition,
 			"approximateInvokeCount": invokeCount,
 		},
 		"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
@@ -464,8 +476,9 @@ func seqOf(r streamtypes.Record) string {
 	return aws.ToString(r.Dynamodb.SequenceNumber)
 }
 
-// convertStreamRecord makes the record Lambda delivers from a Streams record.
-func convertStreamRecord(r streamtypes.Record, streamARN, region string) (events.DynamoDBEventRecord, error) {
+// LambdaRecord is the record Lambda delivers for a Streams record (the
+// local stream mapping, and the operator's replay of given-up records).
+func LambdaRecord(r streamtypes.Record, streamARN, region string) (events.DynamoDBEventRecord, error) {
 	if r.Dynamodb == nil {
 		return events.DynamoDBEventRecord{}, errors.New("record without dynamodb section")
 	}

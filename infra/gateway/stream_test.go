@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -317,4 +318,45 @@ func TestStreamMappingBisect(t *testing.T) {
 	// [a b bad d] fails: halves [a b] (ok) and [bad d] (fails): halves [bad]
 	// (fails, no retries left: discarded) and [d] (ok); then [e].
 	eq(t, "deliveries", rec.pks(), append(want, "e"))
+}
+
+// A batch that keeps failing is given up once its oldest record is older
+// than MaximumRecordAge, even with unlimited retries, and reported to the
+// on-failure queue with that condition.
+func TestStreamMappingRecordAge(t *testing.T) {
+	ddb, res, dynamoEP := streamTable(t)
+	table, failQ := res.ByID["Table"], res.ByID["FailureQueue"]
+	_, sqsEP := enginetest.Endpoints(t)
+	sqsc := stack.NewSQSClient(sqsEP)
+	rec := &recorder{respond: func(_ int, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		return events.DynamoDBEventResponse{}, fmt.Errorf("the queue is down")
+	}}
+	m, err := gateway.NewStreamMapping(gateway.StreamConfig{
+		FunctionID: "EventRouterFunction", Handler: rec.handle, Timeout: 5 * time.Second,
+		StreamARN: table.StreamARN, BatchSize: 10, StartingPosition: "TRIM_HORIZON", MaximumRetryAttempts: -1, MaximumRecordAge: 1500 * time.Millisecond,
+		OnFailureQueueURL: failQ.URL, OnFailure: sqsc,
+		Client: stack.NewStreamsClient(dynamoEP), PollInterval: 50 * time.Millisecond, RetryBackoff: 10 * time.Millisecond, Log: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, ddb, table.Name, map[string]ddbtypes.AttributeValue{"PK": s("old"), "SK": s("old")})
+	runMapping(t, m.Run)
+	var body string
+	waitFor(t, "the on-failure record", 20*time.Second, func() bool {
+		out, err := sqsc.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(failQ.URL), WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 1 {
+			body = aws.ToString(out.Messages[0].Body)
+		}
+		return body != ""
+	})
+	if !strings.Contains(body, `"condition":"RecordAgeExceeded"`) {
+		t.Fatalf("on-failure record %s", body)
+	}
+	if n := len(rec.pks()); n < 2 {
+		t.Fatalf("%d deliveries before giving up: the batch should have been retried until it was too old", n)
+	}
 }

@@ -10,7 +10,8 @@
 // Running it again for the same partner and client id rotates the secret.
 //
 // redrive-audit-dlq moves the audit DLQ's messages back to the audit queue
-// (see redrive.go).
+// (see redrive.go); replay-stream-failures routes again the stream records
+// the event router gave up on (see replay.go).
 package main
 
 import (
@@ -49,6 +50,9 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "redrive-audit-dlq" {
 		return redriveAuditDLQ(args[1:])
 	}
+	if len(args) > 0 && args[0] == "replay-stream-failures" {
+		return replayStreamFailures(args[1:])
+	}
 	if len(args) > 0 && args[0] == "bank-account-decide" {
 		return bankAccountDecide(args[1:])
 	}
@@ -58,7 +62,8 @@ func run(args []string) error {
 			"       operator kyc-expire -table T [-endpoint URL] -partner ID -department ID -closed-at YYYY-MM-DD\n" +
 			"       operator kyc-decide -table T [-endpoint URL] -partner ID -department ID (-approve | -reject code:message[,code:message…]) -reviewer NAME\n" +
 			"       operator bank-account-decide -table T [-endpoint URL] -partner ID -department ID -account ID (-approve | -reject code:message) -reviewer NAME\n" +
-			"       operator redrive-audit-dlq -queue-url URL -dlq-url URL [-endpoint URL] [-max N]")
+			"       operator redrive-audit-dlq -queue-url URL -dlq-url URL [-endpoint URL] [-max N]\n" +
+			"       operator replay-stream-failures -dlq-url URL [-endpoint URL] [-dynamodb-endpoint URL] [-max N]")
 	}
 	fs := flag.NewFlagSet("create-partner", flag.ContinueOnError)
 	table := fs.String("table", os.Getenv("MODUPAY_TABLE"), "DynamoDB table of the stage (stack output TableName)")

@@ -80,6 +80,7 @@ type StreamEvent struct {
 	BatchSize                  int    // default 100
 	StartingPosition           string // TRIM_HORIZON or LATEST
 	MaximumRetryAttempts       int    // -1 (the default) retries until the record expires
+	MaximumRecordAgeInSeconds  int    // -1 (the default): until the record expires
 	BisectBatchOnFunctionError bool
 	FunctionResponseTypes      []string
 	// FilterPatterns are the FilterCriteria.Filters[].Pattern JSON documents;
@@ -213,6 +214,9 @@ func (t *Template) parseEvent(name string, raw map[string]any) (Event, error) {
 			return ev, fmt.Errorf("StartingPosition %q: want TRIM_HORIZON or LATEST", s.StartingPosition)
 		}
 		if s.MaximumRetryAttempts, err = intProp(p, "MaximumRetryAttempts", -1); err != nil {
+			return ev, err
+		}
+		if s.MaximumRecordAgeInSeconds, err = intProp(p, "MaximumRecordAgeInSeconds", -1); err != nil {
 			return ev, err
 		}
 		if s.BisectBatchOnFunctionError, err = boolProp(p, "BisectBatchOnFunctionError", false); err != nil {

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -196,5 +197,76 @@ func TestScheduleNamesFollowTheStack(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no ScheduleV2 event found")
+	}
+}
+
+// Failure handling as deployed: every SQS consumer is capped (a backlog
+// cannot starve the API) and its queue's visibility timeout is at least 6×
+// the function's timeout (AWS's advice, so a slow invocation is not
+// redelivered while it runs); the stream consumer gives up within hours,
+// not the stream's 24, and reports what it gave up; the poller's provider
+// timeout leaves room for its retries within the function's timeout.
+func TestFailureHandlingAsDeployed(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := func(v any) float64 {
+		switch n := v.(type) {
+		case int:
+			return float64(n)
+		case float64:
+			return n
+		}
+		return -1
+	}
+	timeout := num(tpl.Globals["Function"].(map[string]any)["Timeout"])
+	queues, streams := 0, 0
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		fnTimeout := timeout
+		if v, ok := r.Properties["Timeout"]; ok {
+			fnTimeout = num(v)
+		}
+		events, _ := r.Properties["Events"].(map[string]any)
+		for name, e := range events {
+			ev, _ := e.(map[string]any)
+			props, _ := ev["Properties"].(map[string]any)
+			switch ev["Type"] {
+			case "SQS":
+				queues++
+				sc, _ := props["ScalingConfig"].(map[string]any)
+				if c := num(sc["MaximumConcurrency"]); c < 2 || c > 20 {
+					t.Errorf("%s.%s: ScalingConfig.MaximumConcurrency %v, want 2 to 20", id, name, sc["MaximumConcurrency"])
+				}
+				q, _ := props["Queue"].(map[string]any)
+				ref := fmt.Sprint(q["Fn::GetAtt"]) // "X.Arn" or [X Arn]
+				ref = strings.Fields(strings.Trim(strings.ReplaceAll(ref, ".", " "), "[]"))[0]
+				queue := tpl.Resources[ref]
+				if vt := num(queue.Properties["VisibilityTimeout"]); vt < 6*fnTimeout {
+					t.Errorf("%s.%s: %s's VisibilityTimeout %v < 6 × the function's timeout %v", id, name, ref, vt, fnTimeout)
+				}
+			case "DynamoDB":
+				streams++
+				retries, age := num(props["MaximumRetryAttempts"]), num(props["MaximumRecordAgeInSeconds"])
+				if retries < 0 || age < 60 || age > 6*3600 {
+					t.Errorf("%s.%s: MaximumRetryAttempts %v, MaximumRecordAgeInSeconds %v: want bounded retries, given up within 6 h", id, name, retries, age)
+				}
+				dc, _ := props["DestinationConfig"].(map[string]any)
+				if of, _ := dc["OnFailure"].(map[string]any); of["Destination"] == nil {
+					t.Errorf("%s.%s: no on-failure destination: what is given up would be lost", id, name)
+				}
+			}
+		}
+	}
+	if queues < 3 || streams != 1 {
+		t.Fatalf("%d SQS and %d stream event sources found", queues, streams)
+	}
+	env := tpl.Resources["AiiaPollerFunction"].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+	d, err := time.ParseDuration(fmt.Sprint(env["MODUPAY_AIIA_TIMEOUT"]))
+	if err != nil || d.Seconds()*3 >= timeout {
+		t.Errorf("AiiaPollerFunction: MODUPAY_AIIA_TIMEOUT %v: three attempts must fit the %v s timeout", env["MODUPAY_AIIA_TIMEOUT"], timeout)
 	}
 }

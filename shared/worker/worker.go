@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -20,10 +21,34 @@ import (
 // Parker records a message that can never be processed.
 type Parker func(ctx context.Context, source, messageID, body, reason string) error
 
+// The invocation's deadline (the function's timeout) is kept: no record is
+// started with less than Reserve left, and each record's context ends
+// Margin before the deadline, so a dependency that hangs costs that record
+// (a batch item failure: SQS redelivers it) instead of timing out the
+// whole invocation, which would redeliver the records already done too.
+const (
+	Reserve = 2 * time.Second
+	Margin  = 500 * time.Millisecond
+)
+
 // Each runs handle on every record of the batch and returns the partial batch response.
 func Each(ctx context.Context, ev events.SQSEvent, source string, log *slog.Logger, park Parker, handle func(context.Context, events.SQSMessage) error) events.SQSEventResponse {
 	var resp events.SQSEventResponse
-	for _, m := range ev.Records {
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-Margin))
+		defer cancel()
+	}
+	for i, m := range ev.Records {
+		if hasDeadline && time.Until(deadline) < Reserve {
+			log.WarnContext(ctx, "the invocation's deadline is near: the rest of the batch is left for SQS to redeliver",
+				slog.String("source", source), slog.Int("left", len(ev.Records)-i))
+			for _, rest := range ev.Records[i:] {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rest.MessageId})
+			}
+			break
+		}
 		panicked, err := safely(ctx, m, source, log, handle)
 		if panicked {
 			// A panic is a bug, not a verdict on the message: the record

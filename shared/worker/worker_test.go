@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -161,5 +162,45 @@ func TestPanicKeepsFailuresInBatchOrder(t *testing.T) {
 				t.Errorf("batch item failures %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// The function's deadline is kept: a record that hangs is cut Margin
+// before it, and the records not started with less than Reserve left come
+// back through SQS, so the invocation answers in time and the records
+// already done are not redelivered.
+func TestEachKeepsTheDeadline(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	park := func(context.Context, string, string, string, string) error { t.Error("parked"); return nil }
+	var done []string
+	handle := func(ctx context.Context, m events.SQSMessage) error {
+		if m.MessageId == "hangs" {
+			<-ctx.Done()
+			return apperr.Transient("test", ctx.Err())
+		}
+		done = append(done, m.MessageId)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), worker.Reserve+time.Second)
+	defer cancel()
+	start := time.Now()
+	resp := worker.Each(ctx, batch("a", "hangs", "b", "c"), "test", log, park, handle)
+	took := time.Since(start)
+	if got := failures(resp); !slices.Equal(got, []string{"hangs", "b", "c"}) || !slices.Equal(done, []string{"a"}) {
+		t.Fatalf("failures %v, done %v; want [hangs b c] and [a]", got, done)
+	}
+	if dl, _ := ctx.Deadline(); !time.Now().Before(dl) || took < worker.Reserve {
+		t.Fatalf("answered after %v: the record should have been cut %v before the deadline", took, worker.Margin)
+	}
+	// Too close to the deadline to start anything: the whole batch comes back.
+	done = nil
+	ctx2, cancel2 := context.WithTimeout(context.Background(), worker.Reserve/2)
+	defer cancel2()
+	if got := failures(worker.Each(ctx2, batch("a", "b"), "test", log, park, handle)); !slices.Equal(got, []string{"a", "b"}) || len(done) != 0 {
+		t.Fatalf("failures %v, done %v", got, done)
+	}
+	// No deadline (a test or a local run): everything is handled.
+	if got := failures(worker.Each(context.Background(), batch("a", "b"), "test", log, park, handle)); len(got) != 0 {
+		t.Fatalf("failures %v", got)
 	}
 }
