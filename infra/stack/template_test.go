@@ -270,3 +270,84 @@ func TestFailureHandlingAsDeployed(t *testing.T) {
 		t.Errorf("AiiaPollerFunction: MODUPAY_AIIA_TIMEOUT %v: three attempts must fit the %v s timeout", env["MODUPAY_AIIA_TIMEOUT"], timeout)
 	}
 }
+
+// Somebody is told: every function has an Errors and a Throttles alarm,
+// every dead-letter queue an alarm on its depth, the stream consumer one on
+// its iterator age, the API on its 5xx rate and p95 latency, the table on
+// its throttles, webhooks on failed deliveries; every alarm notifies the
+// alarm topic (the stack's own or AlarmTopicArn), and the dashboard shows
+// every function and queue.
+func TestEveryAlarmNotifiesAndNothingIsUnwatched(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type watch struct{ namespace, metric, target string }
+	watched := map[watch]bool{}
+	target := func(dims any) string {
+		for _, d := range asList(dims) {
+			v := asMap(d)["Value"]
+			if m := asMap(v); m != nil {
+				if ref, ok := m["Ref"].(string); ok {
+					return ref
+				}
+				return strings.Fields(strings.Trim(strings.ReplaceAll(fmt.Sprint(m["Fn::GetAtt"]), ".", " "), "[]"))[0]
+			}
+		}
+		return ""
+	}
+	alarms := 0
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		alarms++
+		for _, key := range []string{"AlarmActions", "OKActions"} {
+			acts := asList(r.Properties[key])
+			if len(acts) != 1 || !strings.Contains(fmt.Sprint(acts[0]), "AlarmTopicArn") || !strings.Contains(fmt.Sprint(acts[0]), "AlarmTopic]") {
+				t.Errorf("%s: %s %v, want [!If [HasAlarmTopic, AlarmTopicArn, AlarmTopic]]", id, key, r.Properties[key])
+			}
+		}
+		if ns, ok := r.Properties["Namespace"].(string); ok {
+			watched[watch{ns, fmt.Sprint(r.Properties["MetricName"]), target(r.Properties["Dimensions"])}] = true
+		}
+		for _, m := range asList(r.Properties["Metrics"]) {
+			ms := asMap(asMap(m)["MetricStat"])
+			if met := asMap(ms["Metric"]); met != nil {
+				watched[watch{fmt.Sprint(met["Namespace"]), fmt.Sprint(met["MetricName"]), target(met["Dimensions"])}] = true
+			}
+		}
+	}
+	want := []watch{{"AWS/Lambda", "IteratorAge", "EventRouterFunction"}, {"AWS/ApiGateway", "5xx", "HttpApi"}, {"AWS/ApiGateway", "Count", "HttpApi"},
+		{"AWS/ApiGateway", "Latency", "HttpApi"}, {"AWS/DynamoDB", "ReadThrottleEvents", "Table"}, {"AWS/DynamoDB", "WriteThrottleEvents", "Table"},
+		{"ModuPay", "WebhookDeliveriesFailed", ""}}
+	body := fmt.Sprint(tpl.Resources["Dashboard"].Properties["DashboardBody"])
+	for id, r := range tpl.Resources {
+		switch {
+		case r.Type == "AWS::Serverless::Function":
+			want = append(want, watch{"AWS/Lambda", "Errors", id}, watch{"AWS/Lambda", "Throttles", id})
+			if !strings.Contains(body, "${"+id+"}") {
+				t.Errorf("the dashboard does not show %s", id)
+			}
+		case r.Type == "AWS::SQS::Queue":
+			if strings.HasSuffix(id, "DLQ") {
+				want = append(want, watch{"AWS/SQS", "ApproximateNumberOfMessagesVisible", id})
+			}
+			if !strings.Contains(body, "${"+id+".QueueName}") {
+				t.Errorf("the dashboard does not show %s", id)
+			}
+		}
+	}
+	for _, w := range want {
+		if !watched[w] {
+			t.Errorf("no alarm on %s %s of %q", w.namespace, w.metric, w.target)
+		}
+	}
+	if alarms < len(want)-3 { // the 5xx rate and the throttles combine two metrics each
+		t.Errorf("%d alarms for %d watched metrics", alarms, len(want))
+	}
+	topic := tpl.Resources["AlarmTopic"]
+	if topic.Type != "AWS::SNS::Topic" || topic.Condition != "CreateAlarmTopic" || topic.Properties["KmsMasterKeyId"] == nil {
+		t.Errorf("AlarmTopic = %+v: want an encrypted topic created when no AlarmTopicArn is given", topic)
+	}
+}
