@@ -351,3 +351,30 @@ func TestEveryAlarmNotifiesAndNothingIsUnwatched(t *testing.T) {
 		t.Errorf("AlarmTopic = %+v: want an encrypted topic created when no AlarmTopicArn is given", topic)
 	}
 }
+
+// Custom domains are optional and complete: with ApiDomainName the API is
+// mapped to it and its execute-api endpoint is disabled; PayDomainName
+// maps the payment pages; both need the certificate (a rule), and
+// without them nothing of them exists.
+func TestCustomDomains(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []struct{ domain, mapping, cond string }{{"ApiDomain", "ApiDomainMapping", "HasApiDomain"}, {"PayDomain", "PayDomainMapping", "HasPayDomain"}} {
+		dom, mp := tpl.Resources[d.domain], tpl.Resources[d.mapping]
+		if dom.Type != "AWS::ApiGatewayV2::DomainName" || dom.Condition != d.cond || mp.Type != "AWS::ApiGatewayV2::ApiMapping" || mp.Condition != d.cond {
+			t.Errorf("%s / %s: %s %q, %s %q; want a domain and its mapping under %s", d.domain, d.mapping, dom.Type, dom.Condition, mp.Type, mp.Condition, d.cond)
+		}
+		if fmt.Sprint(mp.Properties["ApiId"]) != "map[Ref:HttpApi]" || fmt.Sprint(mp.Properties["DomainName"]) != "map[Ref:"+d.domain+"]" {
+			t.Errorf("%s maps %v to %v", d.mapping, mp.Properties["DomainName"], mp.Properties["ApiId"])
+		}
+		cfg := asMap(asList(dom.Properties["DomainNameConfigurations"])[0])
+		if fmt.Sprint(cfg["CertificateArn"]) != "map[Ref:DomainCertificateArn]" || cfg["SecurityPolicy"] != "TLS_1_2" {
+			t.Errorf("%s: %v", d.domain, cfg)
+		}
+	}
+	if got := fmt.Sprint(tpl.Resources["HttpApi"].Properties["DisableExecuteApiEndpoint"]); got != "map[Fn::If:[HasApiDomain true false]]" {
+		t.Errorf("HttpApi.DisableExecuteApiEndpoint = %s, want !If [HasApiDomain, true, false]", got)
+	}
+}
