@@ -22,9 +22,10 @@ type eventItem struct {
 	Type      string `json:"event_type"`
 	PartnerID string `json:"partner_id"`
 	OrgID     string `json:"organization_id,omitempty"`
-	// Envelope is the webhook payload, Record the audit context; both JSON.
-	Envelope string `json:"envelope"`
-	Record   string `json:"record"`
+	// Record is the event as its consumers read it (event.Record, JSON):
+	// the webhook envelope and the audit context. The envelope is not kept
+	// a second time beside it: an item holds at most 400 KB.
+	Record string `json:"record"`
 }
 
 // newEventItem is the outbox item of ev.
@@ -38,6 +39,6 @@ func newEventItem(ev event.Event) (eventItem, error) {
 		return eventItem{}, err
 	}
 	return eventItem{head: head{PK: "EVENT#" + ev.ID, SK: "EVENT", Kind: KindEvent, TTL: ev.Timestamp.Add(eventRetention).Unix()}, EventID: ev.ID, Type: ev.Type,
-		PartnerID: ev.PartnerID, OrgID: ev.OrganizationID, Envelope: string(r.Envelope), Record: string(rec),
+		PartnerID: ev.PartnerID, OrgID: ev.OrganizationID, Record: string(rec),
 	}, nil
 }

@@ -66,13 +66,54 @@ type BatchAPI interface {
 	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
-// SendBatch publishes msgs ten to a call (SQS's limit) and returns each
-// message's outcome: nil, or why it was not sent (transient).
+// SQS's limits: 10 messages a batch, 256 KiB for a message and for a
+// whole batch (bodies and attributes).
+const (
+	MaxBatch = 10
+	MaxBytes = 256 * 1024
+)
+
+// Size is what SQS counts of m: its body and each attribute's name, type
+// and value.
+func (m Msg) Size() int {
+	n := len(m.Body)
+	for k, v := range m.Attrs {
+		n += len(k) + len("String") + len(v)
+	}
+	return n
+}
+
+// batches cuts msgs into runs of at most MaxBatch messages and MaxBytes,
+// in order; a message alone over MaxBytes is a run of its own (SQS
+// refuses it, and says so for that message only).
+func batches(msgs []Msg) [][2]int {
+	var out [][2]int
+	start, size := 0, 0
+	for i, m := range msgs {
+		if i > start && (i-start == MaxBatch || size+m.Size() > MaxBytes) {
+			out = append(out, [2]int{start, i})
+			start, size = i, 0
+		}
+		size += m.Size()
+	}
+	if start < len(msgs) {
+		out = append(out, [2]int{start, len(msgs)})
+	}
+	return out
+}
+
+// SendBatch publishes msgs in batches within SQS's limits (count and
+// bytes) and returns each message's outcome: nil, or why it was not sent —
+// transient, except a message over 256 KiB, which no retry can send.
 func (p Publisher) SendBatch(ctx context.Context, msgs []Msg) []error {
 	errs := make([]error, len(msgs))
 	api, ok := p.Client.(BatchAPI)
-	for start := 0; start < len(msgs); start += 10 {
-		chunk := msgs[start:min(start+10, len(msgs))]
+	for _, b := range batches(msgs) {
+		start, chunk := b[0], msgs[b[0]:b[1]]
+		if len(chunk) == 1 && chunk[0].Size() > MaxBytes {
+			errs[start] = apperr.E("queue.send_batch", apperr.Invalid, "message of "+strconv.Itoa(chunk[0].Size())+" bytes: SQS takes at most 256 KiB")
+			continue
+		}
 		if !ok {
 			for i, m := range chunk {
 				errs[start+i] = p.Send(ctx, m.Body, m.Attrs)

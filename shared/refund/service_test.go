@@ -247,17 +247,20 @@ func (w *world) events(t *testing.T, typ, id string) []outboxEvent {
 			t.Fatal(err)
 		}
 		for _, it := range res.Items {
-			env, _ := it["envelope"].(*types.AttributeValueMemberS)
-			if env == nil {
-				t.Fatalf("event item without envelope: %v", it)
+			rec, _ := it["record"].(*types.AttributeValueMemberS)
+			if rec == nil {
+				t.Fatalf("event item without record: %v", it)
 			}
-			var e struct {
-				ID   string         `json:"event_id"`
-				Data map[string]any `json:"data"`
+			var r struct {
+				Envelope struct {
+					ID   string         `json:"event_id"`
+					Data map[string]any `json:"data"`
+				} `json:"envelope"`
 			}
-			if err := json.Unmarshal([]byte(env.Value), &e); err != nil {
+			if err := json.Unmarshal([]byte(rec.Value), &r); err != nil {
 				t.Fatal(err)
 			}
+			e := r.Envelope
 			for _, k := range []string{"refund_id", "payment_intent_id", "invoice_id"} {
 				if e.Data[k] == id {
 					out = append(out, outboxEvent{ID: e.ID, Type: typ, Data: e.Data})
