@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -167,6 +168,14 @@ func (e *Env) Require(logicalID string) error {
 		return fmt.Errorf("unknown function %s", logicalID)
 	}
 	err := e.keys.missing.check(needs, MakesPageURLs[logicalID])
+	if slices.Contains(needs, SecretAiiaClient) && e.Config.Mode().Strict {
+		// A sandbox may run without an Aiia account (its payments say so);
+		// production must not start without one and fail at the first payment.
+		if a := e.Config.Aiia; a.BaseURL == "" || a.ClientID == "" || a.ClientSecret == "" {
+			err = errors.Join(err, errors.New("Aiia is not configured for production: MODUPAY_AIIA_BASE_URL, MODUPAY_AIIA_CLIENT_ID and the client secret ("+
+				SecretAiiaClient.IDVariable()+") are required (template parameters AiiaBaseURL, AiiaClientID, AiiaClientSecretId)"))
+		}
+	}
 	if KeepsAuditArchive[logicalID] && e.Config.AuditArchiveBucket == "" && e.Config.AuditArchiveDir == "" {
 		err = errors.Join(err, errors.New("MODUPAY_AUDIT_ARCHIVE_BUCKET is not set (deployed: the AuditArchiveBucket; locally MODUPAY_AUDIT_ARCHIVE_DIR, a directory): change entries must outlive the table's backups"))
 	}

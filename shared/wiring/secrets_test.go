@@ -493,3 +493,39 @@ func TestSAMEnvHoldsNoSecretValue(t *testing.T) {
 		}
 	}
 }
+
+// Production does not start a function that calls Aiia without Aiia's
+// settings and secret (it would answer 500 at the first payment); the
+// sandbox does (a stage without an Aiia account), and so do the functions
+// that never call Aiia.
+func TestProductionNeedsAiia(t *testing.T) {
+	aiiaFns := map[string]bool{"CheckoutFunction": true, "AiiaPollerFunction": true}
+	for name, tc := range map[string]struct {
+		stage, base, id, secret string
+		down                    bool
+	}{
+		"production without Aiia":       {"production", "", "", "", true},
+		"production without the secret": {"production", "https://aiia.example.test", "modupay", "", true},
+		"production without the id":     {"production", "https://aiia.example.test", "", "s3cret", true},
+		"production with Aiia":          {"production", "https://aiia.example.test", "modupay", "s3cret", false},
+		"sandbox without Aiia":          {"sandbox", "", "", "", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig("http://127.0.0.1:1")
+			cfg.Stage, cfg.Aiia.BaseURL, cfg.Aiia.ClientID, cfg.Aiia.ClientSecret = tc.stage, tc.base, tc.id, tc.secret
+			app, err := Build(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id := range FunctionSecrets {
+				_, err := app.Require(id)
+				switch {
+				case aiiaFns[id] && tc.down && (err == nil || !strings.Contains(err.Error(), "Aiia is not configured for production")):
+					t.Errorf("%s: %v, want it refused for want of Aiia", id, err)
+				case (!aiiaFns[id] || !tc.down) && err != nil:
+					t.Errorf("%s: %v", id, err)
+				}
+			}
+		})
+	}
+}
