@@ -1,9 +1,12 @@
 package dynamo
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -25,7 +28,7 @@ func TestItemHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evItem, err := newEventItem(ev)
+	evItem, _, err := newEventItems(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,5 +89,33 @@ func TestItemHeaders(t *testing.T) {
 				t.Errorf("read back: %+v, %v", back, err)
 			}
 		})
+	}
+}
+
+// A record too large for one item is cut into parts under the item limit,
+// never inside a character, and joined back exactly.
+func TestLargeEventRecordsAreCutIntoParts(t *testing.T) {
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	for _, n := range []int{10, 200_000, 700_000} {
+		ev, err := event.New("evt-big", "invoice.updated", at, "p", "o", event.Actor{}, map[string]string{"text": strings.Repeat("é€", n/5)}, event.Change{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, parts, err := newEventItems(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, _ := ev.Record()
+		whole, _ := json.Marshal(rec)
+		joined := it.Record
+		for i, p := range parts {
+			if len(p.Chunk) > maxRecordPart || !utf8.ValidString(p.Chunk) || p.PK != it.PK || p.SK != fmt.Sprintf("PART#%03d", i) || p.Kind != KindEventPart || p.TTL != it.TTL {
+				t.Fatalf("%d: part %d: %d bytes, valid %v, keys %s %s %s", n, i, len(p.Chunk), utf8.ValidString(p.Chunk), p.PK, p.SK, p.Kind)
+			}
+			joined += p.Chunk
+		}
+		if joined != string(whole) || (len(whole) > maxInlineRecord) != (len(parts) > 0) || it.Parts != len(parts) {
+			t.Fatalf("%d bytes: %d parts, joined back %v", len(whole), len(parts), joined == string(whole))
+		}
 	}
 }

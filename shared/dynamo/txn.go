@@ -109,12 +109,15 @@ func (t *txn) ConditionCheck(name string, k map[string]types.AttributeValue, c c
 // event id fails the transaction rather than overwriting the first).
 func (t *txn) Events(evs ...event.Event) {
 	for _, ev := range evs {
-		it, err := newEventItem(ev)
+		it, parts, err := newEventItems(ev)
 		if err != nil {
 			t.err = cmp.Or(t.err, err)
 			return
 		}
 		t.Put("event", it, ifNew)
+		for _, p := range parts {
+			t.Put("event_part", p, ifNew)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/queue"
 	"github.com/modupay/modupay/shared/webhook"
@@ -34,7 +35,9 @@ type Router struct {
 	// Subscriptions reads a partner's webhook subscriptions (once per
 	// partner and batch).
 	Subscriptions func(ctx context.Context, partnerID string) ([]webhook.Subscription, error)
-	Log           *slog.Logger
+	// LoadRecord reads a large event's record from the outbox (its parts).
+	LoadRecord func(ctx context.Context, eventID string) (string, error)
+	Log        *slog.Logger
 }
 
 // outgoing is one message to send and the stream record it comes from.
@@ -63,18 +66,30 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 		if !ok || kind.DataType() != events.DataTypeString || kind.String() != "event" {
 			continue
 		}
-		body, ok := img["record"]
-		if !ok || body.DataType() != events.DataTypeString {
-			r.Log.ErrorContext(ctx, "event item without a record; skipped", slog.String("event_id", rec.EventID))
+		record, err := r.record(ctx, img)
+		if err != nil && apperr.Retryable(err) {
+			r.Log.ErrorContext(ctx, "reading a large event's parts failed; the batch resumes here", slog.String("error", err.Error()))
+			firstFailed = i
+			break
+		}
+		if err != nil {
+			r.Log.ErrorContext(ctx, "event item without a record; skipped", slog.String("event_id", rec.EventID), slog.String("error", err.Error()))
 			continue
 		}
 		typ := ""
 		if t, ok := img["event_type"]; ok && t.DataType() == events.DataTypeString {
 			typ = t.String()
 		}
-		audit = append(audit, outgoing{i, queue.Msg{Body: body.String(), Attrs: map[string]string{"event_type": typ}}})
 		var er event.Record
-		if err := json.Unmarshal([]byte(body.String()), &er); err != nil {
+		jsonErr := json.Unmarshal([]byte(record), &er)
+		body := record
+		if len(body) > queue.MaxBytes-messageHeadroom && jsonErr == nil {
+			// Larger than a queue message: the audit writer reads it from
+			// the outbox by its id.
+			body = RecordRef(er.EventID)
+		}
+		audit = append(audit, outgoing{i, queue.Msg{Body: body, Attrs: map[string]string{"event_type": typ}}})
+		if jsonErr != nil {
 			continue // not ours to judge: the audit writer parks malformed records
 		}
 		if r.Poll != nil {
@@ -101,6 +116,13 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 			if err != nil {
 				continue
 			}
+			if len(b) > queue.MaxBytes-messageHeadroom {
+				// The dispatcher reads the payload from the outbox.
+				m.Payload, m.PayloadInOutbox = "", true
+				if b, err = json.Marshal(m); err != nil {
+					continue
+				}
+			}
 			hooks = append(hooks, outgoing{i, queue.Msg{Body: string(b), Attrs: map[string]string{"event_type": er.Type, "webhook_subscription_id": m.SubscriptionID}}})
 		}
 	}
@@ -123,6 +145,30 @@ func (r *Router) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 		}
 	}
 	return resp, nil
+}
+
+// messageHeadroom is left under SQS's 256 KiB for the attributes.
+const messageHeadroom = 1024
+
+// RecordRef is the audit queue's message for a record too large to travel:
+// its event id, which the writer reads from the outbox.
+func RecordRef(eventID string) string {
+	b, _ := json.Marshal(map[string]string{"event_ref": eventID})
+	return string(b)
+}
+
+// record is the stream image's event record: inline, or read from the
+// outbox's parts when the event was too large for one item.
+func (r *Router) record(ctx context.Context, img map[string]events.DynamoDBAttributeValue) (string, error) {
+	if body, ok := img["record"]; ok && body.DataType() == events.DataTypeString && body.String() != "" {
+		return body.String(), nil
+	}
+	id, ok := img["event_id"]
+	parts, hasParts := img["parts"]
+	if !ok || id.DataType() != events.DataTypeString || !hasParts || parts.DataType() != events.DataTypeNumber || r.LoadRecord == nil {
+		return "", apperr.E("eventrouter.record", apperr.Malformed, "no record and no parts")
+	}
+	return r.LoadRecord(ctx, id.String())
 }
 
 // send publishes the messages of records before firstFailed and returns the

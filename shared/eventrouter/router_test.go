@@ -7,12 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/queue"
+	"github.com/modupay/modupay/shared/webhook"
 )
 
 // sender records sends and fails on the bodies it is told to.
@@ -99,5 +102,51 @@ func TestPollMessageForPaymentOrders(t *testing.T) {
 		if m, ok := pollMessage(r); ok {
 			t.Errorf("%s: polled %s", name, m.Body)
 		}
+	}
+}
+
+// A record too large for a queue message travels as a reference: the
+// audit queue gets {"event_ref": id}, the webhook queue the delivery
+// without its payload, marked as in the outbox. A record held in parts is
+// read from the outbox; when that read fails, the batch resumes there.
+func TestLargeRecordsTravelByReference(t *testing.T) {
+	big := `{"event_id":"evt-big","event_type":"invoice.created","partner_id":"p","organization_id":"o","timestamp":"2026-12-06T10:00:00Z",` +
+		`"actor":{"user_id":"c","user_type":"partner"},"change":{"resource_type":"invoice","resource_id":"inv-1","action":"created","before":null,"after":null},` +
+		`"envelope":{"event_id":"evt-big","event_type":"invoice.created","data":{"text":"` + strings.Repeat("é", 150_000) + `"}}}`
+	img := map[string]events.DynamoDBAttributeValue{"kind": events.NewStringAttribute("event"), "event_id": events.NewStringAttribute("evt-big"),
+		"event_type": events.NewStringAttribute("invoice.created"), "parts": events.NewNumberAttribute("2")}
+	rec := events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{SequenceNumber: "1", NewImage: img}}
+	audit, hooks := &sender{}, &sender{}
+	loads := 0
+	r := &Router{Audit: audit, Webhooks: hooks, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Subscriptions: func(context.Context, string) ([]webhook.Subscription, error) {
+			return []webhook.Subscription{{ID: "sub-1", PartnerID: "p", Status: webhook.StatusActive, Events: []string{"*"}}}, nil
+		},
+		LoadRecord: func(_ context.Context, id string) (string, error) {
+			loads++
+			if id != "evt-big" {
+				t.Errorf("loaded %s", id)
+			}
+			return big, nil
+		}}
+	resp, err := r.Handle(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{rec}})
+	if err != nil || len(resp.BatchItemFailures) != 0 || loads != 1 {
+		t.Fatalf("Handle: %v, failures %v, %d loads", err, resp.BatchItemFailures, loads)
+	}
+	if len(audit.sent) != 1 || audit.sent[0] != RecordRef("evt-big") {
+		t.Fatalf("audit queue got %.100v", audit.sent)
+	}
+	var m webhook.Message
+	if len(hooks.sent) != 1 || json.Unmarshal([]byte(hooks.sent[0]), &m) != nil || m.Payload != "" || !m.PayloadInOutbox || m.EventID != "evt-big" || len(hooks.sent[0]) > 1024 {
+		t.Fatalf("webhook queue got %.300v", hooks.sent)
+	}
+	// The outbox unavailable: nothing sent, the batch resumes at the record.
+	audit.sent, hooks.sent = nil, nil
+	r.LoadRecord = func(context.Context, string) (string, error) {
+		return "", apperr.Transient("test", errors.New("throttled"))
+	}
+	resp, _ = r.Handle(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{rec}})
+	if len(resp.BatchItemFailures) != 1 || len(audit.sent)+len(hooks.sent) != 0 {
+		t.Fatalf("failures %v, sent %d", resp.BatchItemFailures, len(audit.sent)+len(hooks.sent))
 	}
 }

@@ -10,6 +10,6 @@ import (
 // and webhook queues.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	r := &Router{Audit: queues.Publisher(e, e.Config.AuditQueueURL), Poll: queues.Publisher(e, e.Config.AiiaPollQueueURL),
-		Webhooks: queues.Publisher(e, e.Config.WebhookQueueURL), Subscriptions: table.Store(e).ListSubscriptions, Log: e.Log}
+		Webhooks: queues.Publisher(e, e.Config.WebhookQueueURL), Subscriptions: table.Store(e).ListSubscriptions, LoadRecord: table.Store(e).EventRecord, Log: e.Log}
 	return lambdaenv.Function{Stream: r.Handle}, nil
 }

@@ -18,9 +18,12 @@ type Message struct {
 	OrgID          string    `json:"organization_id,omitempty"`
 	EventAt        time.Time `json:"event_at"`
 	Payload        string    `json:"payload,omitempty"`
-	Attempt        int       `json:"attempt"`
-	NotBefore      time.Time `json:"not_before,omitzero"`
-	Manual         bool      `json:"manual,omitempty"`
+	// PayloadInOutbox: the first attempt's payload was too large for a
+	// queue message; the dispatcher reads it from the event in the outbox.
+	PayloadInOutbox bool      `json:"payload_in_outbox,omitempty"`
+	Attempt         int       `json:"attempt"`
+	NotBefore       time.Time `json:"not_before,omitzero"`
+	Manual          bool      `json:"manual,omitempty"`
 }
 
 // Fanout returns the delivery messages of one committed event: one per

@@ -46,7 +46,10 @@ type Writer struct {
 	// Archive receives every change entry once it is in the table (nil
 	// only in tests of the table's side).
 	Archive audit.Archive
-	Log     *slog.Logger
+	// LoadRecord reads from the outbox a record too large for a queue
+	// message (the router sends {"event_ref": id} instead).
+	LoadRecord func(ctx context.Context, eventID string) (string, error)
+	Log        *slog.Logger
 }
 
 // Handle writes each message's entry or call. Transient failures are
@@ -109,8 +112,22 @@ func (w *Writer) writeCalls(ctx context.Context, records []events.SQSMessage) ma
 
 func (w *Writer) handle(ctx context.Context, m events.SQSMessage) error {
 	const op = "audit.write"
+	raw := m.Body
+	var ref struct {
+		EventRef string `json:"event_ref"`
+	}
+	if json.Unmarshal([]byte(raw), &ref) == nil && ref.EventRef != "" {
+		if w.LoadRecord == nil {
+			return apperr.E(op, apperr.Malformed, "a reference to event "+ref.EventRef+", and no outbox to read it from")
+		}
+		rec, err := w.LoadRecord(ctx, ref.EventRef)
+		if err != nil {
+			return err
+		}
+		raw = rec
+	}
 	var msg event.Record
-	if err := json.Unmarshal([]byte(m.Body), &msg); err != nil {
+	if err := json.Unmarshal([]byte(raw), &msg); err != nil {
 		return apperr.E(op, apperr.Malformed, "message body is not an event record: "+err.Error())
 	}
 	if msg.EventID == "" || msg.PartnerID == "" || msg.Timestamp.IsZero() {
@@ -156,6 +173,6 @@ func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 		return lambdaenv.Function{}, errors.New("no audit archive: set MODUPAY_AUDIT_ARCHIVE_BUCKET or MODUPAY_AUDIT_ARCHIVE_DIR")
 	}
 	store := table.Store(e)
-	w := &Writer{Store: store, Calls: store, Archive: arch, Log: e.Log}
+	w := &Writer{Store: store, Calls: store, Archive: arch, LoadRecord: store.EventRecord, Log: e.Log}
 	return lambdaenv.Function{SQS: w.Handle}, nil
 }

@@ -88,6 +88,9 @@ type Dispatcher struct {
 	DisableAfter time.Duration   // 0: DefaultDisableAfter
 	// Jitter spreads a delay; nil: ±20 % uniform.
 	Jitter func(time.Duration) time.Duration
+	// LoadRecord reads an event's record from the outbox, for a first
+	// attempt whose payload was too large for a queue message.
+	LoadRecord func(ctx context.Context, eventID string) (string, error)
 }
 
 // Handle delivers each message's attempt; the batch's messages are handled
@@ -127,6 +130,20 @@ func (d *Dispatcher) handle(ctx context.Context, rec events.SQSMessage) error {
 	if wait := m.NotBefore.Sub(now); wait > 0 {
 		// Not due yet (waits beyond SQS's 15 minutes come back here until due).
 		return d.Requeue(ctx, m, min(wait, maxSQSDelay))
+	}
+	if m.PayloadInOutbox && m.Payload == "" {
+		if d.LoadRecord == nil {
+			return apperr.E(op, apperr.Malformed, "the payload of event "+m.EventID+" is in the outbox, and no outbox to read it from")
+		}
+		raw, err := d.LoadRecord(ctx, m.EventID)
+		if err != nil {
+			return err
+		}
+		var rec event.Record
+		if err := json.Unmarshal([]byte(raw), &rec); err != nil || len(rec.Envelope) == 0 {
+			return apperr.E(op, apperr.Malformed, "event "+m.EventID+" in the outbox has no envelope")
+		}
+		m.Payload = string(rec.Envelope)
 	}
 	sub, err := d.Store.GetSubscription(ctx, m.PartnerID, m.SubscriptionID)
 	if apperr.CodeOf(err) == apperr.NotFound {
