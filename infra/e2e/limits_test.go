@@ -84,3 +84,29 @@ func TestTheLargestInvoiceGoesThroughEverything(t *testing.T) {
 		return seen["invoice.created"] == 1 && seen["invoice.status_changed"] == 1, fmt.Sprintf("webhooks with the whole invoice: %v", seen)
 	})
 }
+
+// Past what one item holds (4-byte characters on every line), the invoice
+// is refused with a 422 naming the line where the text passes the limit,
+// on creation and on change, and nothing is written.
+func TestAnInvoiceTooLargeForOneItemIsRefusedByName(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	var lines []map[string]any
+	for i := 0; i < 200; i++ {
+		lines = append(lines, map[string]any{"description": strings.Repeat("😀", 500), "quantity": 1, "unit_price": 100, "vat_rate": 20})
+	}
+	body, _ := json.Marshal(map[string]any{"department_id": iw.dept, "payer": map[string]any{"name": "Jean Dupont", "email": "jean.dupont@example.com"},
+		"line_items": lines, "due_date": iw.day(30)})
+	a := iw.create(string(body), 422)
+	// 150 lines of 2 000 bytes make 300 000: the 151st passes it.
+	if p := a.errParam(t); p != "line_items[150].description" {
+		t.Fatalf("param %q: %s", p, a.body)
+	}
+	inv := iw.create(seedInvoice(iw.dept, iw.day(30)), 201).json(t)
+	patch, _ := json.Marshal(map[string]any{"line_items": lines})
+	if p := iw.do(exchange{method: "PATCH", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + inv["id"].(string), header: iw.h(), body: string(patch), status: 422}).errParam(t); p != "line_items[150].description" {
+		t.Fatalf("PATCH param %q", p)
+	}
+	if got := iw.do(exchange{method: "GET", route: "/v1/invoices", header: iw.h(), status: 200}).json(t)["data"].([]any); len(got) != 1 {
+		t.Fatalf("%d invoices after the refusals, want the one valid", len(got))
+	}
+}

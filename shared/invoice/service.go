@@ -24,10 +24,16 @@ import (
 	"github.com/modupay/modupay/shared/validation"
 )
 
-// MaxLineItems bounds an invoice's lines. An invoice is one DynamoDB item,
-// and items are at most 400 KB: 200 lines of up to 500 characters of
-// description each stay well within it, with the rest of the invoice.
-const MaxLineItems = 200
+// MaxLineItems bounds an invoice's lines, and MaxDescriptionBytes their
+// descriptions' UTF-8 bytes together. An invoice is one DynamoDB item, and
+// items are at most 400 KB: 200 lines of 500 characters fit with the rest
+// of the invoice when the characters take at most 3 bytes (every Latin,
+// Greek, Cyrillic or CJK letter and €); 4-byte characters (emoji) are
+// refused past that sum, naming the line where it is reached.
+const (
+	MaxLineItems        = 200
+	MaxDescriptionBytes = 300_000
+)
 
 // LineItemInput is a line as partners send it; numbers are read exactly.
 type LineItemInput struct {
@@ -130,11 +136,17 @@ func lines(op string, in []LineItemInput) ([]LineItem, money.Totals, error) {
 	}
 	out := make([]LineItem, len(in))
 	calc := make([]money.Line, len(in))
+	textBytes := 0
 	for i, l := range in {
 		param := fmt.Sprintf("line_items[%d]", i)
 		d := strings.TrimSpace(l.Description)
 		if d == "" || utf8.RuneCountInString(d) > 500 {
 			return nil, money.Totals{}, apperr.Field(op, param+".description", "description must be 1 to 500 characters")
+		}
+		if textBytes += len(d); textBytes > MaxDescriptionBytes {
+			return nil, money.Totals{}, apperr.Field(op, param+".description", fmt.Sprintf(
+				"the descriptions reach %d bytes of UTF-8 text at this line; an invoice holds at most %d (500 characters on each of 200 lines fit when no character takes 4 bytes, as emoji do)",
+				textBytes, MaxDescriptionBytes))
 		}
 		if l.Quantity == "" {
 			return nil, money.Totals{}, apperr.Field(op, param+".quantity", "quantity is required")
