@@ -401,3 +401,21 @@ func TestCardPaymentsInTheSandbox(t *testing.T) {
 	iw.do(exchange{method: "POST", route: "/p/{token}/pay", path: "/p/" + token + "/pay", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
 		body: "csrf=" + string(csrf[1]) + "&method=card&card_number=1234&card_exp_month=12&card_exp_year=2099&card_cvc=123", status: 422})
 }
+
+// The guide's SDK samples create links without return_url: the link is
+// created, paid like any other, and its final page is the hosted page's own
+// confirmation, with no link back anywhere.
+func TestALinkWithoutReturnURLEndsOnItsOwnPage(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	inv := iw.issuedInvoice(t)
+	l := iw.link(`{"invoice_id":"`+inv+`","payment_methods":["sepa_credit","card"]}`, 201).json(t)
+	token := iw.payAtBank(t, l["payment_page_url"].(string), "FR7612345678901234567890123", "authorize")
+	var page string
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		page = string(iw.do(exchange{method: "GET", route: "/p/{token}", path: "/p/" + token, status: 200}).body)
+		return strings.Contains(page, "Paiement reçu"), "the page does not say the payment was received yet"
+	})
+	if strings.Contains(page, `<a href="http`) {
+		t.Fatalf("the final page links somewhere: %s", page)
+	}
+}

@@ -75,10 +75,15 @@ func (s *Service) validateMethods(op string, methods []string) error {
 }
 
 // validReturnURL accepts https URLs, and http on the local machine in the
-// sandbox (partners' development servers).
+// sandbox (partners' development servers). It is optional (the guide's SDK
+// samples send none): without it, the hosted page ends on its own
+// confirmation, with no link back.
 func (s *Service) validReturnURL(op, raw string) error {
+	if raw == "" {
+		return nil
+	}
 	u, err := url.Parse(raw)
-	if raw == "" || err != nil || u.Host == "" || len(raw) > 2000 || u.User != nil {
+	if err != nil || u.Host == "" || len(raw) > 2000 || u.User != nil {
 		return apperr.Field(op, "return_url", "return_url must be an absolute https URL")
 	}
 	local := u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"
