@@ -293,3 +293,32 @@ func TestInvoiceListFiltersAndCursor(t *testing.T) {
 		list(q, 422)
 	}
 }
+
+// Without a due date (the guide's SDK sample sends none) an invoice takes
+// the legal default: 30 days after the issue, shown from the creation on a
+// draft and fixed from the issue date when issued; a due date sent by
+// PATCH replaces it.
+func TestTheDefaultDueDateIsThirtyDaysAfterTheIssue(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	body := `{"department_id":"` + iw.dept + `","payer":{"name":"Jean Dupont","email":"jean@example.com"},
+		"line_items":[{"description":"Service","quantity":1,"unit_price":10000,"vat_rate":20}]}`
+	draft := iw.create(body, 201).json(t)
+	if draft["due_date"] != iw.day(30) || draft["due_date_default"] != true {
+		t.Fatalf("draft: due_date %v, default %v; want %s and true", draft["due_date"], draft["due_date_default"], iw.day(30))
+	}
+	iw.clock.Advance(5 * 24 * time.Hour)
+	iw.token = iw.world.token("ptn-1-client", partnerSecret) // the first one expired meanwhile
+	issued := iw.action(draft["id"].(string), "issue", 200).json(t)
+	if issued["due_date"] != iw.day(30) || issued["issue_date"] != iw.day(0) || issued["due_date_default"] != true {
+		t.Fatalf("issued 5 days later: due_date %v (want %s), issue_date %v", issued["due_date"], iw.day(30), issued["issue_date"])
+	}
+	other := iw.create(body, 201).json(t)
+	changed := iw.do(exchange{method: "PATCH", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + other["id"].(string), header: iw.h(),
+		body: `{"due_date":"` + iw.day(10) + `"}`, status: 200}).json(t)
+	if changed["due_date"] != iw.day(10) || changed["due_date_default"] != nil {
+		t.Fatalf("after PATCH: due_date %v, default %v", changed["due_date"], changed["due_date_default"])
+	}
+	if got := iw.action(other["id"].(string), "issue", 200).json(t); got["due_date"] != iw.day(10) {
+		t.Fatalf("a due date sent by PATCH moved at issue: %v", got["due_date"])
+	}
+}

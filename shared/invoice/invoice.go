@@ -64,6 +64,16 @@ func mustLoad(name string) *time.Location {
 // Today is the Paris calendar day of t, as YYYY-MM-DD.
 func Today(t time.Time) string { return t.In(Paris).Format(time.DateOnly) }
 
+// DefaultPaymentDays is the payment term when none is agreed: 30 days after
+// the invoice (Code de commerce, L441-10).
+const DefaultPaymentDays = 30
+
+// DefaultDueDate is the due date of an invoice issued (or, for a draft,
+// created) at t without one.
+func DefaultDueDate(t time.Time) string {
+	return t.In(Paris).AddDate(0, 0, DefaultPaymentDays).Format(time.DateOnly)
+}
+
 // Payer is who pays the invoice.
 type Payer struct {
 	Name    string                `json:"name"`
@@ -157,15 +167,20 @@ type Invoice struct {
 	// AmountInLinks is the sum of the active payment links' amounts: a new
 	// link may ask for at most AmountDue − AmountInLinks, so two links can
 	// never be paid beyond the total. Kept by the link writes, not shown.
-	AmountInLinks int64        `json:"-"`
-	DueDate       string       `json:"due_date"`
-	PaymentTerms  string       `json:"payment_terms"`
-	IssueDate     string       `json:"issue_date,omitempty"`
-	Seller        Seller       `json:"seller"`
-	BankAccount   *BankDetails `json:"bank_account"`
-	CreatedAt     time.Time    `json:"created_at"`
-	UpdatedAt     time.Time    `json:"updated_at"`
-	Version       int64        `json:"-"`
+	AmountInLinks int64  `json:"-"`
+	DueDate       string `json:"due_date"`
+	// DueDateDefault: no due date was given, so it is the legal default
+	// (DefaultPaymentDays after the issue, Code de commerce L441-10),
+	// counted from the creation date while a draft and from the issue date
+	// once issued. A due_date given by PATCH ends it.
+	DueDateDefault bool         `json:"due_date_default,omitempty"`
+	PaymentTerms   string       `json:"payment_terms"`
+	IssueDate      string       `json:"issue_date,omitempty"`
+	Seller         Seller       `json:"seller"`
+	BankAccount    *BankDetails `json:"bank_account"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+	Version        int64        `json:"-"`
 }
 
 // OpenForPayment says whether the invoice can be paid (and get payment links).

@@ -250,11 +250,11 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 	if err != nil {
 		return Invoice{}, err
 	}
-	if in.DueDate == "" {
-		return Invoice{}, apperr.Field(op, "due_date", "due_date is required")
-	}
-	if err := validDate(op, "due_date", in.DueDate); err != nil {
-		return Invoice{}, err
+	defaultDue := in.DueDate == ""
+	if !defaultDue {
+		if err := validDate(op, "due_date", in.DueDate); err != nil {
+			return Invoice{}, err
+		}
 	}
 	if err := validTerms(op, in.PaymentTerms); err != nil {
 		return Invoice{}, err
@@ -295,8 +295,11 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 			return Invoice{}, apperr.Field(op, "department_id", "no such department in this organization")
 		}
 		inv := Invoice{ID: id, PartnerID: partnerID, OrgID: orgID, DepartmentID: cc.Department.ID, Status: StatusDraft, Currency: "EUR",
-			Payer: *in.Payer, DueDate: in.DueDate, PaymentTerms: strings.TrimSpace(in.PaymentTerms),
+			Payer: *in.Payer, DueDate: in.DueDate, DueDateDefault: defaultDue, PaymentTerms: strings.TrimSpace(in.PaymentTerms),
 			Seller: seller(cc.Org, cc.Department.Name), CreatedAt: now, UpdatedAt: now, Version: 1}
+		if defaultDue {
+			inv.DueDate = DefaultDueDate(now)
+		}
 		applyTotals(&inv, items, totals)
 		if inv.BankAccount, err = s.bankDetails(bctx, *cc.Department); err != nil {
 			return Invoice{}, outOfTime(attempt, err)
@@ -403,7 +406,7 @@ func (s *Service) Update(ctx context.Context, partnerID, orgID, id string, actor
 		if err := validDate(op, "due_date", *in.DueDate); err != nil {
 			return Invoice{}, err
 		}
-		after.DueDate = *in.DueDate
+		after.DueDate, after.DueDateDefault = *in.DueDate, false
 	}
 	if in.PaymentTerms != nil {
 		if err := validTerms(op, *in.PaymentTerms); err != nil {
@@ -435,10 +438,16 @@ func (s *Service) Issue(ctx context.Context, partnerID, orgID, id string, actor 
 	}
 	now := s.Now().UTC()
 	today := Today(now)
-	if before.DueDate < today {
-		return Invoice{}, apperr.Field(op, "due_date", "due_date "+before.DueDate+" is in the past (today is "+today+" in Paris): edit the draft first")
+	due := before.DueDate
+	if before.DueDateDefault {
+		// The legal default runs from the issue.
+		due = DefaultDueDate(now)
+	}
+	if due < today {
+		return Invoice{}, apperr.Field(op, "due_date", "due_date "+due+" is in the past (today is "+today+" in Paris): edit the draft first")
 	}
 	after := before
+	after.DueDate = due
 	d, err := s.Store.GetDepartment(ctx, partnerID, before.DepartmentID)
 	if err != nil {
 		return Invoice{}, apperr.Wrap(op, err)
