@@ -322,3 +322,39 @@ func TestTheDefaultDueDateIsThirtyDaysAfterTheIssue(t *testing.T) {
 		t.Fatalf("a due date sent by PATCH moved at issue: %v", got["due_date"])
 	}
 }
+
+// The guide's SDK sample creates an organisation with type, name and SIRET
+// only: it is created and names what it lacks; its invoices are drafted,
+// but issuing one is a 409 naming the address until the organisation has
+// one — then the issued invoice shows it.
+func TestAnOrganisationWithoutAddressIssuesOnceItHasOne(t *testing.T) {
+	w := newWorld(t)
+	token := w.token("ptn-1-client", partnerSecret)
+	org := w.do(exchange{method: "POST", route: "/v1/organizations", header: bearer(token),
+		body: `{"type":"public_entity","name":"Mairie de Paris","siret":"21750001600019"}`, status: 201}).json(t)
+	orgID := org["id"].(string)
+	if fmt.Sprint(org["requirements"]) != "[address]" || org["address"] != nil {
+		t.Fatalf("created: requirements %v, address %v", org["requirements"], org["address"])
+	}
+	dept := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/departments", path: "/v1/organizations/" + orgID + "/departments",
+		header: bearer(token), body: seedDepartment, status: 201}).json(t)["id"].(string)
+	w.do(exchange{method: "POST", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts"), header: bearer(token), body: seedBankAccount, status: 201})
+	iw := &invoiceWorld{world: w, token: token, org: orgID, dept: dept}
+	draft := iw.create(seedInvoice(dept, iw.day(30)), 201).json(t)
+	if seller := draft["seller"].(map[string]any); seller["address"] != nil {
+		t.Fatalf("a draft's seller with an address: %v", seller)
+	}
+	a := iw.action(draft["id"].(string), "issue", 409)
+	if a.errParam(t) != "address" || !strings.Contains(string(a.body), "PATCH /v1/organizations/"+orgID) {
+		t.Fatalf("issue without an address: %s", a.body)
+	}
+	updated := w.do(exchange{method: "PATCH", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + orgID, header: bearer(token),
+		body: `{"address":{"line1":"Place de l'Hôtel de Ville","postal_code":"75004","city":"Paris","country":"FR"}}`, status: 200}).json(t)
+	if updated["requirements"] != nil {
+		t.Fatalf("requirements after the address: %v", updated["requirements"])
+	}
+	issued := iw.action(draft["id"].(string), "issue", 200).json(t)
+	if addr, _ := issued["seller"].(map[string]any)["address"].(map[string]any); addr["city"] != "Paris" {
+		t.Fatalf("the issued invoice's seller: %v", issued["seller"])
+	}
+}

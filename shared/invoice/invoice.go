@@ -133,7 +133,7 @@ type Seller struct {
 	LegalName string               `json:"legal_name"`
 	SIRET     string               `json:"siret"`
 	VATNumber string               `json:"vat_number,omitempty"`
-	Address   organization.Address `json:"address"`
+	Address   organization.Address `json:"address,omitzero"`
 	// Department is the régie or service that bills.
 	Department string `json:"department"`
 }
@@ -240,6 +240,7 @@ type Store interface {
 	DueBefore(ctx context.Context, day string) ([]Invoice, error)
 	GetDepartment(ctx context.Context, partnerID, deptID string) (department.Department, error)
 	OrganizationExists(ctx context.Context, partnerID, orgID string) error
+	GetOrganization(ctx context.Context, partnerID, orgID string) (organization.Organization, error)
 	GetBankAccount(ctx context.Context, partnerID, deptID, accountID string) (department.BankAccount, error)
 }
 

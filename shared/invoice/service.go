@@ -448,6 +448,19 @@ func (s *Service) Issue(ctx context.Context, partnerID, orgID, id string, actor 
 	}
 	after := before
 	after.DueDate = due
+	if after.Seller.Address.Line1 == "" {
+		// Created before the organisation had its address: the invoice
+		// takes it now, or cannot be issued (a French invoice shows it).
+		o, err := s.Store.GetOrganization(ctx, partnerID, orgID)
+		if err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+		if missing := o.Requirements(); len(missing) > 0 {
+			return Invoice{}, &apperr.Error{Op: op, Code: apperr.Conflict, Param: missing[0],
+				Message: "the organization lacks " + strings.Join(missing, ", ") + ", which an invoice must show: set it with PATCH /v1/organizations/" + orgID + ", then issue"}
+		}
+		after.Seller = seller(o, before.Seller.Department)
+	}
 	d, err := s.Store.GetDepartment(ctx, partnerID, before.DepartmentID)
 	if err != nil {
 		return Invoice{}, apperr.Wrap(op, err)

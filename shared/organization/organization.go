@@ -4,6 +4,7 @@ package organization
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -33,15 +34,19 @@ type Address struct {
 // Organization is a partner's customer. PartnerID is part of every key of its
 // data, so it is never visible to another partner.
 type Organization struct {
-	ID        string    `json:"id"`
-	PartnerID string    `json:"-"`
-	Type      string    `json:"type"`
-	Name      string    `json:"name"`
-	LegalName string    `json:"legal_name"`
-	SIRET     string    `json:"siret"`
-	SIREN     string    `json:"siren"`
-	VATNumber string    `json:"vat_number,omitempty"`
-	Address   Address   `json:"address"`
+	ID        string `json:"id"`
+	PartnerID string `json:"-"`
+	Type      string `json:"type"`
+	Name      string `json:"name"`
+	LegalName string `json:"legal_name"`
+	SIRET     string `json:"siret"`
+	SIREN     string `json:"siren"`
+	VATNumber string `json:"vat_number,omitempty"`
+	// Address may be missing (the guide's SDK sample creates organisations
+	// with type, name and SIRET only); Requirements then names it, and an
+	// invoice cannot be issued until it is set (a French invoice shows the
+	// seller's address).
+	Address   Address   `json:"address,omitzero"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -94,9 +99,29 @@ func (in *CreateInput) Validate(c *validation.Collector) error {
 		return err
 	}
 	if in.Address == nil {
-		return apperr.Field(op, "address", "address is required")
+		return nil // Requirements names it; invoices are issued once it is set
 	}
 	return in.Address.Validate(op, "address", c)
+}
+
+// Requirements lists what the organisation lacks to issue invoices (the
+// mentions a French invoice must carry), by field name; none: ready.
+func (o Organization) Requirements() []string {
+	var missing []string
+	if o.Address.Line1 == "" {
+		missing = append(missing, "address")
+	}
+	return missing
+}
+
+// MarshalJSON writes the organisation with its requirements (never stored:
+// the store encodes items by their fields).
+func (o Organization) MarshalJSON() ([]byte, error) {
+	type plain Organization
+	return json.Marshal(struct {
+		plain
+		Requirements []string `json:"requirements,omitempty"`
+	}{plain(o), o.Requirements()})
 }
 
 func validateVAT(op string, c *validation.Collector, vat *string, siret string) error {
@@ -174,6 +199,17 @@ type Result struct {
 	Warnings []validation.Warning `json:"warnings,omitempty"`
 }
 
+// MarshalJSON writes the organisation, its requirements and the warnings
+// (Organization's own MarshalJSON would otherwise hide Warnings).
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Organization
+	return json.Marshal(struct {
+		plain
+		Requirements []string             `json:"requirements,omitempty"`
+		Warnings     []validation.Warning `json:"warnings,omitempty"`
+	}{plain(r.Organization), r.Requirements(), r.Warnings})
+}
+
 // Create validates and stores a new organisation with its organization.created event.
 func (s *Service) Create(ctx context.Context, partnerID string, actor event.Actor, in CreateInput) (Result, error) {
 	const op = "organization.create"
@@ -184,11 +220,14 @@ func (s *Service) Create(ctx context.Context, partnerID string, actor event.Acto
 	now := s.Now().UTC()
 	org := Organization{
 		ID: s.NewID("org"), PartnerID: partnerID, Type: in.Type, Name: in.Name, LegalName: in.LegalName,
-		SIRET: in.SIRET, SIREN: identifier.SIRENOf(in.SIRET), VATNumber: in.VATNumber, Address: *in.Address,
+		SIRET: in.SIRET, SIREN: identifier.SIRENOf(in.SIRET), VATNumber: in.VATNumber,
 		Status: "active", CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if org.LegalName == "" {
 		org.LegalName = org.Name
+	}
+	if in.Address != nil {
+		org.Address = *in.Address
 	}
 	ev, err := event.New(s.NewID("evt"), "organization.created", now, partnerID, org.ID, actor,
 		map[string]any{"organization_id": org.ID, "organization": org},

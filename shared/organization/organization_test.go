@@ -1,6 +1,7 @@
 package organization
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -36,7 +37,8 @@ func TestValidate(t *testing.T) {
 		{name: "SIRET with a letter", mutate: func(in *CreateInput) { in.SIRET = "2169012340001A" }, wantParam: "siret"},
 		{name: "VAT of another SIREN", mutate: func(in *CreateInput) { in.VATNumber = "FR03552081317" }, wantParam: "vat_number"},
 		{name: "VAT not French", mutate: func(in *CreateInput) { in.VATNumber = "DE123456789" }, wantParam: "vat_number"},
-		{name: "no address", mutate: func(in *CreateInput) { in.Address = nil }, wantParam: "address"},
+		// The guide's SDK sample: type, name, SIRET (Requirements then names the address).
+		{name: "no address", mutate: func(in *CreateInput) { in.Address = nil }},
 		{name: "no line1", mutate: func(in *CreateInput) { in.Address.Line1 = "" }, wantParam: "address.line1"},
 		{name: "no city", mutate: func(in *CreateInput) { in.Address.City = "" }, wantParam: "address.city"},
 		{name: "French postal code of 4 digits", mutate: func(in *CreateInput) { in.Address.PostalCode = "6900" }, wantParam: "address.postal_code"},
@@ -105,5 +107,19 @@ func TestSeedSampleByStage(t *testing.T) {
 	in.SIRET = "2169012340001"
 	if err := in.Validate(&validation.Collector{}); err == nil {
 		t.Error("sandbox accepted a 13-digit SIRET")
+	}
+}
+
+// What an organisation lacks for invoicing is named in its JSON, and
+// disappears once set.
+func TestRequirements(t *testing.T) {
+	o := Organization{ID: "org-1", Type: TypePublicEntity, Name: "Mairie de Paris", SIRET: "21750001600019"}
+	b, _ := json.Marshal(o)
+	if !strings.Contains(string(b), `"requirements":["address"]`) || strings.Contains(string(b), `"address":{`) {
+		t.Fatalf("without an address: %s", b)
+	}
+	o.Address = Address{Line1: "Place de l'Hôtel de Ville", PostalCode: "75004", City: "Paris", Country: "FR"}
+	if b, _ = json.Marshal(o); strings.Contains(string(b), "requirements") || len(o.Requirements()) != 0 {
+		t.Fatalf("with an address: %s", b)
 	}
 }
