@@ -245,17 +245,7 @@ func TestStreamMappingRetries(t *testing.T) {
 	}
 	runMapping(t, m.Run)
 	// The discarded batch is reported to the on-failure queue like Lambda does.
-	var body string
-	waitFor(t, "the on-failure record", 20*time.Second, func() bool {
-		out, err := sqsc.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(failQ.URL), WaitTimeSeconds: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 1 {
-			body = aws.ToString(out.Messages[0].Body)
-		}
-		return body != ""
-	})
+	body := onFailureRecord(t, sqsc, failQ.URL)
 	// Batches of 2, in order:
 	//   [a partial]  -> partial failed: retry from partial
 	//   [partial]    -> ok
@@ -342,9 +332,21 @@ func TestStreamMappingRecordAge(t *testing.T) {
 	}
 	put(t, ddb, table.Name, map[string]ddbtypes.AttributeValue{"PK": s("old"), "SK": s("old")})
 	runMapping(t, m.Run)
+	body := onFailureRecord(t, sqsc, failQ.URL)
+	if !strings.Contains(body, `"condition":"RecordAgeExceeded"`) {
+		t.Fatalf("on-failure record %s", body)
+	}
+	if n := len(rec.pks()); n < 2 {
+		t.Fatalf("%d deliveries before giving up: the batch should have been retried until it was too old", n)
+	}
+}
+
+// onFailureRecord waits for the on-failure queue's record and returns it.
+func onFailureRecord(t *testing.T, sqsc *sqs.Client, url string) string {
+	t.Helper()
 	var body string
 	waitFor(t, "the on-failure record", 20*time.Second, func() bool {
-		out, err := sqsc.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(failQ.URL), WaitTimeSeconds: 1})
+		out, err := sqsc.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -353,10 +355,5 @@ func TestStreamMappingRecordAge(t *testing.T) {
 		}
 		return body != ""
 	})
-	if !strings.Contains(body, `"condition":"RecordAgeExceeded"`) {
-		t.Fatalf("on-failure record %s", body)
-	}
-	if n := len(rec.pks()); n < 2 {
-		t.Fatalf("%d deliveries before giving up: the batch should have been retried until it was too old", n)
-	}
+	return body
 }
