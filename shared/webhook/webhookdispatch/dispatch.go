@@ -131,7 +131,8 @@ func (d *Dispatcher) handle(ctx context.Context, rec events.SQSMessage) error {
 		// Not due yet (waits beyond SQS's 15 minutes come back here until due).
 		return d.Requeue(ctx, m, min(wait, maxSQSDelay))
 	}
-	if m.PayloadInOutbox && m.Payload == "" {
+	if m.PayloadInOutbox && m.Payload == "" && m.Attempt == 1 {
+		// Later attempts find the payload on the delivery.
 		if d.LoadRecord == nil {
 			return apperr.E(op, apperr.Malformed, "the payload of event "+m.EventID+" is in the outbox, and no outbox to read it from")
 		}
