@@ -230,44 +230,42 @@ func pollMessage(rec event.Record) (queue.Msg, bool) {
 	if rec.Type == "payment_order.status_changed" {
 		// An order approved with an execution (its portfolio pays through
 		// Aiia) is sent to Aiia by the poller, then followed to its end.
-		if env.Data.Status != "PROCESSING" || env.Data.Order.Execution == nil || env.Data.OrderID == "" {
+		if env.Data.Status != "PROCESSING" || env.Data.Order.Execution == nil {
 			return queue.Msg{}, false
 		}
-		msg, err := json.Marshal(map[string]any{"kind": "payment_order", "partner_id": rec.PartnerID, "organization_id": rec.OrgID,
-			"payment_order_id": env.Data.OrderID, "attempt": 0, "since": rec.Timestamp})
-		if err != nil {
-			return queue.Msg{}, false
-		}
-		return queue.Msg{Body: string(msg), Attrs: map[string]string{"payment_order_id": env.Data.OrderID}}, true
+		return poll(rec, "payment_order", "payment_order_id", env.Data.OrderID)
 	}
 	if rec.Type == "kyc.status_changed" || rec.Type == "bank_account.payout_changed" {
 		if rec.Type == "kyc.status_changed" && env.Data.CurrentStatus != "approved" {
 			return queue.Msg{}, false
 		}
-		msg, err := json.Marshal(map[string]any{"kind": "onboard_destination", "partner_id": rec.PartnerID,
-			"organization_id": rec.OrgID, "department_id": env.Data.DepartmentID, "since": rec.Timestamp})
-		if err != nil {
-			return queue.Msg{}, false
-		}
-		return queue.Msg{Body: string(msg), Attrs: map[string]string{"department_id": env.Data.DepartmentID}}, true
+		return poll(rec, "onboard_destination", "department_id", env.Data.DepartmentID)
 	}
 	if rec.Type == "refund.created" {
 		// A committed refund is created at its provider by the poller, then
 		// followed to its end.
-		msg, err := json.Marshal(map[string]any{"kind": "refund", "partner_id": rec.PartnerID, "organization_id": rec.OrgID,
-			"refund_id": env.Data.RefundID, "attempt": 0, "since": rec.Timestamp})
-		if err != nil || env.Data.RefundID == "" {
-			return queue.Msg{}, false
-		}
-		return queue.Msg{Body: string(msg), Attrs: map[string]string{"refund_id": env.Data.RefundID}}, true
+		return poll(rec, "refund", "refund_id", env.Data.RefundID)
 	}
 	if env.Data.CurrentStatus != "processing" {
 		return queue.Msg{}, false
 	}
-	msg, err := json.Marshal(map[string]any{"partner_id": rec.PartnerID, "organization_id": rec.OrgID,
-		"payment_intent_id": env.Data.IntentID, "attempt": 0, "since": rec.Timestamp})
+	return poll(rec, "", "payment_intent_id", env.Data.IntentID)
+}
+
+// poll is the poll queue's message of kind ("" for a payment intent) for
+// the resource field = id of rec's tenant, its first attempt; none without
+// an id.
+func poll(rec event.Record, kind, field, id string) (queue.Msg, bool) {
+	if id == "" {
+		return queue.Msg{}, false
+	}
+	m := map[string]any{"partner_id": rec.PartnerID, "organization_id": rec.OrgID, field: id, "attempt": 0, "since": rec.Timestamp}
+	if kind != "" {
+		m["kind"] = kind
+	}
+	body, err := json.Marshal(m)
 	if err != nil {
 		return queue.Msg{}, false
 	}
-	return queue.Msg{Body: string(msg), Attrs: map[string]string{"payment_intent_id": env.Data.IntentID}}, true
+	return queue.Msg{Body: string(body), Attrs: map[string]string{field: id}}, true
 }

@@ -116,13 +116,7 @@ func (o Organization) Requirements() []string {
 
 // MarshalJSON writes the organisation with its requirements (never stored:
 // the store encodes items by their fields).
-func (o Organization) MarshalJSON() ([]byte, error) {
-	type plain Organization
-	return json.Marshal(struct {
-		plain
-		Requirements []string `json:"requirements,omitempty"`
-	}{plain(o), o.Requirements()})
-}
+func (o Organization) MarshalJSON() ([]byte, error) { return Result{Organization: o}.MarshalJSON() }
 
 func validateVAT(op string, c *validation.Collector, vat *string, siret string) error {
 	if strings.TrimSpace(*vat) == "" {
@@ -200,7 +194,7 @@ type Result struct {
 }
 
 // MarshalJSON writes the organisation, its requirements and the warnings
-// (Organization's own MarshalJSON would otherwise hide Warnings).
+// (Organization's MarshalJSON, promoted, would otherwise hide Warnings).
 func (r Result) MarshalJSON() ([]byte, error) {
 	type plain Organization
 	return json.Marshal(struct {
