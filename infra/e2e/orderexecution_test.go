@@ -240,3 +240,37 @@ func listPortfolios(t *testing.T, o orders) ([]string, map[string]any) {
 	meta, _ := m["meta"].(map[string]any)
 	return ids, meta
 }
+
+// The execution account decides where a portfolio's orders are paid from:
+// nobody outside the organisation's finance roles may change it. Another
+// partner, a sibling organisation's admin (with and without the victim's
+// X-Entity-Id) get 404; the victim's own portfolio manager and analyst 403;
+// and the victim's portfolio reads back unchanged after each attempt.
+func TestExecutionAccountCannotBeRedirected(t *testing.T) {
+	w, partner, org, victim := newOrdersWorld(t, "Financière Victime")
+	pf := victim.portfolio(t, `{"name":"Crédit PME","currency":"EUR","executionAccount":`+executionAccount+`}`, "")
+	sibling := w.createOrg(partner, orgBody("Financière Voisine"))
+	siblingAdmin := orgClient(t, w, partner, sibling, `{"role":"admin"}`)
+	otherPartner := w.token("ptn-2-client", partnerSecret)
+	w.createOrg(otherPartner, orgBody("Financière Ailleurs"))
+	redirect := `{"executionAccount":{"accountId":"sandbox-treasury-2","redirectUrl":"https://attacker.example/"}}`
+	patch := func(o orders, status int) {
+		t.Helper()
+		o.w.do(exchange{method: "PATCH", route: "/v1/portfolios/{portfolio_id}", path: "/v1/portfolios/" + pf, header: o.h(), body: redirect, status: status})
+	}
+	for name, attempt := range map[string]func(){
+		"another partner with the victim's X-Entity-Id": func() { patch(orders{w: w, header: bearer(otherPartner, "X-Entity-Id", org)}, 404) },
+		"a sibling's admin":                             func() { patch(siblingAdmin, 404) },
+		"a sibling's admin naming the victim":           func() { patch(orders{w: w, header: siblingAdmin.h("X-Entity-Id", org)}, 404) },
+		"the victim's portfolio manager": func() {
+			patch(orgClient(t, w, partner, org, `{"role":"portfolio_manager"}`), 403)
+		},
+		"the victim's analyst": func() { patch(orgClient(t, w, partner, org, `{"role":"analyst"}`), 403) },
+	} {
+		attempt()
+		acc, _ := victim.funds(t, pf)["executionAccount"].(map[string]any)
+		if acc["accountId"] != "sandbox-treasury-1" || acc["redirectUrl"] != "https://back-office.example.fr/payouts" {
+			t.Fatalf("%s changed the execution account: %v", name, acc)
+		}
+	}
+}
