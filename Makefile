@@ -12,6 +12,7 @@ FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:
              InvoicesFunction:invoices SchedulerFunction:scheduler PaymentsFunction:payments \
              AiiaPollerFunction:aiiapoller CheckoutFunction:checkout \
              WebhooksFunction:webhooks WebhookDispatcherFunction:webhookdispatcher \
+             SandboxBankFunction:sandboxbank \
              AuditFunction:audit PaymentOrdersFunction:paymentorders
 
 .PHONY: run test quick lint unit chromium bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache

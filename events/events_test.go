@@ -37,6 +37,7 @@ var samplePrefix = map[string]struct {
 	"audit":             {"AuditFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"paymentorders":     {"PaymentOrdersFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"webhookdispatcher": {"WebhookDispatcherFunction", func() any { return &events.SQSEvent{} }},
+	"sandboxbank":       {"SandboxBankFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 }
 
 func TestSamplesDecode(t *testing.T) {

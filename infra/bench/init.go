@@ -23,6 +23,7 @@ var functionDirs = map[string]string{
 	"AiiaPollerFunction": "aiiapoller", "CheckoutFunction": "checkout",
 	"WebhooksFunction": "webhooks", "WebhookDispatcherFunction": "webhookdispatcher",
 	"AuditFunction": "audit", "PaymentOrdersFunction": "paymentorders",
+	"SandboxBankFunction": "sandboxbank",
 }
 
 // The bench's secrets (bench only), passed as values as the local runtime
@@ -192,6 +193,8 @@ func timeInit(ctx context.Context, bin string) (time.Duration, int64, error) {
 		// The audit writer as deployed: its archive is a bucket (the S3
 		// client is built at init, nothing is sent before an event).
 		"MODUPAY_AUDIT_ARCHIVE_BUCKET=bench-archive", "MODUPAY_S3_ENDPOINT=" + endpoint,
+		// The sandbox bank's table and the Aiia client it accepts.
+		"MODUPAY_SANDBOX_BANK_TABLE=bench-bank", "MODUPAY_AIIA_CLIENT_ID=bench", "MODUPAY_AIIA_CLIENT_SECRET=bench-aiia-secret",
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

@@ -29,10 +29,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/modupay/modupay/infra/aiiasandbox"
 	"github.com/modupay/modupay/infra/engines"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/aiiasandbox"
 	"github.com/modupay/modupay/shared/ratelimit"
 	"github.com/modupay/modupay/shared/wiring"
 )

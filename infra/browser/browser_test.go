@@ -26,10 +26,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/modupay/modupay/infra/aiiasandbox"
 	"github.com/modupay/modupay/infra/engines/enginetest"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stacktest"
+	"github.com/modupay/modupay/shared/aiiasandbox"
 	"github.com/modupay/modupay/shared/wiring"
 )
 

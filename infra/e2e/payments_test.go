@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modupay/modupay/infra/aiiasandbox"
+	"github.com/modupay/modupay/shared/aiiasandbox"
 )
 
 const seedLinkFields = "amount,created_at,currency,expires_at,id,invoice_id,payment_intent_id,payment_page_url,qr_code_data,status"

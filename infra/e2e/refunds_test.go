@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/modupay/modupay/infra/aiiasandbox"
+	"github.com/modupay/modupay/shared/aiiasandbox"
 	"github.com/modupay/modupay/shared/wiring"
 )
 
-// The sandbox's test IBANs (infra/aiiasandbox): each pays; their refunds
+// The sandbox's test IBANs (shared/aiiasandbox): each pays; their refunds
 // succeed, fail (the payer's account was closed since) or wait for the
 // organisation (Aiia cannot pay them out: requires_action).
 const (

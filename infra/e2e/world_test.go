@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -25,10 +26,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/modupay/modupay/infra/aiiasandbox"
 	"github.com/modupay/modupay/infra/engines/enginetest"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stacktest"
+	"github.com/modupay/modupay/shared/aiia"
+	"github.com/modupay/modupay/shared/aiiasandbox"
 	"github.com/modupay/modupay/shared/openapi"
 	"github.com/modupay/modupay/shared/ratelimit"
 	"github.com/modupay/modupay/shared/wiring"
@@ -116,6 +118,12 @@ type worldOptions struct {
 	logs io.Writer
 	// bank replaces the sandbox bank's options (nil: every step at once).
 	bank *aiiasandbox.Options
+	// deployedBank puts the sandbox stage's bank in place of the in-process
+	// one, as deployed: SandboxBankFunction behind the gateway under
+	// /sandbox-bank/, its records in the stack's SandboxBankTable, the
+	// app's Aiia client pointed at it (w.sandbox is then nil). It keeps the
+	// bank's default delays, so it needs runningClock.
+	deployedBank bool
 }
 
 func newWorldWith(t *testing.T, opts worldOptions) *world {
@@ -127,10 +135,25 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 	if opts.bank != nil {
 		bankOpts = *opts.bank
 	}
-	sandbox := aiiasandbox.New(bankOpts)
-	bank := httptest.NewServer(sandbox)
-	t.Cleanup(bank.Close)
-	st.Config.Aiia = sandbox.ClientConfig(bank.URL)
+	var sandbox *aiiasandbox.Server
+	var listener net.Listener
+	if opts.deployedBank {
+		// The gateway's address must be known before the app is built: its
+		// Aiia client calls the gateway.
+		var err error
+		if listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		base := "http://" + listener.Addr().String()
+		st.Config.Aiia = aiia.Config{BaseURL: base + "/sandbox-bank", ClientID: "modupay-sandbox", ClientSecret: "e2e-only-aiia-secret"}
+		st.Config.SandboxBankTable = st.Resources.ByID["SandboxBankTable"].Name
+		st.Config.PublicBaseURL = base
+	} else {
+		sandbox = aiiasandbox.New(bankOpts)
+		bank := httptest.NewServer(sandbox)
+		t.Cleanup(bank.Close)
+		st.Config.Aiia = sandbox.ClientConfig(bank.URL)
+	}
 	clock := stacktest.NewClock(time.Now().UTC().Truncate(time.Second))
 	if opts.runningClock {
 		clock = stacktest.NewRunningClock()
@@ -170,7 +193,12 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	gw.Start(ctx)
-	w.srv = httptest.NewServer(gw)
+	if listener != nil {
+		w.srv = &httptest.Server{Listener: listener, Config: &http.Server{Handler: gw}}
+		w.srv.Start()
+	} else {
+		w.srv = httptest.NewServer(gw)
+	}
 	t.Cleanup(func() {
 		w.srv.Close()
 		cancel()

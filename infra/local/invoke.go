@@ -17,6 +17,8 @@ import (
 	"github.com/modupay/modupay/infra/engines"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/aiia"
+	"github.com/modupay/modupay/shared/aiiasandbox"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
@@ -83,6 +85,13 @@ func invokeCmd(args []string) error {
 		return err
 	}
 	defer eng.Stop()
+	// The sandbox bank accepts only the stack's own Aiia client: locally,
+	// the local sandbox's public credentials (as `run` sets them).
+	for k, v := range map[string]string{aiia.EnvClientID: aiiasandbox.DefaultClientID, aiia.EnvClientSecret: aiiasandbox.DefaultClientSecret} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
 	if _, err := prepare(ctx, log, tpl, dyn, sqs, *prefix, params); err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ func TestLocalEnvironment(t *testing.T) {
 		res.ByID[r.LogicalID] = stack.Physical{Name: "modupay-local-" + r.LogicalID, URL: "http://q/" + r.LogicalID, ARN: "arn:" + r.LogicalID}
 	}
 	res.ByID["Table"] = stack.Physical{Name: "modupay-local-Table"}
+	res.ByID["SandboxBankTable"] = stack.Physical{Name: "modupay-local-SandboxBankTable"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	// No keys in the environment: the local key signs.

@@ -14,11 +14,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/modupay/modupay/infra/aiiasandbox"
 	"github.com/modupay/modupay/infra/engines"
 	"github.com/modupay/modupay/infra/gateway"
 	"github.com/modupay/modupay/infra/stack"
 	"github.com/modupay/modupay/shared/aiia"
+	"github.com/modupay/modupay/shared/aiiasandbox"
 	"github.com/modupay/modupay/shared/wiring"
 )
 

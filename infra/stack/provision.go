@@ -37,7 +37,9 @@ type Physical struct {
 	StreamARN string // tables with a StreamSpecification only
 }
 
-// Env resolves the environment of every function (Template.Environment):
+// Env resolves the environment of every function the parameters' stage
+// deploys (Template.Environment, without the functions whose Condition is
+// false):
 // !Ref Table is the table
 // name, !Ref Queue the queue URL, !Ref Parameter the value in params else the
 // parameter's Default, !GetAtt Queue.Arn the ARN, and so on.
@@ -46,7 +48,7 @@ func (r *Resources) Env(tpl *Template, params map[string]string) (map[string]str
 		return nil, err
 	}
 	res := newResolver(tpl, params, r)
-	vars, err := tpl.Environment()
+	vars, err := tpl.environment(func(f Resource) (bool, error) { return included(res, f) })
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,9 @@ import (
 type Template struct {
 	Parameters map[string]Parameter
 	Conditions map[string]any
+	// Rules is the Rules section: assertions on the parameters that
+	// CloudFormation checks before creating anything.
+	Rules map[string]any
 	// Globals is the Globals section, e.g. Globals["Function"].
 	Globals   map[string]any
 	Resources map[string]Resource
@@ -81,6 +84,7 @@ func Parse(data []byte) (*Template, error) {
 	t := &Template{
 		Parameters: map[string]Parameter{},
 		Conditions: asMap(top["Conditions"]),
+		Rules:      asMap(top["Rules"]),
 		Globals:    asMap(top["Globals"]),
 		Resources:  map[string]Resource{},
 	}
@@ -154,12 +158,24 @@ func (t *Template) GlobalEnvironment() map[string]any {
 // unresolved: the Globals and each function's own (its secrets). Locally
 // one process serves every function, so it gets them all. A variable that
 // two places define differently is an error: one process cannot hold both.
-func (t *Template) Environment() (map[string]any, error) {
+func (t *Template) Environment() (map[string]any, error) { return t.environment(nil) }
+
+// environment is Environment over the functions include accepts (nil: all).
+func (t *Template) environment(include func(Resource) (bool, error)) (map[string]any, error) {
 	env := map[string]any{}
 	for k, v := range t.GlobalEnvironment() {
 		env[k] = v
 	}
 	for _, r := range t.ResourcesOfType("AWS::Serverless::Function") {
+		if include != nil {
+			ok, err := include(r)
+			if err != nil {
+				return nil, fmt.Errorf("function %s: %w", r.LogicalID, err)
+			}
+			if !ok {
+				continue
+			}
+		}
 		for k, v := range asMap(asMap(r.Properties["Environment"])["Variables"]) {
 			if old, ok := env[k]; ok && !reflect.DeepEqual(old, v) {
 				return nil, fmt.Errorf("environment variable %s: %s defines %v, elsewhere %v", k, r.LogicalID, v, old)

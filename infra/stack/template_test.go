@@ -21,8 +21,13 @@ func TestParseRealTemplate(t *testing.T) {
 	if !queues["AuditQueue"] || !queues["AuditDLQ"] {
 		t.Errorf("queues = %v, want AuditQueue and AuditDLQ", queues)
 	}
-	if got := tpl.ResourcesOfType("AWS::DynamoDB::Table"); len(got) != 1 || got[0].LogicalID != "Table" {
-		t.Errorf("tables = %+v", got)
+	// The app's table in every stage; the sandbox bank's in the sandbox only.
+	tables := map[string]string{}
+	for _, r := range tpl.ResourcesOfType("AWS::DynamoDB::Table") {
+		tables[r.LogicalID] = r.Condition
+	}
+	if want := map[string]string{"Table": "", "SandboxBankTable": "IsSandbox"}; !reflect.DeepEqual(tables, want) {
+		t.Errorf("tables (and their conditions) = %v, want %v", tables, want)
 	}
 	// Short forms come out in long form.
 	if got, want := tpl.GlobalEnvironment()["MODUPAY_TABLE"], map[string]any{"Ref": "Table"}; !reflect.DeepEqual(got, want) {
@@ -321,19 +326,24 @@ func TestEveryAlarmNotifiesAndNothingIsUnwatched(t *testing.T) {
 	want := []watch{{"AWS/Lambda", "IteratorAge", "EventRouterFunction"}, {"AWS/ApiGateway", "5xx", "HttpApi"}, {"AWS/ApiGateway", "Count", "HttpApi"},
 		{"AWS/ApiGateway", "Latency", "HttpApi"}, {"AWS/DynamoDB", "ReadThrottleEvents", "Table"}, {"AWS/DynamoDB", "WriteThrottleEvents", "Table"},
 		{"ModuPay", "WebhookDeliveriesFailed", ""}}
-	body := fmt.Sprint(tpl.Resources["Dashboard"].Properties["DashboardBody"])
+	// A function that exists in one stage only is shown by a dashboard of
+	// that stage (a body naming it in the other stage would not deploy).
+	bodies := map[string]string{}
+	for _, d := range tpl.ResourcesOfType("AWS::CloudWatch::Dashboard") {
+		bodies[d.Condition] += fmt.Sprint(d.Properties["DashboardBody"])
+	}
 	for id, r := range tpl.Resources {
 		switch {
 		case r.Type == "AWS::Serverless::Function":
 			want = append(want, watch{"AWS/Lambda", "Errors", id}, watch{"AWS/Lambda", "Throttles", id})
-			if !strings.Contains(body, "${"+id+"}") {
-				t.Errorf("the dashboard does not show %s", id)
+			if !strings.Contains(bodies[r.Condition], "${"+id+"}") {
+				t.Errorf("no dashboard of its stage (condition %q) shows %s", r.Condition, id)
 			}
 		case r.Type == "AWS::SQS::Queue":
 			if strings.HasSuffix(id, "DLQ") {
 				want = append(want, watch{"AWS/SQS", "ApproximateNumberOfMessagesVisible", id})
 			}
-			if !strings.Contains(body, "${"+id+".QueueName}") {
+			if !strings.Contains(bodies[r.Condition], "${"+id+".QueueName}") {
 				t.Errorf("the dashboard does not show %s", id)
 			}
 		}

@@ -54,6 +54,9 @@ type Config struct {
 	AuditArchiveBucket string
 	AuditArchiveDir    string
 	S3Endpoint         string // empty in AWS; a local S3 (moto) for tests
+	// SandboxBankTable is the sandbox bank's own table (the template's
+	// SandboxBankTable, sandbox stage only).
+	SandboxBankTable string
 	// SecretIDs name the Secrets Manager secrets holding the secrets whose
 	// value is not set (MODUPAY_<NAME>_SECRET_ID); see secrets.Resolve.
 	SecretIDs map[Secret]string
@@ -91,6 +94,7 @@ func ConfigFromEnv() Config {
 		AuditArchiveBucket: os.Getenv("MODUPAY_AUDIT_ARCHIVE_BUCKET"),
 		AuditArchiveDir:    os.Getenv("MODUPAY_AUDIT_ARCHIVE_DIR"),
 		S3Endpoint:         os.Getenv("MODUPAY_S3_ENDPOINT"),
+		SandboxBankTable:   os.Getenv("MODUPAY_SANDBOX_BANK_TABLE"),
 		SecretIDs:          secretIDsFromEnv(),
 		Local:              os.Getenv("MODUPAY_LOCAL") == "1",
 

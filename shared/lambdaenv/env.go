@@ -168,6 +168,9 @@ func (e *Env) Require(logicalID string) error {
 		return fmt.Errorf("unknown function %s", logicalID)
 	}
 	err := e.keys.missing.check(needs, MakesPageURLs[logicalID])
+	if logicalID == SandboxBankFunction {
+		return errors.Join(err, e.Config.sandboxBankReady())
+	}
 	if slices.Contains(needs, SecretAiiaClient) && e.Config.Mode().Strict {
 		// A sandbox may run without an Aiia account (its payments say so);
 		// production must not start without one and fail at the first payment.
@@ -180,6 +183,26 @@ func (e *Env) Require(logicalID string) error {
 		err = errors.Join(err, errors.New("MODUPAY_AUDIT_ARCHIVE_BUCKET is not set (deployed: the AuditArchiveBucket; locally MODUPAY_AUDIT_ARCHIVE_DIR, a directory): change entries must outlive the table's backups"))
 	}
 	return err
+}
+
+// SandboxBankFunction is the sandbox stage's bank (shared/handlers/sandboxbank).
+const SandboxBankFunction = "SandboxBankFunction"
+
+// sandboxBankReady says what the sandbox bank lacks: it never runs in
+// production, keeps its records in its own table, and accepts only the
+// stack's own Aiia client (never the credentials published in the
+// repository, on a public URL).
+func (c Config) sandboxBankReady() error {
+	switch {
+	case c.Stage == "production":
+		return errors.New("the sandbox bank does not run in production")
+	case c.SandboxBankTable == "":
+		return errors.New("MODUPAY_SANDBOX_BANK_TABLE is not set (the template's SandboxBankTable)")
+	case c.Aiia.ClientID == "" || c.Aiia.ClientSecret == "":
+		return errors.New("the sandbox bank accepts the stack's own Aiia client: MODUPAY_AIIA_CLIENT_ID and the client secret (" +
+			SecretAiiaClient.IDVariable() + ") are required (template parameters AiiaClientID, AiiaClientSecretId)")
+	}
+	return nil
 }
 
 // KeepsAuditArchive are the functions that append to the audit archive.

@@ -37,15 +37,17 @@ func (s Secret) IDVariable() string { return string(s) + "_SECRET_ID" }
 // the webhook dispatcher (it signs with each subscription's own secret) hold
 // none. The template test holds template.yaml to this table.
 var FunctionSecrets = map[string][]Secret{
-	"AuthFunction":              {SecretJWTKeys},
-	"OrganizationsFunction":     {SecretJWTKeys},
-	"InvoicesFunction":          {SecretJWTKeys},
-	"PaymentsFunction":          {SecretJWTKeys, SecretPageKeys},
-	"WebhooksFunction":          {SecretJWTKeys},
-	"AuditFunction":             {SecretJWTKeys},
-	"PaymentOrdersFunction":     {SecretJWTKeys},
-	"CheckoutFunction":          {SecretPageKeys, SecretCSRFKey, SecretAiiaClient},
-	"AiiaPollerFunction":        {SecretAiiaClient},
+	"AuthFunction":          {SecretJWTKeys},
+	"OrganizationsFunction": {SecretJWTKeys},
+	"InvoicesFunction":      {SecretJWTKeys},
+	"PaymentsFunction":      {SecretJWTKeys, SecretPageKeys},
+	"WebhooksFunction":      {SecretJWTKeys},
+	"AuditFunction":         {SecretJWTKeys},
+	"PaymentOrdersFunction": {SecretJWTKeys},
+	"CheckoutFunction":      {SecretPageKeys, SecretCSRFKey, SecretAiiaClient},
+	"AiiaPollerFunction":    {SecretAiiaClient},
+	// The sandbox bank accepts the client secret the others send.
+	"SandboxBankFunction":       {SecretAiiaClient},
 	"DocsFunction":              nil,
 	"SchedulerFunction":         nil,
 	"WebhookDispatcherFunction": nil,
@@ -56,7 +58,7 @@ var FunctionSecrets = map[string][]Secret{
 // MakesPageURLs are the functions that write payment page URLs (the link's
 // payment_page_url, the bank's return URL): deployed, they need
 // MODUPAY_PUBLIC_BASE_URL.
-var MakesPageURLs = map[string]bool{"PaymentsFunction": true, "CheckoutFunction": true}
+var MakesPageURLs = map[string]bool{"PaymentsFunction": true, "CheckoutFunction": true, "SandboxBankFunction": true}
 
 // SecretField is where a secret's value goes in the configuration.
 func (c *Config) SecretField(s Secret) *string {

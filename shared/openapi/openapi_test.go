@@ -318,7 +318,12 @@ func templateRoutes(t *testing.T) []string {
 		t.Fatalf("template.yaml: %v", err)
 	}
 	var keys []string
-	for _, r := range tpl.Resources {
+	for id, r := range tpl.Resources {
+		if id == "SandboxBankFunction" {
+			// Not ModuPay's API: the sandbox stage's stand-in for Aiia
+			// (shared/aiiasandbox), whose routes are Aiia's.
+			continue
+		}
 		for _, ev := range r.Properties.Events {
 			if ev.Type == "HttpApi" {
 				keys = append(keys, strings.ToUpper(ev.Properties.Method)+" "+ev.Properties.Path)

@@ -31,6 +31,7 @@ import (
 	"github.com/modupay/modupay/shared/handlers/organizations"
 	"github.com/modupay/modupay/shared/handlers/paymentorders"
 	"github.com/modupay/modupay/shared/handlers/payments"
+	"github.com/modupay/modupay/shared/handlers/sandboxbank"
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/handlers/webhooks"
 	"github.com/modupay/modupay/shared/invoice"
@@ -93,6 +94,7 @@ var Families = map[string]lambdaenv.Wire{
 	"SchedulerFunction":         scheduler.Wire,
 	"AuditFunction":             auditapi.Wire,
 	"PaymentOrdersFunction":     paymentorders.Wire,
+	"SandboxBankFunction":       sandboxbank.Wire,
 }
 
 // ConfigFromEnv reads the MODUPAY_* variables the template declares.

@@ -266,8 +266,8 @@ func TestBuildToleratesAbsentSecrets(t *testing.T) {
 		down   map[string]string // function → the variable it names
 	}{
 		"no secret at all (docs, audit writer, event router...)": {func(c *Config) {
-			c.JWTKeys, c.JWTActiveKid, c.PageKeys, c.PageActiveKid, c.CSRFKey, c.PublicBaseURL = "", "", "", "", "", ""
-		}, map[string]string{"AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
+			c.JWTKeys, c.JWTActiveKid, c.PageKeys, c.PageActiveKid, c.CSRFKey, c.PublicBaseURL, c.Aiia.ClientSecret = "", "", "", "", "", "", ""
+		}, map[string]string{"SandboxBankFunction": "MODUPAY_AIIA_CLIENT_SECRET_SECRET_ID", "AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
 			"WebhooksFunction": "MODUPAY_JWT_KEYS", "AuditFunction": "MODUPAY_JWT_KEYS", "PaymentOrdersFunction": "MODUPAY_JWT_KEYS",
 			"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_CSRF_KEY"}},
 		"JWT keys only (auth)": {func(c *Config) { c.PageKeys, c.PageActiveKid, c.CSRFKey = "", "", "" },
@@ -500,6 +500,17 @@ func TestSAMEnvHoldsNoSecretValue(t *testing.T) {
 // that never call Aiia.
 func TestProductionNeedsAiia(t *testing.T) {
 	aiiaFns := map[string]bool{"CheckoutFunction": true, "AiiaPollerFunction": true}
+	// The sandbox bank never runs in production, and accepts only the
+	// stack's own client, so it needs the id and secret in the sandbox.
+	bankDown := func(stage, id, secret string) string {
+		switch {
+		case stage == "production":
+			return "does not run in production"
+		case id == "" || secret == "":
+			return "accepts the stack's own Aiia client"
+		}
+		return ""
+	}
 	for name, tc := range map[string]struct {
 		stage, base, id, secret string
 		down                    bool
@@ -519,6 +530,12 @@ func TestProductionNeedsAiia(t *testing.T) {
 			}
 			for id := range FunctionSecrets {
 				_, err := app.Require(id)
+				if id == "SandboxBankFunction" {
+					if want := bankDown(tc.stage, tc.id, tc.secret); (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+						t.Errorf("%s: %v, want %q", id, err, want)
+					}
+					continue
+				}
 				switch {
 				case aiiaFns[id] && tc.down && (err == nil || !strings.Contains(err.Error(), "Aiia is not configured for production")):
 					t.Errorf("%s: %v, want it refused for want of Aiia", id, err)

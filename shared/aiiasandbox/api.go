@@ -2,6 +2,7 @@ package aiiasandbox
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -20,8 +21,22 @@ import (
 )
 
 type token struct {
-	clientID string
-	expires  time.Time
+	ClientID   string    `json:"clientId"`
+	Expires    time.Time `json:"expires"`
+	Generation int       `json:"generation"`
+}
+
+// generation counts ExpireTokens calls; a token of an older one is dead.
+type generation struct {
+	N int `json:"n"`
+}
+
+const metaTokens = "tokens"
+
+func (s *Server) tokenGeneration(ctx context.Context) (int, error) {
+	var g generation
+	_, err := s.store.Get(ctx, kindMeta, metaTokens, &g)
+	return g.N, err
 }
 
 // token is POST /oauth2/token: client_credentials in a JSON body, with
@@ -62,9 +77,15 @@ func (s *Server) token(r *http.Request, body []byte) response {
 	var b [24]byte
 	rand.Read(b[:])
 	tok := "sbx_" + hex.EncodeToString(b[:])
-	s.mu.Lock()
-	s.tokens[tok] = token{clientID: id, expires: s.opts.Now().Add(s.opts.TokenTTL)}
-	s.mu.Unlock()
+	gen, err := s.tokenGeneration(r.Context())
+	if err != nil {
+		return storeFailed(err)
+	}
+	now := s.opts.Now()
+	t := token{ClientID: id, Expires: now.Add(s.opts.TokenTTL), Generation: gen}
+	if err := s.store.Create(r.Context(), kindToken, tok, t, now, keepFor(s.opts.TokenTTL)); err != nil {
+		return storeFailed(err)
+	}
 	return jsonResp(http.StatusOK, map[string]any{
 		"access_token": tok,
 		"token_type":   "Bearer",
@@ -96,18 +117,29 @@ func (s *Server) authenticate(r *http.Request) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tokens[tok]
-	if !ok || !s.opts.Now().Before(t.expires) {
+	var t token
+	found, err := s.store.Get(r.Context(), kindToken, tok, &t)
+	if err != nil || !found || !s.opts.Now().Before(t.Expires) {
 		return "", false
 	}
-	return t.clientID, true
+	if gen, err := s.tokenGeneration(r.Context()); err != nil || gen != t.Generation {
+		return "", false
+	}
+	return t.ClientID, true
 }
 
 func (s *Server) expireTokensRoute(w http.ResponseWriter, r *http.Request) {
-	s.ExpireTokens()
+	if err := s.ExpireTokens(); err != nil {
+		s.write(w, storeFailed(err), nil)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// storeFailed is the answer when the Store cannot be read or written: a
+// recoverable 500, as the real service's own outages.
+func storeFailed(err error) response {
+	return errResp(http.StatusInternalServerError, "INTERNAL_ERROR", "The sandbox bank could not reach its storage", err.Error())
 }
 
 // decodeStrict decodes a JSON object refusing unknown fields (the spec's
@@ -134,6 +166,22 @@ type destination struct {
 	Created             time.Time
 }
 
+// getRecord reads one record for an API answer: the record, or the
+// answer to give instead (404 naming what, or a storage failure).
+func getRecord[T any](s *Server, r *http.Request, kind, id, what string) (*T, *response) {
+	var v T
+	found, err := s.store.Get(r.Context(), kind, id, &v)
+	if err != nil {
+		resp := storeFailed(err)
+		return nil, &resp
+	}
+	if !found {
+		resp := notFoundResp(what)
+		return nil, &resp
+	}
+	return &v, nil
+}
+
 var (
 	ibanRE = regexp.MustCompile(`^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$`)
 	bicRE  = regexp.MustCompile(`^[A-Z0-9]{8}([A-Z0-9]{3})?$`)
@@ -158,18 +206,16 @@ func (s *Server) createDestination(r *http.Request, body []byte) response {
 		return invalid("Bic", "The Bic field is not a valid BIC.")
 	}
 	d := &destination{ID: uuid.NewString(), Name: strings.TrimSpace(in.Name), IBAN: iban, BIC: in.BIC, Created: s.opts.Now().UTC()}
-	s.mu.Lock()
-	s.destinations[d.ID] = d
-	s.mu.Unlock()
+	if err := s.store.Create(r.Context(), kindDestination, d.ID, d, d.Created, time.Time{}); err != nil {
+		return storeFailed(err)
+	}
 	return jsonResp(http.StatusOK, map[string]string{"destinationId": d.ID})
 }
 
 func (s *Server) getDestination(r *http.Request, _ []byte) response {
-	s.mu.Lock()
-	d, ok := s.destinations[r.PathValue("id")]
-	s.mu.Unlock()
-	if !ok {
-		return notFoundResp("Destination")
+	d, fail := getRecord[destination](s, r, kindDestination, r.PathValue("id"), "Destination")
+	if fail != nil {
+		return *fail
 	}
 	return jsonResp(http.StatusOK, map[string]any{
 		"destinationId": d.ID, "name": d.Name, "iban": d.IBAN, "bic": d.BIC, "createdDate": stamp(d.Created),
@@ -253,9 +299,11 @@ func (s *Server) createPayment(r *http.Request, body []byte) response {
 	if cents < 200 {
 		return invalid("Amount", "The Amount field must be at least 2.")
 	}
-	s.mu.Lock()
-	_, known := s.destinations[in.DestinationID]
-	s.mu.Unlock()
+	var d destination
+	known, err := s.store.Get(r.Context(), kindDestination, in.DestinationID, &d)
+	if err != nil {
+		return storeFailed(err)
+	}
 	if !known {
 		return invalid("DestinationId", "The destination is not onboarded.")
 	}
@@ -271,10 +319,9 @@ func (s *Server) createPayment(r *http.Request, body []byte) response {
 	if in.EndUser != nil {
 		p.EndUserID, p.PayerEmail = in.EndUser.ID, in.EndUser.Email
 	}
-	s.mu.Lock()
-	s.payments[p.ID] = p
-	s.order = append(s.order, p.ID)
-	s.mu.Unlock()
+	if err := s.store.Create(r.Context(), kindPayment, p.ID, p, p.Created, keepFor(Retention)); err != nil {
+		return storeFailed(err)
+	}
 	return jsonResp(http.StatusOK, map[string]string{
 		"paymentId": p.ID,
 		"flowUrl":   s.baseURL(r) + "/flow/" + p.ID,
@@ -309,11 +356,9 @@ func amount(c int64) json.Number {
 }
 
 func (s *Server) getPayment(r *http.Request, _ []byte) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.payments[r.PathValue("id")]
-	if !ok {
-		return notFoundResp("Payment")
+	p, fail := getRecord[payment](s, r, kindPayment, r.PathValue("id"), "Payment")
+	if fail != nil {
+		return *fail
 	}
 	return jsonResp(http.StatusOK, p.output(s.opts))
 }
@@ -353,37 +398,64 @@ func (s *Server) createRefund(r *http.Request, body []byte) response {
 	if c <= 0 {
 		return invalid("Amount", "The Amount field must be greater than 0.")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.payments[r.PathValue("id")]
-	if !ok {
-		return notFoundResp("Payment")
-	}
-	if code := p.current(s.opts).Code; code != "PAYMENT_EXECUTED_CREDITED" && code != "FORWARD_SETTLEMENT_INITIATED" {
-		return errResp(http.StatusBadRequest, "RESOURCE_IN_INVALID_STATE", "The payment cannot be refunded in status "+code, "a payment is refundable once PAYMENT_EXECUTED_CREDITED")
-	}
-	var refunded int64
-	for _, rf := range s.refunds {
-		if rf.PaymentID == p.ID && rf.current(s.opts).Code != "FAILED" {
-			refunded += rf.Amount
-		}
-	}
-	if refunded+c > p.Amount {
-		return invalid("Amount", fmt.Sprintf("The refunds would exceed the payment: %s already refunded of %s.", amount(refunded), amount(p.Amount)))
-	}
+	// The refund is written first, unreachable until the payment lists
+	// it; the payment's update checks the total against the refunds it
+	// lists, so two concurrent refunds cannot both pass.
 	rf := &refund{
-		ID: uuid.NewString(), PaymentID: p.ID, PayerIBAN: p.PayerIBAN, Amount: c, Currency: in.Currency, Reason: in.Reason,
+		ID: uuid.NewString(), PaymentID: r.PathValue("id"), Amount: c, Currency: in.Currency, Reason: in.Reason,
 		ClientAssignedReference: in.ClientAssignedReference, Created: s.opts.Now().UTC(),
 	}
-	s.refunds[rf.ID] = rf
+	var p payment
+	var refusal *response
+	found, err := s.store.Update(r.Context(), kindPayment, rf.PaymentID, &p, func() error {
+		refusal = nil
+		if code := p.current(s.opts).Code; code != "PAYMENT_EXECUTED_CREDITED" && code != "FORWARD_SETTLEMENT_INITIATED" {
+			resp := errResp(http.StatusBadRequest, "RESOURCE_IN_INVALID_STATE", "The payment cannot be refunded in status "+code, "a payment is refundable once PAYMENT_EXECUTED_CREDITED")
+			refusal = &resp
+			return errRefused
+		}
+		var refunded int64
+		for _, id := range p.Refunds {
+			var other refund
+			if ok, err := s.store.Get(r.Context(), kindRefund, id, &other); err != nil {
+				return err
+			} else if ok && other.current(s.opts).Code != "FAILED" {
+				refunded += other.Amount
+			}
+		}
+		if refunded+c > p.Amount {
+			resp := invalid("Amount", fmt.Sprintf("The refunds would exceed the payment: %s already refunded of %s.", amount(refunded), amount(p.Amount)))
+			refusal = &resp
+			return errRefused
+		}
+		rf.PayerIBAN = p.PayerIBAN
+		if err := s.store.Put(r.Context(), kindRefund, rf.ID, rf, keepFor(Retention)); err != nil {
+			return err
+		}
+		p.Refunds = append(p.Refunds, rf.ID)
+		return nil
+	})
+	switch {
+	case refusal != nil:
+		return *refusal
+	case err != nil:
+		return storeFailed(err)
+	case !found:
+		return notFoundResp("Payment")
+	}
 	return jsonResp(http.StatusOK, map[string]string{"refundId": rf.ID})
 }
 
 func (s *Server) getRefund(r *http.Request, _ []byte) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rf, ok := s.refunds[r.PathValue("id")]
-	if !ok {
+	rf, fail := getRecord[refund](s, r, kindRefund, r.PathValue("id"), "Refund")
+	if fail != nil {
+		return *fail
+	}
+	// A refund is the payment's once the payment lists it (see createRefund).
+	var p payment
+	if found, err := s.store.Get(r.Context(), kindPayment, rf.PaymentID, &p); err != nil {
+		return storeFailed(err)
+	} else if !found || !slices.Contains(p.Refunds, rf.ID) {
 		return notFoundResp("Refund")
 	}
 	return jsonResp(http.StatusOK, rf.output(s.opts))
@@ -393,27 +465,21 @@ func (s *Server) getRefund(r *http.Request, _ []byte) response {
 // {"code":"FAILED","reason":"…","detailsCode":"…"}: the payment stays in
 // that status from now on.
 func (s *Server) forcePaymentStatus(w http.ResponseWriter, r *http.Request) {
-	s.force(w, r, paymentCodes, func(id string, f *forced) bool {
-		p, ok := s.payments[id]
-		if ok {
-			p.Forced = f
-		}
-		return ok
+	s.force(w, r, paymentCodes, func(id string, f *forced) (bool, error) {
+		var p payment
+		return s.store.Update(r.Context(), kindPayment, id, &p, func() error { p.Forced = f; return nil })
 	})
 }
 
 // forceRefundStatus is POST /_sandbox/refunds/{id}/status.
 func (s *Server) forceRefundStatus(w http.ResponseWriter, r *http.Request) {
-	s.force(w, r, refundCodes, func(id string, f *forced) bool {
-		rf, ok := s.refunds[id]
-		if ok {
-			rf.Forced = f
-		}
-		return ok
+	s.force(w, r, refundCodes, func(id string, f *forced) (bool, error) {
+		var rf refund
+		return s.store.Update(r.Context(), kindRefund, id, &rf, func() error { rf.Forced = f; return nil })
 	})
 }
 
-func (s *Server) force(w http.ResponseWriter, r *http.Request, codes []string, set func(string, *forced) bool) {
+func (s *Server) force(w http.ResponseWriter, r *http.Request, codes []string, set func(string, *forced) (bool, error)) {
 	var in struct {
 		Code        string `json:"code"`
 		Reason      string `json:"reason"`
@@ -427,9 +493,11 @@ func (s *Server) force(w http.ResponseWriter, r *http.Request, codes []string, s
 		s.write(w, invalid("Code", "one of "+strings.Join(codes, ", ")), nil)
 		return
 	}
-	s.mu.Lock()
-	ok := set(r.PathValue("id"), &forced{Code: in.Code, Reason: in.Reason, DetailsCode: in.DetailsCode, At: s.opts.Now().UTC()})
-	s.mu.Unlock()
+	ok, err := set(r.PathValue("id"), &forced{Code: in.Code, Reason: in.Reason, DetailsCode: in.DetailsCode, At: s.opts.Now().UTC()})
+	if err != nil {
+		s.write(w, storeFailed(err), nil)
+		return
+	}
 	if !ok {
 		s.write(w, notFoundResp("Resource"), nil)
 		return
@@ -464,12 +532,18 @@ func (s *Server) addFaults(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.InjectFaults(many.Faults...)
+	if err := s.InjectFaults(many.Faults...); err != nil {
+		s.write(w, storeFailed(err), nil)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) clearFaults(w http.ResponseWriter, r *http.Request) {
-	s.ClearFaults()
+	if err := s.ClearFaults(); err != nil {
+		s.write(w, storeFailed(err), nil)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -36,6 +36,49 @@ type world struct {
 	clk     *clock
 	browser *http.Client
 	posts   atomic.Int64 // POST /payments requests that reached the sandbox
+	store   *countingStore
+}
+
+// testStore makes each world's Store: a MemoryStore, unless
+// TestOnDynamoDB is running the tests again on the deployed store.
+var testStore = func(*testing.T) Store { return NewMemoryStore() }
+
+// countingStore counts the records a world creates, by kind, whatever
+// the store underneath.
+type countingStore struct {
+	Store
+	mu  sync.Mutex
+	ids map[string]map[string]bool
+}
+
+func (c *countingStore) Create(ctx context.Context, kind, id string, v any, created, expires time.Time) error {
+	err := c.Store.Create(ctx, kind, id, v, created, expires)
+	if err == nil {
+		c.mu.Lock()
+		if c.ids[kind] == nil {
+			c.ids[kind] = map[string]bool{}
+		}
+		c.ids[kind][id] = true
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (c *countingStore) Delete(ctx context.Context, kind, id string) error {
+	err := c.Store.Delete(ctx, kind, id)
+	if err == nil {
+		c.mu.Lock()
+		delete(c.ids[kind], id)
+		c.mu.Unlock()
+	}
+	return err
+}
+
+// count is the number of records of a kind the world's sandbox holds.
+func (w *world) count(kind string) int {
+	w.store.mu.Lock()
+	defer w.store.mu.Unlock()
+	return len(w.store.ids[kind])
 }
 
 func newWorld(t *testing.T, opts Options) *world {
@@ -44,7 +87,12 @@ func newWorld(t *testing.T, opts Options) *world {
 	if opts.Now == nil {
 		opts.Now = clk.now
 	}
-	w := &world{t: t, s: New(opts), clk: clk}
+	w := &world{t: t, clk: clk}
+	if opts.Store == nil {
+		w.store = &countingStore{Store: testStore(t), ids: map[string]map[string]bool{}}
+		opts.Store = w.store
+	}
+	w.s = New(opts)
 	w.ts = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/payments" {
 			w.posts.Add(1)
@@ -383,11 +431,7 @@ func TestIdempotency(t *testing.T) {
 	}
 }
 
-func (w *world) paymentCount() int {
-	w.s.mu.Lock()
-	defer w.s.mu.Unlock()
-	return len(w.s.payments)
-}
+func (w *world) paymentCount() int { return w.count(kindPayment) }
 
 func TestFaultInjection(t *testing.T) {
 	tests := []struct {

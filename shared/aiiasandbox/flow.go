@@ -1,6 +1,8 @@
 package aiiasandbox
 
 import (
+	"encoding/json"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -78,19 +80,35 @@ type flowView struct {
 // flowPage is GET /flow/{id}: the bank's authorisation page. Opening it
 // moves the payment to AUTHORIZING.
 func (s *Server) flowPage(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	p, ok := s.payments[r.PathValue("id")]
-	if !ok {
-		s.mu.Unlock()
-		http.Error(w, "Paiement inconnu.", http.StatusNotFound)
+	var p payment
+	found, err := s.store.Update(r.Context(), kindPayment, r.PathValue("id"), &p, func() error {
+		if !p.decidable(s.opts) || !p.Opened.IsZero() {
+			return errUnchanged
+		}
+		p.Opened = s.opts.Now().UTC()
+		return nil
+	})
+	if !s.pageFound(w, found, err) {
 		return
 	}
-	if p.decidable(s.opts) && p.Opened.IsZero() {
-		p.Opened = s.opts.Now().UTC()
+	renderFlow(w, http.StatusOK, s.view(r, &p))
+}
+
+// errUnchanged ends an Update that has nothing to write.
+var errUnchanged = errors.New("aiiasandbox: unchanged")
+
+// pageFound answers a page request whose record is missing or unreadable
+// and says whether the page can go on.
+func (s *Server) pageFound(w http.ResponseWriter, found bool, err error) bool {
+	switch {
+	case err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, errRefused):
+		http.Error(w, "La banque de test est momentanément indisponible.", http.StatusServiceUnavailable)
+		return false
+	case !found:
+		http.Error(w, "Paiement inconnu.", http.StatusNotFound)
+		return false
 	}
-	v := s.view(p)
-	s.mu.Unlock()
-	renderFlow(w, http.StatusOK, v)
+	return true
 }
 
 // flowSubmit is POST /flow/{id}: the payer authorises (with the IBAN of
@@ -106,45 +124,48 @@ func (s *Server) flowSubmit(w http.ResponseWriter, r *http.Request) {
 	decision := r.PostForm.Get("decision")
 	iban := strings.ToUpper(strings.Join(strings.Fields(r.PostForm.Get("iban")), ""))
 
-	s.mu.Lock()
-	p, ok := s.payments[r.PathValue("id")]
-	if !ok {
-		s.mu.Unlock()
-		http.Error(w, "Paiement inconnu.", http.StatusNotFound)
-		return
-	}
-	if !p.decidable(s.opts) {
-		v := s.view(p)
-		s.mu.Unlock()
-		renderFlow(w, http.StatusConflict, v)
-		return
-	}
-	now := s.opts.Now().UTC()
-	switch decision {
-	case "refuse":
-		p.Outcome, p.Decided = refused, now
-	case "authorize":
-		if !ibanRE.MatchString(iban) {
-			v := s.view(p)
-			v.IBAN, v.Error = r.PostForm.Get("iban"), "Saisissez l'IBAN du compte à débiter."
-			s.mu.Unlock()
-			renderFlow(w, http.StatusUnprocessableEntity, v)
-			return
+	var p payment
+	status, problem := 0, ""
+	found, err := s.store.Update(r.Context(), kindPayment, r.PathValue("id"), &p, func() error {
+		status, problem = 0, ""
+		if !p.decidable(s.opts) {
+			status = http.StatusConflict
+			return errRefused
 		}
-		p.Outcome, p.Decided, p.PayerIBAN = outcomeFor(iban), now, iban
-	default:
-		v := s.view(p)
-		v.Error = "Choisissez « Autoriser le virement » ou « Refuser »."
-		s.mu.Unlock()
-		renderFlow(w, http.StatusUnprocessableEntity, v)
+		now := s.opts.Now().UTC()
+		switch decision {
+		case "refuse":
+			p.Outcome, p.Decided = refused, now
+		case "authorize":
+			if !ibanRE.MatchString(iban) {
+				status, problem = http.StatusUnprocessableEntity, "Saisissez l'IBAN du compte à débiter."
+				return errRefused
+			}
+			p.Outcome, p.Decided, p.PayerIBAN = outcomeFor(iban), now, iban
+		default:
+			status, problem = http.StatusUnprocessableEntity, "Choisissez « Autoriser le virement » ou « Refuser »."
+			return errRefused
+		}
+		if p.Opened.IsZero() {
+			p.Opened = now
+		}
+		return nil
+	})
+	if !s.pageFound(w, found, err) {
 		return
 	}
-	if p.Opened.IsZero() {
-		p.Opened = now
+	if status != 0 {
+		v := s.view(r, &p)
+		if problem != "" {
+			v.Error = problem
+			if decision == "authorize" {
+				v.IBAN = r.PostForm.Get("iban")
+			}
+		}
+		renderFlow(w, status, v)
+		return
 	}
-	back := returnURL(p)
-	s.mu.Unlock()
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	http.Redirect(w, r, returnURL(&p), http.StatusSeeOther)
 }
 
 // returnURL is the payment's redirectUrl with paymentId added.
@@ -159,16 +180,17 @@ func returnURL(p *payment) string {
 	return u.String()
 }
 
-// view is the page's data; s.mu is held.
-func (s *Server) view(p *payment) flowView {
+// view is the page's data.
+func (s *Server) view(r *http.Request, p *payment) flowView {
 	v := flowView{
 		Amount:    money.FormatEUR(p.Amount),
 		Reference: p.Reference,
-		Action:    "/flow/" + url.PathEscape(p.ID),
+		Action:    s.basePath() + "/flow/" + url.PathEscape(p.ID),
 		IBAN:      DefaultPayerIBAN,
 		Return:    returnURL(p),
 	}
-	if d, ok := s.destinations[p.DestinationID]; ok {
+	var d destination
+	if ok, _ := s.store.Get(r.Context(), kindDestination, p.DestinationID, &d); ok {
 		v.Payee, v.PayeeIBAN = d.Name, identifier.MaskIBAN(d.IBAN)
 	}
 	if !p.decidable(s.opts) {
@@ -201,7 +223,7 @@ var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html>
 <body><h1>Sandbox Aiia (ModuPay)</h1>
 <p>Client id <code>{{.ClientID}}</code>. Délais : autorisation {{.Authorize}}, règlement {{.Settle}}, remboursement {{.Refund}}.</p>
 <table><tr><th>Paiement</th><th>Montant</th><th>Référence</th><th>Statut</th></tr>
-{{range .Payments}}<tr><td><a href="/flow/{{.ID}}">{{.ID}}</a></td><td>{{.Amount}}</td><td>{{.Reference}}</td><td><code>{{.Status}}</code></td></tr>
+{{range .Payments}}<tr><td><a href="{{$.Base}}/flow/{{.ID}}">{{.ID}}</a></td><td>{{.Amount}}</td><td>{{.Reference}}</td><td><code>{{.Status}}</code></td></tr>
 {{else}}<tr><td colspan="4">Aucun paiement.</td></tr>{{end}}
 </table></body></html>
 `))
@@ -209,17 +231,23 @@ var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html>
 // index is GET /: the payments, newest first, for people running the stack.
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	type row struct{ ID, Amount, Reference, Status string }
-	s.mu.Lock()
 	var rows []row
-	for i := len(s.order) - 1; i >= 0 && len(rows) < 100; i-- {
-		p := s.payments[s.order[i]]
+	err := s.store.Recent(r.Context(), kindPayment, 100, func(doc []byte) error {
+		var p payment
+		if err := json.Unmarshal(doc, &p); err != nil {
+			return err
+		}
 		rows = append(rows, row{p.ID, money.FormatEUR(p.Amount), p.Reference, p.current(s.opts).Code})
+		return nil
+	})
+	if err != nil {
+		http.Error(w, "La banque de test est momentanément indisponible.", http.StatusServiceUnavailable)
+		return
 	}
 	data := map[string]any{
-		"ClientID": s.opts.ClientID, "Payments": rows,
+		"ClientID": s.opts.ClientID, "Payments": rows, "Base": s.basePath(),
 		"Authorize": s.opts.AuthorizeDelay.String(), "Settle": s.opts.SettleDelay.String(), "Refund": s.opts.RefundDelay.String(),
 	}
-	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	indexTmpl.Execute(w, data)
 }

@@ -1,6 +1,8 @@
-// Package aiiasandbox is a local stand-in for Aiia (Mastercard Open Finance
+// Package aiiasandbox is a stand-in for Aiia (Mastercard Open Finance
 // Pay's Accept Payments API), serving the routes and shapes shared/aiia
-// expects, with in-memory state:
+// expects: the local stack's and the tests' bank (records in memory), and
+// the sandbox stage's, deployed as SandboxBankFunction under /sandbox-bank/
+// (records in DynamoDB, see Store; without the test hooks, see PublicOnly):
 //
 //	POST /oauth2/token                      client credentials (JSON body) → bearer token
 //	POST /destinations, GET /destinations/{id}   payee onboarding (ModuPay's shape; not in Aiia's public spec)
@@ -42,6 +44,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,11 +73,27 @@ type Options struct {
 	// included) with a 500 before processing it.
 	FailEvery int
 
-	// PublicURL is the base of flowUrl (e.g. "http://127.0.0.1:3001");
-	// default: the URL Start listens on, else the request's Host.
+	// PublicURL is where browsers reach the server the sandbox is
+	// mounted on (e.g. "http://127.0.0.1:3001"); default: the URL Start
+	// listens on, else the request's Host.
 	PublicURL string
+	// PathPrefix is the path the sandbox's routes are mounted under
+	// ("/sandbox-bank" behind the stack's API; default none): flowUrl and
+	// the pages' forms and links start with PublicURL + PathPrefix.
+	PathPrefix string
 
 	Now func() time.Time // default time.Now
+
+	// Store keeps the records; default a MemoryStore. The deployed
+	// sandbox bank passes its DynamoStore.
+	Store Store
+
+	// PublicOnly turns off what only the person running a private sandbox
+	// may use: the /_sandbox test hooks (forced statuses, faults, token
+	// expiry) and the index of every payment. The deployed sandbox bank is
+	// shared by every partner: one partner's injected fault must not fail
+	// another's payment, nor the index show their payments.
+	PublicOnly bool
 }
 
 // DefaultOptions are the local stack's: settlement takes a few seconds.
@@ -126,18 +145,9 @@ type Server struct {
 	opts Options
 	mux  *http.ServeMux
 
-	mu             sync.Mutex
-	tokens         map[string]token
-	destinations   map[string]*destination
-	payments       map[string]*payment
-	order          []string // payment ids, oldest first
-	refunds        map[string]*refund
-	payouts        map[string]*payout
-	authorizations map[string]*payoutAuthorization
-	idem           map[string]*idemEntry
-	faults         []Fault
-	apiRequests    int
+	store Store
 
+	mu  sync.Mutex
 	srv *http.Server
 	url string
 }
@@ -159,17 +169,10 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{
-		opts:           opts,
-		mux:            http.NewServeMux(),
-		tokens:         map[string]token{},
-		destinations:   map[string]*destination{},
-		payments:       map[string]*payment{},
-		refunds:        map[string]*refund{},
-		payouts:        map[string]*payout{},
-		authorizations: map[string]*payoutAuthorization{},
-		idem:           map[string]*idemEntry{},
+	if opts.Store == nil {
+		opts.Store = NewMemoryStore()
 	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), store: opts.Store}
 	s.routes()
 	return s
 }
@@ -191,14 +194,16 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /payout-authorizations/{id}", s.payoutPage)
 	s.mux.HandleFunc("GET /flow/{id}", s.flowPage)
 	s.mux.HandleFunc("POST /flow/{id}", s.flowSubmit)
+	s.mux.HandleFunc("/", s.notFound)
+	if s.opts.PublicOnly {
+		return
+	}
 	s.mux.HandleFunc("GET /{$}", s.index)
-
 	s.mux.HandleFunc("POST /_sandbox/payments/{id}/status", s.forcePaymentStatus)
 	s.mux.HandleFunc("POST /_sandbox/refunds/{id}/status", s.forceRefundStatus)
 	s.mux.HandleFunc("POST /_sandbox/faults", s.addFaults)
 	s.mux.HandleFunc("DELETE /_sandbox/faults", s.clearFaults)
 	s.mux.HandleFunc("POST /_sandbox/tokens/expire", s.expireTokensRoute)
-	s.mux.HandleFunc("/", s.notFound)
 }
 
 // ServeHTTP implements http.Handler.
@@ -250,27 +255,35 @@ func (s *Server) ClientConfig(baseURL string) aiia.Config {
 }
 
 // ExpireTokens forgets every access token, so clients get 401 and must
-// fetch a new one.
-func (s *Server) ExpireTokens() {
-	s.mu.Lock()
-	s.tokens = map[string]token{}
-	s.mu.Unlock()
+// fetch a new one: tokens carry the generation they were issued in, and
+// this starts a new one.
+func (s *Server) ExpireTokens() error {
+	ctx := context.Background()
+	var g generation
+	found, err := s.store.Update(ctx, kindMeta, metaTokens, &g, func() error { g.N++; return nil })
+	if err == nil && !found {
+		err = s.store.Put(ctx, kindMeta, metaTokens, generation{N: 1}, time.Time{})
+	}
+	return err
 }
+
+// basePath is the path the pages' forms and links start with.
+func (s *Server) basePath() string { return strings.TrimSuffix(s.opts.PathPrefix, "/") }
 
 // baseURL is where the payer's browser reaches this sandbox.
 func (s *Server) baseURL(r *http.Request) string {
 	if s.opts.PublicURL != "" {
-		return s.opts.PublicURL
+		return strings.TrimSuffix(s.opts.PublicURL, "/") + s.basePath()
 	}
 	s.mu.Lock()
 	u := s.url
 	s.mu.Unlock()
 	if u != "" {
-		return u
+		return u + s.basePath()
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + r.Host + s.basePath()
 }

@@ -1,9 +1,11 @@
 package aiiasandbox
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -48,35 +50,67 @@ func (f Fault) matches(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, m)
 }
 
+// faultQueue is the queued faults and the count of API requests
+// (FailEvery), one record.
+type faultQueue struct {
+	Faults   []Fault `json:"faults"`
+	Requests int     `json:"requests"`
+}
+
+const metaFaults = "faults"
+
+// changeFaults applies change to the fault queue, creating it if needed.
+func (s *Server) changeFaults(ctx context.Context, change func(q *faultQueue)) error {
+	var q faultQueue
+	found, err := s.store.Update(ctx, kindMeta, metaFaults, &q, func() error { change(&q); return nil })
+	if err != nil || found {
+		return err
+	}
+	if err := s.store.Create(ctx, kindMeta, metaFaults, faultQueue{}, time.Time{}, time.Time{}); err != nil && !errors.Is(err, ErrExists) {
+		return err
+	}
+	_, err = s.store.Update(ctx, kindMeta, metaFaults, &q, func() error { change(&q); return nil })
+	return err
+}
+
 // InjectFaults queues faults, consumed in order by matching API requests.
-func (s *Server) InjectFaults(fs ...Fault) {
-	s.mu.Lock()
-	s.faults = append(s.faults, fs...)
-	s.mu.Unlock()
+func (s *Server) InjectFaults(fs ...Fault) error {
+	return s.changeFaults(context.Background(), func(q *faultQueue) { q.Faults = append(q.Faults, fs...) })
 }
 
 // ClearFaults drops every queued fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	s.faults = nil
-	s.mu.Unlock()
+func (s *Server) ClearFaults() error {
+	return s.changeFaults(context.Background(), func(q *faultQueue) { q.Faults = nil })
 }
 
-// takeFault counts the API request and returns the fault it meets, if any.
-func (s *Server) takeFault(r *http.Request) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.apiRequests++
-	if s.opts.FailEvery > 0 && s.apiRequests%s.opts.FailEvery == 0 {
-		return &Fault{Kind: FaultServerError}
+// takeFault counts the API request and returns the fault it meets, if
+// any. A public sandbox has neither queued faults nor FailEvery: it reads
+// nothing.
+func (s *Server) takeFault(r *http.Request) (*Fault, error) {
+	if s.opts.PublicOnly && s.opts.FailEvery == 0 {
+		return nil, nil
 	}
-	for i, f := range s.faults {
-		if f.matches(r) {
-			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			return &f
+	var q faultQueue
+	if _, err := s.store.Get(r.Context(), kindMeta, metaFaults, &q); err != nil || (len(q.Faults) == 0 && s.opts.FailEvery == 0) {
+		return nil, err
+	}
+	var taken *Fault
+	err := s.changeFaults(r.Context(), func(q *faultQueue) {
+		taken = nil
+		q.Requests++
+		if s.opts.FailEvery > 0 && q.Requests%s.opts.FailEvery == 0 {
+			taken = &Fault{Kind: FaultServerError}
+			return
 		}
-	}
-	return nil
+		for i, f := range q.Faults {
+			if f.matches(r) {
+				q.Faults = append(q.Faults[:i:i], q.Faults[i+1:]...)
+				taken = &f
+				return
+			}
+		}
+	})
+	return taken, err
 }
 
 // response is an API answer, kept whole so it can be replayed.
@@ -88,19 +122,32 @@ type response struct {
 
 // idemEntry is what the sandbox remembers of an X-Request-Id.
 type idemEntry struct {
-	fingerprint string // method, path and body hash
-	done        bool
-	resp        response
+	Fingerprint string            `json:"fingerprint"` // method, path and body hash
+	Done        bool              `json:"done"`
+	Status      int               `json:"status,omitempty"`
+	Body        []byte            `json:"body,omitempty"`
+	Header      map[string]string `json:"header,omitempty"`
 }
+
+// idemTTL is how long an X-Request-Id is remembered.
+const idemTTL = 24 * time.Hour
 
 // api wraps an API handler: faults, bearer authentication (auth), and
 // X-Request-Id idempotency for POSTs (idem).
 func (s *Server) api(auth, idem bool, h func(r *http.Request, body []byte) response) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Once a request is in, the bank carries it through even if the
+		// caller stops waiting (as API Gateway lets a Lambda finish): the
+		// caller's retry then finds the answer under its X-Request-Id.
+		r = r.WithContext(context.WithoutCancel(r.Context()))
 		if id := r.Header.Get("X-Correlation-Id"); id != "" {
 			w.Header().Set("X-Correlation-Id", id)
 		}
-		fault := s.takeFault(r)
+		fault, err := s.takeFault(r)
+		if err != nil {
+			s.write(w, storeFailed(err), nil)
+			return
+		}
 		if fault != nil {
 			switch fault.Kind {
 			case FaultServerError:
@@ -131,27 +178,32 @@ func (s *Server) api(auth, idem bool, h func(r *http.Request, body []byte) respo
 			key = client + "\x00" + rid
 			sum := sha256.Sum256(body)
 			fp := r.Method + " " + r.URL.Path + " " + hex.EncodeToString(sum[:])
-			s.mu.Lock()
-			e := s.idem[key]
+			now := s.opts.Now()
+			err := s.store.Create(r.Context(), kindIdem, key, idemEntry{Fingerprint: fp}, now, keepFor(idemTTL))
+			var e idemEntry
+			if errors.Is(err, ErrExists) {
+				var found bool
+				if found, err = s.store.Get(r.Context(), kindIdem, key, &e); err == nil && !found {
+					err = errConflict // dropped in between: the client retries
+				}
+			}
 			switch {
-			case e == nil:
-				s.idem[key] = &idemEntry{fingerprint: fp}
-				s.mu.Unlock()
-			case e.fingerprint != fp:
-				s.mu.Unlock()
+			case err != nil:
+				s.write(w, storeFailed(err), fault)
+				return
+			case e.Fingerprint == "":
+				// first use: recorded above
+			case e.Fingerprint != fp:
 				s.write(w, errResp(http.StatusUnprocessableEntity, "INVALID_INPUT",
 					"X-Request-Id was already used for a different request", "use a new X-Request-Id for a new request"), fault)
 				return
-			case !e.done:
-				s.mu.Unlock()
+			case !e.Done:
 				s.write(w, errResp(http.StatusConflict, "RESOURCE_IN_INVALID_STATE",
 					"A request with this X-Request-Id is still being processed", "retry later"), fault)
 				return
 			default:
-				resp := e.resp
-				s.mu.Unlock()
 				w.Header().Set("X-Sandbox-Replayed", "true")
-				s.write(w, resp, fault)
+				s.write(w, response{status: e.Status, body: e.Body, header: e.Header}, fault)
 				return
 			}
 		}
@@ -160,13 +212,17 @@ func (s *Server) api(auth, idem bool, h func(r *http.Request, body []byte) respo
 		}
 		resp := h(r, body)
 		if key != "" {
-			s.mu.Lock()
+			// Best effort, as the answer is already decided: an entry left
+			// unfinished answers 409 until it expires.
 			if resp.status >= 500 {
-				delete(s.idem, key)
+				_ = s.store.Delete(r.Context(), kindIdem, key)
 			} else {
-				s.idem[key].done, s.idem[key].resp = true, resp
+				var e idemEntry
+				_, _ = s.store.Update(r.Context(), kindIdem, key, &e, func() error {
+					e.Done, e.Status, e.Body, e.Header = true, resp.status, resp.body, resp.header
+					return nil
+				})
 			}
-			s.mu.Unlock()
 		}
 		s.write(w, resp, fault)
 	}

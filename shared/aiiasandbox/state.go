@@ -1,6 +1,7 @@
 package aiiasandbox
 
 import (
+	"errors"
 	"time"
 
 	"github.com/modupay/modupay/shared/identifier"
@@ -90,7 +91,16 @@ type payment struct {
 	Outcome                 outcome
 	PayerIBAN               string
 	Forced                  *forced
+	Refunds                 []string // its refunds' ids, oldest first
 }
+
+// errRefused stops an Update whose change is refused (the answer is set aside).
+var errRefused = errors.New("aiiasandbox: refused")
+
+// keepFor is when the deployed store may drop a record it must keep for
+// d: storage time, on the wall clock whatever Options.Now says (a record
+// of a test whose clock is in the past must not be swept at once).
+func keepFor(d time.Duration) time.Time { return time.Now().Add(d) }
 
 // step is one status change on a timeline.
 type step struct {

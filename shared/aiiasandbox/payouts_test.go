@@ -98,9 +98,7 @@ func TestPayoutIdempotent(t *testing.T) {
 	if err != nil || b.ID != a.ID || b.AuthorizationURL != a.AuthorizationURL {
 		t.Fatalf("replay = %+v, %v; first %+v", b, err, a)
 	}
-	w.s.mu.Lock()
-	n, m := len(w.s.payouts), len(w.s.authorizations)
-	w.s.mu.Unlock()
+	n, m := w.count(kindPayout), w.count(kindAuthorization)
 	if n != 1 || m != 1 {
 		t.Fatalf("%d payouts, %d authorisations; want 1 and 1", n, m)
 	}

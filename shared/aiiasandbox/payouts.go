@@ -2,6 +2,7 @@ package aiiasandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -146,9 +147,9 @@ func (s *Server) createPayout(r *http.Request, body []byte) response {
 	}
 	po := &payout{ID: uuid.NewString(), AccountID: accountID, Amount: c, Currency: "EUR", IBAN: p.Destination.IBAN.IBANNumber,
 		Name: p.Destination.Name, Address: p.Destination.Address, Message: p.Message, RedirectURL: in.RedirectURL, Created: s.opts.Now().UTC()}
-	s.mu.Lock()
-	s.payouts[po.ID] = po
-	s.mu.Unlock()
+	if err := s.store.Create(r.Context(), kindPayout, po.ID, po, po.Created, keepFor(Retention)); err != nil {
+		return storeFailed(err)
+	}
 	return jsonResp(http.StatusOK, map[string]string{"paymentId": po.ID})
 }
 
@@ -171,32 +172,54 @@ func (s *Server) createPayoutAuthorization(r *http.Request, body []byte) respons
 	case !absoluteURL(in.RedirectURL):
 		return invalid("RedirectUrl", "The RedirectUrl field must be an absolute URL.")
 	}
-	base := s.baseURL(r) // takes s.mu
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range in.PaymentIDs {
-		po, ok := s.payouts[id]
-		switch {
-		case !ok || po.AccountID != accountID:
-			return invalid("PaymentIds", "The payment "+id+" is not a payment of this account.")
-		case po.AuthorizationID != "":
-			return errResp(http.StatusBadRequest, "RESOURCE_IN_INVALID_STATE", "The payment "+id+" already has an authorization", "one authorization per payment")
+	// The authorisation is written first, unreachable until its payments
+	// name it; each payment then takes it only if it has none, and a
+	// payment that cannot gives the ones already taken back.
+	a := &payoutAuthorization{ID: uuid.NewString(), AccountID: accountID, PaymentIDs: in.PaymentIDs, RedirectURL: in.RedirectURL}
+	now := s.opts.Now().UTC()
+	if err := s.store.Create(r.Context(), kindAuthorization, a.ID, a, now, keepFor(Retention)); err != nil {
+		return storeFailed(err)
+	}
+	var refusal response
+	for i, id := range in.PaymentIDs {
+		var po payout
+		found, err := s.store.Update(r.Context(), kindPayout, id, &po, func() error {
+			switch {
+			case po.AccountID != accountID:
+				refusal = invalid("PaymentIds", "The payment "+id+" is not a payment of this account.")
+				return errRefused
+			case po.AuthorizationID != "":
+				refusal = errResp(http.StatusBadRequest, "RESOURCE_IN_INVALID_STATE", "The payment "+id+" already has an authorization", "one authorization per payment")
+				return errRefused
+			}
+			po.AuthorizationID = a.ID
+			return nil
+		})
+		if !found && err == nil {
+			refusal, err = invalid("PaymentIds", "The payment "+id+" is not a payment of this account."), errRefused
+		}
+		if err != nil {
+			for _, taken := range in.PaymentIDs[:i] {
+				var back payout
+				_, _ = s.store.Update(r.Context(), kindPayout, taken, &back, func() error { back.AuthorizationID = ""; return nil })
+			}
+			_ = s.store.Delete(r.Context(), kindAuthorization, a.ID)
+			if errors.Is(err, errRefused) {
+				return refusal
+			}
+			return storeFailed(err)
 		}
 	}
-	a := &payoutAuthorization{ID: uuid.NewString(), AccountID: accountID, PaymentIDs: in.PaymentIDs, RedirectURL: in.RedirectURL}
-	for _, id := range in.PaymentIDs {
-		s.payouts[id].AuthorizationID = a.ID
-	}
-	s.authorizations[a.ID] = a
-	return jsonResp(http.StatusOK, map[string]string{"authorizationId": a.ID, "authorizationUrl": base + "/payout-authorizations/" + a.ID})
+	return jsonResp(http.StatusOK, map[string]string{"authorizationId": a.ID, "authorizationUrl": s.baseURL(r) + "/payout-authorizations/" + a.ID})
 }
 
 // getPayout is GET /v2/accounts/{accountId}/payments/{paymentId}.
 func (s *Server) getPayout(r *http.Request, _ []byte) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	po, ok := s.payouts[r.PathValue("paymentId")]
-	if !ok || po.AccountID != r.PathValue("accountId") {
+	po, fail := getRecord[payout](s, r, kindPayout, r.PathValue("paymentId"), "Payment")
+	if fail != nil {
+		return *fail
+	}
+	if po.AccountID != r.PathValue("accountId") {
 		return notFoundResp("Payment")
 	}
 	return jsonResp(http.StatusOK, po.output(s.opts))
@@ -251,17 +274,23 @@ func (s *Server) payoutPage(w http.ResponseWriter, r *http.Request) {
 		}
 		decision = r.PostForm.Get("decision")
 	}
-	s.mu.Lock()
-	a, ok := s.authorizations[r.PathValue("id")]
-	if !ok {
-		s.mu.Unlock()
+	var a payoutAuthorization
+	found, err := s.store.Get(r.Context(), kindAuthorization, r.PathValue("id"), &a)
+	if err != nil {
+		http.Error(w, "La banque de test est momentanément indisponible.", http.StatusServiceUnavailable)
+		return
+	}
+	if !found {
 		http.Error(w, "Autorisation inconnue.", http.StatusNotFound)
 		return
 	}
-	data := s.payoutView(a)
+	data, err := s.payoutView(r, &a)
+	if err != nil {
+		http.Error(w, "La banque de test est momentanément indisponible.", http.StatusServiceUnavailable)
+		return
+	}
 	open := data["Open"].(bool)
 	if r.Method != http.MethodPost || !open || (decision != "authorize" && decision != "refuse") {
-		s.mu.Unlock()
 		status := http.StatusOK
 		switch {
 		case r.Method != http.MethodPost:
@@ -273,27 +302,40 @@ func (s *Server) payoutPage(w http.ResponseWriter, r *http.Request) {
 		renderPayout(w, status, data)
 		return
 	}
+	// Each payment is decided only while it is still undecided: a second
+	// decision racing this one changes nothing it has decided.
 	now := s.opts.Now().UTC()
 	for _, id := range a.PaymentIDs {
-		po := s.payouts[id]
-		po.Decided, po.Outcome = now, refused
-		if decision == "authorize" {
-			po.Outcome = outcomeFor(po.IBAN)
+		var po payout
+		_, err := s.store.Update(r.Context(), kindPayout, id, &po, func() error {
+			if po.Outcome != undecided {
+				return errUnchanged
+			}
+			po.Decided, po.Outcome = now, refused
+			if decision == "authorize" {
+				po.Outcome = outcomeFor(po.IBAN)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errUnchanged) {
+			http.Error(w, "La banque de test est momentanément indisponible.", http.StatusServiceUnavailable)
+			return
 		}
 	}
-	back := data["Return"].(string)
-	s.mu.Unlock()
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	http.Redirect(w, r, data["Return"].(string), http.StatusSeeOther)
 }
 
-// payoutView is the page's data; s.mu is held. The authorisation is open
-// while every payment of it is undecided and not expired.
-func (s *Server) payoutView(a *payoutAuthorization) map[string]any {
+// payoutView is the page's data. The authorisation is open while every
+// payment of it is undecided and not expired.
+func (s *Server) payoutView(r *http.Request, a *payoutAuthorization) (map[string]any, error) {
 	type row struct{ Name, IBAN, Amount, Message, Status string }
 	open := true
 	var rows []row
 	for _, id := range a.PaymentIDs {
-		po := s.payouts[id]
+		var po payout
+		if _, err := s.store.Get(r.Context(), kindPayout, id, &po); err != nil {
+			return nil, err
+		}
 		code := statusAt(po.steps(s.opts), s.opts.Now()).Code
 		open = open && code == "Created"
 		rows = append(rows, row{po.Name, identifier.MaskIBAN(po.IBAN), money.FormatEUR(po.Amount), po.Message, code})
@@ -306,7 +348,7 @@ func (s *Server) payoutView(a *payoutAuthorization) map[string]any {
 		back = u.String()
 	}
 	return map[string]any{"Account": identifier.MaskIBAN(SandboxAccounts[a.AccountID]), "Rows": rows, "Open": open,
-		"Action": "/payout-authorizations/" + url.PathEscape(a.ID), "Return": back}
+		"Action": s.basePath() + "/payout-authorizations/" + url.PathEscape(a.ID), "Return": back}, nil
 }
 
 func renderPayout(w http.ResponseWriter, status int, data map[string]any) {
