@@ -142,7 +142,8 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	app, err := wiring.Build(ctx, wiring.Config{Stage: "sandbox", Region: stack.Region(), Table: env["MODUPAY_TABLE"],
 		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"], JWTKeys: benchJWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
 		PageKeys: benchPageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: benchCSRFKey, Local: true,
-		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL), AuditArchiveDir: archiveDir}, wiring.Options{Log: slog.New(rec), RateLimits: &limits})
+		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL), AuditArchiveDir: archiveDir,
+		SandboxBankTable: env["MODUPAY_SANDBOX_BANK_TABLE"]}, wiring.Options{Log: slog.New(rec), RateLimits: &limits})
 	if err != nil {
 		return err
 	}

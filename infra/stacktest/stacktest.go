@@ -69,6 +69,7 @@ func New(tb testing.TB) *Stack {
 		Stage: env["MODUPAY_STAGE"], Region: stack.Region(), Table: env["MODUPAY_TABLE"], AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"],
 		JWTKeys: JWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"], PublicBaseURL: env["MODUPAY_PUBLIC_BASE_URL"],
 		PageKeys: PageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: CSRFKey,
+		SandboxBankTable: env["MODUPAY_SANDBOX_BANK_TABLE"],
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Local: true,
 		// The archive bucket has no local counterpart: a directory of the test's.
 		AuditArchiveDir: tb.TempDir(),

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/modupay/modupay/shared/identifier"
 )
 
 type token struct {
@@ -356,9 +358,24 @@ func amount(c int64) json.Number {
 }
 
 func (s *Server) getPayment(r *http.Request, _ []byte) response {
-	p, fail := getRecord[payment](s, r, kindPayment, r.PathValue("id"), "Payment")
-	if fail != nil {
-		return *fail
+	var p payment
+	unavailable := false
+	found, err := s.store.Update(r.Context(), kindPayment, r.PathValue("id"), &p, func() error {
+		unavailable = false
+		if identifier.SandboxTestIBANs[p.PayerIBAN] != "success_bank_unavailable" || p.UnavailableReads >= unavailableReads {
+			return errUnchanged
+		}
+		p.UnavailableReads++
+		unavailable = true
+		return nil
+	})
+	switch {
+	case err != nil && !errors.Is(err, errUnchanged):
+		return storeFailed(err)
+	case !found:
+		return notFoundResp("Payment")
+	case unavailable:
+		return errResp(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "The bank is temporarily unavailable", "sandbox: test IBAN …0128")
 	}
 	return jsonResp(http.StatusOK, p.output(s.opts))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -64,7 +66,7 @@ var storeTests = map[string]func(*testing.T){
 	"TokenExpiryIsTransparent": TestTokenExpiryIsTransparent, "ForceEveryPaymentStatus": TestForceEveryPaymentStatus,
 	"FaultRoute": TestFaultRoute, "SandboxValidatesRequests": TestSandboxValidatesRequests,
 	"ConcurrentDecisionsDecideOnce": TestConcurrentDecisionsDecideOnce, "ConcurrentRefundsNeverExceed": TestConcurrentRefundsNeverExceed,
-	"PublicOnly": TestPublicOnly,
+	"PublicOnly": TestPublicOnly, "BankUnavailableForOnePayment": TestBankUnavailableForOnePayment,
 }
 
 // TestOnDynamoDB runs the sandbox's tests again on DynamoStore, against
@@ -183,5 +185,50 @@ func TestPublicOnly(t *testing.T) {
 	_, _ = io.Copy(&b, resp.Body)
 	if want := `action="/sandbox-bank/flow/` + created.ID + `"`; !strings.Contains(b.String(), want) {
 		t.Fatalf("page's form does not post to %s", want)
+	}
+}
+
+// The …0128 test IBAN is a fault scoped to one payment (the deployed
+// sandbox has no fault hooks): its first status reads after the
+// authorisation answer 503, the client retries, and the payment succeeds;
+// other payments are not touched.
+func TestBankUnavailableForOnePayment(t *testing.T) {
+	w := newWorld(t, Options{})
+	other := w.pay("pay-other", "FR7612345678901234567890123")
+	p := w.payment("pay-flaky")
+	w.submit(p.FlowURL, "FR7612345678901234567890128", "authorize")
+	status := func(id string) int {
+		resp, err := w.browser.Post(w.ts.URL+"/oauth2/token", "application/json",
+			strings.NewReader(`{"grant_type":"client_credentials","client_id":"`+DefaultClientID+`","client_secret":"`+DefaultClientSecret+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tk struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&tk)
+		resp.Body.Close()
+		tok := tk.AccessToken
+		req, _ := http.NewRequest(http.MethodGet, w.ts.URL+"/payments/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err = w.browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(other.ID); got != http.StatusOK {
+		t.Fatalf("another payment's read = %d", got)
+	}
+	var got []int
+	for range unavailableReads + 1 {
+		got = append(got, status(p.ID))
+	}
+	if want := []int{503, 503, 503, 200}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("reads = %v, want %v", got, want)
+	}
+	if final := w.get(p.ID); final.Status != "PAYMENT_EXECUTED_CREDITED" {
+		t.Fatalf("payment = %s", final.Status)
 	}
 }

@@ -30,6 +30,7 @@
 //	FR7612345678901234567890125  PROVIDER_PROCESSING → FAILED "compte bloqué"
 //	FR7612345678901234567890126  as the first; its refunds: PREPARING → PENDING → FAILED "compte clôturé"
 //	FR7612345678901234567890127  as the first; its refunds: PREPARING → PAYMENT_RAILS_AVAILABLE (no settlement account)
+//	FR7612345678901234567890128  as the first, but its first 3 status reads after the authorisation answer 503
 //	any other IBAN               as the first (success); refunds PREPARING → PENDING → PAYMENT_EXECUTED_DEBITED
 //	"Refuser"                    CANCELLED "refusé par le payeur"
 //

@@ -92,7 +92,12 @@ type payment struct {
 	PayerIBAN               string
 	Forced                  *forced
 	Refunds                 []string // its refunds' ids, oldest first
+	UnavailableReads        int      // status reads answered 503 (the …0128 test IBAN)
 }
+
+// unavailableReads is how many status reads after the payer's
+// authorisation the bank answers 503 for a payment from the …0128 test IBAN.
+const unavailableReads = 3
 
 // errRefused stops an Update whose change is refused (the answer is set aside).
 var errRefused = errors.New("aiiasandbox: refused")

@@ -263,6 +263,11 @@ var SandboxTestIBANs = map[string]string{
 	// refund out (it waits for the organisation: requires_action).
 	"FR7612345678901234567890126": "success_refund_fails",
 	"FR7612345678901234567890127": "success_refund_requires_action",
+	// A payment from this one succeeds, but the bank is unavailable (503) to
+	// the first status reads after the payer's authorisation: the poller
+	// retries and the payment ends paid, later. A fault scoped to one
+	// payment, so the shared deployed sandbox can offer it.
+	"FR7612345678901234567890128": "success_bank_unavailable",
 }
 
 // IsSandboxTestIBAN reports whether iban, once spaces are removed and letters
