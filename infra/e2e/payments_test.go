@@ -159,18 +159,10 @@ func TestPayerPaysInvoiceEndToEnd(t *testing.T) {
 		token = iw.payAtBank(t, l["payment_page_url"].(string), iban, decision)
 		return invoiceID, l["payment_intent_id"].(string), token
 	}
-	waitIntent := func(intentID, want string) map[string]any {
-		var pi map[string]any
-		waitFor(t, 30*time.Second, func() (bool, string) {
-			pi = iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + intentID, header: iw.h(), status: 200}).json(t)
-			return pi["status"] == want, fmt.Sprintf("intent %v (aiia %v), want %s", pi["status"], pi["aiia_status"], want)
-		})
-		return pi
-	}
 
 	// Success: …0123.
 	inv, pi, token := pay("FR7612345678901234567890123", "authorize")
-	got := waitIntent(pi, "succeeded")
+	got := iw.waitIntent(t, pi, "succeeded")
 	if got["aiia_status"] != "settled" || got["completed_at"] == nil || got["aiia_transaction_id"] == "" || got["selected_payment_method"] != "sepa_credit" {
 		t.Errorf("succeeded intent = %v", got)
 	}
@@ -186,7 +178,7 @@ func TestPayerPaysInvoiceEndToEnd(t *testing.T) {
 
 	// Failure: …0124, insufficient funds; the invoice stays unpaid.
 	inv2, pi2, _ := pay("FR7612345678901234567890124", "authorize")
-	failed := waitIntent(pi2, "failed")
+	failed := iw.waitIntent(t, pi2, "failed")
 	if !strings.Contains(fmt.Sprint(failed["failure_reason"]), "fonds insuffisants") || failed["aiia_status"] != "rejected" {
 		t.Errorf("failed intent = %v", failed)
 	}

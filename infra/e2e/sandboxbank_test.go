@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/modupay/modupay/shared/aiiasandbox"
 	"github.com/modupay/modupay/shared/wiring"
@@ -25,32 +24,24 @@ func TestDeployedSandboxBank(t *testing.T) {
 		iw.payAtBank(t, l["payment_page_url"].(string), iban, "authorize")
 		return invoiceID, l["payment_intent_id"].(string)
 	}
-	wait := func(intentID, want string) map[string]any {
-		var pi map[string]any
-		waitFor(t, 60*time.Second, func() (bool, string) {
-			pi = iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + intentID, header: iw.h(), status: 200}).json(t)
-			return pi["status"] == want, fmt.Sprintf("intent %v (aiia %v), want %s", pi["status"], pi["aiia_status"], want)
-		})
-		return pi
-	}
 	okInvoice, okIntent := pay("FR7612345678901234567890123")
 	koInvoice, koIntent := pay("FR7612345678901234567890124")
 	// …0128: the bank is unavailable to the first status reads; the poller
 	// retries and the payment lands.
 	_, flakyIntent := pay("FR7612345678901234567890128")
-	if got := wait(okIntent, "succeeded"); got["aiia_status"] != "settled" {
+	if got := iw.waitIntent(t, okIntent, "succeeded"); got["aiia_status"] != "settled" {
 		t.Errorf("succeeded intent = %v", got)
 	}
-	if inv := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + okInvoice, header: iw.h(), status: 200}).json(t); inv["status"] != "paid" {
+	if inv := iw.invoice(okInvoice); inv["status"] != "paid" {
 		t.Errorf("invoice after payment: %v", inv["status"])
 	}
-	if got := wait(koIntent, "failed"); !strings.Contains(fmt.Sprint(got["failure_reason"]), "fonds insuffisants") {
+	if got := iw.waitIntent(t, koIntent, "failed"); !strings.Contains(fmt.Sprint(got["failure_reason"]), "fonds insuffisants") {
 		t.Errorf("failed intent = %v", got)
 	}
-	if got := wait(flakyIntent, "succeeded"); got["aiia_status"] != "settled" {
+	if got := iw.waitIntent(t, flakyIntent, "succeeded"); got["aiia_status"] != "settled" {
 		t.Errorf("intent paid from …0128 = %v", got)
 	}
-	if inv := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + koInvoice, header: iw.h(), status: 200}).json(t); inv["status"] != "issued" {
+	if inv := iw.invoice(koInvoice); inv["status"] != "issued" {
 		t.Errorf("invoice after a failed payment: %v", inv["status"])
 	}
 	// The payments are the gateway-served bank's (this world has no other),
