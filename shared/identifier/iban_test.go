@@ -218,7 +218,8 @@ func TestSandboxTestIBANs(t *testing.T) {
 		{"account blocked lower case", "fr7612345678901234567890125", true},
 		{"refunds fail", "FR7612345678901234567890126", true},
 		{"refunds wait for the organisation", "FR7612345678901234567890127", true},
-		{"other number", "FR7612345678901234567890128", false},
+		{"the bank unavailable to its first reads", "FR7612345678901234567890128", true},
+		{"other number", "FR7612345678901234567890129", false},
 		{"real IBAN", "FR1420041010050500013M02606", false},
 		{"empty", "", false},
 	} {
