@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modupay/modupay/shared/apperr"
 )
@@ -23,6 +24,15 @@ func DecodeJSON(r *Request, v any) error {
 	if mt := r.MediaType(); mt != "application/json" {
 		return apperr.E(op, apperr.UnsupportedType, "Content-Type must be application/json")
 	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and let the
+	// last of two equal keys win; either way the stored value would not be
+	// what the client, or a proxy in front, read. Both are refused.
+	if !utf8.Valid(r.Body) {
+		return apperr.E(op, apperr.Malformed, "the body is not valid UTF-8")
+	}
+	if err := noDuplicateKeys(r.Body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -36,6 +46,74 @@ func DecodeJSON(r *Request, v any) error {
 		return apperr.E(op, apperr.Malformed, "malformed JSON")
 	}
 	return exactKeys(raw, reflect.TypeOf(v), "")
+}
+
+// noDuplicateKeys refuses an object that names a key twice, at any depth,
+// naming the key's path. Malformed JSON is left to the decoder's errors.
+func noDuplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		path   string
+		key    bool // the next token of an object is a key
+	}
+	var stack []*frame
+	at := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		return stack[len(stack)-1].path
+	}
+	value := func() { // a value ended: an enclosing object expects a key again
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].key = true
+		}
+	}
+	lastKey := ""
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF, or malformed: the decoder says which
+		}
+		top := (*frame)(nil)
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				path := at()
+				if top != nil && top.object {
+					path = joinPath(path, lastKey)
+				}
+				stack = append(stack, &frame{object: v == '{', keys: map[string]bool{}, path: path, key: v == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				value()
+			}
+		case string:
+			if top != nil && top.object && top.key {
+				if top.keys[v] {
+					return apperr.Field("http.decode", joinPath(top.path, v), "the key appears twice in its object")
+				}
+				top.keys[v], top.key, lastKey = true, false, v
+				continue
+			}
+			value()
+		default:
+			value()
+		}
+	}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 func decodeError(err error) error {

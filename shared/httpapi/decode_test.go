@@ -47,6 +47,11 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "trailing garbage", body: `{"name":"a"} x`, wantCode: apperr.Malformed},
 		{name: "wrong media type", body: `{"name":"a"}`, mediaType: "text/plain", wantCode: apperr.UnsupportedType},
 		{name: "overflowing integer", body: `{"count":1e40}`, wantCode: apperr.Invalid, wantParam: "count"},
+		{name: "duplicate key", body: `{"count":1,"name":"a","count":2}`, wantCode: apperr.Invalid, wantParam: "count"},
+		{name: "duplicate nested key", body: `{"address":{"postal_code":"1","postal_code":"2"}}`, wantCode: apperr.Invalid, wantParam: "address.postal_code"},
+		{name: "equal keys in sibling objects", body: `{"tags":["a","a"],"address":{"postal_code":"1"},"name":"postal_code"}`},
+		{name: "invalid UTF-8", body: "{\"name\":\"a\xff\"}", wantCode: apperr.Malformed},
+		{name: "deep nesting", body: strings.Repeat("[", 20000) + strings.Repeat("]", 20000), wantCode: apperr.Malformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
