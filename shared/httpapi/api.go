@@ -226,6 +226,17 @@ func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err erro
 		if err := authorize(req.Principal, rt.Action); err != nil {
 			return nil, err
 		}
+		// An id no resource can have (ours are under 64 characters) is an
+		// unknown id, answered before any handler builds a key of it. (The
+		// public payment page's sealed token is longer, and no key.)
+		for name, v := range req.PathParams {
+			if len(v) > maxPathParam {
+				if name == "org_id" {
+					return nil, apperr.OrganizationNotFound("http.path")
+				}
+				return nil, &apperr.Error{Op: "http.path", Code: apperr.NotFound, Param: name, Message: "no resource has this id"}
+			}
+		}
 	}
 	// Idempotency keys are scoped to an API client, so they apply to
 	// authenticated POSTs; the token endpoint is safe to retry as it is.
@@ -236,6 +247,9 @@ func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err erro
 	}
 	return rt.Handler(ctx, req)
 }
+
+// maxPathParam bounds the ids in a path (see serve).
+const maxPathParam = 256
 
 func consumed(rt Route) []string {
 	if len(rt.Consumes) == 0 {

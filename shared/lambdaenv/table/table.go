@@ -14,7 +14,8 @@ import (
 )
 
 // NewDynamoDB builds the DynamoDB client every function and tool uses: calls
-// counted per request, and pointed at DynamoDB Local when endpoint is set.
+// counted per request, reads of keys no item can have answered without a
+// call (keyGuard), and pointed at DynamoDB Local when endpoint is set.
 func NewDynamoDB(awsCfg aws.Config, endpoint string, apiOptions ...func(*middleware.Stack) error) *dynamodb.Client {
 	return dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) {
 		if endpoint != "" {
@@ -23,7 +24,7 @@ func NewDynamoDB(awsCfg aws.Config, endpoint string, apiOptions ...func(*middlew
 			// expect; only the local endpoint skips that validation.
 			opt.DisableValidateResponseChecksum = true
 		}
-		opt.APIOptions = append(opt.APIOptions, callcount.APIOption(callcount.DynamoDB))
+		opt.APIOptions = append(opt.APIOptions, keyGuard, callcount.APIOption(callcount.DynamoDB))
 		opt.APIOptions = append(opt.APIOptions, apiOptions...)
 	})
 }
