@@ -348,37 +348,7 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 
 	for _, c := range tenancyRoutes {
 		t.Run(c.route, func(t *testing.T) {
-			target := targetIDs{org: orgA1, client: newClient(partnerA, orgA1, "analyst")["client_id"].(string)}
-			target.dept, target.account = newDepartmentWithAccounts(t, w, partnerA, orgA1)
-			target.invoice = w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(partnerA, "X-Entity-Id", orgA1),
-				body: seedInvoice(target.dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
-			target.issued = w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(partnerA, "X-Entity-Id", orgA1),
-				body: seedInvoice(target.dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
-			w.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/issue", path: "/v1/invoices/" + target.issued + "/issue",
-				header: bearer(partnerA, "X-Entity-Id", orgA1), status: 200})
-			lk := w.do(exchange{method: "POST", route: "/v1/payment_links", header: bearer(partnerA, "X-Entity-Id", orgA1),
-				body: linkBody(target.issued, `,"amount":200`), status: 201}).json(t) // leaves room for the owner's control link
-			target.link, target.intent = lk["id"].(string), lk["payment_intent_id"].(string)
-			if strings.Contains(c.route, "webhook") {
-				// A subscription per case (one case deletes it), removed after.
-				target.subscription = w.do(exchange{method: "POST", route: "/v1/webhook_subscriptions", header: bearer(partnerA),
-					body: `{"url":"` + hookSink.URL + `","events":["*"]}`, status: 201}).json(t)["id"].(string)
-				target.delivery = w.do(exchange{method: "POST", route: "/v1/webhook_subscriptions/{subscription_id}/test",
-					path: "/v1/webhook_subscriptions/" + target.subscription + "/test", header: bearer(partnerA), status: 202}).json(t)["id"].(string)
-				defer w.doAny(exchange{method: "DELETE", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + target.subscription, header: bearer(partnerA)})
-			}
-			if strings.Contains(c.route, "refunds") {
-				// A payment settled at the bank, and a refund of it that the
-				// bank cannot pay out: it waits for the organisation, so its
-				// owner can still confirm or cancel it.
-				victim := &invoiceWorld{world: w, token: partnerA, org: orgA1, dept: target.dept}
-				target.paidInvoice, target.paid = victim.paidIntent(t, ibanRefundRequiresOrg)
-				target.refund = victim.createRefund(refundBody(target.paid, 1000, "Remise"), 201).json(t)["id"].(string)
-				victim.waitRefund(t, target.refund, "requires_action")
-			}
-			if strings.Contains(c.route, "/v1/payments") || strings.Contains(c.route, "/v1/portfolios") {
-				target.portfolio, target.order = newFundedOrder(t, w, partnerA, orgA1)
-			}
+			target := newTarget(t, w, partnerA, orgA1, newClient(partnerA, orgA1, "analyst")["client_id"].(string), c.route, hookSink.URL)
 			missing := targetIDs{portfolio: "portfolio-01900000-0000-7000-8000-000000000000", order: "payment-01900000-0000-7000-8000-000000000000",
 				org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
 				dept: "dept-01900000-0000-7000-8000-000000000000", account: "ba-01900000-0000-7000-8000-000000000000",
@@ -467,6 +437,51 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 	if owner < len(tenancyRoutes) {
 		t.Errorf("the victim's API call log holds %d calls, fewer than the owner's %d positive controls", owner, len(tenancyRoutes))
 	}
+}
+
+// newTarget builds, in the organisation org of the partner whose token is
+// token, the resources a request of route aims at: always a department with
+// accounts, a draft invoice, an issued one with a payment link; for the
+// routes that need them, a webhook subscription with a delivery (to
+// hookURL; removed when the test ends), a settled payment with a refund
+// waiting for the organisation, a funded portfolio with a pending order.
+func newTarget(t *testing.T, w *world, token, org, client, route, hookURL string) targetIDs {
+	t.Helper()
+	target := targetIDs{org: org, client: client}
+	target.dept, target.account = newDepartmentWithAccounts(t, w, token, org)
+	target.invoice = w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(token, "X-Entity-Id", org),
+		body: seedInvoice(target.dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
+	target.issued = w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(token, "X-Entity-Id", org),
+		body: seedInvoice(target.dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
+	w.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/issue", path: "/v1/invoices/" + target.issued + "/issue",
+		header: bearer(token, "X-Entity-Id", org), status: 200})
+	lk := w.do(exchange{method: "POST", route: "/v1/payment_links", header: bearer(token, "X-Entity-Id", org),
+		body: linkBody(target.issued, `,"amount":200`), status: 201}).json(t) // leaves room for the owner's control link
+	target.link, target.intent = lk["id"].(string), lk["payment_intent_id"].(string)
+	if strings.Contains(route, "webhook") {
+		// A subscription per case (one case deletes it), removed after.
+		target.subscription = w.do(exchange{method: "POST", route: "/v1/webhook_subscriptions", header: bearer(token),
+			body: `{"url":"` + hookURL + `","events":["*"]}`, status: 201}).json(t)["id"].(string)
+		target.delivery = w.do(exchange{method: "POST", route: "/v1/webhook_subscriptions/{subscription_id}/test",
+			path: "/v1/webhook_subscriptions/" + target.subscription + "/test", header: bearer(token), status: 202}).json(t)["id"].(string)
+		sub := target.subscription
+		t.Cleanup(func() {
+			w.doAny(exchange{method: "DELETE", route: "/v1/webhook_subscriptions/{subscription_id}", path: "/v1/webhook_subscriptions/" + sub, header: bearer(token)})
+		})
+	}
+	if strings.Contains(route, "refunds") {
+		// A payment settled at the bank, and a refund of it that the
+		// bank cannot pay out: it waits for the organisation, so its
+		// owner can still confirm or cancel it.
+		victim := &invoiceWorld{world: w, token: token, org: org, dept: target.dept}
+		target.paidInvoice, target.paid = victim.paidIntent(t, ibanRefundRequiresOrg)
+		target.refund = victim.createRefund(refundBody(target.paid, 1000, "Remise"), 201).json(t)["id"].(string)
+		victim.waitRefund(t, target.refund, "requires_action")
+	}
+	if strings.Contains(route, "/v1/payments") || strings.Contains(route, "/v1/portfolios") {
+		target.portfolio, target.order = newFundedOrder(t, w, token, org)
+	}
+	return target
 }
 
 // sameAnswer compares two answers but for their request ids.
