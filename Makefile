@@ -15,7 +15,7 @@ FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:
              SandboxBankFunction:sandboxbank \
              AuditFunction:audit PaymentOrdersFunction:paymentorders
 
-.PHONY: run test quick lint unit chromium bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache
+.PHONY: run test quick lint unit chromium bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache sam-env
 
 run: ## start DynamoDB Local, the SQS endpoint and the gateway on :3000 (Ctrl-C stops all)
 	@$(GO) build -o .bin/modupay-local ./infra/local
@@ -47,6 +47,9 @@ cfn-lint:
 
 bench: ## latency, DynamoDB/SQS calls and allocations per route; binary sizes; init times
 	$(GO) run ./infra/bench
+
+sam-env: ## rewrite infra/sam/env.json (sam local's variables) from template.yaml
+	$(GO) run ./infra/sam/envjson
 
 invoke: ## make invoke FUNCTION=AuthFunction EVENT=events/auth-token.json
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2; }

@@ -1,7 +1,10 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -386,5 +389,51 @@ func TestCustomDomains(t *testing.T) {
 	}
 	if got := fmt.Sprint(tpl.Resources["HttpApi"].Properties["DisableExecuteApiEndpoint"]); got != "map[Fn::If:[HasApiDomain true false]]" {
 		t.Errorf("HttpApi.DisableExecuteApiEndpoint = %s, want !If [HasApiDomain, true, false]", got)
+	}
+}
+
+// infra/sam/env.json is what SAMLocalEnv derives from the template: an
+// entry for every function of the sandbox stage, holding only variables
+// it declares (SAM CLI ignores the others silently).
+func TestSAMLocalEnvIsCurrent(t *testing.T) {
+	tpl, err := Load(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := SAMLocalEnv(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "sam", "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]map[string]string
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("infra/sam/env.json is not what template.yaml gives: run make sam-env")
+	}
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(fns) {
+		t.Errorf("env.json has %d functions, the template %d", len(got), len(fns))
+	}
+	for _, f := range fns {
+		declared := map[string]bool{}
+		for k := range tpl.GlobalEnvironment() {
+			declared[k] = true
+		}
+		for k := range f.Environment {
+			declared[k] = true
+		}
+		for k := range got[f.LogicalID] {
+			if !declared[k] {
+				t.Errorf("env.json: %s sets %s, which it does not declare", f.LogicalID, k)
+			}
+		}
 	}
 }
