@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +114,98 @@ func TestSecretsComeFromSecretsManager(t *testing.T) {
 	if msg := err.Error(); !strings.Contains(msg, prefix+"/no-such-secret") || !strings.Contains(msg, "MODUPAY_PAGE_KEYS") ||
 		strings.Contains(msg, strings.TrimPrefix(stacktest.JWTKeys, stacktest.JWTActiveKid+":")) {
 		t.Errorf("init error %q: want the id and the variable, no value", msg)
+	}
+}
+
+// A key ring rotated in Secrets Manager is in use without a redeploy: a
+// container reads its secret again once its copy is older than
+// MODUPAY_SECRETS_TTL. The first entry of the ring signs; a key added
+// after it only verifies. Rotation: add the new key first (it signs after
+// one cache time, the old one still verifies), then drop the old one (its
+// tokens are refused after one more). A value that cannot be read or
+// parsed leaves the last good ring in use.
+func TestKeysRotateWithoutRedeploy(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	endpoint := st.Config.SQSEndpoint
+	awsCfg, err := wiring.AWSConfig(ctx, stack.Region(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := wiring.NewSecretsManager(awsCfg, endpoint)
+	id := "modupay/" + st.Resources.Prefix + "/jwt-keys"
+	k1 := "k1:" + base64.StdEncoding.EncodeToString([]byte("rotation-test-key-one-32-bytes!!"))
+	k2 := "k2:" + base64.StdEncoding.EncodeToString([]byte("rotation-test-key-two-32-bytes!!"))
+	put := func(v string) {
+		t.Helper()
+		if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(v)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(k1)}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"AWS_REGION": stack.Region(), "AWS_ACCESS_KEY_ID": stack.LocalAccessKeyID, "AWS_SECRET_ACCESS_KEY": stack.LocalSecretAccessKey,
+		"MODUPAY_STAGE": st.Config.Stage, "MODUPAY_TABLE": st.Config.Table, "MODUPAY_AUDIT_QUEUE_URL": st.Config.AuditQueueURL,
+		"MODUPAY_PUBLIC_BASE_URL": "https://pay.example.test", "MODUPAY_DYNAMODB_ENDPOINT": st.Config.DynamoDBEndpoint,
+		"MODUPAY_SQS_ENDPOINT": endpoint, "MODUPAY_SECRETSMANAGER_ENDPOINT": endpoint,
+		// As the template gives it: the secret's id, no active kid.
+		"MODUPAY_JWT_KEYS_SECRET_ID": id, "MODUPAY_JWT_ACTIVE_KID": "", "MODUPAY_SECRETS_TTL": "5m", "MODUPAY_LOCAL": "",
+	}
+	for _, s := range wiring.Secrets {
+		env[string(s)] = ""
+		if _, ok := env[s.IDVariable()]; !ok {
+			env[s.IDVariable()] = ""
+		}
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	clock := stacktest.NewClock(time.Now().UTC())
+	app, err := wiring.Load(ctx, wiring.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatalf("init: %v", err)
+	}
+	issuer := app.Credentials.Issuer
+	verifier := &auth.Verifier{Keys: issuer.Keys, Issuer: "modupay-sandbox", Audience: "modupay-api", Now: clock.Now}
+	issue := func() (token, kid string) {
+		t.Helper()
+		tok, _, err := issuer.Issue(auth.Principal{ClientID: "c-1", PartnerID: "ptn-1", Scope: auth.ScopePartner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, _, _ := strings.Cut(tok, ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(head)
+		var h struct {
+			Kid string `json:"kid"`
+		}
+		_ = json.Unmarshal(raw, &h)
+		return tok, h.Kid
+	}
+	verifies := func(tok string) bool { _, err := verifier.Verify(tok); return err == nil }
+
+	old, kid := issue()
+	if kid != "k1" {
+		t.Fatalf("signed with %q, want k1", kid)
+	}
+	put(k2 + "," + k1) // the new key first: it signs from the next refresh on
+	if _, kid = issue(); kid != "k1" {
+		t.Errorf("within the cache time: signed with %q, want still k1", kid)
+	}
+	clock.Advance(5*time.Minute + time.Second)
+	newer, kid := issue()
+	if kid != "k2" || !verifies(old) || !verifies(newer) {
+		t.Errorf("after the cache time: signed with %q; old token verifies %v, new %v", kid, verifies(old), verifies(newer))
+	}
+	put(k2) // the old key dropped
+	clock.Advance(5*time.Minute + time.Second)
+	if verifies(old) || !verifies(newer) {
+		t.Errorf("after dropping k1: old token verifies %v (want false), new %v", verifies(old), verifies(newer))
+	}
+	put("not a key ring") // a broken value is not installed
+	clock.Advance(5*time.Minute + time.Second)
+	if tok, kid := issue(); kid != "k2" || !verifies(tok) || !verifies(newer) {
+		t.Errorf("after a broken value: signed with %q; verifies %v", kid, verifies(tok))
 	}
 }

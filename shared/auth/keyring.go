@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/modupay/modupay/shared/rotating"
 )
 
 // MinKeyBytes is the minimum decoded length of an HMAC-SHA256 signing secret:
@@ -28,10 +30,29 @@ const maxKidLen = 64
 type Keyring struct {
 	active string
 	keys   map[string][]byte
+	// live, when set, is the ring kept current from its secret (Rotating):
+	// every method reads the ring it holds now.
+	live *rotating.Value[*Keyring]
+}
+
+// Rotating is a Keyring that reads its secret again once its copy is older
+// than the cache time (rotating.Value): a key added to the secret verifies,
+// and a new first entry signs, in every container within that time,
+// without a redeploy.
+func Rotating(live *rotating.Value[*Keyring]) *Keyring { return &Keyring{live: live} }
+
+// now is the ring in use.
+func (k *Keyring) now() *Keyring {
+	if k == nil || k.live == nil {
+		return k
+	}
+	return k.live.Get()
 }
 
 // ParseKeyring builds a Keyring from spec, a comma-separated list of
-// "kid:base64secret" entries, and the kid of the entry that signs new tokens.
+// "kid:base64secret" entries, and the kid of the entry that signs new
+// tokens; an empty activeKid means the first entry signs (the secret then
+// says which key signs, and a rotation needs no configuration change).
 //
 // Each secret may be encoded in standard base64 (with or without padding) or
 // URL-safe base64 (with or without padding), and must decode to at least
@@ -71,7 +92,8 @@ func ParseKeyring(spec, activeKid string) (*Keyring, error) {
 	}
 	activeKid = strings.TrimSpace(activeKid)
 	if activeKid == "" {
-		return nil, errors.New("auth: active kid is empty")
+		activeKid, _, _ = strings.Cut(strings.TrimSpace(strings.Split(spec, ",")[0]), ":")
+		activeKid = strings.TrimSpace(activeKid)
 	}
 	if _, ok := kr.keys[activeKid]; !ok {
 		if !validKid(activeKid) {
@@ -86,6 +108,7 @@ func ParseKeyring(spec, activeKid string) (*Keyring, error) {
 // ActiveKid returns the kid of the key that signs new tokens ("" for a nil or
 // zero Keyring).
 func (k *Keyring) ActiveKid() string {
+	k = k.now()
 	if k == nil {
 		return ""
 	}
@@ -94,6 +117,7 @@ func (k *Keyring) ActiveKid() string {
 
 // Kids returns every kid in the ring, sorted.
 func (k *Keyring) Kids() []string {
+	k = k.now()
 	if k == nil {
 		return nil
 	}
@@ -107,6 +131,7 @@ func (k *Keyring) Kids() []string {
 
 // String describes the ring without its secrets.
 func (k *Keyring) String() string {
+	k = k.now()
 	if k == nil {
 		return "Keyring(nil)"
 	}
@@ -118,6 +143,7 @@ func (k *Keyring) GoString() string { return k.String() }
 
 // key returns the secret for kid.
 func (k *Keyring) key(kid string) ([]byte, bool) {
+	k = k.now()
 	if k == nil {
 		return nil, false
 	}
@@ -128,6 +154,7 @@ func (k *Keyring) key(kid string) ([]byte, bool) {
 // activeKey returns the signing kid and secret, or ok=false for a nil or zero
 // Keyring.
 func (k *Keyring) activeKey() (kid string, key []byte, ok bool) {
+	k = k.now()
 	if k == nil || k.active == "" {
 		return "", nil, false
 	}

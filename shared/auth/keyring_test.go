@@ -23,6 +23,7 @@ func TestParseKeyring(t *testing.T) {
 		{"single url padded", "k1:" + base64.URLEncoding.EncodeToString(raw), "k1", []string{"k1"}, "k1"},
 		{"two keys, second active", "2025-01:" + b64(keyOld) + ",2026-01:" + b64(keyNew), "2026-01", []string{"2025-01", "2026-01"}, "2026-01"},
 		{"whitespace tolerated", " a.b_c-D : " + b64(keyOld) + " ,\tz:" + b64(keyNew) + "\n", " z ", []string{"a.b_c-D", "z"}, "z"},
+		{"no active kid: the first entry signs", "2026-01:" + b64(keyNew) + ",2025-01:" + b64(keyOld), "", []string{"2025-01", "2026-01"}, "2026-01"},
 		{"64-char kid", strings.Repeat("k", 64) + ":" + b64(keyOld), strings.Repeat("k", 64), []string{strings.Repeat("k", 64)}, strings.Repeat("k", 64)},
 	}
 	for _, tt := range tests {
@@ -76,7 +77,6 @@ func TestParseKeyringErrors(t *testing.T) {
 		{"mixed alphabets", "k:" + "ab+-" + secretText, "k", "secret is not valid base64"},
 		{"empty secret", "k:", "k", `secret decodes to 0 bytes, need at least 32`},
 		{"short secret", "k:" + short, "k", `entry 1 (kid "k"): secret decodes to 31 bytes, need at least 32`},
-		{"empty active", "k:" + secretText, "", "active kid is empty"},
 		{"active missing", "k:" + secretText, "other", `active kid "other" is not in the keyring`},
 		{"active invalid and missing", "k:" + secretText, "a\nb", "active kid is not in the keyring"},
 	}

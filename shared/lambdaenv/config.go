@@ -11,6 +11,7 @@
 package lambdaenv
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -54,6 +55,13 @@ type Config struct {
 	AuditArchiveBucket string
 	AuditArchiveDir    string
 	S3Endpoint         string // empty in AWS; a local S3 (moto) for tests
+	// Refresh reads a secret again (set by secrets.Resolve for the secrets
+	// it fetched; nil when the values were given, as locally): the key rings
+	// are then read again after SecretsTTL, so a rotation needs no deploy.
+	Refresh func(ctx context.Context, s Secret) (string, error)
+	// SecretsTTL is how long a container keeps a key ring before reading
+	// its secret again (MODUPAY_SECRETS_TTL, a Go duration; default 5m).
+	SecretsTTL time.Duration
 	// SandboxBankTable is the sandbox bank's own table (the template's
 	// SandboxBankTable, sandbox stage only).
 	SandboxBankTable string
@@ -67,6 +75,17 @@ type Config struct {
 	// never by the template: only there may page URLs follow the origin the
 	// API was called on, and webhook endpoints be on loopback.
 	Local bool
+}
+
+// DefaultSecretsTTL is how long a container keeps a key ring read from
+// Secrets Manager: a rotation is in use everywhere within it.
+const DefaultSecretsTTL = 5 * time.Minute
+
+func durationEnv(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 // ConfigFromEnv reads the MODUPAY_* variables the template declares.
@@ -95,6 +114,7 @@ func ConfigFromEnv() Config {
 		AuditArchiveDir:    os.Getenv("MODUPAY_AUDIT_ARCHIVE_DIR"),
 		S3Endpoint:         os.Getenv("MODUPAY_S3_ENDPOINT"),
 		SandboxBankTable:   os.Getenv("MODUPAY_SANDBOX_BANK_TABLE"),
+		SecretsTTL:         durationEnv("MODUPAY_SECRETS_TTL", DefaultSecretsTTL),
 		SecretIDs:          secretIDsFromEnv(),
 		Local:              os.Getenv("MODUPAY_LOCAL") == "1",
 

@@ -128,20 +128,21 @@ func New(cfg Config, o Options) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	k, err := parseKeys(cfg)
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	}
+	k, err := parseKeys(cfg, log, o.Now)
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Config: cfg, Now: o.Now, NewID: o.NewID, Log: o.Log, Webhooks: o.Webhooks,
+	e := &Env{Config: cfg, Now: o.Now, NewID: o.NewID, Log: log, Webhooks: o.Webhooks,
 		DynamoDBAPIOptions: o.DynamoDBAPIOptions, keys: k, shared: map[string]*sharedValue{}}
 	if e.Now == nil {
 		e.Now = time.Now
 	}
 	if e.NewID == nil {
 		e.NewID = NewID
-	}
-	if e.Log == nil {
-		e.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
 	e.Limits = DefaultRateLimits()
 	if o.RateLimits != nil {

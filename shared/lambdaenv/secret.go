@@ -1,13 +1,17 @@
 package lambdaenv
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/pagetoken"
+	"github.com/modupay/modupay/shared/rotating"
 )
 
 // Secret is a secret of the environment, named by its variable.
@@ -90,18 +94,26 @@ type keys struct {
 	missing requirements
 }
 
-func parseKeys(cfg Config) (keys, error) {
+func parseKeys(cfg Config, log *slog.Logger, now func() time.Time) (keys, error) {
 	var k keys
 	var err error
 	if cfg.JWTKeys == "" {
 		k.missing.jwt = NotSet(SecretJWTKeys)
 	} else if k.jwt, err = auth.ParseKeyring(cfg.JWTKeys, cfg.JWTActiveKid); err != nil {
 		return k, fmt.Errorf("MODUPAY_JWT_KEYS: %w", err)
+	} else if cfg.Refresh != nil {
+		k.jwt = auth.Rotating(rotatingFrom(cfg, log, now, SecretJWTKeys, k.jwt, func(spec string) (*auth.Keyring, error) {
+			return auth.ParseKeyring(spec, cfg.JWTActiveKid)
+		}))
 	}
 	if cfg.PageKeys == "" {
 		k.missing.page = NotSet(SecretPageKeys)
 	} else if k.page, err = pageTokens(cfg.PageKeys, cfg.PageActiveKid); err != nil {
 		return k, fmt.Errorf("MODUPAY_PAGE_KEYS: %w", err)
+	} else if cfg.Refresh != nil {
+		k.page = pagetoken.Rotating(rotatingFrom(cfg, log, now, SecretPageKeys, k.page, func(spec string) (*pagetoken.Sealer, error) {
+			return pageTokens(spec, cfg.PageActiveKid)
+		}))
 	}
 	if cfg.CSRFKey == "" {
 		k.missing.csrf = NotSet(SecretCSRFKey)
@@ -160,10 +172,27 @@ func decodeSecret(b64 string) ([]byte, error) {
 // the JWT ring but independent of it: rotating the page keys keeps old pages
 // readable while their kid stays in the ring, and after that their tokens
 // are still found through their lookup item.
+// rotatingFrom keeps the value parsed from secret s current: read again
+// from Secrets Manager once older than cfg.SecretsTTL; a read or a value
+// that fails keeps the last good one and is logged (naming the secret,
+// never its value).
+func rotatingFrom[T any](cfg Config, log *slog.Logger, now func() time.Time, s Secret, initial T, parse func(string) (T, error)) *rotating.Value[T] {
+	ttl := cfg.SecretsTTL
+	if ttl <= 0 {
+		ttl = DefaultSecretsTTL
+	}
+	return rotating.New(initial, func(ctx context.Context) (string, error) { return cfg.Refresh(ctx, s) }, parse, ttl, now,
+		func(err error) {
+			log.Warn("secret refresh failed: the last good value stays in use", slog.String("secret", string(s)), slog.String("error", err.Error()))
+		})
+}
+
 func pageTokens(spec, active string) (*pagetoken.Sealer, error) {
-	if _, err := auth.ParseKeyring(spec, active); err != nil {
+	ring, err := auth.ParseKeyring(spec, active)
+	if err != nil {
 		return nil, err
 	}
+	active = ring.ActiveKid()
 	secrets := map[string][]byte{}
 	for _, part := range strings.Split(spec, ",") {
 		kid, b64, ok := strings.Cut(strings.TrimSpace(part), ":")

@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/modupay/modupay/shared/rotating"
 )
 
 // Keys are what a page reads.
@@ -33,6 +35,19 @@ type Keys struct {
 type Sealer struct {
 	active string
 	aeads  map[string]cipher.AEAD
+	// live, when set, is the ring kept current from its secret (Rotating).
+	live *rotating.Value[*Sealer]
+}
+
+// Rotating is a Sealer that reads its key ring again once its copy is older
+// than the cache time (rotating.Value).
+func Rotating(live *rotating.Value[*Sealer]) *Sealer { return &Sealer{live: live} }
+
+func (s *Sealer) now() *Sealer {
+	if s.live == nil {
+		return s
+	}
+	return s.live.Get()
 }
 
 // New derives one AES-256 key per kid from the given secrets (the service's
@@ -59,6 +74,7 @@ func New(secrets map[string][]byte, active string) (*Sealer, error) {
 
 // Seal makes a token: "<kid>.<base64url(nonce|ciphertext)>".
 func (s *Sealer) Seal(k Keys) (string, error) {
+	s = s.now()
 	plain, err := json.Marshal(k)
 	if err != nil {
 		return "", err
@@ -74,6 +90,7 @@ func (s *Sealer) Seal(k Keys) (string, error) {
 
 // Open returns the keys of a token sealed by this ring, or false.
 func (s *Sealer) Open(token string) (Keys, bool) {
+	s = s.now()
 	kid, body, ok := strings.Cut(token, ".")
 	aead := s.aeads[kid]
 	if !ok || aead == nil || len(body) > 1024 {

@@ -100,6 +100,23 @@ func Resolve(ctx context.Context, cfg lambdaenv.Config, sm Getter) (lambdaenv.Co
 		}
 		*cfg.SecretField(r.secret) = r.value
 	}
+	// What was fetched here is read again later, so a rotated key reaches
+	// this container without a redeploy (lambdaenv.Config.Refresh).
+	fetchedIDs := map[lambdaenv.Secret]string{}
+	for _, s := range todo {
+		fetchedIDs[s] = cfg.SecretIDs[s]
+	}
+	cfg.Refresh = func(ctx context.Context, s lambdaenv.Secret) (string, error) {
+		id, ok := fetchedIDs[s]
+		if !ok {
+			return "", fmt.Errorf("%s was not fetched from Secrets Manager", s)
+		}
+		v, err := fetchSecret(ctx, sm, id)
+		if err != nil {
+			return "", fmt.Errorf("%s: secret %q: %w", s, id, err)
+		}
+		return v, nil
+	}
 	return cfg, errors.Join(errs...)
 }
 
