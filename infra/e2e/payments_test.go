@@ -107,7 +107,7 @@ func TestPaymentLinks(t *testing.T) {
 		t.Errorf("deactivated link = %v", d)
 	}
 	iw.do(exchange{method: "POST", route: "/v1/payment_links/{link_id}/deactivate", path: "/v1/payment_links/" + l2["id"].(string) + "/deactivate", header: iw.h(), status: 409})
-	if got := iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + l2["payment_intent_id"].(string), header: iw.h(), status: 200}).json(t)["status"]; got != "canceled" {
+	if got := iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + l2["payment_intent_id"].(string), header: iw.h(), status: 200}).json(t)["status"]; got != "cancelled" {
 		t.Errorf("intent after deactivation: %v", got)
 	}
 	iw.do(exchange{method: "DELETE", route: "/v1/departments/{dept_id}/bank_accounts/{bank_account_id}", path: deptPath(iw.dept, "/bank_accounts/", acct), header: bearer(iw.token), status: 204})
@@ -202,7 +202,7 @@ func TestPayerPaysInvoiceEndToEnd(t *testing.T) {
 	iw.link(linkBody(inv2, ""), 201)
 }
 
-// The schedule expires links past their time: the intent is canceled, the
+// The schedule expires links past their time: the intent is cancelled, the
 // amount is free again, and the page says the link is inactive.
 func TestPaymentLinksExpire(t *testing.T) {
 	iw := newInvoiceWorld(t)
@@ -228,7 +228,7 @@ func TestPaymentLinksExpire(t *testing.T) {
 	if got := iw.do(exchange{method: "GET", route: "/v1/payment_links/{link_id}", path: "/v1/payment_links/" + l["id"].(string), header: iw.h(), status: 200}).json(t)["status"]; got != "expired" {
 		t.Errorf("after its time the link is %v", got)
 	}
-	if got := iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + l["payment_intent_id"].(string), header: iw.h(), status: 200}).json(t)["status"]; got != "canceled" {
+	if got := iw.do(exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + l["payment_intent_id"].(string), header: iw.h(), status: 200}).json(t)["status"]; got != "cancelled" {
 		t.Errorf("its intent is %v", got)
 	}
 	page := l["payment_page_url"].(string)

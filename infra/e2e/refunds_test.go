@@ -237,6 +237,7 @@ func TestRefundsEndToEnd(t *testing.T) {
 	}
 	var refunds []map[string]any
 	for i, s := range steps {
+		iw.clock.Advance(time.Second) // timestamps are whole seconds: one refund per second
 		created := iw.createRefund(s.body, 201).json(t)
 		id, _ := created["id"].(string)
 		if !strings.HasPrefix(id, "ref-") || created["status"] != "pending" || created["amount"] != s.amount || created["reason"] != s.reason ||
@@ -287,6 +288,7 @@ func TestRefundsEndToEnd(t *testing.T) {
 	// A second payment, from the IBAN whose refunds wait for the
 	// organisation: its refund stays in requires_action, for the filters.
 	inv2, pi2 := iw.paidIntent(t, ibanRefundRequiresOrg)
+	iw.clock.Advance(time.Second)
 	waiting := iw.createRefund(refundBody(pi2, 2000, "Trop-perçu"), 201).json(t)
 	iw.waitRefund(t, waiting["id"].(string), "requires_action")
 	refunds = append(refunds, iw.refund(waiting["id"].(string)))
@@ -431,7 +433,7 @@ func TestRefundFailedAtTheBank(t *testing.T) {
 
 // A refund that Aiia cannot pay out waits for the organisation, with the
 // action it expects: the organisation confirms it paid the payer itself
-// (succeeded, with the effects of any refund), or cancels it (canceled,
+// (succeeded, with the effects of any refund), or cancels it (cancelled,
 // its amount given back).
 func TestRefundRequiresAction(t *testing.T) {
 	iw := newInvoiceWorld(t)
@@ -464,13 +466,13 @@ func TestRefundRequiresAction(t *testing.T) {
 	iw.refundAction(id, "confirm", 409)
 	iw.refundAction(id, "cancel", 409)
 
-	// Another, canceled: its amount is given back.
+	// Another, cancelled: its amount is given back.
 	other := iw.createRefund(refundBody(pi, 5000, "Erreur"), 201).json(t)
 	oid := other["id"].(string)
 	iw.waitRefund(t, oid, "requires_action")
-	canceled := iw.refundAction(oid, "cancel", 200).json(t)
-	if canceled["status"] != "canceled" || canceled["completed_at"] == nil || canceled["next_action"] != nil {
-		t.Errorf("canceled refund = %v", canceled)
+	cancelled := iw.refundAction(oid, "cancel", 200).json(t)
+	if cancelled["status"] != "cancelled" || cancelled["completed_at"] == nil || cancelled["next_action"] != nil {
+		t.Errorf("cancelled refund = %v", cancelled)
 	}
 	iw.refundAction(oid, "cancel", 409)
 	iw.refundAction(oid, "confirm", 409)
@@ -490,7 +492,7 @@ func TestRefundRequiresAction(t *testing.T) {
 	for _, l := range iw.intentRefunds(pi) {
 		statuses = append(statuses, fmt.Sprint(l["status"]))
 	}
-	if fmt.Sprint(statuses) != "[succeeded canceled requires_action]" {
+	if fmt.Sprint(statuses) != "[succeeded cancelled requires_action]" {
 		t.Errorf("the intent's refunds: %v", statuses)
 	}
 }

@@ -48,6 +48,10 @@ func newReceiver(t *testing.T, answer func(n int) (int, time.Duration)) *receive
 	r := &receiver{answer: answer}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
+		// Payloads show the guide's forms too (whole seconds, "cancelled").
+		if problem := wireFormProblem("", body); problem != "" {
+			t.Errorf("webhook payload: %s", problem)
+		}
 		r.mu.Lock()
 		r.got = append(r.got, hookRequest{header: req.Header.Clone(), body: body})
 		n := len(r.got)

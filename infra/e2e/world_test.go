@@ -293,10 +293,59 @@ func (w *world) doWith(client *http.Client, ex exchange) answer {
 	if a.header.Get("X-Request-Id") == "" {
 		t.Errorf("%s %s: no X-Request-Id", ex.method, ex.path)
 	}
+	if problem := wireFormProblem(ex.path, a.body); problem != "" {
+		t.Errorf("%s %s: %s", ex.method, ex.path, problem)
+	}
 	w.mu.Lock()
 	w.seen[ex.method+" "+ex.route] = true
 	w.mu.Unlock()
 	return a
+}
+
+// wireFormProblem checks, in every JSON answer of the suite, the forms the
+// integration guide shows: timestamps in whole seconds of UTC
+// ("2024-02-01T10:30:15Z"; seed 003's payment orders keep that document's
+// milliseconds, always ".000Z", in their answers, events and audit
+// entries), and one spelling of the status "cancelled". The OpenAPI
+// document is not checked: its examples quote the guides.
+func wireFormProblem(path string, body []byte) string {
+	var v any
+	if strings.HasPrefix(path, "/api-docs") || json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	const seed003 = true // ".000Z" is seed 003's form; RFC3339Nano never writes it
+	var problem string
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				walk(k, e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(key, e)
+			}
+		case string:
+			if x == "canceled" {
+				problem = fmt.Sprintf("%s is %q, spelled cancelled everywhere else", key, x)
+			}
+			if _, err := time.Parse(time.RFC3339Nano, x); err != nil || len(x) < 20 {
+				return
+			}
+			frac := strings.Contains(x, ".")
+			switch {
+			case !strings.HasSuffix(x, "Z"):
+				problem = fmt.Sprintf("%s = %s is not in UTC", key, x)
+			case seed003 && frac && !strings.HasSuffix(x, ".000Z"):
+				problem = fmt.Sprintf("%s = %s has a fraction of a second", key, x)
+			case !seed003 && frac:
+				problem = fmt.Sprintf("%s = %s has a fraction of a second", key, x)
+			}
+		}
+	}
+	walk("", v)
+	return problem
 }
 
 func bearer(token string, kv ...string) map[string]string {

@@ -18,7 +18,7 @@ func Client(e *lambdaenv.Env) *aiia.Client {
 // page starts payments with it, the poller follows them.
 func Flow(e *lambdaenv.Env) *payment.Flow {
 	return lambdaenv.Shared(e, "payment.Flow", func() *payment.Flow {
-		flow := &payment.Flow{Store: table.Store(e), Bank: Bank{Provider: Client(e)}, Tokens: e.PageTokens(), Now: e.Now, NewID: e.NewID}
+		flow := &payment.Flow{Store: table.Store(e), Bank: Bank{Provider: Client(e)}, Tokens: e.PageTokens(), Now: e.Stamp, NewID: e.NewID}
 		if !e.Config.Mode().Strict {
 			// No card processor is configured for production; the sandbox simulates
 			// one with documented test cards.
@@ -33,7 +33,7 @@ func Flow(e *lambdaenv.Env) *payment.Flow {
 func RefundService(e *lambdaenv.Env) *refund.Service {
 	return lambdaenv.Shared(e, "refund.Service/follower", func() *refund.Service {
 		flow := Flow(e)
-		s := &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Now, NewID: e.NewID,
+		s := &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Stamp, NewID: e.NewID,
 			Providers: map[string]refund.Provider{payment.MethodSEPA: Refunds{Provider: flow.Bank.(Bank).Provider}}}
 		if flow.Cards != nil {
 			s.Providers[payment.MethodCard] = refund.Cards{Processor: flow.Cards}

@@ -51,7 +51,7 @@ func payoutStatus(p aiia.Payout) paymentorder.PayoutStatus {
 // provider: the poller follows executed orders with it.
 func PaymentOrderFollower(e *lambdaenv.Env) *paymentorder.Service {
 	return lambdaenv.Shared(e, "paymentorder.Service/follower", func() *paymentorder.Service {
-		return &paymentorder.Service{Store: table.Store(e).PaymentOrders, Now: e.Now, NewID: e.NewID,
+		return &paymentorder.Service{Store: table.Store(e).PaymentOrders, Now: e.Stamp, NewID: e.NewID,
 			Payouts: Payouts{Provider: Client(e)}}
 	})
 }

@@ -17,7 +17,7 @@ func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	flow := aiiabank.Flow(e)
 	pollQueue := queues.Publisher(e, e.Config.AiiaPollQueueURL)
 	p := &Poller{Poll: flow.Poll, FollowRefund: aiiabank.RefundService(e).Follow,
-		FollowOrder: aiiabank.PaymentOrderFollower(e).Follow, Onboard: flow.Onboard, Park: table.Store(e).Park, Now: e.Now, Log: e.Log,
+		FollowOrder: aiiabank.PaymentOrderFollower(e).Follow, Onboard: flow.Onboard, Park: table.Store(e).Park, Now: e.Stamp, Log: e.Log,
 		Requeue: func(ctx context.Context, m Message, delay time.Duration) error {
 			b, err := json.Marshal(m)
 			if err != nil {

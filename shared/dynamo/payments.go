@@ -171,14 +171,14 @@ func (s *Payments) ListLinks(ctx context.Context, partnerID, orgID string, q lis
 // EndLink moves the link (conditional on its version) and its intent
 // (conditional on theirs) to their end states, releases the account, and
 // updates the page token, with the events.
-func (s *Payments) EndLink(ctx context.Context, l payment.Link, status string, canceled *payment.Intent, evs []event.Event) error {
+func (s *Payments) EndLink(ctx context.Context, l payment.Link, status string, cancelled *payment.Intent, evs []event.Event) error {
 	const op = "dynamo.end_payment_link"
 	tx := s.tx()
 	tx.Put("link", toLinkItem(l), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(l.Version - 1)}})
-	if canceled != nil {
-		tx.putIntent("intent", *canceled)
+	if cancelled != nil {
+		tx.putIntent("intent", *cancelled)
 	} else {
-		// Not canceled: the intent must have failed already.
+		// Not cancelled: the intent must have failed already.
 		tx.ConditionCheck("intent", key(intentPK(l.PartnerID, l.OrgID, l.PaymentIntentID), skIntent),
 			cond{expr: "#status = :failed", names: map[string]string{"#status": "status"},
 				values: map[string]types.AttributeValue{":failed": str(payment.IntentFailed)}})

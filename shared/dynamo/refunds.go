@@ -185,7 +185,7 @@ func (s *Refunds) UpdateRefund(ctx context.Context, r refund.Refund, evs []event
 }
 
 // ReleaseRefund writes a refund that ended without money moving (failed,
-// canceled) and gives its amount back to the intent's reservation, in one
+// cancelled) and gives its amount back to the intent's reservation, in one
 // transaction: the refund's version condition makes the release happen once.
 func (s *Refunds) ReleaseRefund(ctx context.Context, r refund.Refund, evs []event.Event) error {
 	const op = "dynamo.release_refund"

@@ -249,7 +249,7 @@ func TestCreateRefundRefusalsWriteNothing(t *testing.T) {
 		}
 	}
 
-	for _, status := range []string{payment.IntentPending, "processing", payment.IntentFailed, payment.IntentCanceled} {
+	for _, status := range []string{payment.IntentPending, "processing", payment.IntentFailed, payment.IntentCancelled} {
 		moved := pending
 		if status != payment.IntentPending {
 			moved.Status, moved.Version = status, pending.Version+1

@@ -391,14 +391,14 @@ func TestPaymentLinkConditions(t *testing.T) {
 		outcome{target: payment.ErrLinkChanged})
 	staleLink := ended
 	staleLink.Version = 5
-	canceled := pi
-	canceled.Status, canceled.Version = payment.IntentCanceled, 2
-	check(t, "end a link at a stale version", s.EndLink(ctx, staleLink, payment.LinkExpired, &canceled, []event.Event{ev(t)}), outcome{target: payment.ErrLinkChanged})
-	staleIntent := canceled
+	cancelled := pi
+	cancelled.Status, cancelled.Version = payment.IntentCancelled, 2
+	check(t, "end a link at a stale version", s.EndLink(ctx, staleLink, payment.LinkExpired, &cancelled, []event.Event{ev(t)}), outcome{target: payment.ErrLinkChanged})
+	staleIntent := cancelled
 	staleIntent.Version = 7
 	check(t, "cancel an intent at a stale version", s.EndLink(ctx, ended, payment.LinkExpired, &staleIntent, []event.Event{ev(t)}), outcome{target: payment.ErrLinkChanged})
-	check(t, "end the link, canceling its intent", s.EndLink(ctx, ended, payment.LinkExpired, &canceled, []event.Event{ev(t)}), ok)
-	check(t, "end it again", s.EndLink(ctx, ended, payment.LinkExpired, &canceled, []event.Event{ev(t)}), outcome{target: payment.ErrLinkChanged})
+	check(t, "end the link, canceling its intent", s.EndLink(ctx, ended, payment.LinkExpired, &cancelled, []event.Event{ev(t)}), ok)
+	check(t, "end it again", s.EndLink(ctx, ended, payment.LinkExpired, &cancelled, []event.Event{ev(t)}), outcome{target: payment.ErrLinkChanged})
 	// Released: the account can go now.
 	check(t, "delete the account once the link ended", s.DeleteBankAccount(ctx, d, a, ev(t)), ok)
 }

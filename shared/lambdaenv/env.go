@@ -215,6 +215,13 @@ func (e *Env) JWTKeys() *auth.Keyring { return e.keys.jwt }
 // PageTokens seals and opens payment page tokens (nil when MODUPAY_PAGE_KEYS is absent).
 func (e *Env) PageTokens() *pagetoken.Sealer { return e.keys.page }
 
+// Stamp is the clock of the domain services: the time they record and
+// show (created_at, updated_at, completed_at, events, webhook payloads) is
+// in whole seconds, UTC, as the integration guide shows it
+// ("2024-02-01T10:30:15Z"). Durations and ordering never rely on it: ids
+// (UUIDv7) order events, and the edge times requests with Now.
+func (e *Env) Stamp() time.Time { return e.Now().UTC().Truncate(time.Second) }
+
 // CSRFKey signs the checkout form (nil when MODUPAY_CSRF_KEY is absent).
 func (e *Env) CSRFKey() []byte { return e.keys.csrf }
 

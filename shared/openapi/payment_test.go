@@ -46,13 +46,13 @@ func TestPaymentExamplesAreRendered(t *testing.T) {
 	}
 	deactivated := guideLink()
 	deactivated.Status = payment.LinkDeactivated
-	canceled := guideIntent()
-	canceled.Status, canceled.UpdatedAt = payment.IntentCanceled, time.Date(2024, 2, 1, 11, 5, 0, 0, time.UTC)
+	cancelled := guideIntent()
+	cancelled.Status, cancelled.UpdatedAt = payment.IntentCancelled, time.Date(2024, 2, 1, 11, 5, 0, 0, time.UTC)
 	for name, want := range map[string]any{
 		"PaymentLinkActive":      guideLink(),
 		"PaymentLinkDeactivated": deactivated,
 		"PaymentIntentCreated":   guideIntent(),
-		"PaymentIntentCanceled":  canceled,
+		"PaymentIntentCanceled":  cancelled,
 	} {
 		ex := doc.Components.Examples[name]
 		if ex == nil || ex.Value == nil {
@@ -163,7 +163,7 @@ func TestValidatePaymentResponses(t *testing.T) {
 		}), false},
 		{"an unknown link status", "GET", lp, 200, edit(t, mustJSON(t, link), func(m map[string]any) { m["status"] = "paid" }), false},
 		{"a zero amount", "GET", lp, 200, edit(t, mustJSON(t, link), func(m map[string]any) { m["amount"] = 0 }), false},
-		{"an unknown intent status", "GET", ip, 200, edit(t, mustJSON(t, pi), func(m map[string]any) { m["status"] = "cancelled" }), false},
+		{"an unknown intent status (the spelling before 1.7.0)", "GET", ip, 200, edit(t, mustJSON(t, pi), func(m map[string]any) { m["status"] = "canceled" }), false},
 		{"an unknown aiia_status", "GET", ip, 200, edit(t, mustJSON(t, pi), func(m map[string]any) { m["aiia_status"] = "PAYMENT_EXECUTED_CREDITED" }), false},
 		{"completed_at absent rather than null", "GET", ip, 200, edit(t, mustJSON(t, pi), func(m map[string]any) { delete(m, "completed_at") }), false},
 		{"selected_payment_method null", "GET", ip, 200, edit(t, mustJSON(t, pi), func(m map[string]any) { m["selected_payment_method"] = nil }), false},

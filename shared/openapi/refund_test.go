@@ -57,7 +57,7 @@ func TestRefundExamplesAreRendered(t *testing.T) {
 		"RefundRequiresAction":           waiting,
 		"RefundFailed":                   ended(pending, refund.StatusFailed, "compte du payeur clôturé", pending.CreatedAt.Add(7*time.Second)),
 		"RefundConfirmed":                ended(waiting, refund.StatusSucceeded, "", next),
-		"RefundCanceled":                 ended(waiting, refund.StatusCanceled, "canceled by the organization", next),
+		"RefundCanceled":                 ended(waiting, refund.StatusCancelled, "cancelled by the organization", next),
 		"PaymentIntentPartiallyRefunded": paid,
 	} {
 		ex := doc.Components.Examples[name]
@@ -111,7 +111,7 @@ func TestValidateRefundResponses(t *testing.T) {
 	waiting := r
 	waiting.Status, waiting.NextAction = refund.StatusRequiresAction, &refund.Action{Type: "collect_payer_account", Message: "ask the payer"}
 	succeeded := ended(r, refund.StatusSucceeded, "", r.CreatedAt.Add(time.Minute))
-	canceled := ended(waiting, refund.StatusCanceled, "canceled by the organization", r.CreatedAt.Add(time.Hour))
+	cancelled := ended(waiting, refund.StatusCancelled, "cancelled by the organization", r.CreatedAt.Add(time.Hour))
 	uncounted := httpapi.NewList(httpapi.PageRequest{Page: 1, Size: 20}, listing.Page[refund.Refund]{Items: []refund.Refund{r}, Next: "abc", Total: -1},
 		func(x refund.Refund) refund.Refund { return x })
 	counted := httpapi.NewList(httpapi.PageRequest{Page: 1, Size: 20}, listing.Page[refund.Refund]{Items: []refund.Refund{r, succeeded}, Total: 2},
@@ -137,7 +137,7 @@ func TestValidateRefundResponses(t *testing.T) {
 		{"refund waiting", "GET", rp, 200, mustJSON(t, waiting), true},
 		{"refund succeeded", "GET", rp, 200, mustJSON(t, succeeded), true},
 		{"refund confirmed", "POST", rp + "/confirm", 200, mustJSON(t, succeeded), true},
-		{"refund canceled", "POST", rp + "/cancel", 200, mustJSON(t, canceled), true},
+		{"refund cancelled", "POST", rp + "/cancel", 200, mustJSON(t, cancelled), true},
 		{"a page of refunds", "GET", "/v1/refunds", 200, mustJSON(t, uncounted), true},
 		{"an intent's refunds through the filter, counted", "GET", "/v1/refunds", 200, mustJSON(t, counted), true},
 		{"an intent's refunds", "GET", ip, 200, lines, true},

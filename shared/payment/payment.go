@@ -24,7 +24,7 @@ const (
 )
 
 // Intent statuses: created → pending (method chosen) → processing (transfer
-// initiated at Aiia) → succeeded | failed; canceled when its link ends first;
+// initiated at Aiia) → succeeded | failed; cancelled when its link ends first;
 // partially_refunded | refunded later.
 const (
 	IntentCreated           = "created"
@@ -32,14 +32,14 @@ const (
 	IntentProcessing        = "processing"
 	IntentSucceeded         = "succeeded"
 	IntentFailed            = "failed"
-	IntentCanceled          = "canceled"
+	IntentCancelled         = "cancelled" // the guide's spelling of every status (1.7.0; "canceled" before, never in production)
 	IntentPartiallyRefunded = "partially_refunded"
 	IntentRefunded          = "refunded"
 )
 
 var intentTransitions = map[string]map[string]bool{
-	IntentCreated:           {IntentPending: true, IntentCanceled: true},
-	IntentPending:           {IntentProcessing: true, IntentPending: true, IntentCanceled: true, IntentFailed: true},
+	IntentCreated:           {IntentPending: true, IntentCancelled: true},
+	IntentPending:           {IntentProcessing: true, IntentPending: true, IntentCancelled: true, IntentFailed: true},
 	IntentProcessing:        {IntentSucceeded: true, IntentFailed: true},
 	IntentSucceeded:         {IntentPartiallyRefunded: true, IntentRefunded: true},
 	IntentPartiallyRefunded: {IntentPartiallyRefunded: true, IntentRefunded: true},
@@ -118,9 +118,9 @@ type Store interface {
 	GetLink(ctx context.Context, partnerID, orgID, linkID string) (Link, error)
 	ListLinks(ctx context.Context, partnerID, orgID string, q listing.Query, invoiceID, status string) (listing.Page[Link], error)
 	// EndLink moves an active link to status (deactivated, expired) and, when
-	// given, its intent to canceled, releasing the account and the invoice's
+	// given, its intent to cancelled, releasing the account and the invoice's
 	// reserved amount, in one transaction.
-	EndLink(ctx context.Context, l Link, status string, canceled *Intent, evs []event.Event) error
+	EndLink(ctx context.Context, l Link, status string, cancelled *Intent, evs []event.Event) error
 	GetIntent(ctx context.Context, partnerID, orgID, intentID string) (Intent, error)
 	ListIntents(ctx context.Context, partnerID, orgID, invoiceID string) ([]Intent, error)
 	GetInvoice(ctx context.Context, partnerID, orgID, invoiceID string) (invoice.Invoice, error)

@@ -227,7 +227,7 @@ func (s *Service) ListLinks(ctx context.Context, partnerID, orgID string, q list
 }
 
 // Deactivate ends an active link whose transfer has not started; its intent
-// is canceled. A link being paid (intent processing) waits for the bank.
+// is cancelled. A link being paid (intent processing) waits for the bank.
 func (s *Service) Deactivate(ctx context.Context, partnerID, orgID, id string, actor event.Actor) (Link, error) {
 	return s.end(ctx, "payment_link.deactivate", partnerID, orgID, id, LinkDeactivated, "payment_link.deactivated", actor)
 }
@@ -245,8 +245,8 @@ func (s *Service) end(ctx context.Context, op, partnerID, orgID, id, status, eve
 		return Link{}, apperr.Wrap(op, err)
 	}
 	// A failed transfer leaves its intent as it is (final); an open intent is
-	// canceled with its link; a transfer under way must end first.
-	if pi.Status != IntentFailed && !CanTransition(pi.Status, IntentCanceled) {
+	// cancelled with its link; a transfer under way must end first.
+	if pi.Status != IntentFailed && !CanTransition(pi.Status, IntentCancelled) {
 		return Link{}, apperr.E(op, apperr.Conflict, "a transfer is "+pi.Status+" on this link: it cannot end now")
 	}
 	now := s.Now().UTC()
@@ -260,17 +260,17 @@ func (s *Service) end(ctx context.Context, op, partnerID, orgID, id, status, eve
 		return Link{}, apperr.Wrap(op, err)
 	}
 	evs := []event.Event{linkEv}
-	var canceled *Intent
+	var cancelled *Intent
 	if pi.Status != IntentFailed {
 		prevIntent := pi
-		pi.Status, pi.UpdatedAt, pi.Version = IntentCanceled, now, pi.Version+1
+		pi.Status, pi.UpdatedAt, pi.Version = IntentCancelled, now, pi.Version+1
 		piEv, err := IntentEvent(s.NewID("evt"), now, actor, prevIntent, pi)
 		if err != nil {
 			return Link{}, apperr.Wrap(op, err)
 		}
-		evs, canceled = append(evs, piEv), &pi
+		evs, cancelled = append(evs, piEv), &pi
 	}
-	if err := s.Store.EndLink(ctx, l, status, canceled, evs); err != nil {
+	if err := s.Store.EndLink(ctx, l, status, cancelled, evs); err != nil {
 		return Link{}, apperr.Wrap(op, err)
 	}
 	return l, nil
@@ -305,7 +305,7 @@ func (s *Service) ListIntents(ctx context.Context, partnerID, orgID, invoiceID s
 }
 
 // ExpireLinks ends every active link past its expiry time (payment_link.expired,
-// its open intent canceled, its amount released). A link whose transfer is
+// its open intent cancelled, its amount released). A link whose transfer is
 // under way is left to the bank's answer. Idempotent and safe to run twice:
 // each end is conditional on the link's version.
 func (s *Service) ExpireLinks(ctx context.Context) (int, error) {

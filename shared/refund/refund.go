@@ -9,7 +9,7 @@
 // reserved refund amount; a refund is accepted by one transaction that
 // raises it on condition that it stays within the amount (and writes the
 // refund and its event), so fifty concurrent requests accept exactly as
-// many as fit. A failed or canceled refund releases its amount; a succeeded
+// many as fit. A failed or cancelled refund releases its amount; a succeeded
 // one moves it to refunded_amount and takes it off the invoice's
 // amount_paid, in one transaction with its events.
 //
@@ -32,17 +32,17 @@ import (
 
 // Refund statuses: pending → succeeded | failed | requires_action;
 // requires_action → succeeded (the organisation confirms it paid the payer
-// itself) | canceled.
+// itself) | cancelled.
 const (
 	StatusPending        = "pending"
 	StatusRequiresAction = "requires_action"
 	StatusSucceeded      = "succeeded"
 	StatusFailed         = "failed"
-	StatusCanceled       = "canceled"
+	StatusCancelled      = "cancelled" // the guide's spelling of every status (1.7.0; "canceled" before, never in production)
 )
 
 // Statuses lists every refund status, in lifecycle order.
-var Statuses = []string{StatusPending, StatusRequiresAction, StatusSucceeded, StatusFailed, StatusCanceled}
+var Statuses = []string{StatusPending, StatusRequiresAction, StatusSucceeded, StatusFailed, StatusCancelled}
 
 // MaxPerIntent bounds the refunds of one intent (any status): the intent
 // keeps their ids, which is how its refunds are listed in one read.
@@ -87,11 +87,11 @@ type Action struct {
 
 // Final reports whether the refund's status is final.
 func (r Refund) Final() bool {
-	return r.Status == StatusSucceeded || r.Status == StatusFailed || r.Status == StatusCanceled
+	return r.Status == StatusSucceeded || r.Status == StatusFailed || r.Status == StatusCancelled
 }
 
 // Holds reports whether the refund holds its amount on the intent.
-func (r Refund) Holds() bool { return r.Status != StatusFailed && r.Status != StatusCanceled }
+func (r Refund) Holds() bool { return r.Status != StatusFailed && r.Status != StatusCancelled }
 
 // CreateInput is the body of POST /v1/refunds (seed 000, "Remboursements").
 // Without amount, everything still refundable is refunded.
@@ -137,7 +137,7 @@ type Store interface {
 	// UpdateRefund writes the refund on condition of its version, with its
 	// events (the provider's id, a status that changes nothing else).
 	UpdateRefund(ctx context.Context, r Refund, evs []event.Event) error
-	// ReleaseRefund writes a failed or canceled refund and gives its amount
+	// ReleaseRefund writes a failed or cancelled refund and gives its amount
 	// back to the intent's reservation, in one transaction.
 	ReleaseRefund(ctx context.Context, r Refund, evs []event.Event) error
 	// SettleRefund writes a succeeded refund, the intent (refunded amount

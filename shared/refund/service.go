@@ -332,7 +332,7 @@ func StatusEvent(id string, at time.Time, actor event.Actor, before, after Refun
 			Before: event.Snapshot(map[string]string{"status": before.Status}), After: event.Snapshot(map[string]string{"status": after.Status})})
 }
 
-// release ends a refund without money moving (failed, canceled): its
+// release ends a refund without money moving (failed, cancelled): its
 // amount goes back to what the intent can refund.
 func (s *Service) release(ctx context.Context, op string, r Refund, status, reason string, actor event.Actor) error {
 	now := s.Now().UTC()
@@ -438,7 +438,7 @@ func (s *Service) Cancel(ctx context.Context, partnerID, orgID, id string, actor
 	if err != nil {
 		return Refund{}, err
 	}
-	if err := s.release(ctx, op, r, StatusCanceled, "canceled by the organization", actor); err != nil {
+	if err := s.release(ctx, op, r, StatusCancelled, "cancelled by the organization", actor); err != nil {
 		return Refund{}, err
 	}
 	return s.Get(ctx, partnerID, orgID, id)

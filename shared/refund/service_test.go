@@ -865,7 +865,7 @@ func TestRequiresActionThenConfirmOrCancel(t *testing.T) {
 		t.Fatalf("invoice amount_paid %d after a second confirmation, want 3000", inv.AmountPaid)
 	}
 
-	// Another waits; canceled, its amount is refundable again.
+	// Another waits; cancelled, its amount is refundable again.
 	r2, err := w.svc.Create(ctx, "ptn", "org-1", actor, refund.CreateInput{PaymentIntentID: pi.ID})
 	if err != nil || r2.Amount != 3000 {
 		t.Fatalf("the rest = %+v, %v", r2, err)
@@ -876,16 +876,16 @@ func TestRequiresActionThenConfirmOrCancel(t *testing.T) {
 		t.Fatal("not final")
 	}
 	wantHeld(t, w, "second waiting", pi.ID, 4000, 2)
-	canceled, err := w.svc.Cancel(ctx, "ptn", "org-1", r2.ID, actor)
-	if err != nil || canceled.Status != refund.StatusCanceled || canceled.FailureReason != "canceled by the organization" || canceled.NextAction != nil {
-		t.Fatalf("canceled = %+v, %v", canceled, err)
+	cancelled, err := w.svc.Cancel(ctx, "ptn", "org-1", r2.ID, actor)
+	if err != nil || cancelled.Status != refund.StatusCancelled || cancelled.FailureReason != "cancelled by the organization" || cancelled.NextAction != nil {
+		t.Fatalf("cancelled = %+v, %v", cancelled, err)
 	}
 	wantHeld(t, w, "after the cancel", pi.ID, 1000, 2)
-	if got := statusChanges(t, w, r2.ID); fmt.Sprint(got) != "[pending→requires_action requires_action→canceled]" {
+	if got := statusChanges(t, w, r2.ID); fmt.Sprint(got) != "[pending→requires_action requires_action→cancelled]" {
 		t.Fatalf("events %v", got)
 	}
 	_, err = w.svc.Cancel(ctx, "ptn", "org-1", r2.ID, actor)
-	wantCode(t, "cancel twice", err, apperr.Conflict, "the refund is canceled")
+	wantCode(t, "cancel twice", err, apperr.Conflict, "the refund is cancelled")
 	wantHeld(t, w, "after a second cancel", pi.ID, 1000, 2)
 	if inv := w.invoice(t); inv.AmountPaid != 3000 {
 		t.Fatalf("invoice amount_paid %d after a cancel, want 3000", inv.AmountPaid)
@@ -1023,7 +1023,7 @@ func TestListsOfRefunds(t *testing.T) {
 		t.Fatalf("the organisation's refunds = %+v, %v", p, err)
 	}
 	_, err = w.svc.List(ctx, "ptn", "org-1", listing.Query{Page: 1, Size: 10}, refund.Filter{Status: "done"})
-	wantField(t, "unknown status", err, "status", "status must be one of pending, requires_action, succeeded, failed, canceled")
+	wantField(t, "unknown status", err, "status", "status must be one of pending, requires_action, succeeded, failed, cancelled")
 	_, err = w.svc.List(ctx, "ptn", "org-1", listing.Query{Page: 1, Size: 10}, refund.Filter{CreatedFrom: start, CreatedTo: start.Add(-time.Second)})
 	wantField(t, "reversed dates", err, "created_to", "created_to is before created_from")
 	if got, err := w.svc.Get(ctx, "ptn", "org-1", ids[1]); err != nil || got.PaymentIntentID != pi2.ID {

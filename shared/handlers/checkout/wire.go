@@ -11,6 +11,6 @@ import (
 // keep, and so no SQS client linked.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	sandbox := !e.Config.Mode().Strict
-	h := &Handlers{Flow: aiiabank.Flow(e), CSRFKey: e.CSRFKey(), BaseURL: e.Config.PublicBaseURL, Sandbox: sandbox, Now: e.Now}
+	h := &Handlers{Flow: aiiabank.Flow(e), CSRFKey: e.CSRFKey(), BaseURL: e.Config.PublicBaseURL, Sandbox: sandbox, Now: e.Stamp}
 	return lambdaenv.HTTP(e.PublicAPI(), h.Routes()...)
 }

@@ -10,7 +10,7 @@ import (
 // Service is the container's invoice service.
 func Service(e *lambdaenv.Env) *invoice.Service {
 	return lambdaenv.Shared(e, "invoice.Service", func() *invoice.Service {
-		return &invoice.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID}
+		return &invoice.Service{Store: table.Store(e), Now: e.Stamp, NewID: e.NewID}
 	})
 }
 

@@ -13,14 +13,14 @@ import (
 // Organizations is the container's organisation service.
 func Organizations(e *lambdaenv.Env) *organization.Service {
 	return lambdaenv.Shared(e, "organization.Service", func() *organization.Service {
-		return &organization.Service{Store: table.Store(e), Mode: e.Config.Mode(), Now: e.Now, NewID: e.NewID}
+		return &organization.Service{Store: table.Store(e), Mode: e.Config.Mode(), Now: e.Stamp, NewID: e.NewID}
 	})
 }
 
 // Departments is the container's department service.
 func Departments(e *lambdaenv.Env) *department.Service {
 	return lambdaenv.Shared(e, "department.Service", func() *department.Service {
-		return &department.Service{Store: table.Store(e), Mode: e.Config.Mode(), Now: e.Now, NewID: e.NewID}
+		return &department.Service{Store: table.Store(e), Mode: e.Config.Mode(), Now: e.Stamp, NewID: e.NewID}
 	})
 }
 
@@ -29,7 +29,7 @@ func Departments(e *lambdaenv.Env) *department.Service {
 func DataSubjects(e *lambdaenv.Env) *datasubject.Service {
 	return lambdaenv.Shared(e, "datasubject.Service", func() *datasubject.Service {
 		store := table.Store(e)
-		return &datasubject.Service{Store: store, Audit: store.Audit, Now: e.Now, NewID: e.NewID}
+		return &datasubject.Service{Store: store, Audit: store.Audit, Now: e.Stamp, NewID: e.NewID}
 	})
 }
 
@@ -37,6 +37,6 @@ func DataSubjects(e *lambdaenv.Env) *datasubject.Service {
 // accounts, KYC, branding and the payers' GDPR rights.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	h := &Handlers{Organizations: Organizations(e), Departments: Departments(e),
-		Branding: &branding.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID}, DataSubjects: DataSubjects(e)}
+		Branding: &branding.Service{Store: table.Store(e), Now: e.Stamp, NewID: e.NewID}, DataSubjects: DataSubjects(e)}
 	return edge.HTTP(e, h.Routes()...)
 }

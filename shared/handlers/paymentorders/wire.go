@@ -10,7 +10,7 @@ import (
 // Service is the container's payment-order service.
 func Service(e *lambdaenv.Env) *paymentorder.Service {
 	return lambdaenv.Shared(e, "paymentorder.Service", func() *paymentorder.Service {
-		return &paymentorder.Service{Store: table.Store(e).PaymentOrders, Now: e.Now, NewID: e.NewID}
+		return &paymentorder.Service{Store: table.Store(e).PaymentOrders, Now: e.Stamp, NewID: e.NewID}
 	})
 }
 

@@ -277,12 +277,12 @@ func TestRefundAnswersMatchTheDocument(t *testing.T) {
 	// The organisation's action on a refund that waits for it.
 	call("analyst", "POST /v1/refunds/{refund_id}/confirm", one, "", "", 403)
 	call("finance", "POST /v1/refunds/{refund_id}/confirm", map[string]string{"refund_id": r["id"].(string)}, "", "", 409) // pending
-	if m := call("finance", "POST /v1/refunds/{refund_id}/cancel", one, "", "", 200); m["status"] != "canceled" || m["completed_at"] == nil {
-		t.Errorf("canceled: %v", m)
+	if m := call("finance", "POST /v1/refunds/{refund_id}/cancel", one, "", "", 200); m["status"] != "cancelled" || m["completed_at"] == nil {
+		t.Errorf("cancelled: %v", m)
 	}
-	call("finance", "POST /v1/refunds/{refund_id}/confirm", one, "", "", 409) // canceled already
+	call("finance", "POST /v1/refunds/{refund_id}/confirm", one, "", "", 409) // cancelled already
 	if pi := store.intents["pi-paid"]; pi.RefundReserved != 42200-2000 {
-		t.Errorf("a canceled refund releases its amount: reserved %d", pi.RefundReserved)
+		t.Errorf("a cancelled refund releases its amount: reserved %d", pi.RefundReserved)
 	}
 
 	// Confirming settles the refund, the intent and the invoice.

@@ -13,7 +13,7 @@ import (
 // gateway was called on; deployed, the function does not start without one.
 func Service(e *lambdaenv.Env) *payment.Service {
 	return lambdaenv.Shared(e, "payment.Service", func() *payment.Service {
-		return &payment.Service{Store: table.Store(e), Mode: e.Config.Mode(), PageBaseURL: e.Config.PublicBaseURL, Tokens: e.PageTokens(), Now: e.Now, NewID: e.NewID}
+		return &payment.Service{Store: table.Store(e), Mode: e.Config.Mode(), PageBaseURL: e.Config.PublicBaseURL, Tokens: e.PageTokens(), Now: e.Stamp, NewID: e.NewID}
 	})
 }
 
@@ -21,7 +21,7 @@ func Service(e *lambdaenv.Env) *payment.Service {
 // refunds and reads them; the poller executes them.
 func Refunds(e *lambdaenv.Env) *refund.Service {
 	return lambdaenv.Shared(e, "refund.Service/api", func() *refund.Service {
-		return &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Now, NewID: e.NewID}
+		return &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Stamp, NewID: e.NewID}
 	})
 }
 

@@ -12,7 +12,7 @@ import (
 // the JWT ring and counts failed attempts in the table.
 func Credentials(e *lambdaenv.Env) *credential.Service {
 	return lambdaenv.Shared(e, "credential.Service", func() *credential.Service {
-		return &credential.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID, Limits: e.Limits.Token, LimitNow: e.Limits.Now, Log: e.Log,
+		return &credential.Service{Store: table.Store(e), Now: e.Stamp, NewID: e.NewID, Limits: e.Limits.Token, LimitNow: e.Limits.Now, Log: e.Log,
 			Issuer: &auth.Issuer{Keys: e.JWTKeys(), Issuer: e.Config.Issuer(), Audience: lambdaenv.Audience, TTL: lambdaenv.TokenTTL, Now: e.Now,
 				NewID: func() string { return e.NewID("tok") }}}
 	})

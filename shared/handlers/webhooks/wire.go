@@ -13,7 +13,7 @@ import (
 // endpoint is checked against the stage's policy when it is saved.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	policy := e.Config.WebhookPolicy()
-	hooks := &webhook.Service{Store: table.Store(e), Now: e.Now, NewID: e.NewID, CheckURL: func(ctx context.Context, raw string) error {
+	hooks := &webhook.Service{Store: table.Store(e), Now: e.Stamp, NewID: e.NewID, CheckURL: func(ctx context.Context, raw string) error {
 		_, err := policy.CheckURL(ctx, e.Webhooks.Resolver, raw)
 		return err
 	}}

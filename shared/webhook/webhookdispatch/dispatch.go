@@ -178,7 +178,12 @@ func (d *Dispatcher) handle(ctx context.Context, rec events.SQSMessage) error {
 		status = webhook.DeliverySucceeded
 	case retryable && !m.Manual && !test && m.Attempt <= len(d.schedule()):
 		status = webhook.DeliveryPending
+		// Shown as next_attempt_at: whole seconds like every timestamp,
+		// rounded up so the wait is never shorter than the schedule's.
 		t := now.Add(max(d.jitter(d.schedule()[m.Attempt-1]), retryAfter))
+		if r := t.Truncate(time.Second); r.Before(t) {
+			t = r.Add(time.Second)
+		}
 		next = &t
 	}
 	if err := d.Store.FinishAttempt(ctx, dl, owner, a, status, next, now); err != nil {

@@ -24,7 +24,7 @@ func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	d := &Dispatcher{Store: table.Store(e), LoadRecord: table.Store(e).EventRecord, Client: e.Config.WebhookPolicy().Client(timeout), Now: e.Now, NewID: e.NewID, Log: e.Log,
+	d := &Dispatcher{Store: table.Store(e), LoadRecord: table.Store(e).EventRecord, Client: e.Config.WebhookPolicy().Client(timeout), Now: e.Stamp, NewID: e.NewID, Log: e.Log,
 		Schedule: e.Webhooks.Schedule, Timeout: timeout, DisableAfter: e.Webhooks.DisableAfter,
 		Requeue: func(ctx context.Context, m webhook.Message, delay time.Duration) error {
 			b, err := json.Marshal(m)
