@@ -96,6 +96,22 @@ func TestLocalEnvironment(t *testing.T) {
 	if env["MODUPAY_JWT_ACTIVE_KID"] != "k9" || env["MODUPAY_JWT_KEYS"] != "k9:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=" || env["MODUPAY_STAGE"] != "sandbox" {
 		t.Errorf("env = %v", env)
 	}
+
+	// The Aiia the process names (make run: its local sandbox, which `run`
+	// always sets) is the one the app uses, though the template's value is
+	// a condition on it (deployed, the sandbox stage's own bank).
+	for _, tc := range []struct{ set, want string }{
+		{"http://127.0.0.1:3001", "http://127.0.0.1:3001"},
+	} {
+		t.Setenv("MODUPAY_AIIA_BASE_URL", tc.set)
+		params, secrets = localParams(log, tpl, "http://d", "http://s", nil)
+		if env, err = localEnvironment(tpl, res, params, secrets, "http://d", "http://s"); err != nil {
+			t.Fatal(err)
+		}
+		if got := env["MODUPAY_AIIA_BASE_URL"]; got != tc.want {
+			t.Errorf("MODUPAY_AIIA_BASE_URL %q in the process: the app uses %q, want %q", tc.set, got, tc.want)
+		}
+	}
 }
 
 func TestShellQuote(t *testing.T) {

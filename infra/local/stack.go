@@ -84,12 +84,12 @@ func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, 
 		log.Warn("template environment", "error", err.Error())
 	}
 	for name, v := range vars {
-		m, ok := v.(map[string]any)
+		// The parameter a variable is bound to: its value, or the one
+		// parameter it refers to (MODUPAY_AIIA_BASE_URL is !If [UseSandboxBank,
+		// PublicBaseURL + /sandbox-bank, !Ref AiiaBaseURL]: a local Aiia URL in
+		// the environment sets AiiaBaseURL, and the condition follows).
+		ref, ok := boundParam(tpl, v)
 		if !ok {
-			continue
-		}
-		ref, ok := m["Ref"].(string)
-		if _, isParam := tpl.Parameters[ref]; !ok || !isParam {
 			continue
 		}
 		if val, ok := local[name]; ok {
@@ -102,6 +102,39 @@ func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, 
 		params[k] = v
 	}
 	return params, secrets
+}
+
+// boundParam is the one template parameter v refers to with a Ref, at any
+// depth (false when none or several).
+func boundParam(tpl *stack.Template, v any) (string, bool) {
+	found := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ref, ok := x["Ref"].(string); ok && len(x) == 1 {
+				if _, isParam := tpl.Parameters[ref]; isParam {
+					found[ref] = true
+				}
+				return
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	if len(found) != 1 {
+		return "", false
+	}
+	for ref := range found {
+		return ref, true
+	}
+	return "", false
 }
 
 // localSecrets are the secrets' values for a local run: those of the process
