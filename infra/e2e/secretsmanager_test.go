@@ -43,26 +43,10 @@ func TestSecretsComeFromSecretsManager(t *testing.T) {
 
 	// The environment the template gives PaymentsFunction, deployed: ids
 	// and kids, no value.
-	env := map[string]string{
-		"AWS_REGION": stack.Region(), "AWS_ACCESS_KEY_ID": stack.LocalAccessKeyID, "AWS_SECRET_ACCESS_KEY": stack.LocalSecretAccessKey,
-		"MODUPAY_STAGE": st.Config.Stage, "MODUPAY_TABLE": st.Config.Table, "MODUPAY_AUDIT_QUEUE_URL": st.Config.AuditQueueURL,
-		"MODUPAY_AIIA_POLL_QUEUE_URL": st.Config.AiiaPollQueueURL, "MODUPAY_WEBHOOK_QUEUE_URL": st.Config.WebhookQueueURL,
-		"MODUPAY_PUBLIC_BASE_URL":   "https://pay.example.test",
-		"MODUPAY_DYNAMODB_ENDPOINT": st.Config.DynamoDBEndpoint, "MODUPAY_SQS_ENDPOINT": endpoint,
-		"MODUPAY_SECRETSMANAGER_ENDPOINT": endpoint,
-		"MODUPAY_JWT_KEYS_SECRET_ID":      prefix + "/jwt-keys", "MODUPAY_JWT_ACTIVE_KID": stacktest.JWTActiveKid,
+	setDeployedEnv(t, st, map[string]string{
+		"MODUPAY_JWT_KEYS_SECRET_ID": prefix + "/jwt-keys", "MODUPAY_JWT_ACTIVE_KID": stacktest.JWTActiveKid,
 		"MODUPAY_PAGE_KEYS_SECRET_ID": prefix + "/page-keys", "MODUPAY_PAGE_ACTIVE_KID": stacktest.PageActiveKid,
-		"MODUPAY_LOCAL": "",
-	}
-	for _, s := range wiring.Secrets {
-		env[string(s)] = "" // no value in the environment
-		if _, ok := env[s.IDVariable()]; !ok {
-			env[s.IDVariable()] = ""
-		}
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
+	})
 
 	start := time.Now()
 	app, err := wiring.Load(ctx)
@@ -145,23 +129,8 @@ func TestKeysRotateWithoutRedeploy(t *testing.T) {
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(k1)}); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{
-		"AWS_REGION": stack.Region(), "AWS_ACCESS_KEY_ID": stack.LocalAccessKeyID, "AWS_SECRET_ACCESS_KEY": stack.LocalSecretAccessKey,
-		"MODUPAY_STAGE": st.Config.Stage, "MODUPAY_TABLE": st.Config.Table, "MODUPAY_AUDIT_QUEUE_URL": st.Config.AuditQueueURL,
-		"MODUPAY_PUBLIC_BASE_URL": "https://pay.example.test", "MODUPAY_DYNAMODB_ENDPOINT": st.Config.DynamoDBEndpoint,
-		"MODUPAY_SQS_ENDPOINT": endpoint, "MODUPAY_SECRETSMANAGER_ENDPOINT": endpoint,
-		// As the template gives it: the secret's id, no active kid.
-		"MODUPAY_JWT_KEYS_SECRET_ID": id, "MODUPAY_JWT_ACTIVE_KID": "", "MODUPAY_SECRETS_TTL": "5m", "MODUPAY_LOCAL": "",
-	}
-	for _, s := range wiring.Secrets {
-		env[string(s)] = ""
-		if _, ok := env[s.IDVariable()]; !ok {
-			env[s.IDVariable()] = ""
-		}
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
+	// As the template gives it: the secret's id, no active kid.
+	setDeployedEnv(t, st, map[string]string{"MODUPAY_JWT_KEYS_SECRET_ID": id, "MODUPAY_JWT_ACTIVE_KID": "", "MODUPAY_SECRETS_TTL": "5m"})
 	clock := stacktest.NewClock(time.Now().UTC())
 	app, err := wiring.Load(ctx, wiring.Options{Now: clock.Now})
 	if err != nil {
@@ -207,5 +176,29 @@ func TestKeysRotateWithoutRedeploy(t *testing.T) {
 	clock.Advance(5*time.Minute + time.Second)
 	if tok, kid := issue(); kid != "k2" || !verifies(tok) || !verifies(newer) {
 		t.Errorf("after a broken value: signed with %q; verifies %v", kid, verifies(tok))
+	}
+}
+
+// setDeployedEnv gives the process the environment the template gives a
+// deployed function of st's stack: secret ids (vars), never values.
+func setDeployedEnv(t *testing.T, st *stacktest.Stack, vars map[string]string) {
+	t.Helper()
+	env := map[string]string{
+		"AWS_REGION": stack.Region(), "AWS_ACCESS_KEY_ID": stack.LocalAccessKeyID, "AWS_SECRET_ACCESS_KEY": stack.LocalSecretAccessKey,
+		"MODUPAY_STAGE": st.Config.Stage, "MODUPAY_TABLE": st.Config.Table, "MODUPAY_AUDIT_QUEUE_URL": st.Config.AuditQueueURL,
+		"MODUPAY_AIIA_POLL_QUEUE_URL": st.Config.AiiaPollQueueURL, "MODUPAY_WEBHOOK_QUEUE_URL": st.Config.WebhookQueueURL,
+		"MODUPAY_PUBLIC_BASE_URL":   "https://pay.example.test",
+		"MODUPAY_DYNAMODB_ENDPOINT": st.Config.DynamoDBEndpoint, "MODUPAY_SQS_ENDPOINT": st.Config.SQSEndpoint,
+		"MODUPAY_SECRETSMANAGER_ENDPOINT": st.Config.SQSEndpoint, "MODUPAY_LOCAL": "",
+	}
+	for _, s := range wiring.Secrets {
+		env[string(s)] = "" // no value in the environment
+		env[s.IDVariable()] = ""
+	}
+	for k, v := range vars {
+		env[k] = v
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
 	}
 }

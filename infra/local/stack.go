@@ -88,10 +88,11 @@ func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, 
 		// parameter it refers to (MODUPAY_AIIA_BASE_URL is !If [UseSandboxBank,
 		// PublicBaseURL + /sandbox-bank, !Ref AiiaBaseURL]: a local Aiia URL in
 		// the environment sets AiiaBaseURL, and the condition follows).
-		ref, ok := boundParam(tpl, v)
-		if !ok {
+		refs := tpl.ParamRefs(v)
+		if len(refs) != 1 {
 			continue
 		}
+		ref := refs[0]
 		if val, ok := local[name]; ok {
 			params[ref] = val
 		} else if val := os.Getenv(name); val != "" {
@@ -102,39 +103,6 @@ func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, 
 		params[k] = v
 	}
 	return params, secrets
-}
-
-// boundParam is the one template parameter v refers to with a Ref, at any
-// depth (false when none or several).
-func boundParam(tpl *stack.Template, v any) (string, bool) {
-	found := map[string]bool{}
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if ref, ok := x["Ref"].(string); ok && len(x) == 1 {
-				if _, isParam := tpl.Parameters[ref]; isParam {
-					found[ref] = true
-				}
-				return
-			}
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
-	if len(found) != 1 {
-		return "", false
-	}
-	for ref := range found {
-		return ref, true
-	}
-	return "", false
 }
 
 // localSecrets are the secrets' values for a local run: those of the process

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -473,48 +474,75 @@ func queueOrder(tpl *Template) ([]Resource, error) {
 // refsIn lists the resources a value refers to with Ref, GetAtt or Sub.
 func refsIn(v any) []string {
 	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		if name, arg, ok := intrinsic(v); ok {
-			switch name {
-			case "Ref":
-				if s, ok := arg.(string); ok {
-					out = append(out, s)
-				}
-				return
-			case "Fn::GetAtt":
-				if r, _, ok := getAttTarget(v); ok {
-					out = append(out, r)
-				}
-				return
-			case "Fn::Sub":
-				s, _ := arg.(string)
-				if l := asList(arg); len(l) > 0 {
-					s, _ = l[0].(string)
-					walk(l[1:])
-				}
-				for _, m := range subVar.FindAllStringSubmatch(s, -1) {
-					r, _, _ := strings.Cut(m[1], ".")
-					out = append(out, r)
-				}
-				return
+	walkIntrinsics(v, func(name string, arg, whole any) bool {
+		switch name {
+		case "Ref":
+			if s, ok := arg.(string); ok {
+				out = append(out, s)
 			}
-			walk(arg)
-			return
+			return false
+		case "Fn::GetAtt":
+			if r, _, ok := getAttTarget(whole); ok {
+				out = append(out, r)
+			}
+			return false
+		case "Fn::Sub":
+			s, _ := arg.(string)
+			if l := asList(arg); len(l) > 0 {
+				s, _ = l[0].(string)
+				for _, e := range l[1:] {
+					out = append(out, refsIn(e)...)
+				}
+			}
+			for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+				r, _, _ := strings.Cut(m[1], ".")
+				out = append(out, r)
+			}
+			return false
 		}
-		switch x := v.(type) {
-		case map[string]any:
-			for _, e := range x {
-				walk(e)
+		return true
+	})
+	return out
+}
+
+// ParamRefs lists the parameters a value refers to with a Ref, at any
+// depth (not those a Sub names): the parameters a variable of the
+// environment is bound to.
+func (t *Template) ParamRefs(v any) []string {
+	var out []string
+	walkIntrinsics(v, func(name string, arg, _ any) bool {
+		if name != "Ref" {
+			return true
+		}
+		if s, ok := arg.(string); ok {
+			if _, isParam := t.Parameters[s]; isParam && !slices.Contains(out, s) {
+				out = append(out, s)
 			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+		}
+		return false
+	})
+	return out
+}
+
+// walkIntrinsics calls visit for every intrinsic function in v, outermost
+// first, and goes into its argument when visit says so.
+func walkIntrinsics(v any, visit func(name string, arg, whole any) (descend bool)) {
+	if name, arg, ok := intrinsic(v); ok {
+		if visit(name, arg, v) {
+			walkIntrinsics(arg, visit)
+		}
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			walkIntrinsics(e, visit)
+		}
+	case []any:
+		for _, e := range x {
+			walkIntrinsics(e, visit)
 		}
 	}
-	walk(v)
-	return out
 }
 
 // decodeProps resolves the listed properties and decodes them into out
