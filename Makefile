@@ -60,6 +60,13 @@ fuzz: ## run each fuzz target for a while (the seed corpora run in make test)
 	$(GO) test -run='^$$' -fuzz=FuzzParseTokenRequest -fuzztime=30s ./shared/handlers/tokens/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=30s ./shared/httpapi/
 	$(GO) test -run='^$$' -fuzz=FuzzAmountRoundTrip -fuzztime=30s ./shared/money/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeCursor -fuzztime=30s ./shared/dynamo/
+	$(GO) test -run='^$$' -fuzz=FuzzOpen -fuzztime=30s ./shared/pagetoken/
+	$(GO) test -run='^$$' -fuzz=FuzzCheckIBAN -fuzztime=30s ./shared/identifier/
+	$(GO) test -run='^$$' -fuzz=FuzzCheckSIRET -fuzztime=30s ./shared/identifier/
+	$(GO) test -run='^$$' -fuzz=FuzzCheckFrenchVAT -fuzztime=30s ./shared/identifier/
+	$(GO) test -run='^$$' -fuzz=FuzzParseQuantity -fuzztime=30s ./shared/money/
+	$(GO) test -run='^$$' -fuzz=FuzzParseRate -fuzztime=30s ./shared/money/
 
 build: $(addprefix build-,$(foreach f,$(FUNCTIONS),$(word 1,$(subst :, ,$(f)))))
 

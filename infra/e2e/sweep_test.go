@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -146,6 +147,26 @@ func spoil(route string, ex exchange, entity bool) []spoiled {
 				e.path = strings.Join(s, "/")
 				out = append(out, spoiled{name: rs + " " + bad.name, ex: e, refused: true, pathChanged: true})
 			}
+		}
+	}
+	// Lists: cursors are the client's to send back, so forged ones come too
+	// (a start key DynamoDB refuses would be a 500; a foreign partition a leak).
+	if ex.method == http.MethodGet {
+		for name, c := range map[string]string{
+			"cursor with a 10 000-character key": base64.RawURLEncoding.EncodeToString([]byte(`{"PK":"x","SK":"` + strings.Repeat("s", 10000) + `"}`)),
+			"cursor not base64":                  "%25%00",
+			"page_size huge":                     "",
+		} {
+			q := "cursor=" + c
+			if c == "" {
+				q = "page_size=99999999999999999999"
+			}
+			with(name, false, func(e *exchange) {
+				if e.query != "" {
+					e.query += "&"
+				}
+				e.query += q
+			})
 		}
 	}
 	// The body. Oversize for every route; the rest where a JSON body is sent.

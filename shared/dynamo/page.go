@@ -104,6 +104,10 @@ func encodeCursor(k map[string]string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// maxCursorValue bounds a cursor's key values: DynamoDB refuses sort keys
+// over 1024 bytes, and ours are far shorter.
+const maxCursorValue = 512
+
 func decodeCursor(c, partitionAttr, partition string) (map[string]types.AttributeValue, error) {
 	bad := apperr.Field("dynamo.cursor", "cursor", "cursor is not one this list returned")
 	b, err := base64.RawURLEncoding.DecodeString(c)
@@ -116,6 +120,9 @@ func decodeCursor(c, partitionAttr, partition string) (map[string]types.Attribut
 	}
 	out := map[string]types.AttributeValue{}
 	for n, v := range k {
+		if len(v) > maxCursorValue { // no key of ours is that long; DynamoDB would answer 400 → 500
+			return nil, bad
+		}
 		switch n {
 		case attrPK, attrSK, attrGSI1PK, attrGSI1SK:
 			out[n] = str(v)

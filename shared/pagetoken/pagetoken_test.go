@@ -41,3 +41,24 @@ func TestSealOpen(t *testing.T) {
 		t.Error("a token opened under a ring without its key")
 	}
 }
+
+// FuzzOpen: a payment page token comes from anyone's browser. Whatever the
+// bytes, Open answers false or keys this ring sealed, never a panic.
+func FuzzOpen(f *testing.F) {
+	s, err := New(map[string][]byte{"k1": []byte("secret-one-0123456789abcdef0123456")}, "k1")
+	if err != nil {
+		f.Fatal(err)
+	}
+	tok, err := s.Seal(Keys{PartnerID: "p", OrgID: "o", LinkID: "pl-1", IntentID: "pi-1"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{tok, "k1.", "k1." + strings.Repeat("A", 2000), ".", "", "k2." + tok[3:], tok + "x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		if k, ok := s.Open(token); ok && token != tok && k.LinkID == "" {
+			t.Fatalf("Open(%q) = %+v: opened without a link", token, k)
+		}
+	})
+}
