@@ -2,12 +2,15 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +18,32 @@ type client struct {
 	base string
 	http *http.Client
 	rec  *recorder
+	// trace and floor, when set, issue each measured request's DynamoDB
+	// calls again directly, right after it (the overhead ratio).
+	trace *tracer
+	floor *floor
+	// settle is the pause before each timed request and each floor replay
+	// when the floor is measured: the asynchronous work a request leaves
+	// (the API call log sent after the response, the stream's consumers)
+	// runs on this machine's two cores, where in AWS it runs elsewhere, and
+	// would otherwise land on whichever measurement comes next.
+	settle time.Duration
+	// Every answer's status, counted (the flow section's "0 5xx"); shared
+	// by the copies of the client.
+	tally *tally
+}
+
+type tally struct{ answers, server5xx atomic.Int64 }
+
+// count records an answer's status.
+func (c *client) count(status int) {
+	if c.tally == nil {
+		return
+	}
+	c.tally.answers.Add(1)
+	if status >= 500 {
+		c.tally.server5xx.Add(1)
+	}
 }
 
 type request struct {
@@ -55,6 +84,7 @@ func (c *client) do(r request) (response, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	took := time.Since(start)
+	c.count(resp.StatusCode)
 	return response{status: resp.StatusCode, body: b, id: resp.Header.Get("X-Request-Id"), took: took}, err
 }
 
@@ -83,11 +113,40 @@ func (c *client) createOrg(token, name, key string) (string, error) {
 // measure sends n requests of a scenario one after the other (latency, not
 // throughput) and gathers latency and call counts.
 func (c *client) measure(s scenario, n int) (row, error) {
-	r := row{name: s.name, budget: s.budget}
-	var lat []time.Duration
+	r := row{name: s.name, budget: s.budget, single: s.single}
+	var lat, floorLat, handlerLat, sdkLat []time.Duration
 	var dyn []int64
+	if c.trace != nil {
+		c.trace.forget()
+	}
+	// For reads the order alternates (the floor before the route on odd
+	// requests, replaying the previous request's reads, which name the same
+	// items), so neither side always follows the other's leftover work.
+	var prevReads []any
+	replay := func(calls []any) error {
+		time.Sleep(c.settle)
+		d, err := c.floor.replay(context.Background(), calls)
+		switch {
+		case errors.Is(err, errNotReplayable):
+			r.floorErr, floorLat = err.Error(), nil
+		case err != nil:
+			return fmt.Errorf("floor: %w", err)
+		default:
+			floorLat = append(floorLat, d)
+		}
+		return nil
+	}
 	for i := 0; i < n; i++ {
 		req := s.req(i)
+		floorFirst := c.floor != nil && i%2 == 1 && prevReads != nil && r.floorErr == ""
+		if floorFirst {
+			if err := replay(prevReads); err != nil {
+				return r, err
+			}
+		}
+		if c.floor != nil {
+			time.Sleep(c.settle)
+		}
 		resp, err := c.do(req)
 		if err != nil {
 			return r, err
@@ -118,12 +177,29 @@ func (c *client) measure(s scenario, n int) (row, error) {
 		if !ok {
 			return r, fmt.Errorf("no log line for request %s", resp.id)
 		}
+		if c.floor != nil && cc.dynamo > 0 && r.floorErr == "" {
+			calls, inSDK := c.trace.take(resp.id)
+			handlerLat, sdkLat = append(handlerLat, cc.handler), append(sdkLat, inSDK)
+			prevReads = nil
+			if onlyReads(calls) {
+				prevReads = calls
+			}
+			if !floorFirst {
+				if err := replay(calls); err != nil {
+					return r, err
+				}
+			}
+		}
 		lat = append(lat, resp.took)
 		dyn = append(dyn, cc.dynamo)
 		r.dynamoMax = max(r.dynamoMax, cc.dynamo)
 		r.sqsMax = max(r.sqsMax, cc.sqs)
 	}
 	r.p50, r.p95 = percentile(lat, 50), percentile(lat, 95)
+	if len(floorLat) > 0 {
+		r.floorP50, r.floorP95 = percentile(floorLat, 50), percentile(floorLat, 95)
+		r.handlerP50, r.sdkP50 = percentile(handlerLat, 50), percentile(sdkLat, 50)
+	}
 	r.dynamoMedian = medianInt(dyn)
 	return r, nil
 }

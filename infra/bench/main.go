@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/modupay/modupay/infra/engines"
 	"github.com/modupay/modupay/infra/gateway"
@@ -41,20 +43,41 @@ func main() {
 	n := flag.Int("n", 200, "requests per route")
 	initRuns := flag.Int("init-runs", 15, "process starts per function for the init time")
 	webhookBurst := flag.Int("webhook-burst", 10000, "organization.created events in the webhook burst")
-	only := flag.String("only", "", `"init": only the functions' binary sizes and init times against the hello-world Lambda (no engines needed)`)
+	only := flag.String("only", "", `"init": only the functions' binary sizes and init times against the hello-world Lambda (no engines needed); `+
+		`"routes": only the route table and its overhead ratios; "flows": only the concurrent flows and the verifier`)
 	auditEntries := flag.Int("audit-entries", 1_000_000, "entries in the audit trail of the audit section's organisation")
+	out := flag.String("out", "docs/performance", "directory of the result file (bench.json) and the chart (routes.png), relative to the repository")
 	extra := flag.String("init-extra", "", "comma-separated extra main packages (./path) measured in the init section beside the functions")
+	flows := flag.Int("flows", 200, "payer flows in the concurrent flow section")
+	payers := flag.Int("payers", 16, "concurrent payers in the flow section")
+	routeFilter := flag.String("route", "", "with -only routes: measure only the routes whose name contains this text")
+	settle := flag.Duration("settle", 5*time.Millisecond, "pause before each timed request and each direct replay in the route table (see client.settle)")
+	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile (gateway and handlers included) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var err error
+	st := settings{n: *n, initRuns: *initRuns, webhookBurst: *webhookBurst, auditEntries: *auditEntries, extra: *extra, out: *out,
+		flows: *flows, payers: *payers, only: *only, settle: *settle, route: *routeFilter}
 	switch *only {
-	case "":
-		err = run(*n, *initRuns, *webhookBurst, *auditEntries, *extra)
+	case "", "routes", "flows":
+		err = run(st)
 	case "init":
 		err = runInit(*initRuns, *extra)
 	default:
-		err = fmt.Errorf("-only %q: the only section is init", *only)
+		err = fmt.Errorf("-only %q: the sections are init, routes and flows", *only)
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -89,7 +112,15 @@ func withExtra(targets []binaryTarget, extra string) []binaryTarget {
 	return targets
 }
 
-func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
+// settings are the command's flags.
+type settings struct {
+	n, initRuns, webhookBurst, auditEntries, flows, payers int
+	extra, out, only, route                                string
+	settle                                                 time.Duration
+}
+
+func run(st settings) error {
+	n, initRuns, webhookBurst, auditEntries, extra := st.n, st.initRuns, st.webhookBurst, st.auditEntries, st.extra
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	root, err := repoRoot()
@@ -134,6 +165,7 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	// token endpoint's limits stay: the bench never fails a secret.
 	limits := wiring.DefaultRateLimits()
 	limits.API = ratelimit.Policy{}
+	trace := newTracer()
 	archiveDir, err := os.MkdirTemp("", "modupay-bench-archive-")
 	if err != nil {
 		return err
@@ -143,7 +175,8 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"], JWTKeys: benchJWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
 		PageKeys: benchPageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: benchCSRFKey, Local: true,
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL), AuditArchiveDir: archiveDir,
-		SandboxBankTable: env["MODUPAY_SANDBOX_BANK_TABLE"]}, wiring.Options{Log: slog.New(rec), RateLimits: &limits})
+		SandboxBankTable: env["MODUPAY_SANDBOX_BANK_TABLE"]}, wiring.Options{Log: slog.New(rec), RateLimits: &limits,
+		DynamoDBAPIOptions: []func(*middleware.Stack) error{trace.middleware}})
 	if err != nil {
 		return err
 	}
@@ -157,7 +190,11 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	srv := httptest.NewServer(gw)
 	defer srv.Close()
 
-	c := &client{base: srv.URL, http: srv.Client(), rec: rec}
+	fl, err := newFloor(ctx, stack.NewDynamoDBClient(dyn), env["MODUPAY_TABLE"])
+	if err != nil {
+		return err
+	}
+	c := &client{base: srv.URL, http: srv.Client(), rec: rec, trace: trace, floor: fl, settle: st.settle, tally: &tally{}}
 	if err := app.EnsurePartner(ctx, "partner-bench", "Bench", "bench-partner", "bench-partner-secret-0123"); err != nil {
 		return err
 	}
@@ -201,7 +238,7 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		{name: "POST /v1/auth/token", budget: budget{1, 0}, req: func(int) request {
 			return request{method: "POST", path: "/v1/auth/token", body: `{"grant_type":"client_credentials","client_id":"bench-partner","client_secret":"bench-partner-secret-0123","scope":"partner"}`}
 		}},
-		{name: "POST /v1/organizations", budget: budget{1, 0}, req: func(i int) request {
+		{name: "POST /v1/organizations", budget: budget{1, 0}, single: true, req: func(i int) request {
 			return request{method: "POST", path: "/v1/organizations", token: token, body: orgJSON(fmt.Sprintf("Org %d", i))}
 		}},
 		{name: "POST /v1/organizations (Idempotency-Key)", budget: budget{3, 0}, req: func(i int) request {
@@ -210,13 +247,13 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		{name: "POST /v1/organizations (replayed key)", budget: budget{1, 0}, req: func(i int) request {
 			return request{method: "POST", path: "/v1/organizations", token: token, body: orgJSON(fmt.Sprintf("Idem %d", i)), key: fmt.Sprintf("bench-%d", i)}
 		}},
-		{name: "GET /v1/organizations/{org_id}", budget: budget{1, 0}, req: func(int) request {
+		{name: "GET /v1/organizations/{org_id}", budget: budget{1, 0}, single: true, req: func(int) request {
 			return request{method: "GET", path: "/v1/organizations/" + orgID, token: token}
 		}},
 		{name: "GET /v1/organizations (page of 20, with total)", budget: budget{-1, 1}, req: func(int) request {
 			return request{method: "GET", path: "/v1/organizations?page_size=20", token: token}
 		}},
-		{name: "POST /v1/organizations/{org_id}/api_clients", budget: budget{1, 0}, req: func(int) request {
+		{name: "POST /v1/organizations/{org_id}/api_clients", budget: budget{1, 0}, single: true, req: func(int) request {
 			return request{method: "POST", path: "/v1/organizations/" + orgID + "/api_clients", token: token, body: `{"role":"analyst"}`, collect: &clientIDs}
 		}},
 		{name: "GET /v1/organizations/{org_id}/api_clients", budget: budget{-1, 1}, req: func(int) request {
@@ -225,17 +262,17 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		{name: "DELETE /v1/organizations/{org_id}/api_clients/{client_id}", budget: budget{2, 0}, req: func(i int) request {
 			return request{method: "DELETE", path: "/v1/organizations/" + orgID + "/api_clients/" + clientIDs[i%len(clientIDs)], token: token}
 		}},
-		{name: "POST /v1/organizations/{org_id}/departments", budget: budget{1, 0}, req: func(i int) request {
+		{name: "POST /v1/organizations/{org_id}/departments", budget: budget{1, 0}, single: true, req: func(i int) request {
 			return request{method: "POST", path: "/v1/organizations/" + orgID + "/departments", token: token, body: fmt.Sprintf(`{"name":"Régie %d","code":"B-%d"}`, i, i)}
 		}},
-		{name: "GET /v1/departments/{dept_id}", budget: budget{1, 0}, req: func(int) request {
+		{name: "GET /v1/departments/{dept_id}", budget: budget{1, 0}, single: true, req: func(int) request {
 			return request{method: "GET", path: "/v1/departments/" + deptID, token: token}
 		}},
 		// One read (the department: tenancy and current default) and one transaction.
 		{name: "POST /v1/departments/{dept_id}/bank_accounts", budget: budget{2, 0}, req: func(i int) request {
 			return request{method: "POST", path: "/v1/departments/" + deptID + "/bank_accounts", token: token, body: fmt.Sprintf(`{"iban":"%s","bic":"BNPAFRPPXXX","account_name":"Compte %d"}`, frenchIBAN(i), i), collect: &accountIDs}
 		}},
-		{name: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", budget: budget{1, 0}, req: func(i int) request {
+		{name: "GET /v1/departments/{dept_id}/bank_accounts/{bank_account_id}", budget: budget{1, 0}, single: true, req: func(i int) request {
 			if accountID == "" {
 				accountID = accountIDs[0]
 			}
@@ -244,7 +281,7 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		{name: "GET /v1/departments/{dept_id}/bank_accounts (200 accounts)", budget: budget{1, 0}, req: func(int) request {
 			return request{method: "GET", path: "/v1/departments/" + deptID + "/bank_accounts", token: token}
 		}},
-		{name: "GET /v1/departments/{dept_id}/kyc", budget: budget{1, 0}, req: func(int) request {
+		{name: "GET /v1/departments/{dept_id}/kyc", budget: budget{1, 0}, single: true, req: func(int) request {
 			return request{method: "GET", path: "/v1/departments/" + deptID + "/kyc", token: token}
 		}},
 		// Reads: the organisation, the department and the number counter (one
@@ -253,7 +290,7 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 			return request{method: "POST", path: "/v1/invoices", token: token, entity: orgID, collect: &invoiceIDs,
 				body: `{"department_id":"` + deptID + `","payer":{"name":"Jean Dupont","email":"jean.dupont@example.com"},"line_items":[{"description":"Consommation eau T1","quantity":125,"unit_price":320,"vat_rate":5.5}],"due_date":"2030-03-31"}`}
 		}},
-		{name: "GET /v1/invoices/{invoice_id}", budget: budget{1, 0}, req: func(i int) request {
+		{name: "GET /v1/invoices/{invoice_id}", budget: budget{1, 0}, single: true, req: func(i int) request {
 			return request{method: "GET", path: "/v1/invoices/" + invoiceIDs[i%len(invoiceIDs)], token: token, entity: orgID}
 		}},
 		// One read (the invoice) and one transaction (link, intent, page token,
@@ -271,12 +308,42 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 		{name: "GET /api-docs", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/api-docs"} }},
 	}
 	var rows []row
-	for _, s := range scenarios {
-		r, err := c.measure(s, n)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+	if st.only != "flows" {
+		for _, s := range scenarios {
+			if !strings.Contains(s.name, st.route) {
+				continue
+			}
+			r, err := c.measure(s, n)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			rows = append(rows, r)
 		}
-		rows = append(rows, r)
+	}
+	flowSet := flowSetup{db: stack.NewDynamoDBClient(dyn), table: env["MODUPAY_TABLE"], token: token, partnerID: "partner-bench", flows: st.flows, payers: st.payers}
+	if st.only == "flows" {
+		flows, err := measureFlows(ctx, c, flowSet)
+		if err != nil {
+			return err
+		}
+		flows.report(os.Stdout)
+		if err := writeResults(outDir(root, st.out), benchResult{Machine: machine(), Date: time.Now().UTC().Format(time.DateOnly),
+			RatioLimit: ratioBudget, Flows: &flows}); err != nil {
+			return err
+		}
+		return flows.check()
+	}
+	if st.only == "routes" {
+		reportErr := report(os.Stdout, n, rows, nil, nil)
+		failed := reportRatios(os.Stdout, rows)
+		if err := writeResults(outDir(root, st.out), benchResult{Machine: machine(), Date: time.Now().UTC().Format(time.DateOnly),
+			RatioLimit: ratioBudget, Routes: routeResults(n, rows)}); err != nil {
+			return err
+		}
+		if failed {
+			return fmt.Errorf("a route is over its overhead budget (see above)")
+		}
+		return reportErr
 	}
 	allocs, err := measureAllocs(ctx, app, token, orgID)
 	if err != nil {
@@ -368,6 +435,8 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	}
 	hooks, hooksErr := measureWebhooks(ctx, app, c, webhookSetup{burst: webhookBurst, sqs: stack.NewSQSClient(sq),
 		queueURL: res.ByID["WebhookQueue"].URL, dlqURL: res.ByID["WebhookDLQ"].URL, auditURL: res.ByID["AuditQueue"].URL, stages: stages})
+	// Last: the flows' subscription asks for every event of the partner.
+	flows, flowsErr := measureFlows(ctx, c, flowSet)
 	// Every section prints before any budget fails the run, so one exceeded
 	// budget never hides the other figures.
 	reportErr := report(os.Stdout, n, rows, allocs, bins)
@@ -386,8 +455,23 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	trail.report(os.Stdout)
 	flow.report(os.Stdout)
 	hooks.report(os.Stdout)
+	ratioFailed := reportRatios(os.Stdout, rows)
+	if flowsErr != nil {
+		return flowsErr
+	}
+	flows.report(os.Stdout)
+	if err := writeResults(outDir(root, st.out), benchResult{Machine: machine(), Date: time.Now().UTC().Format(time.DateOnly),
+		RatioLimit: ratioBudget, Routes: routeResults(n, rows), Flows: &flows}); err != nil {
+		return err
+	}
 	if hooksErr != nil {
 		return hooksErr
+	}
+	if err := flows.check(); err != nil {
+		return err
+	}
+	if ratioFailed {
+		return fmt.Errorf("a route is over its overhead budget (see above)")
 	}
 	if err := hooks.check(); err != nil {
 		return err
@@ -404,6 +488,28 @@ func run(n, initRuns, webhookBurst, auditEntries int, extra string) error {
 	return reportErr
 }
 
+// outDir is the results' directory: -out, relative to the repository unless absolute.
+func outDir(root, out string) string {
+	if filepath.IsAbs(out) {
+		return out
+	}
+	return filepath.Join(root, out)
+}
+
+// machine names what the figures were measured on.
+func machine() string {
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s/%s, %d CPU, %s, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), model, runtime.Version())
+}
+
 func orgJSON(name string) string {
 	return `{"type":"company","name":"` + name + `","siret":"73282932000074","address":{"line1":"1 rue A","postal_code":"75001","city":"Paris","country":"FR"}}`
 }
@@ -412,6 +518,9 @@ type scenario struct {
 	name   string
 	budget budget
 	req    func(i int) request
+	// single: the route reads or writes one resource, so its overhead
+	// ratio is held to ratioBudget.
+	single bool
 }
 
 type row struct {
@@ -422,6 +531,13 @@ type row struct {
 	sqsMax        int64
 	budget        budget
 	statusFailure string
+	// The same DynamoDB calls issued directly (the floor), interleaved.
+	single             bool
+	floorP50, floorP95 time.Duration
+	floorErr           string
+	// Where the route's time goes, at p50: in the handler (the edge's
+	// latency), and in its DynamoDB calls through the app's client.
+	handlerP50, sdkP50 time.Duration
 }
 
 func (r row) over() bool {
@@ -467,7 +583,7 @@ func report(w io.Writer, n int, rows []row, allocs map[string]float64, bins []bi
 	fmt.Fprintln(w, "counters (a wrong secret adds one ADD per counter); authenticated routes' counts above include no call for")
 	fmt.Fprintln(w, "authentication or rate limiting (tokens are verified in memory, the per-client limit is counted in memory; the")
 	fmt.Fprintln(w, "revocation list is re-read at most every 30 s per container, which shows only in the max column).")
-	if printBinaries(w, bins) {
+	if len(bins) > 0 && printBinaries(w, bins) {
 		failed = true
 	}
 	if failed {
@@ -548,7 +664,10 @@ type recorder struct {
 	byRequest map[string]callCounts
 }
 
-type callCounts struct{ dynamo, sqs int64 }
+type callCounts struct {
+	dynamo, sqs int64
+	handler     time.Duration // the edge's latency: handler start to response built
+}
 
 func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
 func (r *recorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
@@ -567,6 +686,8 @@ func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 			c.dynamo = a.Value.Int64()
 		case "sqs_calls":
 			c.sqs = a.Value.Int64()
+		case "latency_ms":
+			c.handler = time.Duration(a.Value.Float64() * float64(time.Millisecond))
 		}
 		return true
 	})

@@ -22,12 +22,39 @@ var (
 // authorisation to the invoice being paid (event router, poll queue, poller,
 // settlement, on the local engines), and the paid intent's id.
 func (c *client) payOnce(token, orgID, deptID string) (time.Duration, string, error) {
+	p, err := c.payThroughBank(token, orgID, deptID, `[{"description":"Eau","quantity":125,"unit_price":320,"vat_rate":5.5}]`)
+	if err != nil {
+		return 0, "", err
+	}
+	for time.Since(p.authorized) < 60*time.Second {
+		r, err := c.do(request{method: "GET", path: "/v1/invoices/" + p.invoiceID, token: token, entity: orgID})
+		if err == nil && strings.Contains(string(r.body), `"status":"paid"`) {
+			c.rec.take(r.id)
+			return time.Since(p.authorized), p.intentID, nil
+		}
+		c.rec.take(r.id)
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0, "", fmt.Errorf("invoice %s not paid after 60 s", p.invoiceID)
+}
+
+// bankPayment is an invoice paid in full through one link, as far as the
+// payer's authorisation at the sandbox bank.
+type bankPayment struct {
+	invoiceID, intentID string
+	authorized          time.Time // when the bank's answer to the authorisation came
+}
+
+// payThroughBank creates and issues an invoice of lines (JSON), makes a SEPA
+// link for all of it, and pays it as a payer does: the hosted page, "Payer
+// par virement", the sandbox bank's authorisation.
+func (c *client) payThroughBank(token, orgID, deptID, lines string) (bankPayment, error) {
 	noFollow := *c.http
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	inv, err := c.do(request{method: "POST", path: "/v1/invoices", token: token, entity: orgID,
-		body: `{"department_id":"` + deptID + `","payer":{"name":"Jean Dupont","email":"jean.dupont@example.com"},"line_items":[{"description":"Eau","quantity":125,"unit_price":320,"vat_rate":5.5}],"due_date":"2030-03-31"}`})
+		body: `{"department_id":"` + deptID + `","payer":{"name":"Jean Dupont","email":"jean.dupont@example.com"},"line_items":` + lines + `,"due_date":"2030-03-31"}`})
 	if err != nil || inv.status != 201 {
-		return 0, "", fmt.Errorf("invoice: %d %s %v", inv.status, inv.body, err)
+		return bankPayment{}, fmt.Errorf("invoice: %d %s %v", inv.status, inv.body, err)
 	}
 	var v struct {
 		ID              string `json:"id"`
@@ -35,66 +62,65 @@ func (c *client) payOnce(token, orgID, deptID string) (time.Duration, string, er
 		PaymentIntentID string `json:"payment_intent_id"`
 	}
 	_ = json.Unmarshal(inv.body, &v)
-	invoiceID := v.ID
-	if r, err := c.do(request{method: "POST", path: "/v1/invoices/" + invoiceID + "/issue", token: token, entity: orgID}); err != nil || r.status != 200 {
-		return 0, "", fmt.Errorf("issue: %v", err)
+	p := bankPayment{invoiceID: v.ID}
+	if r, err := c.do(request{method: "POST", path: "/v1/invoices/" + p.invoiceID + "/issue", token: token, entity: orgID}); err != nil || r.status != 200 {
+		return p, fmt.Errorf("issue: %d %s %v", r.status, r.body, err)
 	}
 	l, err := c.do(request{method: "POST", path: "/v1/payment_links", token: token, entity: orgID,
-		body: `{"invoice_id":"` + invoiceID + `","payment_methods":["sepa_credit"],"return_url":"https://votreapp.fr/ok"}`})
+		body: `{"invoice_id":"` + p.invoiceID + `","payment_methods":["sepa_credit"],"return_url":"https://votreapp.fr/ok"}`})
 	if err != nil || l.status != 201 {
-		return 0, "", fmt.Errorf("link: %d %s %v", l.status, l.body, err)
+		return p, fmt.Errorf("link: %d %s %v", l.status, l.body, err)
 	}
 	_ = json.Unmarshal(l.body, &v)
-	intentID := v.PaymentIntentID
+	p.intentID = v.PaymentIntentID
 	page := c.base + v.PaymentPageURL[strings.Index(v.PaymentPageURL, "/p/"):]
-	body, err := get(c.http, page)
+	body, err := c.get(c.http, page)
 	if err != nil {
-		return 0, "", err
+		return p, err
 	}
 	csrf := csrfRE.FindStringSubmatch(body)
 	if csrf == nil {
-		return 0, "", fmt.Errorf("no csrf on the page")
+		return p, fmt.Errorf("no csrf on the page")
 	}
 	resp, err := noFollow.PostForm(page+"/pay", url.Values{"csrf": {csrf[1]}, "method": {"sepa_credit"}})
 	if err != nil {
-		return 0, "", err
+		return p, err
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
+		c.count(resp.StatusCode)
+		return p, fmt.Errorf("pay: %d", resp.StatusCode)
+	}
 	flow := resp.Header.Get("Location")
-	bank, err := get(&noFollow, flow)
+	bank, err := c.get(&noFollow, flow)
 	if err != nil {
-		return 0, "", err
+		return p, err
 	}
 	action := actionRE.FindStringSubmatch(bank)
 	if action == nil {
-		return 0, "", fmt.Errorf("no bank form")
+		return p, fmt.Errorf("no bank form")
 	}
 	target, _ := url.Parse(flow)
 	target, _ = target.Parse(html.UnescapeString(action[1]))
-	start := time.Now()
 	back, err := noFollow.PostForm(target.String(), url.Values{"iban": {"FR7612345678901234567890123"}, "decision": {"authorize"}})
 	if err != nil {
-		return 0, "", err
+		return p, err
 	}
 	back.Body.Close()
-	for time.Since(start) < 60*time.Second {
-		r, err := c.do(request{method: "GET", path: "/v1/invoices/" + invoiceID, token: token, entity: orgID})
-		if err == nil && strings.Contains(string(r.body), `"status":"paid"`) {
-			c.rec.take(r.id)
-			return time.Since(start), intentID, nil
-		}
-		c.rec.take(r.id)
-		time.Sleep(50 * time.Millisecond)
+	p.authorized = time.Now()
+	if back.StatusCode >= 400 {
+		return p, fmt.Errorf("bank authorisation: %d", back.StatusCode)
 	}
-	return 0, "", fmt.Errorf("invoice %s not paid after 60 s", invoiceID)
+	return p, nil
 }
 
-func get(hc *http.Client, u string) (string, error) {
+func (c *client) get(hc *http.Client, u string) (string, error) {
 	resp, err := hc.Get(u)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
+	c.count(resp.StatusCode)
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }

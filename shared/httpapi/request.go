@@ -91,6 +91,16 @@ func requestFrom(ctx context.Context) *Request {
 	return r
 }
 
+// RequestIDFrom is the id of the request ctx serves ("" outside a request),
+// for what runs below the handler and must tie its work to the request (the
+// bench's per-request trace of DynamoDB calls).
+func RequestIDFrom(ctx context.Context) string {
+	if r := requestFrom(ctx); r != nil {
+		return r.RequestID
+	}
+	return ""
+}
+
 // Origin is the scheme and host the client called (API Gateway passes the
 // original protocol in X-Forwarded-Proto), e.g. "https://api.modupay.fr".
 func (r *Request) Origin() string {

@@ -1,0 +1,488 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/modupay/modupay/shared/webhook"
+)
+
+// flowFigures is the flow section's result: concurrent payers, each
+// invoice → issue → link → payment through the sandbox bank → paid →
+// webhook received (→ a partial refund for one flow in four), then the
+// verifier's reading of what the run left.
+type flowFigures struct {
+	Flows           int      `json:"flows"`
+	Payers          int      `json:"payers"`
+	Refunds         int      `json:"refunds"`
+	Seconds         float64  `json:"seconds"`
+	FlowsPerSecond  float64  `json:"flows_per_second"`
+	AuthToHookP50Ms float64  `json:"authorisation_to_webhook_p50_ms"`
+	AuthToHookP95Ms float64  `json:"authorisation_to_webhook_p95_ms"`
+	Answers         int64    `json:"answers"`
+	Server5xx       int64    `json:"answers_5xx"`
+	Events          int      `json:"events"`
+	Lost            int      `json:"lost"`
+	Duplicated      int      `json:"duplicated"`
+	Violations      []string `json:"violations"`
+}
+
+// flowReceiver is the partner's endpoint for the flows: it answers 200 and
+// counts each event id; a payment's success wakes its payer.
+type flowReceiver struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	seen    map[string]int
+	waiting map[string]chan time.Time // intent id → its payer
+	early   map[string]time.Time      // successes that came before their payer waited
+}
+
+func newFlowReceiver() *flowReceiver {
+	r := &flowReceiver{seen: map[string]int{}, waiting: map[string]chan time.Time{}, early: map[string]time.Time{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		at := time.Now()
+		body, _ := io.ReadAll(req.Body)
+		var env struct {
+			EventID   string `json:"event_id"`
+			EventType string `json:"event_type"`
+			Data      struct {
+				IntentID string `json:"payment_intent_id"`
+				Status   string `json:"current_status"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal(body, &env)
+		r.mu.Lock()
+		r.seen[env.EventID]++
+		if env.EventType == "payment_intent.status_changed" && env.Data.Status == "succeeded" && r.seen[env.EventID] == 1 {
+			if ch, ok := r.waiting[env.Data.IntentID]; ok {
+				ch <- at
+			} else {
+				r.early[env.Data.IntentID] = at
+			}
+		}
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	return r
+}
+
+// await waits for the webhook saying intentID succeeded.
+func (r *flowReceiver) await(intentID string, timeout time.Duration) (time.Time, error) {
+	r.mu.Lock()
+	if at, ok := r.early[intentID]; ok {
+		r.mu.Unlock()
+		return at, nil
+	}
+	ch := make(chan time.Time, 1)
+	r.waiting[intentID] = ch
+	r.mu.Unlock()
+	select {
+	case at := <-ch:
+		return at, nil
+	case <-time.After(timeout):
+		return time.Time{}, fmt.Errorf("no webhook for intent %s within %s", intentID, timeout)
+	}
+}
+
+func (r *flowReceiver) count(eventID string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[eventID]
+}
+
+type flowSetup struct {
+	db            *dynamodb.Client
+	table         string
+	token         string
+	partnerID     string
+	flows, payers int
+}
+
+// flowDone is what one payer's flow left, for the verifier.
+type flowDone struct {
+	invoiceID, intentID, refundID string
+	authToHook                    time.Duration
+}
+
+// measureFlows runs the flows and verifies the table afterwards.
+func measureFlows(ctx context.Context, c *client, s flowSetup) (flowFigures, error) {
+	f := flowFigures{Flows: s.flows, Payers: s.payers}
+	// The subscription first: every event of the organisation is then owed to it.
+	recv := newFlowReceiver()
+	defer recv.srv.Close()
+	if r, err := c.do(request{method: "POST", path: "/v1/webhook_subscriptions", token: s.token,
+		body: `{"url":"` + recv.srv.URL + `/flows","events":["*"],"description":"bench flows"}`}); err != nil || r.status != 201 {
+		return f, fmt.Errorf("flow subscription: %d %s %v", r.status, r.body, err)
+	}
+	orgID, err := c.createOrgTaken(s.token, "Flux")
+	if err != nil {
+		return f, err
+	}
+	deptID, err := c.createDept(s.token, orgID)
+	if err != nil {
+		return f, err
+	}
+	if r, err := c.do(request{method: "POST", path: "/v1/departments/" + deptID + "/bank_accounts", token: s.token,
+		body: `{"iban":"` + frenchIBAN(777777) + `","bic":"BNPAFRPPXXX","account_name":"Compte des flux"}`}); err != nil || r.status != 201 {
+		return f, fmt.Errorf("flow bank account: %d %s %v", r.status, r.body, err)
+	}
+	answers0, fives0 := c.tally.answers.Load(), c.tally.server5xx.Load()
+	done := make([]flowDone, s.flows)
+	var next atomic.Int64
+	start := time.Now()
+	err = inParallel(s.payers, func(int) error {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= s.flows {
+				return nil
+			}
+			// Two rates, prices in tens of cents: every total is exact.
+			lines := fmt.Sprintf(`[{"description":"Abonnement %d","quantity":%d,"unit_price":%d,"vat_rate":20},{"description":"Entretien","quantity":1,"unit_price":%d,"vat_rate":10}]`,
+				i, 1+i%3, 1000+10*(i%50), 500+10*(i%7))
+			p, err := c.payThroughBank(s.token, orgID, deptID, lines)
+			if err != nil {
+				return fmt.Errorf("flow %d: %w", i, err)
+			}
+			hook, err := recv.await(p.intentID, 60*time.Second)
+			if err != nil {
+				return fmt.Errorf("flow %d: %w", i, err)
+			}
+			d := flowDone{invoiceID: p.invoiceID, intentID: p.intentID, authToHook: hook.Sub(p.authorized)}
+			if i%4 == 3 {
+				r, err := c.do(request{method: "POST", path: "/v1/refunds", token: s.token, entity: orgID,
+					body: fmt.Sprintf(`{"payment_intent_id":"%s","amount":%d,"reason":"Geste commercial"}`, p.intentID, 100+i)})
+				if err != nil || r.status != 201 {
+					return fmt.Errorf("flow %d refund: %d %s %v", i, r.status, r.body, err)
+				}
+				var v struct {
+					ID string `json:"id"`
+				}
+				_ = json.Unmarshal(r.body, &v)
+				d.refundID = v.ID
+			}
+			done[i] = d
+		}
+	})
+	if err != nil {
+		return f, err
+	}
+	// The refunds end later, on the poller's schedule; the throughput counts
+	// flows until their webhook, the verifier waits for the refunds.
+	f.Seconds = time.Since(start).Seconds()
+	f.FlowsPerSecond = float64(s.flows) / f.Seconds
+	var hooks []time.Duration
+	for _, d := range done {
+		hooks = append(hooks, d.authToHook)
+		if d.refundID != "" {
+			f.Refunds++
+		}
+	}
+	f.AuthToHookP50Ms, f.AuthToHookP95Ms = toMs(percentile(hooks, 50)), toMs(percentile(hooks, 95))
+	v := verifier{c: c, s: s, orgID: orgID, recv: recv}
+	v.run(ctx, done)
+	f.Events, f.Lost, f.Duplicated, f.Violations = v.events, v.lost, v.duplicated, v.violations
+	f.Answers, f.Server5xx = c.tally.answers.Load()-answers0, c.tally.server5xx.Load()-fives0
+	return f, nil
+}
+
+// verifier reads what the flows left and checks every invariant, waiting
+// (up to a deadline) for what is still on its way: refunds settling,
+// events delivered, audit entries written.
+type verifier struct {
+	c          *client
+	s          flowSetup
+	orgID      string
+	recv       *flowReceiver
+	events     int
+	lost       int
+	duplicated int
+	violations []string
+}
+
+func (v *verifier) violate(format string, args ...any) {
+	v.violations = append(v.violations, fmt.Sprintf(format, args...))
+}
+
+func (v *verifier) run(ctx context.Context, done []flowDone) {
+	deadline := time.Now().Add(90 * time.Second)
+	for _, d := range done {
+		v.checkFlow(d, deadline)
+	}
+	v.checkNumbers(len(done))
+	v.checkEvents(ctx, deadline)
+}
+
+func (v *verifier) getJSON(path string, into any) error {
+	r, err := v.c.do(request{method: "GET", path: path, token: v.s.token, entity: v.orgID})
+	if err != nil {
+		return err
+	}
+	if r.status != 200 {
+		return fmt.Errorf("GET %s: %d %s", path, r.status, r.body)
+	}
+	return json.Unmarshal(r.body, into)
+}
+
+type flowInvoice struct {
+	Number    string `json:"invoice_number"`
+	Status    string `json:"status"`
+	LineItems []struct {
+		Quantity  json.Number `json:"quantity"`
+		UnitPrice int64       `json:"unit_price"`
+		VATRate   json.Number `json:"vat_rate"`
+		NetAmount int64       `json:"net_amount"`
+	} `json:"line_items"`
+	VATBreakdown []struct {
+		VATRate   json.Number `json:"vat_rate"`
+		NetAmount int64       `json:"net_amount"`
+		VATAmount int64       `json:"vat_amount"`
+	} `json:"vat_breakdown"`
+	TotalNet    int64 `json:"total_excluding_vat"`
+	TotalVAT    int64 `json:"total_vat"`
+	TotalAmount int64 `json:"total_amount"`
+	AmountPaid  int64 `json:"amount_paid"`
+	AmountDue   int64 `json:"amount_due"`
+}
+
+// checkFlow: the invoice's totals are its lines', and what it says was
+// paid is the settled payment less the succeeded refund.
+func (v *verifier) checkFlow(d flowDone, deadline time.Time) {
+	var pi struct {
+		Status string `json:"status"`
+		Amount int64  `json:"amount"`
+	}
+	var rf struct {
+		Status string `json:"status"`
+		Amount int64  `json:"amount"`
+	}
+	refunded := int64(0)
+	if d.refundID != "" {
+		for {
+			if err := v.getJSON("/v1/refunds/"+d.refundID, &rf); err != nil {
+				v.violate("refund %s: %v", d.refundID, err)
+				return
+			}
+			if rf.Status == "succeeded" || rf.Status == "failed" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if rf.Status != "succeeded" {
+			v.violate("refund %s is %s, not succeeded", d.refundID, rf.Status)
+		}
+		refunded = rf.Amount
+	}
+	var inv flowInvoice
+	if err := v.getJSON("/v1/payment_intents/"+d.intentID, &pi); err != nil {
+		v.violate("intent %s: %v", d.intentID, err)
+		return
+	}
+	if err := v.getJSON("/v1/invoices/"+d.invoiceID, &inv); err != nil {
+		v.violate("invoice %s: %v", d.invoiceID, err)
+		return
+	}
+	net, vatByRate := int64(0), map[string]int64{}
+	for i, l := range inv.LineItems {
+		q, _ := strconv.ParseInt(l.Quantity.String(), 10, 64)
+		if l.NetAmount != q*l.UnitPrice {
+			v.violate("invoice %s line %d: net %d ≠ %d × %d", inv.Number, i, l.NetAmount, q, l.UnitPrice)
+		}
+		net += l.NetAmount
+		vatByRate[l.VATRate.String()] += l.NetAmount
+	}
+	vat := int64(0)
+	for _, b := range inv.VATBreakdown {
+		r, _ := strconv.ParseInt(b.VATRate.String(), 10, 64)
+		if b.NetAmount != vatByRate[b.VATRate.String()] || b.VATAmount*100 != b.NetAmount*r {
+			v.violate("invoice %s: VAT line %s%% (net %d, VAT %d) is not its lines'", inv.Number, b.VATRate, b.NetAmount, b.VATAmount)
+		}
+		vat += b.VATAmount
+	}
+	if net != inv.TotalNet || vat != inv.TotalVAT || inv.TotalAmount != net+vat {
+		v.violate("invoice %s: totals %d/%d/%d, lines say %d/%d/%d", inv.Number, inv.TotalNet, inv.TotalVAT, inv.TotalAmount, net, vat, net+vat)
+	}
+	wantStatus := "succeeded"
+	if refunded > 0 {
+		wantStatus = "partially_refunded"
+		if refunded == pi.Amount {
+			wantStatus = "refunded"
+		}
+	}
+	if pi.Status != wantStatus || pi.Amount != inv.TotalAmount {
+		v.violate("intent %s: %s %d for an invoice of %d", d.intentID, pi.Status, pi.Amount, inv.TotalAmount)
+	}
+	if refunded > pi.Amount {
+		v.violate("intent %s: refunded %d of %d", d.intentID, refunded, pi.Amount)
+	}
+	if inv.AmountPaid != pi.Amount-refunded || inv.AmountDue != inv.TotalAmount-inv.AmountPaid {
+		v.violate("invoice %s: amount_paid %d, amount_due %d; settled %d − refunded %d", inv.Number, inv.AmountPaid, inv.AmountDue, pi.Amount, refunded)
+	}
+}
+
+// checkNumbers: the organisation's invoices are numbered 1…n, each once.
+func (v *verifier) checkNumbers(n int) {
+	var numbers []int
+	cursor := ""
+	for {
+		var page struct {
+			Data []struct {
+				Number string `json:"invoice_number"`
+			} `json:"data"`
+		}
+		path := "/v1/invoices?page_size=100"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		r, err := v.c.do(request{method: "GET", path: path, token: v.s.token, entity: v.orgID})
+		if err != nil || r.status != 200 {
+			v.violate("invoice list: %d %s %v", r.status, r.body, err)
+			return
+		}
+		_ = json.Unmarshal(r.body, &page)
+		for _, inv := range page.Data {
+			k, err := strconv.Atoi(inv.Number[strings.LastIndexByte(inv.Number, '-')+1:])
+			if err != nil {
+				v.violate("invoice number %q", inv.Number)
+				continue
+			}
+			numbers = append(numbers, k)
+		}
+		if cursor = cursorOf(r.body); cursor == "" {
+			break
+		}
+	}
+	sort.Ints(numbers)
+	if len(numbers) != n {
+		v.violate("%d invoices listed, %d created", len(numbers), n)
+	}
+	for i, k := range numbers {
+		if k != i+1 {
+			v.violate("invoice numbers have a gap or a duplicate at %d (found %d)", i+1, k)
+			return
+		}
+	}
+}
+
+// checkEvents: every event the organisation's changes committed (read from
+// the table: the outbox items) has exactly one audit entry and was
+// delivered exactly once to the subscription, which asked for every type.
+func (v *verifier) checkEvents(ctx context.Context, deadline time.Time) {
+	var events []string
+	kinds := map[string]string{}
+	var in = &dynamodb.ScanInput{TableName: aws.String(v.s.table), FilterExpression: aws.String("kind = :k AND organization_id = :o"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: "event"}, ":o": &types.AttributeValueMemberS{Value: v.orgID}},
+		ProjectionExpression:      aws.String("event_id, event_type")}
+	// The verifier reads the bench's own table once, after the run: a Scan
+	// here is no request path and no scheduled job.
+	for {
+		out, err := v.s.db.Scan(ctx, in)
+		if err != nil {
+			v.violate("scan of the events: %v", err)
+			return
+		}
+		for _, it := range out.Items {
+			id, _ := it["event_id"].(*types.AttributeValueMemberS)
+			t, _ := it["event_type"].(*types.AttributeValueMemberS)
+			if id != nil && t != nil && slices.Contains(webhook.Catalogue, t.Value) {
+				events = append(events, id.Value)
+				kinds[id.Value] = t.Value
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	v.events = len(events)
+	audit := map[string]int{}
+	for {
+		clear(audit)
+		cursor := ""
+		for {
+			path := "/v1/audit_logs?page_size=100"
+			if cursor != "" {
+				path += "&cursor=" + cursor
+			}
+			var page struct {
+				Data []struct {
+					ID string `json:"id"`
+				} `json:"data"`
+			}
+			r, err := v.c.do(request{method: "GET", path: path, token: v.s.token, entity: v.orgID})
+			if err != nil || r.status != 200 {
+				v.violate("audit list: %d %s %v", r.status, r.body, err)
+				return
+			}
+			_ = json.Unmarshal(r.body, &page)
+			for _, e := range page.Data {
+				audit[strings.TrimPrefix(e.ID, "log-")]++
+			}
+			if cursor = cursorOf(r.body); cursor == "" {
+				break
+			}
+		}
+		complete := true
+		for _, id := range events {
+			if audit[id] == 0 || v.recv.count(id) == 0 {
+				complete = false
+				break
+			}
+		}
+		if complete || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// Late duplicates would come within the dispatcher's first retry.
+	time.Sleep(2 * time.Second)
+	for _, id := range events {
+		switch n := v.recv.count(id); {
+		case n == 0:
+			v.lost++
+			v.violate("event %s (%s) was not delivered", id, kinds[id])
+		case n > 1:
+			v.duplicated++
+			v.violate("event %s (%s) was delivered %d times", id, kinds[id], n)
+		}
+		if audit[id] != 1 {
+			v.violate("event %s has %d audit entries", id, audit[id])
+		}
+	}
+}
+
+func (f flowFigures) report(w io.Writer) {
+	fmt.Fprintf(w, "\nFlows — %d payers at once, %d flows (invoice, issue, link, the hosted page, payment through the sandbox bank, paid,\n"+
+		"webhook received; a partial refund for one in four): %.1f flows/s; from the bank's authorisation to the webhook: p50 %.0f ms, p95 %.0f ms\n",
+		f.Payers, f.Flows, f.FlowsPerSecond, f.AuthToHookP50Ms, f.AuthToHookP95Ms)
+	fmt.Fprintf(w, "Verifier: %d events, %d answers, %d refunds — %d violations, %d lost, %d duplicated, %d 5xx\n",
+		f.Events, f.Answers, f.Refunds, len(f.Violations), f.Lost, f.Duplicated, f.Server5xx)
+	for i, v := range f.Violations {
+		if i == 20 {
+			fmt.Fprintf(w, "  … %d more\n", len(f.Violations)-20)
+			break
+		}
+		fmt.Fprintln(w, "  violation:", v)
+	}
+}
+
+func (f flowFigures) check() error {
+	if len(f.Violations) > 0 || f.Lost > 0 || f.Duplicated > 0 || f.Server5xx > 0 {
+		return fmt.Errorf("the flows' verifier found %d violations, %d lost, %d duplicated, %d 5xx", len(f.Violations), f.Lost, f.Duplicated, f.Server5xx)
+	}
+	return nil
+}
