@@ -67,6 +67,8 @@ fuzz: ## run each fuzz target for a while (the seed corpora run in make test)
 	$(GO) test -run='^$$' -fuzz=FuzzCheckFrenchVAT -fuzztime=30s ./shared/identifier/
 	$(GO) test -run='^$$' -fuzz=FuzzParseQuantity -fuzztime=30s ./shared/money/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRate -fuzztime=30s ./shared/money/
+	$(GO) test -run='^$$' -fuzz=FuzzCheckURL -fuzztime=30s ./shared/netguard/
+	$(GO) test -run='^$$' -fuzz=FuzzParseAmount -fuzztime=30s ./shared/aiia/
 
 build: $(addprefix build-,$(foreach f,$(FUNCTIONS),$(word 1,$(subst :, ,$(f)))))
 

@@ -94,6 +94,19 @@ type world struct {
 	seen      map[string]bool // route keys exercised
 	sandbox   *aiiasandbox.Server
 	mu        sync.Mutex
+	// restart stops the process abruptly — its queue pollers, stream
+	// readers and schedules, with whatever they hold in flight — and starts
+	// a new one (a new app, nothing kept in memory) behind the same server.
+	restart func()
+}
+
+// swapHandler is the server's handler, replaced when the process restarts.
+type swapHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (s *swapHandler) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
 }
 
 const partnerSecret = "partner-secret-0123456789"
@@ -124,6 +137,12 @@ type worldOptions struct {
 	// app's Aiia client pointed at it (w.sandbox is then nil). It keeps the
 	// bank's default delays, so it needs runningClock.
 	deployedBank bool
+	// dynamoOptions and sqsOptions are more SDK middlewares for the app's
+	// clients (the fault tests' failures inside the SDK's retry loop).
+	dynamoOptions, sqsOptions []func(*middleware.Stack) error
+	// visibility replaces the named queues' VisibilityTimeout, so a message
+	// whose handler failed comes back within a test's time.
+	visibility map[string]time.Duration
 }
 
 func newWorldWith(t *testing.T, opts worldOptions) *world {
@@ -164,6 +183,9 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 			w.queues[id] = p.URL
 		}
 	}
+	if len(opts.visibility) > 0 {
+		shortenVisibility(t, w, opts.visibility)
+	}
 	var err error
 	w.validator, err = openapi.NewValidator()
 	if err != nil {
@@ -179,31 +201,51 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 		logs = io.Discard
 	}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	w.app, err = wiring.Build(context.Background(), st.Config, wiring.Options{Now: w.clock.Now, Log: log,
-		DynamoDBAPIOptions: []func(*middleware.Stack) error{w.faults.middleware}, Webhooks: opts.webhooks, RateLimits: opts.rateLimits})
-	if err != nil {
-		t.Fatal(err)
+	// A process: the app and its gateway (routes, queue pollers, stream
+	// readers, schedules), behind a server that outlives it (w.restart).
+	var front swapHandler
+	var stop func()
+	start := func() {
+		app, err := wiring.Build(context.Background(), st.Config, wiring.Options{Now: w.clock.Now, Log: log,
+			DynamoDBAPIOptions: append([]func(*middleware.Stack) error{w.faults.middleware}, opts.dynamoOptions...), SQSAPIOptions: opts.sqsOptions,
+			Webhooks: opts.webhooks, RateLimits: opts.rateLimits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw, err := gateway.New(st.Template, st.Resources, app, gateway.Options{
+			DynamoDBEndpoint: st.Config.DynamoDBEndpoint, SQSEndpoint: st.Config.SQSEndpoint, Log: log,
+			SQSWaitTimeSeconds: 1, StreamPollInterval: 50 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		gw.Start(ctx)
+		w.mu.Lock()
+		w.app = app
+		w.mu.Unlock()
+		front.set(gw)
+		stop = func() {
+			cancel()
+			gw.Wait()
+		}
 	}
-	gw, err := gateway.New(st.Template, st.Resources, w.app, gateway.Options{
-		DynamoDBEndpoint: st.Config.DynamoDBEndpoint, SQSEndpoint: st.Config.SQSEndpoint, Log: log,
-		SQSWaitTimeSeconds: 1, StreamPollInterval: 50 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
+	start()
+	w.restart = func() {
+		stop()
+		start()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	gw.Start(ctx)
 	if listener != nil {
-		w.srv = &httptest.Server{Listener: listener, Config: &http.Server{Handler: gw}}
+		w.srv = &httptest.Server{Listener: listener, Config: &http.Server{Handler: &front}}
 		w.srv.Start()
 	} else {
-		w.srv = httptest.NewServer(gw)
+		w.srv = httptest.NewServer(&front)
 	}
 	t.Cleanup(func() {
 		w.srv.Close()
-		cancel()
-		gw.Wait()
+		stop()
 	})
+	ctx := context.Background()
 	for _, p := range []string{"ptn-1", "ptn-2"} {
 		if err := w.app.EnsurePartner(ctx, p, p, p+"-client", partnerSecret); err != nil {
 			t.Fatal(err)

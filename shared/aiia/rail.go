@@ -235,6 +235,9 @@ func FormatAmount(cents int64) string {
 	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
 }
 
+// jsonNumber is RFC 8259's number grammar.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
 // ParseAmount reads a major-unit JSON number ("123.45", "123.4", "123",
 // "1.2345e2") into cents, exactly; it fails on fractions of a cent.
 func ParseAmount(s string) (int64, error) {
@@ -242,6 +245,11 @@ func ParseAmount(s string) (int64, error) {
 	// memory and time in big.Rat.
 	if len(s) > 40 {
 		return 0, fmt.Errorf("amount %q is too long", s)
+	}
+	// A JSON number only: big.Rat also reads fractions ("1/4") and base
+	// prefixes ("0x10"), which no answer may carry.
+	if !jsonNumber.MatchString(s) {
+		return 0, fmt.Errorf("amount %q is not a number", s)
 	}
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
 		if exp := strings.TrimLeft(s[i+1:], "+-"); len(exp) > 2 {

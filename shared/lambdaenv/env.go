@@ -30,6 +30,8 @@ type Options struct {
 	// DynamoDBAPIOptions are extra SDK middlewares for the DynamoDB client
 	// (tests inject faults with them, on the real engine).
 	DynamoDBAPIOptions []func(*middleware.Stack) error
+	// SQSAPIOptions are the same for the SQS client the functions send with.
+	SQSAPIOptions []func(*middleware.Stack) error
 	// Webhooks tunes the dispatcher (zero values: the documented defaults).
 	Webhooks WebhookOptions
 	// RateLimits are the abuse limits; nil means DefaultRateLimits().
@@ -108,6 +110,8 @@ type Env struct {
 	AWS aws.Config
 	// DynamoDBAPIOptions are extra middlewares for the DynamoDB client.
 	DynamoDBAPIOptions []func(*middleware.Stack) error
+	// SQSAPIOptions are extra middlewares for the SQS client.
+	SQSAPIOptions []func(*middleware.Stack) error
 
 	keys keys
 
@@ -137,7 +141,7 @@ func New(cfg Config, o Options) (*Env, error) {
 		return nil, err
 	}
 	e := &Env{Config: cfg, Now: o.Now, NewID: o.NewID, Log: log, Webhooks: o.Webhooks,
-		DynamoDBAPIOptions: o.DynamoDBAPIOptions, keys: k, shared: map[string]*sharedValue{}}
+		DynamoDBAPIOptions: o.DynamoDBAPIOptions, SQSAPIOptions: o.SQSAPIOptions, keys: k, shared: map[string]*sharedValue{}}
 	if e.Now == nil {
 		e.Now = time.Now
 	}

@@ -20,6 +20,7 @@ func SQS(e *lambdaenv.Env) *sqs.Client {
 				opt.BaseEndpoint = aws.String(e.Config.SQSEndpoint)
 			}
 			opt.APIOptions = append(opt.APIOptions, callcount.APIOption(callcount.SQS))
+			opt.APIOptions = append(opt.APIOptions, e.SQSAPIOptions...)
 		})
 	})
 }
