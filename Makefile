@@ -45,7 +45,8 @@ tidy-check:
 cfn-lint:
 	cfn-lint template.yaml
 
-bench: ## latency, DynamoDB/SQS calls and allocations per route; binary sizes; init times
+bench: ## latency, calls and overhead ratio per route; payer flows and their verifier; init times; the full bad-input sweep
+	MODUPAY_SWEEP=full $(GO) test -count=1 -run 'TestBadInputSweep$$' ./infra/e2e
 	$(GO) run ./infra/bench
 
 sam-env: ## rewrite infra/sam/env.json (sam local's variables) from template.yaml

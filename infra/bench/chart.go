@@ -51,7 +51,7 @@ func writeChart(path string, routes []routeResult) error {
 		y := top + i*rowH
 		name := r.Route
 		if len(name) > 60 {
-			name = name[:59] + "…"
+			name = name[:57] + "..."
 		}
 		text(img, left, y+14, ink, name)
 		bar(y+2, 10, 0, r.P50Ms, routeC)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/modupay/modupay/shared/webhook"
 )
@@ -36,6 +38,8 @@ type flowFigures struct {
 	AuthToHookP95Ms float64  `json:"authorisation_to_webhook_p95_ms"`
 	Answers         int64    `json:"answers"`
 	Server5xx       int64    `json:"answers_5xx"`
+	Orders          int      `json:"payment_orders_executed"`
+	OrderToDoneP50  float64  `json:"order_authorisation_to_completed_p50_ms"`
 	Events          int      `json:"events"`
 	Lost            int      `json:"lost"`
 	Duplicated      int      `json:"duplicated"`
@@ -111,6 +115,13 @@ type flowSetup struct {
 	token         string
 	partnerID     string
 	flows, payers int
+	// The queues the verifier waits to see empty before it counts audit
+	// entries and deliveries (their consumers can lag the flows).
+	sqs       *sqs.Client
+	queueURLs []string
+	// duration, when set, bounds the run by time instead: payers start
+	// flows until it has passed (a soak), then the verifier reads all.
+	duration time.Duration
 }
 
 // flowDone is what one payer's flow left, for the verifier.
@@ -141,14 +152,58 @@ func measureFlows(ctx context.Context, c *client, s flowSetup) (flowFigures, err
 		body: `{"iban":"` + frenchIBAN(777777) + `","bic":"BNPAFRPPXXX","account_name":"Compte des flux"}`}); err != nil || r.status != 201 {
 		return f, fmt.Errorf("flow bank account: %d %s %v", r.status, r.body, err)
 	}
+	// Payment orders beside the payers: a funded portfolio whose orders are
+	// paid through the sandbox bank (approval, payout, the holder's consent).
+	r, err := c.do(request{method: "POST", path: "/v1/portfolios", token: s.token, entity: orgID,
+		body: `{"name":"Décaissements des flux","currency":"EUR","executionAccount":{"accountId":"sandbox-treasury-1","redirectUrl":"https://back-office.example.fr/payouts"}}`})
+	var pf struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err != nil || r.status != 201 || json.Unmarshal(r.body, &pf) != nil {
+		return f, fmt.Errorf("flow portfolio: %d %s %v", r.status, r.body, err)
+	}
+	const funding = 5_000_000 // cents, in two fundings
+	for _, amount := range []string{"30000.00", "20000.00"} {
+		if r, err := c.do(request{method: "POST", path: "/v1/portfolios/" + pf.Data.ID + "/fundings", token: s.token, entity: orgID, body: `{"amount":` + amount + `}`}); err != nil || r.status != 201 {
+			return f, fmt.Errorf("flow funding: %d %s %v", r.status, r.body, err)
+		}
+	}
 	answers0, fives0 := c.tally.answers.Load(), c.tally.server5xx.Load()
-	done := make([]flowDone, s.flows)
+	var doneMu sync.Mutex
+	var done []flowDone
 	var next atomic.Int64
 	start := time.Now()
+	orders := max(s.flows/20, 2)
+	if s.duration > 0 {
+		orders = max(int(s.duration/(10*time.Second)), 2)
+	}
+	var orderTimes []time.Duration
+	ordersDone := make(chan error, 1)
+	go func() {
+		var mu sync.Mutex
+		var next atomic.Int64
+		ordersDone <- inParallel(2, func(int) error {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= orders {
+					return nil
+				}
+				_, d, err := c.executeOnce(s.token, orgID, pf.Data.ID, i)
+				if err != nil {
+					return fmt.Errorf("payment order %d: %w", i, err)
+				}
+				mu.Lock()
+				orderTimes = append(orderTimes, d)
+				mu.Unlock()
+			}
+		})
+	}()
 	err = inParallel(s.payers, func(int) error {
 		for {
 			i := int(next.Add(1)) - 1
-			if i >= s.flows {
+			if (s.duration == 0 && i >= s.flows) || (s.duration > 0 && time.Since(start) >= s.duration) {
 				return nil
 			}
 			// Two rates, prices in tens of cents: every total is exact.
@@ -175,16 +230,23 @@ func measureFlows(ctx context.Context, c *client, s flowSetup) (flowFigures, err
 				_ = json.Unmarshal(r.body, &v)
 				d.refundID = v.ID
 			}
-			done[i] = d
+			doneMu.Lock()
+			done = append(done, d)
+			doneMu.Unlock()
 		}
 	})
+	if oerr := <-ordersDone; err == nil {
+		err = oerr
+	}
 	if err != nil {
 		return f, err
 	}
+	f.Orders, f.OrderToDoneP50 = len(orderTimes), toMs(percentile(orderTimes, 50))
 	// The refunds end later, on the poller's schedule; the throughput counts
 	// flows until their webhook, the verifier waits for the refunds.
 	f.Seconds = time.Since(start).Seconds()
-	f.FlowsPerSecond = float64(s.flows) / f.Seconds
+	f.Flows = len(done)
+	f.FlowsPerSecond = float64(len(done)) / f.Seconds
 	var hooks []time.Duration
 	for _, d := range done {
 		hooks = append(hooks, d.authToHook)
@@ -195,6 +257,7 @@ func measureFlows(ctx context.Context, c *client, s flowSetup) (flowFigures, err
 	f.AuthToHookP50Ms, f.AuthToHookP95Ms = toMs(percentile(hooks, 50)), toMs(percentile(hooks, 95))
 	v := verifier{c: c, s: s, orgID: orgID, recv: recv}
 	v.run(ctx, done)
+	v.checkPortfolio(pf.Data.ID, funding, orders)
 	f.Events, f.Lost, f.Duplicated, f.Violations = v.events, v.lost, v.duplicated, v.violations
 	f.Answers, f.Server5xx = c.tally.answers.Load()-answers0, c.tally.server5xx.Load()-fives0
 	return f, nil
@@ -224,7 +287,13 @@ func (v *verifier) run(ctx context.Context, done []flowDone) {
 		v.checkFlow(d, deadline)
 	}
 	v.checkNumbers(len(done))
-	v.checkEvents(ctx, deadline)
+	// The audit writer and the dispatcher may be minutes behind a soak on
+	// two cores: what counts is that they catch up, so the events are
+	// counted once their queues are empty.
+	if err := waitQueuesEmpty(ctx, v.s.sqs, 15*time.Minute, v.s.queueURLs...); err != nil {
+		v.violate("%v", err)
+	}
+	v.checkEvents(ctx, time.Now().Add(60*time.Second))
 }
 
 func (v *verifier) getJSON(path string, into any) error {
@@ -334,6 +403,20 @@ func (v *verifier) checkFlow(d flowDone, deadline time.Time) {
 	}
 }
 
+// sequence: numbers are 1…want, each once.
+func (v *verifier) sequence(what string, numbers []int, want int) {
+	sort.Ints(numbers)
+	if len(numbers) != want {
+		v.violate("%s: %d listed, %d made", what, len(numbers), want)
+	}
+	for i, k := range numbers {
+		if k != i+1 {
+			v.violate("%s have a gap or a duplicate at %d (found %d)", what, i+1, k)
+			return
+		}
+	}
+}
+
 // checkNumbers: the organisation's invoices are numbered 1…n, each once.
 func (v *verifier) checkNumbers(n int) {
 	var numbers []int
@@ -366,16 +449,7 @@ func (v *verifier) checkNumbers(n int) {
 			break
 		}
 	}
-	sort.Ints(numbers)
-	if len(numbers) != n {
-		v.violate("%d invoices listed, %d created", len(numbers), n)
-	}
-	for i, k := range numbers {
-		if k != i+1 {
-			v.violate("invoice numbers have a gap or a duplicate at %d (found %d)", i+1, k)
-			return
-		}
-	}
+	v.sequence("invoice numbers", numbers, n)
 }
 
 // checkEvents: every event the organisation's changes committed (read from
@@ -465,10 +539,76 @@ func (v *verifier) checkEvents(ctx context.Context, deadline time.Time) {
 	}
 }
 
+// checkPortfolio: the portfolio's funds add up (funded = the fundings;
+// available = funded − spent − reserved; spent = its COMPLETED orders),
+// every order was executed, and the organisation's order references are
+// 1…n without gaps.
+func (v *verifier) checkPortfolio(id string, funded int64, orders int) {
+	var pf struct {
+		Data struct {
+			Available json.Number `json:"availableFunds"`
+			Reserved  json.Number `json:"reservedFunds"`
+			Spent     json.Number `json:"spentFunds"`
+			Funded    json.Number `json:"totalFunded"`
+		} `json:"data"`
+	}
+	if err := v.getJSON("/v1/portfolios/"+id, &pf); err != nil {
+		v.violate("portfolio: %v", err)
+		return
+	}
+	var completed int64
+	var refs []int
+	for page := 1; ; page++ {
+		var list struct {
+			Data []struct {
+				Reference string      `json:"reference"`
+				Status    string      `json:"status"`
+				Amount    json.Number `json:"amount"`
+			} `json:"data"`
+		}
+		if err := v.getJSON(fmt.Sprintf("/v1/payments?portfolioId=%s&page=%d&limit=100", id, page), &list); err != nil {
+			v.violate("orders: %v", err)
+			return
+		}
+		for _, o := range list.Data {
+			if o.Status != "COMPLETED" {
+				v.violate("order %s is %s after the run", o.Reference, o.Status)
+			}
+			completed += cents(o.Amount)
+			n, _ := strconv.Atoi(o.Reference[strings.LastIndexByte(o.Reference, '-')+1:])
+			refs = append(refs, n)
+		}
+		if len(list.Data) < 100 {
+			break
+		}
+	}
+	v.sequence("order references", refs, orders)
+	d := pf.Data
+	if cents(d.Funded) != funded || cents(d.Spent) != completed || cents(d.Available) != cents(d.Funded)-cents(d.Spent)-cents(d.Reserved) {
+		v.violate("portfolio funds: funded %s (fundings %d), spent %s (completed orders %d), reserved %s, available %s",
+			d.Funded, funded, d.Spent, completed, d.Reserved, d.Available)
+	}
+}
+
+// cents reads a decimal amount of the seed-003 wire ("100.00") exactly.
+func cents(n json.Number) int64 {
+	r, ok := new(big.Rat).SetString(n.String())
+	if !ok {
+		return -1
+	}
+	r.Mul(r, big.NewRat(100, 1))
+	if !r.IsInt() {
+		return -1
+	}
+	return r.Num().Int64()
+}
+
 func (f flowFigures) report(w io.Writer) {
 	fmt.Fprintf(w, "\nFlows — %d payers at once, %d flows (invoice, issue, link, the hosted page, payment through the sandbox bank, paid,\n"+
 		"webhook received; a partial refund for one in four): %.1f flows/s; from the bank's authorisation to the webhook: p50 %.0f ms, p95 %.0f ms\n",
 		f.Payers, f.Flows, f.FlowsPerSecond, f.AuthToHookP50Ms, f.AuthToHookP95Ms)
+	fmt.Fprintf(w, "Payment orders beside them: %d executed through the sandbox bank, from the holder's consent to COMPLETED p50 %.0f ms\n",
+		f.Orders, f.OrderToDoneP50)
 	fmt.Fprintf(w, "Verifier: %d events, %d answers, %d refunds — %d violations, %d lost, %d duplicated, %d 5xx\n",
 		f.Events, f.Answers, f.Refunds, len(f.Violations), f.Lost, f.Duplicated, f.Server5xx)
 	for i, v := range f.Violations {

@@ -50,6 +50,7 @@ func main() {
 	extra := flag.String("init-extra", "", "comma-separated extra main packages (./path) measured in the init section beside the functions")
 	flows := flag.Int("flows", 200, "payer flows in the concurrent flow section")
 	payers := flag.Int("payers", 16, "concurrent payers in the flow section")
+	soak := flag.Duration("soak", 0, "run the flow section for this long (e.g. 5m) instead of -flows flows")
 	routeFilter := flag.String("route", "", "with -only routes: measure only the routes whose name contains this text")
 	settle := flag.Duration("settle", 5*time.Millisecond, "pause before each timed request and each direct replay in the route table (see client.settle)")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile (gateway and handlers included) to this file")
@@ -67,7 +68,7 @@ func main() {
 	}
 	var err error
 	st := settings{n: *n, initRuns: *initRuns, webhookBurst: *webhookBurst, auditEntries: *auditEntries, extra: *extra, out: *out,
-		flows: *flows, payers: *payers, only: *only, settle: *settle, route: *routeFilter}
+		flows: *flows, payers: *payers, only: *only, settle: *settle, soak: *soak, route: *routeFilter}
 	switch *only {
 	case "", "routes", "flows":
 		err = run(st)
@@ -116,7 +117,7 @@ func withExtra(targets []binaryTarget, extra string) []binaryTarget {
 type settings struct {
 	n, initRuns, webhookBurst, auditEntries, flows, payers int
 	extra, out, only, route                                string
-	settle                                                 time.Duration
+	settle, soak                                           time.Duration
 }
 
 func run(st settings) error {
@@ -320,7 +321,8 @@ func run(st settings) error {
 			rows = append(rows, r)
 		}
 	}
-	flowSet := flowSetup{db: stack.NewDynamoDBClient(dyn), table: env["MODUPAY_TABLE"], token: token, partnerID: "partner-bench", flows: st.flows, payers: st.payers}
+	flowSet := flowSetup{db: stack.NewDynamoDBClient(dyn), table: env["MODUPAY_TABLE"], token: token, partnerID: "partner-bench", flows: st.flows, payers: st.payers, duration: st.soak,
+		sqs: stack.NewSQSClient(sq), queueURLs: []string{res.ByID["AuditQueue"].URL, res.ByID["WebhookQueue"].URL, res.ByID["AiiaPollQueue"].URL}}
 	if st.only == "flows" {
 		flows, err := measureFlows(ctx, c, flowSet)
 		if err != nil {

@@ -165,42 +165,12 @@ func TestFlowsConvergeUnderEngineFaults(t *testing.T) {
 	sub := w.subscribe(w.token("ptn-1-client", partnerSecret), recv.url(), "*")["id"].(string)
 	iw := invoiceWorldOn(t, w)
 
-	const flows, payers = 12, 4
 	faults.setRate(0.25)
-	done := make([]faultFlow, flows)
-	replays := make([]int, payers)
-	var wg sync.WaitGroup
-	errs := make(chan error, flows)
-	for p := 0; p < payers; p++ {
-		wg.Add(1)
-		go func(p int) {
-			defer wg.Done()
-			for i := p; i < flows; i += payers {
-				f, err := iw.faultFlow(i, &replays[p])
-				if err != nil {
-					errs <- fmt.Errorf("flow %d: %w", i, err)
-					return
-				}
-				done[i] = f
-			}
-		}(p)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	done, replayed := iw.payConcurrently(t, 12, 4, nil)
 	faults.setRate(0)
 	injected, total := faults.counts(), 0
 	for _, n := range injected {
 		total += n
-	}
-	replayed := 0
-	for _, n := range replays {
-		replayed += n
 	}
 	t.Logf("injected %d failed attempts (%v); the payers replayed %d requests", total, injected, replayed)
 	if total == 0 {
@@ -316,7 +286,20 @@ func TestFlowsSurviveAProcessRestart(t *testing.T) {
 	recv := newReceiver(t, nil)
 	sub := w.subscribe(w.token("ptn-1-client", partnerSecret), recv.url(), "*")["id"].(string)
 	iw := invoiceWorldOn(t, w)
-	const flows, payers = 8, 4
+	// Halfway: some flows paid, others between their link and their payment.
+	done, _ := iw.payConcurrently(t, 8, 4, func(finished *atomic.Int32) {
+		waitFor(t, 60*time.Second, func() (bool, string) { return finished.Load() >= 2, "no flow finished" })
+		w.restart()
+	})
+	checkConverged(t, w, iw, recv, sub, done)
+}
+
+// payConcurrently runs flows faultFlows with payers at once and returns
+// what they left and how many requests they replayed; during(finished),
+// when given, runs beside them (finished counts the flows done). A flow
+// that fails ends the test.
+func (iw *invoiceWorld) payConcurrently(t *testing.T, flows, payers int, during func(finished *atomic.Int32)) ([]faultFlow, int) {
+	t.Helper()
 	done := make([]faultFlow, flows)
 	replays := make([]int, payers)
 	var finished atomic.Int32
@@ -337,9 +320,9 @@ func TestFlowsSurviveAProcessRestart(t *testing.T) {
 			}
 		}(p)
 	}
-	// Halfway: some flows paid, others between their link and their payment.
-	waitFor(t, 60*time.Second, func() (bool, string) { return finished.Load() >= 2, "no flow finished" })
-	w.restart()
+	if during != nil {
+		during(&finished)
+	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -348,7 +331,11 @@ func TestFlowsSurviveAProcessRestart(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	checkConverged(t, w, iw, recv, sub, done)
+	replayed := 0
+	for _, n := range replays {
+		replayed += n
+	}
+	return done, replayed
 }
 
 // faultFlow runs flow i as a payer and a partner do, replaying what fails.

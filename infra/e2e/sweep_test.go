@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -235,7 +236,117 @@ func spoil(route string, ex exchange, entity bool) []spoiled {
 			with(k+" fraction", false, set(`0.5`))
 		}
 	}
+	if fullSweep() {
+		var doc any
+		d := json.NewDecoder(strings.NewReader(ex.body))
+		d.UseNumber()
+		if d.Decode(&doc) == nil {
+			for _, l := range leaves(doc, "") {
+				for _, b := range deepValues(l.value) {
+					b := b
+					with(l.path+" "+b.name, b.refused, func(e *exchange) {
+						nb, _ := json.Marshal(replaced(doc, l.steps, b.value))
+						e.body = string(nb)
+					})
+				}
+			}
+		}
+	}
 	return out
+}
+
+// fullSweep: MODUPAY_SWEEP=full (make bench) spoils every field at every
+// depth — the lines of an invoice, the payer, an address — with more
+// values; make test spoils the top-level fields.
+func fullSweep() bool { return os.Getenv("MODUPAY_SWEEP") == "full" }
+
+type leaf struct {
+	path  string
+	steps []any // keys (string) and indexes (int) from the root
+	value any
+}
+
+// leaves lists every value of doc below its top level, objects and arrays
+// included, with its path ("line_items[0].quantity").
+func leaves(doc any, prefix string, steps ...any) []leaf {
+	var out []leaf
+	switch x := doc.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := strings.TrimPrefix(prefix+"."+k, ".")
+			st := append(append([]any(nil), steps...), k)
+			if len(steps) > 0 {
+				out = append(out, leaf{path: p, steps: st, value: x[k]})
+			}
+			out = append(out, leaves(x[k], p, st...)...)
+		}
+	case []any:
+		for i, v := range x {
+			p := fmt.Sprintf("%s[%d]", prefix, i)
+			st := append(append([]any(nil), steps...), i)
+			out = append(out, leaf{path: p, steps: st, value: v})
+			out = append(out, leaves(v, p, st...)...)
+		}
+	}
+	return out
+}
+
+type deepValue struct {
+	name    string
+	value   any
+	refused bool
+}
+
+// deepValues are the spoilings of a value, by its kind: a wrong kind must
+// be refused; an empty, null, extreme or odd value of the right kind may
+// be legitimate, so it must only break nothing.
+func deepValues(v any) []deepValue {
+	out := []deepValue{{"null", nil, false}, {"a NoSQL operator object", map[string]any{"$ne": nil}, true}}
+	switch v.(type) {
+	case string:
+		out = append(out, deepValue{"a boolean", true, true}, deepValue{"empty", "", false},
+			deepValue{"10 000 characters", strings.Repeat("ß", 10000), false}, deepValue{"controls and bidi", "a\u0000\u202e\u2028b", false},
+			deepValue{"a number", json.Number("12"), false})
+	case json.Number:
+		out = append(out, deepValue{"a boolean", true, true}, deepValue{"zero", json.Number("0"), false},
+			deepValue{"2^63", json.Number("9223372036854775808"), true}, deepValue{"-2^63", json.Number("-9223372036854775809"), true},
+			deepValue{"1e-400", json.Number("1e-400"), false}, deepValue{"a numeric string", "12", false})
+	case bool:
+		out = append(out, deepValue{"a string", "true", true}, deepValue{"a number", json.Number("1"), true})
+	case []any:
+		out = append(out, deepValue{"a string", "x", true}, deepValue{"empty", []any{}, false}, deepValue{"an object", map[string]any{}, true})
+	case map[string]any:
+		out = append(out, deepValue{"a string", "x", true}, deepValue{"an array", []any{}, true}, deepValue{"empty", map[string]any{}, false})
+	}
+	return out
+}
+
+// replaced is a copy of doc with the value at steps set to v.
+func replaced(doc any, steps []any, v any) any {
+	if len(steps) == 0 {
+		return v
+	}
+	switch x := doc.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, vv := range x {
+			m[k] = vv
+		}
+		k := steps[0].(string)
+		m[k] = replaced(x[k], steps[1:], v)
+		return m
+	case []any:
+		a := append([]any(nil), x...)
+		i := steps[0].(int)
+		a[i] = replaced(x[i], steps[1:], v)
+		return a
+	}
+	return doc
 }
 
 func routePath(route string) string {
