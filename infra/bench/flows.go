@@ -420,36 +420,48 @@ func (v *verifier) sequence(what string, numbers []int, want int) {
 // checkNumbers: the organisation's invoices are numbered 1…n, each once.
 func (v *verifier) checkNumbers(n int) {
 	var numbers []int
-	cursor := ""
-	for {
-		var page struct {
-			Data []struct {
-				Number string `json:"invoice_number"`
-			} `json:"data"`
+	if !v.each("/v1/invoices", func(item json.RawMessage) {
+		var inv struct {
+			Number string `json:"invoice_number"`
 		}
-		path := "/v1/invoices?page_size=100"
-		if cursor != "" {
-			path += "&cursor=" + cursor
-		}
-		r, err := v.c.do(request{method: "GET", path: path, token: v.s.token, entity: v.orgID})
-		if err != nil || r.status != 200 {
-			v.violate("invoice list: %d %s %v", r.status, r.body, err)
+		_ = json.Unmarshal(item, &inv)
+		k, err := strconv.Atoi(inv.Number[strings.LastIndexByte(inv.Number, '-')+1:])
+		if err != nil {
+			v.violate("invoice number %q", inv.Number)
 			return
 		}
-		_ = json.Unmarshal(r.body, &page)
-		for _, inv := range page.Data {
-			k, err := strconv.Atoi(inv.Number[strings.LastIndexByte(inv.Number, '-')+1:])
-			if err != nil {
-				v.violate("invoice number %q", inv.Number)
-				continue
-			}
-			numbers = append(numbers, k)
-		}
-		if cursor = cursorOf(r.body); cursor == "" {
-			break
-		}
+		numbers = append(numbers, k)
+	}) {
+		return
 	}
 	v.sequence("invoice numbers", numbers, n)
+}
+
+// each calls fn with every item of a list route of the organisation, page
+// by page (100 a page, by cursor); false when a page could not be read.
+func (v *verifier) each(path string, fn func(json.RawMessage)) bool {
+	cursor := ""
+	for {
+		q := path + "?page_size=100"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		r, err := v.c.do(request{method: "GET", path: q, token: v.s.token, entity: v.orgID})
+		if err != nil || r.status != 200 {
+			v.violate("GET %s: %d %s %v", q, r.status, r.body, err)
+			return false
+		}
+		var page struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		_ = json.Unmarshal(r.body, &page)
+		for _, item := range page.Data {
+			fn(item)
+		}
+		if cursor = cursorOf(r.body); cursor == "" {
+			return true
+		}
+	}
 }
 
 // checkEvents: every event the organisation's changes committed (read from
@@ -486,29 +498,14 @@ func (v *verifier) checkEvents(ctx context.Context, deadline time.Time) {
 	audit := map[string]int{}
 	for {
 		clear(audit)
-		cursor := ""
-		for {
-			path := "/v1/audit_logs?page_size=100"
-			if cursor != "" {
-				path += "&cursor=" + cursor
+		if !v.each("/v1/audit_logs", func(item json.RawMessage) {
+			var e struct {
+				ID string `json:"id"`
 			}
-			var page struct {
-				Data []struct {
-					ID string `json:"id"`
-				} `json:"data"`
-			}
-			r, err := v.c.do(request{method: "GET", path: path, token: v.s.token, entity: v.orgID})
-			if err != nil || r.status != 200 {
-				v.violate("audit list: %d %s %v", r.status, r.body, err)
-				return
-			}
-			_ = json.Unmarshal(r.body, &page)
-			for _, e := range page.Data {
-				audit[strings.TrimPrefix(e.ID, "log-")]++
-			}
-			if cursor = cursorOf(r.body); cursor == "" {
-				break
-			}
+			_ = json.Unmarshal(item, &e)
+			audit[strings.TrimPrefix(e.ID, "log-")]++
+		}) {
+			return
 		}
 		complete := true
 		for _, id := range events {

@@ -181,33 +181,27 @@ func (f *floor) prepare(ctx context.Context, call any) (func() error, error) {
 		return func() error { _, err := db.UpdateItem(ctx, &cp); return notReplayable(err) }, nil
 	case *dynamodb.TransactWriteItemsInput:
 		cp := dynamodb.TransactWriteItemsInput{TransactItems: make([]types.TransactWriteItem, len(in.TransactItems))}
+		shadow := aws.String(f.shadow)
 		for i, it := range in.TransactItems {
+			var key map[string]types.AttributeValue // an item the write reads: copied first
 			switch {
 			case it.Put != nil:
 				p := *it.Put
-				p.TableName = aws.String(f.shadow)
-				cp.TransactItems[i].Put = &p
+				p.TableName, cp.TransactItems[i].Put = shadow, &p
 			case it.ConditionCheck != nil:
 				c := *it.ConditionCheck
-				if err := f.copyItem(ctx, c.Key); err != nil {
-					return nil, err
-				}
-				c.TableName = aws.String(f.shadow)
-				cp.TransactItems[i].ConditionCheck = &c
+				c.TableName, cp.TransactItems[i].ConditionCheck, key = shadow, &c, c.Key
 			case it.Update != nil:
 				u := *it.Update
-				if err := f.copyItem(ctx, u.Key); err != nil {
-					return nil, err
-				}
-				u.TableName = aws.String(f.shadow)
-				cp.TransactItems[i].Update = &u
+				u.TableName, cp.TransactItems[i].Update, key = shadow, &u, u.Key
 			case it.Delete != nil:
 				d := *it.Delete
-				if err := f.copyItem(ctx, d.Key); err != nil {
+				d.TableName, cp.TransactItems[i].Delete, key = shadow, &d, d.Key
+			}
+			if key != nil {
+				if err := f.copyItem(ctx, key); err != nil {
 					return nil, err
 				}
-				d.TableName = aws.String(f.shadow)
-				cp.TransactItems[i].Delete = &d
 			}
 		}
 		return func() error { _, err := db.TransactWriteItems(ctx, &cp); return notReplayable(err) }, nil
