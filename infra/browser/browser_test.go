@@ -1,7 +1,9 @@
 // Package browser drives the hosted payment page in a real browser (headless
 // Chromium through chromedp): a payer opens a payment link, pays by SEPA at
-// the local sandbox bank, comes back and sees "Paiement reçu", on the whole
-// local stack (gateway, DynamoDB Local, SQS endpoint, stream and queue pollers).
+// the local sandbox bank with the keyboard alone, comes back and reads the
+// receipt, on the whole local stack (gateway, DynamoDB Local, SQS endpoint,
+// stream and queue pollers). Every page is audited on the way (axe-core,
+// weight, origins, 360 and 1280 px; audit_test.go).
 //
 // It needs Debian's chromium at /usr/bin/chromium (`make test` and .ci/run
 // install it through infra/ci/need-chromium.sh). When it is missing the test
@@ -25,6 +27,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/modupay/modupay/infra/engines/enginetest"
 	"github.com/modupay/modupay/infra/gateway"
@@ -221,12 +224,15 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 	if !strings.HasPrefix(pageURL, base+"/p/") {
 		t.Fatalf("payment_page_url %q is not on the gateway %s", pageURL, base)
 	}
+	intentID, _ := link["payment_intent_id"].(string)
+	if intentID == "" {
+		t.Fatalf("the link has no payment_intent_id: %v", link)
+	}
 	t.Logf("stack ready in %s; payment page %s", time.Since(started).Round(time.Millisecond), pageURL)
 
 	// The browser: headless Chromium with a fresh profile, quiet on the
 	// network (the machine's network is closed).
 	profile := t.TempDir()
-	shots := t.TempDir()
 	output, consoleLog := &syncBuffer{}, &syncBuffer{}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath),
@@ -250,7 +256,7 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 	t.Cleanup(cancelBrowser)
 	// The steps share one deadline; the browser itself lives until the
 	// cleanups, so that a failure can still read the page.
-	ctx, cancel := context.WithTimeout(browserCtx, 45*time.Second)
+	ctx, cancel := context.WithTimeout(browserCtx, 150*time.Second)
 	t.Cleanup(cancel)
 
 	// text is the visible text of the current page ("" while it loads).
@@ -296,17 +302,32 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 		}
 	}()
 
-	// 1. The payment page.
+	netlog := watchNetwork(browserCtx)
+	au := newAuditor(t, ctx, base, netlog, fail)
+	visible := func(sel string) bool {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+"`"+sel+"`"+`); return !!e && e.offsetParent !== null; })()`))
+		if err != nil {
+			fail("read %s: %v", sel, err)
+		}
+		return v
+	}
+
+	// 1. The payment page: what a French invoice states, one choice per
+	// method, and the audits (axe-core, weight, origins, both widths).
+	netlog.reset()
 	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
 		fail("open the payment page: %v", err)
 	}
 	waitText("Payer par virement", 10*time.Second)
 	page := text()
-	for _, want := range []string{"422,00", "Payer par virement", "Mairie de Lyon", "FAC-"} {
+	for _, want := range []string{"422,00", "Payer par virement", "Mairie de Lyon", "FAC-", "SIRET", "21690123400019", "1 Place de la Comédie",
+		"Total HT", "400,00", "TVA 5,5", "22,00", "Total TTC", "Compte Régie Eau", "FR76 •••• 0123", "Échéance"} {
 		if !strings.Contains(page, want) {
 			fail("the payment page does not show %q", want)
 		}
 	}
+	au.check("payment-page", true)
 	// The SEPA transfer is the chosen method, and its radio button has a
 	// label (for= its id): screen readers and keyboard users reach it.
 	type radio struct {
@@ -319,7 +340,7 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 		Focused  bool   `json:"focused"`
 	}
 	sepa, err := chromedp.Run(ctx, chromedp.Evaluate[radio](`(() => {
-		const r = document.querySelector('input[type=radio][name=method][value=sepa_credit]');
+		const r = document.querySelector('input[type=radio][name=choice][value=sepa_credit]');
 		if (!r) return {found: false};
 		r.focus();
 		const l = r.labels && r.labels[0];
@@ -340,10 +361,52 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 		fail("the SEPA radio cannot take the keyboard focus: %+v", sepa)
 	}
 	t.Logf("SEPA radio: checked, labelled %q", sepa.Label)
+	// With SEPA chosen, no card field shows; the arrow key chooses the card,
+	// whose panel has its fields and its own button, and the SEPA button goes.
+	if visible("#card-number") || !visible(".p-sepa button") {
+		fail("with SEPA chosen the page shows card fields, or no SEPA button")
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown)); err != nil {
+		fail("arrow down: %v", err)
+	}
+	if !visible("#card-number") || !visible(".p-card button") || visible(".p-sepa button") {
+		fail("with the card chosen the page does not show the card's fields and button alone")
+	}
+	if !strings.Contains(text(), "Payer par carte") {
+		fail("the card's button does not say Payer par carte")
+	}
+	au.check("payment-page-card", false)
+	// English: the same page, the same audits.
+	netlog.reset()
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL+"?lang=en")); err != nil {
+		fail("open the English page: %v", err)
+	}
+	waitText("Pay by bank transfer", 10*time.Second)
+	for _, want := range []string{"Pay your invoice", "Total excl. VAT", "Total incl. VAT", "422,00"} {
+		if !strings.Contains(text(), want) {
+			fail("the English page does not show %q", want)
+		}
+	}
+	au.check("payment-page-en", true)
+	// A link that does not exist: the same look, the same audits.
+	netlog.reset()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/p/no-such-link")); err != nil {
+		fail("open a missing page: %v", err)
+	}
+	waitText("Page introuvable", 10*time.Second)
+	au.check("not-found", true)
 
-	// 2. Pay: off to the sandbox bank.
-	if err := chromedp.Do(ctx, chromedp.Click(`//button[normalize-space()="Payer par virement"]`)); err != nil {
-		fail("click Payer par virement: %v", err)
+	// 2. Pay with the keyboard alone: Tab to "Payer par virement", Enter;
+	// at the bank, Tab to "Autoriser le virement", Enter.
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
+		fail("open the payment page again: %v", err)
+	}
+	waitText("Payer par virement", 10*time.Second)
+	if err := focusByTab(ctx, "Payer par virement", 30); err != nil {
+		fail("keyboard: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
+		fail("press Enter on Payer par virement: %v", err)
 	}
 	authorize := `//button[normalize-space()="Autoriser le virement"]`
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -358,8 +421,11 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 	if !strings.Contains(text(), "422,00") {
 		fail("the bank page does not show the amount 422,00")
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(authorize)); err != nil {
-		fail("click Autoriser le virement: %v", err)
+	if err := focusByTab(ctx, "Autoriser le virement", 30); err != nil {
+		fail("keyboard at the bank: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
+		fail("press Enter on Autoriser le virement: %v", err)
 	}
 
 	// 3. Back on ModuPay's return page, which refreshes itself until the
@@ -385,6 +451,23 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Logf("return page titles: %q (after %s)", seen, time.Since(started).Round(time.Millisecond))
+	// The receipt: amount, date, references, seller; printable (the print
+	// button is the script's, so it shows only with JavaScript).
+	receiptURL := location()
+	netlog.reset()
+	if err := chromedp.Do(ctx, chromedp.Navigate(receiptURL)); err != nil {
+		fail("reload the receipt: %v", err)
+	}
+	waitText("Reçu de paiement", 10*time.Second)
+	for _, want := range []string{"Montant payé", "422,00", "Payé le", "heure de Paris", "Référence du paiement", intentID, "Virement SEPA", "Jean Dupont", "SIRET 21690123400019"} {
+		if !strings.Contains(text(), want) {
+			fail("the receipt does not show %q", want)
+		}
+	}
+	if !visible("#print") {
+		fail("the receipt's print button does not show with JavaScript on")
+	}
+	au.check("receipt", true)
 
 	// 4. Back to the merchant.
 	if err := chromedp.Do(ctx, chromedp.Click(`//a[normalize-space()="Revenir au site du marchand"]`)); err != nil {
@@ -401,7 +484,7 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 	if err != nil {
 		fail("screenshot: %v", err)
 	}
-	file := filepath.Join(shots, "merchant-thanks.png")
+	file := filepath.Join(au.shots, "merchant-thanks.png")
 	if err := os.WriteFile(file, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func EnsureDynamoDBLocal(ctx context.Context) (string, error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	tgz, err := npmPack(ctx, tmp)
+	tgz, err := npmPack(ctx, tmp, SimulatorPackage, SimulatorVersion)
 	if err != nil {
 		return "", err
 	}
@@ -117,27 +117,26 @@ func EnsureDynamoDBLocal(ctx context.Context) (string, error) {
 	return dir, nil
 }
 
-// npmPack fetches the pinned package tarball into dir with `npm pack`, which
+// npmPack fetches a pinned package's tarball into dir with `npm pack`, which
 // downloads the tarball only: nothing is installed and no package script runs.
-func npmPack(ctx context.Context, dir string) (string, error) {
+func npmPack(ctx context.Context, dir, pkg, version string) (string, error) {
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		return "", fmt.Errorf("npm is needed once to fetch DynamoDB Local (apt-get install npm): %w", err)
+		return "", fmt.Errorf("npm is needed once to fetch %s (apt-get install npm): %w", pkg, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "pack", "--ignore-scripts", "--silent",
-		SimulatorPackage+"@"+SimulatorVersion)
+	cmd := exec.CommandContext(ctx, npm, "pack", "--ignore-scripts", "--silent", pkg+"@"+version)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = io.Discard
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("npm pack %s@%s: %w: %s", SimulatorPackage, SimulatorVersion, err, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("npm pack %s@%s: %w: %s", pkg, version, err, strings.TrimSpace(stderr.String()))
 	}
 	matches, err := filepath.Glob(filepath.Join(dir, "*.tgz"))
 	if err != nil || len(matches) != 1 {
-		return "", fmt.Errorf("npm pack %s@%s produced %d tarballs, want 1", SimulatorPackage, SimulatorVersion, len(matches))
+		return "", fmt.Errorf("npm pack %s@%s produced %d tarballs, want 1", pkg, version, len(matches))
 	}
 	return matches[0], nil
 }

@@ -1,9 +1,11 @@
 // Package checkout serves the hosted payment page a payer opens from a
 // payment link. It is public: the page's URL carries an unguessable token
 // (sealed: encrypted and authenticated), and nothing else identifies the link. It works without
-// JavaScript (forms and a refreshing status page), is French by default
-// (?lang=en for English), sends a strict Content-Security-Policy, and checks
-// a per-page CSRF value and the request's origin on its one form.
+// JavaScript (one form per payment method, a refreshing status page; one
+// small script, allowed by its hash, only adds the receipt's print button and
+// status polling), is French by default (?lang=en for English), sends a
+// strict Content-Security-Policy, and checks a per-page CSRF value and the
+// request's origin on its forms.
 package checkout
 
 import (
@@ -11,6 +13,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -20,6 +23,8 @@ import (
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/identifier"
+	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/money"
 	"github.com/modupay/modupay/shared/payment"
 )
@@ -69,7 +74,9 @@ func (h *Handlers) html(status int, t *template.Template, data any) (*httpapi.Re
 		formAction += " http://127.0.0.1:* http://localhost:*"
 	}
 	// img-src https: lets the partner's logo (an https URL) load.
-	resp.Header.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	// script-src allows the one script of the pages by its hash; it polls
+	// the status route (connect-src 'self').
+	resp.Header.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; script-src "+scriptHash+"; connect-src 'self'; "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	resp.Header.Set("Referrer-Policy", "no-referrer")
 	resp.Header.Set("X-Frame-Options", "DENY")
 	return resp, nil
@@ -78,23 +85,68 @@ func (h *Handlers) html(status int, t *template.Template, data any) (*httpapi.Re
 type view struct {
 	Lang, Title, Message string
 	P                    payment.Page
-	Amount, Due          string
+	Amount, Due, Issued  string
 	Lines                []line
-	CSRF, Token          string
-	SEPA, Card, Final    bool
-	Paid                 bool
-	ReturnURL            string
-	T                    map[string]string
+	VAT                  []vatLine
+	// TotalNet, TotalVAT and Total are the invoice's HT / TVA / TTC;
+	// AlreadyPaid what earlier payments settled ("" when nothing).
+	TotalNet, Total, AlreadyPaid string
+	Seller                       seller
+	// Beneficiary is whom the transfer credits: the account holder's name
+	// as the bank holds it, the IBAN masked but for its last 4, the bank.
+	Beneficiary, BeneficiaryIBAN, BeneficiaryBank string
+	SEPAText                                      string
+	CSRF, Token                                   string
+	SEPA, Card, Final                             bool
+	// Choice: both methods are offered, so the page shows the choice and
+	// one panel per method; CardChosen selects the card's panel (a card
+	// typed wrong comes back on it).
+	Choice, CardChosen bool
+	Paid               bool
+	Receipt            *receipt
+	ReturnURL          string
+	T                  map[string]string
 	// Error is what was wrong with the form (a card typed wrong).
 	Error string
-	// CardsAvailable: a card provider is configured (the sandbox simulator).
-	CardsAvailable bool
+	// CardsAvailable: a card provider is configured (the sandbox simulator);
+	// CardTestHint shows the sandbox's test cards.
+	CardsAvailable, CardTestHint bool
 	// Color is the brand's colour, checked again here as #RRGGBB because it
 	// is written into CSS.
 	Color template.CSS
+	// Poll is the status route a waiting page polls (with JavaScript).
+	Poll string
 }
 
-type line struct{ Description, Quantity, Net string }
+// PageTitle is the document's title: the state's, else the page's.
+func (v view) PageTitle() string {
+	if v.Title != "" {
+		return v.Title
+	}
+	return v.T["title"]
+}
+
+// BrandName is the white label's name, else the seller's.
+func (v view) BrandName() string {
+	if v.P.Brand.DisplayName != "" {
+		return v.P.Brand.DisplayName
+	}
+	return v.Seller.LegalName
+}
+
+type line struct{ Description, Quantity, UnitPrice, Rate, Net string }
+
+type vatLine struct{ Rate, Base, Amount string }
+
+// seller is the invoice's issuer as the page shows it: legal name (the
+// trade name beside it when different), address lines, SIRET, VAT number.
+type seller struct {
+	LegalName, TradeName, SIRET, VATNumber, Department string
+	Address                                            []string
+}
+
+// receipt is what the payer keeps once paid.
+type receipt struct{ Amount, Date, Method, Reference, BankReference, Payer string }
 
 func lang(r *httpapi.Request) string {
 	if r.Query.Get("lang") == "en" {
@@ -103,12 +155,17 @@ func lang(r *httpapi.Request) string {
 	return "fr"
 }
 
+// notFound is the page of a token that names no link.
+func (h *Handlers) notFound(l string) (*httpapi.Response, error) {
+	return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"], Color: template.CSS(branding.DefaultColor)})
+}
+
 func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	token := r.PathParams["token"]
 	l := lang(r)
 	p, err := h.Flow.Open(ctx, token)
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"], Color: template.CSS(branding.DefaultColor)})
+		return h.notFound(l)
 	}
 	if err != nil {
 		return nil, err
@@ -120,6 +177,7 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		v.Title, v.Message = words[l]["refunded"], words[l]["refunded_text"]
 	case p.Link.Status == payment.LinkCompleted || p.Intent.Status == payment.IntentSucceeded:
 		v.Title, v.Message, v.Paid = words[l]["paid"], words[l]["paid_text"], true
+		v.Receipt = receiptOf(l, p)
 	case p.Link.Status != payment.LinkActive || !now.Before(p.Link.ExpiresAt):
 		v.Title, v.Message = words[l]["closed"], words[l]["closed_text"]
 	case p.Intent.Status == payment.IntentProcessing:
@@ -135,8 +193,14 @@ func refunded(status string) bool {
 }
 
 func (h *Handlers) view(l, token string, p payment.Page) view {
+	inv := p.Invoice
 	v := view{Lang: l, T: words[l], P: p, Token: token, CSRF: h.csrf(token), Amount: money.FormatEUR(p.Link.Amount),
-		Due: p.Invoice.DueDate, ReturnURL: p.Link.ReturnURL, Color: template.CSS(branding.DefaultColor)}
+		Due: formatDate(l, inv.DueDate), Issued: formatDate(l, inv.IssueDate), ReturnURL: p.Link.ReturnURL,
+		TotalNet: money.FormatEUR(inv.TotalNet), Total: money.FormatEUR(inv.TotalAmount),
+		Seller: sellerOf(inv.Seller), Color: template.CSS(branding.DefaultColor), CardTestHint: h.Sandbox}
+	if inv.AmountPaid > 0 {
+		v.AlreadyPaid = money.FormatEUR(inv.AmountPaid)
+	}
 	if branding.UsableColor(p.Brand.PrimaryColor) {
 		v.Color = template.CSS(p.Brand.PrimaryColor)
 	}
@@ -145,10 +209,100 @@ func (h *Handlers) view(l, token string, p payment.Page) view {
 		v.SEPA = v.SEPA || m == payment.MethodSEPA
 		v.Card = v.Card || m == payment.MethodCard
 	}
-	for _, li := range p.Invoice.LineItems {
-		v.Lines = append(v.Lines, line{Description: li.Description, Quantity: li.Quantity.String(), Net: money.FormatEUR(li.NetAmount)})
+	v.Choice = v.SEPA && v.Card && v.CardsAvailable
+	v.SEPAText = fmt.Sprintf(words[l]["sepa_text"], v.Amount)
+	if a := p.Account; a.AccountName != "" {
+		v.Beneficiary, v.BeneficiaryBank = a.AccountName, a.BankName
+		if a.IBAN != "" {
+			// Its country and check digits, then its last 4: enough for the
+			// payer to compare with what the bank will show.
+			if m := identifier.MaskIBAN(a.IBAN); len(m) > 8 {
+				v.BeneficiaryIBAN = m[:4] + " •••• " + m[len(m)-4:]
+			}
+		}
+	}
+	for _, li := range inv.LineItems {
+		v.Lines = append(v.Lines, line{Description: li.Description, Quantity: decimal(l, li.Quantity.String()),
+			UnitPrice: money.FormatEUR(li.UnitPrice), Rate: rate(l, li.VATRate), Net: money.FormatEUR(li.NetAmount)})
+	}
+	for _, vl := range inv.VATBreakdown {
+		v.VAT = append(v.VAT, vatLine{Rate: rate(l, vl.VATRate), Base: money.FormatEUR(vl.NetAmount), Amount: money.FormatEUR(vl.VATAmount)})
 	}
 	return v
+}
+
+func sellerOf(s invoice.Seller) seller {
+	out := seller{LegalName: s.LegalName, SIRET: s.SIRET, VATNumber: s.VATNumber, Department: s.Department}
+	if out.LegalName == "" {
+		out.LegalName = s.Name
+	} else if s.Name != "" && s.Name != s.LegalName {
+		out.TradeName = s.Name
+	}
+	a := s.Address
+	for _, part := range []string{a.Line1, a.Line2, strings.TrimSpace(a.PostalCode + " " + a.City)} {
+		if part != "" {
+			out.Address = append(out.Address, part)
+		}
+	}
+	if a.Country != "" && a.Country != "FR" {
+		out.Address = append(out.Address, a.Country)
+	}
+	return out
+}
+
+// receiptOf is the receipt of a paid intent.
+func receiptOf(l string, p payment.Page) *receipt {
+	pi := p.Intent
+	rc := &receipt{Amount: money.FormatEUR(pi.Amount), Reference: pi.ID, BankReference: pi.AiiaTransactionID, Payer: p.Invoice.Payer.Name,
+		Method: words[l]["by_sepa"]}
+	if pi.SelectedPaymentMethod == payment.MethodCard {
+		rc.Method, rc.BankReference = words[l]["by_card"], ""
+	}
+	if pi.CompletedAt != nil {
+		rc.Date = formatTime(l, *pi.CompletedAt)
+	}
+	return rc
+}
+
+// formatDate renders an ISO date (2024-04-15) as the language writes it:
+// 15/04/2024, or 15 Apr 2024; what does not parse is shown as it is.
+func formatDate(l, iso string) string {
+	if iso == "" {
+		return ""
+	}
+	d, err := time.Parse(time.DateOnly, iso)
+	if err != nil {
+		return iso
+	}
+	if l == "en" {
+		return d.Format("2 Jan 2006")
+	}
+	return d.Format("02/01/2006")
+}
+
+// formatTime renders an instant in Paris time.
+func formatTime(l string, t time.Time) string {
+	t = t.In(invoice.Paris)
+	if l == "en" {
+		return t.Format("2 Jan 2006, 15:04 (Paris time)")
+	}
+	return t.Format("02/01/2006 à 15:04 (heure de Paris)")
+}
+
+// decimal writes a decimal the French way (comma) in French.
+func decimal(l, s string) string {
+	if l == "fr" {
+		return strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
+
+// rate renders a VAT rate: "5,5 %" in French, "5.5%" in English.
+func rate(l string, r money.Rate) string {
+	if l == "fr" {
+		return decimal(l, r.String()) + "\u00a0%"
+	}
+	return r.String() + "%"
 }
 
 // pay starts the SEPA transfer and sends the payer to the bank.
@@ -194,7 +348,7 @@ func (h *Handlers) payByCard(ctx context.Context, r *httpapi.Request, token, l s
 			return nil, perr
 		}
 		v := h.view(l, token, p)
-		v.Error = ae.Message
+		v.Error, v.CardChosen = ae.Message, true
 		return h.html(http.StatusUnprocessableEntity, pageTmpl, v)
 	}
 	if err != nil && apperr.CodeOf(err) != apperr.Conflict {
@@ -217,7 +371,7 @@ func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	l := lang(r)
 	p, err := h.Flow.Open(ctx, token)
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return h.html(http.StatusNotFound, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["notfound"], Message: words[l]["notfound_text"], Color: template.CSS(branding.DefaultColor)})
+		return h.notFound(l)
 	}
 	if err != nil {
 		return nil, err
@@ -228,10 +382,12 @@ func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.R
 		v.Title, v.Message, v.Final = words[l]["refunded"], words[l]["refunded_text"], true
 	case payment.IntentSucceeded:
 		v.Title, v.Message, v.Paid, v.Final = words[l]["paid"], words[l]["paid_text"], true, true
+		v.Receipt = receiptOf(l, p)
 	case payment.IntentFailed:
 		v.Title, v.Message, v.Final = words[l]["failed"], words[l]["failed_text"]+" "+p.Intent.FailureReason, true
 	default:
 		v.Title, v.Message = words[l]["processing"], words[l]["processing_text"]
+		v.Poll = "/p/" + token + "/status"
 	}
 	return h.html(http.StatusOK, statusTmpl, v)
 }
