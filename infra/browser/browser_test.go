@@ -435,7 +435,7 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 	for {
 		loc, page := location(), text()
 		if strings.HasPrefix(loc, base+"/p/") {
-			if title, _, _ := strings.Cut(strings.TrimSpace(page), "\n"); len(seen) == 0 || seen[len(seen)-1] != title {
+			if title, _ := chromedp.Run(ctx, chromedp.Title()); title != "" && (len(seen) == 0 || seen[len(seen)-1] != title) {
 				seen = append(seen, title)
 			}
 		}
@@ -495,5 +495,58 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 	if got["status"] != "paid" || got["amount_paid"] != 42200.0 || got["amount_due"] != 0.0 {
 		t.Errorf("invoice after the payment: status %v, amount_paid %v, amount_due %v; want paid, 42200, 0", got["status"], got["amount_paid"], got["amount_due"])
 	}
+
+	// 6. The other states a payer can meet, audited like the rest: a
+	// refused transfer, and a link the organisation deactivated.
+	newLink := func() (id, page string) {
+		t.Helper()
+		inv := c.id("POST", "/v1/invoices", seedInvoice(dept, time.Now().In(paris).AddDate(0, 0, 30).Format(time.DateOnly)))
+		c.call("POST", "/v1/invoices/"+inv+"/issue", "", http.StatusOK)
+		l := c.call("POST", "/v1/payment_links", `{"invoice_id":"`+inv+`","payment_methods":["sepa_credit"]}`, http.StatusCreated)
+		id, _ = l["id"].(string)
+		page, _ = l["payment_page_url"].(string)
+		return id, page
+	}
+	_, refusedPage := newLink()
+	if err := chromedp.Do(ctx, chromedp.Navigate(refusedPage)); err != nil {
+		fail("open the third page: %v", err)
+	}
+	waitText("Payer par virement", 10*time.Second)
+	if err := focusByTab(ctx, "Payer par virement", 30); err != nil {
+		fail("keyboard: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
+		fail("press Enter: %v", err)
+	}
+	wctx, wcancel = context.WithTimeout(ctx, 10*time.Second)
+	err = chromedp.Do(wctx, chromedp.WaitVisible(authorize))
+	wcancel()
+	if err != nil {
+		fail("the bank's authorisation page did not come: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("iban"), "FR7612345678901234567890124")); err != nil { // fonds insuffisants
+		fail("type the refusing IBAN: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(authorize)); err != nil {
+		fail("authorise: %v", err)
+	}
+	waitText("Paiement refusé", 30*time.Second)
+	netlog.reset()
+	if err := chromedp.Do(ctx, chromedp.Navigate(location())); err != nil {
+		fail("reload the refused page: %v", err)
+	}
+	waitText("Paiement refusé", 10*time.Second)
+	au.check("refused", true)
+	closedID, closedPage := newLink()
+	c.call("POST", "/v1/payment_links/"+closedID+"/deactivate", "", http.StatusOK)
+	netlog.reset()
+	if err := chromedp.Do(ctx, chromedp.Navigate(closedPage)); err != nil {
+		fail("open the deactivated link: %v", err)
+	}
+	waitText("Lien de paiement inactif", 10*time.Second)
+	if strings.Contains(text(), "Payer par virement") {
+		fail("a deactivated link still offers to pay")
+	}
+	au.check("link-inactive", true)
 	t.Logf("whole flow in %s", time.Since(started).Round(time.Millisecond))
 }

@@ -66,7 +66,7 @@ const style = `*{box-sizing:border-box}body{font-family:system-ui,-apple-system,
 .wrap{max-width:46rem;margin:0 auto;padding:1rem}header{display:flex;align-items:center;gap:.75rem;padding:.5rem 0 1rem}header img{max-height:48px;width:auto}
 .brand{font-weight:700;font-size:1.1rem}.card{background:#fff;border:1px solid #d8dbe0;border-radius:8px;padding:1rem 1.25rem;margin:0 0 1rem}
 h1{font-size:1.5rem;margin:.25rem 0 1rem}h2{font-size:1.15rem;margin:0 0 .75rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}
-dt{color:#4a4f57}dd{margin:0}table{width:100%;border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.4rem .3rem;border-bottom:1px solid #d8dbe0;vertical-align:top}
+dt{color:#4a4f57}dd{margin:0;overflow-wrap:anywhere}table{width:100%;border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.4rem .3rem;border-bottom:1px solid #d8dbe0;vertical-align:top}
 th{font-weight:600;color:#4a4f57;font-size:.9rem}.totals th{font-weight:400;color:inherit;font-size:1rem}.num{text-align:right;white-space:nowrap}tfoot th,tfoot td{border:0;padding:.2rem .3rem}
 .grand th,.grand td{font-weight:700;font-size:1.05rem;border-top:2px solid #1a1a1a}.topay{display:flex;justify-content:space-between;align-items:baseline;font-size:1.1rem;margin:.75rem 0 0}
 .topay strong{font-size:1.6rem}.choice{border:0;padding:0;margin:0 0 1rem;display:grid;gap:.5rem}.choice legend{font-weight:600;margin-bottom:.5rem}
