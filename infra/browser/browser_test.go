@@ -230,80 +230,8 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 	}
 	t.Logf("stack ready in %s; payment page %s", time.Since(started).Round(time.Millisecond), pageURL)
 
-	// The browser: headless Chromium with a fresh profile, quiet on the
-	// network (the machine's network is closed).
-	profile := t.TempDir()
-	output, consoleLog := &syncBuffer{}, &syncBuffer{}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1024, 900),
-		chromedp.CombinedOutput(output),
-	)
-	// Cleanups run last-in first-out: the browser exits before its profile
-	// directory is removed.
-	t.Cleanup(cancelAlloc)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	// The steps share one deadline; the browser itself lives until the
-	// cleanups, so that a failure can still read the page.
-	ctx, cancel := context.WithTimeout(browserCtx, 150*time.Second)
-	t.Cleanup(cancel)
-
-	// text is the visible text of the current page ("" while it loads).
-	text := func() string {
-		tctx, tcancel := context.WithTimeout(browserCtx, 3*time.Second)
-		defer tcancel()
-		s, _ := chromedp.Run(tctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-		return s
-	}
-	location := func() string {
-		tctx, tcancel := context.WithTimeout(browserCtx, 3*time.Second)
-		defer tcancel()
-		s, _ := chromedp.Run(tctx, chromedp.Location())
-		return s
-	}
-	fail := func(format string, args ...any) {
-		t.Helper()
-		t.Fatalf("%s\nbrowser at %s\npage text:\n%s\nconsole:\n%s", fmt.Sprintf(format, args...), location(), text(), consoleLog.String())
-	}
-	waitText := func(want string, limit time.Duration) {
-		t.Helper()
-		deadline := time.Now().Add(limit)
-		for !strings.Contains(text(), want) {
-			if time.Now().After(deadline) {
-				fail("after %s the page does not show %q", limit, want)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-
-	// The browser starts, then its console is recorded for failure reports
-	// (a Content-Security-Policy violation, for instance, shows only there).
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start %s: %v\n%s", chromiumPath, err, output.String())
-	}
-	messages := chromedp.Console(browserCtx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(consoleLog, "  %s\n", m)
-		}
-	}()
-
-	netlog := watchNetwork(browserCtx)
-	au := newAuditor(t, ctx, base, netlog, fail)
+	b := newBrowser(t, base)
+	ctx, text, location, fail, waitText, netlog, au := b.ctx, b.text, b.location, b.fail, b.waitText, b.netlog, b.au
 	visible := func(sel string) bool {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+"`"+sel+"`"+`); return !!e && e.offsetParent !== null; })()`))
@@ -549,4 +477,133 @@ func TestPayerPaysInvoiceInBrowser(t *testing.T) {
 	}
 	au.check("link-inactive", true)
 	t.Logf("whole flow in %s", time.Since(started).Round(time.Millisecond))
+}
+
+// session is a headless Chromium with a fresh profile, quiet on the network
+// (the machine's network is closed), its console recorded for failure
+// reports, its network watched and an auditor of its pages.
+type session struct {
+	t          *testing.T
+	root, ctx  context.Context // the browser's; the steps' (one deadline)
+	consoleLog *syncBuffer
+	netlog     *netLog
+	au         *auditor
+}
+
+func newBrowser(t *testing.T, base string) *session {
+	t.Helper()
+	profile := t.TempDir()
+	output := &syncBuffer{}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1024, 900),
+		chromedp.CombinedOutput(output),
+	)
+	// Cleanups run last-in first-out: the browser exits before its profile
+	// directory is removed.
+	t.Cleanup(cancelAlloc)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	// The steps share one deadline; the browser itself lives until the
+	// cleanups, so that a failure can still read the page.
+	ctx, cancel := context.WithTimeout(browserCtx, 150*time.Second)
+	t.Cleanup(cancel)
+	b := &session{t: t, root: browserCtx, ctx: ctx, consoleLog: &syncBuffer{}}
+	// The browser starts, then its console is recorded (a
+	// Content-Security-Policy violation, for instance, shows only there).
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start %s: %v\n%s", chromiumPath, err, output.String())
+	}
+	messages := chromedp.Console(browserCtx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(b.consoleLog, "  %s\n", m)
+		}
+	}()
+	b.netlog = watchNetwork(browserCtx)
+	b.au = newAuditor(t, ctx, base, b.netlog, b.fail)
+	return b
+}
+
+// text is the visible text of the current page ("" while it loads).
+func (b *session) text() string {
+	tctx, tcancel := context.WithTimeout(b.root, 3*time.Second)
+	defer tcancel()
+	s, _ := chromedp.Run(tctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	return s
+}
+
+func (b *session) location() string {
+	tctx, tcancel := context.WithTimeout(b.root, 3*time.Second)
+	defer tcancel()
+	s, _ := chromedp.Run(tctx, chromedp.Location())
+	return s
+}
+
+func (b *session) fail(format string, args ...any) {
+	b.t.Helper()
+	b.t.Fatalf("%s\nbrowser at %s\npage text:\n%s\nconsole:\n%s", fmt.Sprintf(format, args...), b.location(), b.text(), b.consoleLog.String())
+}
+
+func (b *session) waitText(want string, limit time.Duration) {
+	b.t.Helper()
+	b.waitFor(limit, fmt.Sprintf("the page shows %q", want), func() bool { return strings.Contains(b.text(), want) })
+}
+
+func (b *session) waitFor(limit time.Duration, what string, ok func() bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			b.fail("after %s, still not: %s", limit, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// count is the number of elements matching a CSS selector.
+func (b *session) count(sel string) int {
+	tctx, tcancel := context.WithTimeout(b.root, 3*time.Second)
+	defer tcancel()
+	n, _ := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+sel+"`"+`).length`))
+	return n
+}
+
+// waitField waits for an input named name; waitGone for it to go.
+func (b *session) waitField(name string) {
+	b.t.Helper()
+	b.waitFor(10*time.Second, "a field named "+name, func() bool { return b.count(`input[name=`+name+`]`) > 0 })
+}
+
+func (b *session) waitGone(name string) {
+	b.t.Helper()
+	b.waitFor(10*time.Second, "no field named "+name, func() bool { return b.count(`input[name=`+name+`]`) == 0 })
+}
+
+// dashboardLinks are the same-origin /dashboard links of the page (not
+// sign-out, which is a form).
+func (b *session) dashboardLinks(base string) []string {
+	tctx, tcancel := context.WithTimeout(b.root, 3*time.Second)
+	defer tcancel()
+	links, _ := chromedp.Run(tctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('a[href]')).map(a => a.href)`))
+	var out []string
+	for _, l := range links {
+		if strings.HasPrefix(l, base+"/dashboard") && !strings.Contains(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
