@@ -15,7 +15,7 @@ FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:
              SandboxBankFunction:sandboxbank \
              AuditFunction:audit PaymentOrdersFunction:paymentorders
 
-.PHONY: run test quick lint unit chromium poppler bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache sam-env
+.PHONY: run test quick lint unit chromium doctools bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache sam-env
 
 run: ## start DynamoDB Local, the SQS endpoint and the gateway on :3000 (Ctrl-C stops all)
 	@$(GO) build -o .bin/modupay-local ./infra/local
@@ -26,7 +26,7 @@ test: lint unit ## everything CI checks
 lint: fmt-check tidy-check cfn-lint
 	$(GO) vet $(PKGS)
 
-unit: chromium poppler
+unit: chromium doctools
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 quick: ## the tests that need no engine, browser or network, in seconds (go test -short)
@@ -35,8 +35,8 @@ quick: ## the tests that need no engine, browser or network, in seconds (go test
 chromium: ## Debian's chromium for the browser test: installed as root, else says what to run
 	@bash infra/ci/need-chromium.sh
 
-poppler: ## Debian's poppler-utils, which read the invoice PDFs in their tests: installed as root, else says what to run
-	@bash infra/ci/need-poppler.sh
+doctools: ## Debian's poppler-utils and libxml2-utils, which read the invoice documents in their tests: installed as root, else says what to run
+	@bash infra/ci/need-doctools.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

