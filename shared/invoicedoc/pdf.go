@@ -60,7 +60,11 @@ var cols = [5]float64{contentW - 18 - 27 - 17 - 28, 18, 27, 17, 28}
 // PDF renders the invoice. The lines table runs over as many pages as it
 // needs, its header repeated on each; every page carries the seller, the
 // invoice number and "page n / N".
-func PDF(in Input) ([]byte, error) {
+func PDF(in Input) ([]byte, error) { return build(in, nil) }
+
+// build renders the document; extra, when set, adds to it before it is
+// written (the Factur-X parts), knowing its title, author and producer.
+func build(in Input, extra func(p *fpdf.Fpdf, m meta)) ([]byte, error) {
 	inv := in.Invoice
 	if inv.Status == invoice.StatusDraft || inv.InvoiceNumber == "" {
 		return nil, fmt.Errorf("invoicedoc: a draft has no document")
@@ -71,11 +75,12 @@ func PDF(in Input) ([]byte, error) {
 	pdf.SetAutoPageBreak(true, margin+10)
 	pdf.AddUTF8FontFromBytes(fontFamily, "", goregular.TTF)
 	pdf.AddUTF8FontFromBytes(fontFamily, "B", gobold.TTF)
-	pdf.SetTitle(t["invoice"]+" "+inv.InvoiceNumber, true)
 	// White label: the metadata name the seller and the brand, never us.
-	pdf.SetAuthor(sellerName(inv.Seller), true)
-	pdf.SetCreator(cmpOr(in.BrandName, sellerName(inv.Seller)), true)
-	pdf.SetProducer(cmpOr(in.BrandName, sellerName(inv.Seller)), true)
+	m := meta{title: t["invoice"] + " " + inv.InvoiceNumber, author: sellerName(inv.Seller), producer: cmpOr(in.BrandName, sellerName(inv.Seller))}
+	pdf.SetTitle(m.title, true)
+	pdf.SetAuthor(m.author, true)
+	pdf.SetCreator(m.producer, true)
+	pdf.SetProducer(m.producer, true)
 	pdf.SetLang(map[bool]string{true: "en-GB", false: "fr-FR"}[in.Lang == "en"])
 	if !in.Created.IsZero() {
 		pdf.SetCreationDate(in.Created)
@@ -83,6 +88,9 @@ func PDF(in Input) ([]byte, error) {
 	}
 	pdf.SetCatalogSort(true)
 	pdf.AliasNbPages("{nb}")
+	if extra != nil {
+		extra(pdf, m)
+	}
 
 	d := &doc{pdf: pdf, in: in, t: t}
 	pdf.SetHeaderFunc(d.header)
@@ -102,6 +110,9 @@ func PDF(in Input) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// meta are the document's Info entries, which the XMP packet repeats.
+type meta struct{ title, author, producer string }
 
 type doc struct {
 	pdf *fpdf.Fpdf
