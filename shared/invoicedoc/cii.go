@@ -21,8 +21,10 @@ const (
 	nsUDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 	// ProfileEN16931 is the guideline (BT-24) of the EN 16931 profile.
 	ProfileEN16931 = "urn:cen.eu:en16931:2017"
-	// typeInvoice is the commercial invoice (UNTDID 1001 code 380).
-	typeInvoice = "380"
+	// typeInvoice is the commercial invoice (UNTDID 1001 code 380),
+	// typeCreditNote the credit note (381).
+	typeInvoice    = "380"
+	typeCreditNote = "381"
 	// meansSEPATransfer is the SEPA credit transfer (UNTDID 4461 code 58).
 	meansSEPATransfer = "58"
 	// schemeSIREN identifies a French legal entity by its SIREN (ISO 6523
@@ -58,12 +60,13 @@ type ciiDoc struct {
 		} `xml:"ram:ApplicableHeaderTradeAgreement"`
 		Delivery   struct{} `xml:"ram:ApplicableHeaderTradeDelivery"`
 		Settlement struct {
-			PaymentReference string       `xml:"ram:PaymentReference,omitempty"`
-			Currency         string       `xml:"ram:InvoiceCurrencyCode"`
-			Means            *ciiMeans    `xml:"ram:SpecifiedTradeSettlementPaymentMeans,omitempty"`
-			Taxes            []ciiTax     `xml:"ram:ApplicableTradeTax"`
-			Terms            *ciiTerms    `xml:"ram:SpecifiedTradePaymentTerms,omitempty"`
-			Summation        ciiSummation `xml:"ram:SpecifiedTradeSettlementHeaderMonetarySummation"`
+			PaymentReference string        `xml:"ram:PaymentReference,omitempty"`
+			Currency         string        `xml:"ram:InvoiceCurrencyCode"`
+			Means            *ciiMeans     `xml:"ram:SpecifiedTradeSettlementPaymentMeans,omitempty"`
+			Taxes            []ciiTax      `xml:"ram:ApplicableTradeTax"`
+			Terms            *ciiTerms     `xml:"ram:SpecifiedTradePaymentTerms,omitempty"`
+			Summation        ciiSummation  `xml:"ram:SpecifiedTradeSettlementHeaderMonetarySummation"`
+			Preceding        *ciiReference `xml:"ram:InvoiceReferencedDocument,omitempty"`
 		} `xml:"ram:ApplicableHeaderTradeSettlement"`
 	} `xml:"rsm:SupplyChainTradeTransaction"`
 }
@@ -83,6 +86,17 @@ func dateOf(iso string) (ciiDate, error) {
 	var c ciiDate
 	c.Value.Format, c.Value.Text = "102", d.Format("20060102")
 	return c, nil
+}
+
+// ciiReference names a preceding invoice (BG-3: BT-25, BT-26).
+type ciiReference struct {
+	ID     string `xml:"ram:IssuerAssignedID"`
+	Issued *struct {
+		Value struct {
+			Format string `xml:"format,attr"`
+			Text   string `xml:",chardata"`
+		} `xml:"qdt:DateTimeString"`
+	} `xml:"ram:FormattedIssueDateTime,omitempty"`
 }
 
 type ciiNote struct {
@@ -176,6 +190,7 @@ type ciiSummation struct {
 		Currency string `xml:"currencyID,attr"`
 		Value    string `xml:",chardata"`
 	} `xml:"ram:TaxTotalAmount"`
+	Rounding   string `xml:"ram:RoundingAmount,omitempty"`
 	GrandTotal string `xml:"ram:GrandTotalAmount"`
 	Prepaid    string `xml:"ram:TotalPrepaidAmount"`
 	DuePayable string `xml:"ram:DuePayableAmount"`
@@ -198,8 +213,9 @@ func (e *MissingError) Error() string {
 // the generic one (category E).
 const exemptionReason = "Exonération de TVA"
 
-// CII renders the invoice as an EN 16931 CII document.
-func CII(inv invoice.Invoice) ([]byte, error) {
+// CII renders the invoice as an EN 16931 CII document; with credit, the
+// credit note (from CreditNote) of the invoice it names.
+func CII(inv invoice.Invoice, credit *Credit) ([]byte, error) {
 	if inv.Status == invoice.StatusDraft || inv.InvoiceNumber == "" {
 		return nil, fmt.Errorf("invoicedoc: a draft has no document")
 	}
@@ -290,6 +306,28 @@ func CII(inv invoice.Invoice) ([]byte, error) {
 	sum.LineTotal, sum.TaxBasis = amount(inv.TotalNet), amount(inv.TotalNet)
 	sum.TaxTotal.Currency, sum.TaxTotal.Value = inv.Currency, amount(inv.TotalVAT)
 	sum.GrandTotal, sum.Prepaid, sum.DuePayable = amount(inv.TotalAmount), amount(inv.AmountPaid), amount(inv.TotalAmount-inv.AmountPaid)
+	if credit != nil {
+		d.Document.TypeCode = typeCreditNote
+		ref := &ciiReference{ID: credit.OriginalNumber}
+		if d, err := time.Parse(time.DateOnly, credit.OriginalIssueDate); err == nil {
+			ref.Issued = &struct {
+				Value struct {
+					Format string `xml:"format,attr"`
+					Text   string `xml:",chardata"`
+				} `xml:"qdt:DateTimeString"`
+			}{}
+			ref.Issued.Value.Format, ref.Issued.Value.Text = "102", d.Format("20060102")
+		}
+		st.Preceding = ref
+		if credit.Reason != "" {
+			d.Document.Notes = append(d.Document.Notes, ciiNote{Content: credit.Reason, SubjectCode: "ACB"})
+		}
+		st.Terms = nil
+		if credit.Rounding != 0 {
+			sum.Rounding = amount(credit.Rounding)
+			sum.DuePayable = amount(inv.TotalAmount - inv.AmountPaid + credit.Rounding)
+		}
+	}
 	if len(missing) > 0 {
 		return nil, &MissingError{Fields: missing}
 	}

@@ -90,6 +90,7 @@ type parsed struct {
 				LineTotal  string `xml:"LineTotalAmount"`
 				TaxBasis   string `xml:"TaxBasisTotalAmount"`
 				TaxTotal   string `xml:"TaxTotalAmount"`
+				Rounding   string `xml:"RoundingAmount"`
 				GrandTotal string `xml:"GrandTotalAmount"`
 				Prepaid    string `xml:"TotalPrepaidAmount"`
 				DuePayable string `xml:"DuePayableAmount"`
@@ -118,7 +119,7 @@ func dec(t *testing.T, s string) *big.Rat {
 
 func TestCIIIsValidAndRoundTrips(t *testing.T) {
 	inv := issued(t, 3, func(i int) string { return fmt.Sprintf("Ligne %d — réseau & <compteurs>", i+1) })
-	doc, err := CII(inv)
+	doc, err := CII(inv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestCIIIsValidAndRoundTrips(t *testing.T) {
 func TestBusinessRulesOfEN16931(t *testing.T) {
 	for _, n := range []int{1, 2, 7, 200} {
 		inv := issued(t, n, func(i int) string { return fmt.Sprint("ligne ", i) })
-		doc, err := CII(inv)
+		doc, err := CII(inv, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +290,7 @@ func TestCIIRefusesWhatEN16931Requires(t *testing.T) {
 	} {
 		inv := issued(t, 1, func(int) string { return "x" })
 		c.mutate(&inv)
-		_, err := CII(inv)
+		_, err := CII(inv, nil)
 		var m *MissingError
 		if !errors.As(err, &m) || m.Fields[c.field] == "" {
 			t.Errorf("without %s: %v, want a MissingError naming it", c.field, err)
@@ -302,7 +303,7 @@ func TestCIIRefusesWhatEN16931Requires(t *testing.T) {
 	inv.LineItems[0].VATRate = 0
 	inv.VATBreakdown = []invoice.VATLine{{VATRate: 0, NetAmount: inv.TotalNet}}
 	inv.TotalVAT, inv.TotalAmount = 0, inv.TotalNet
-	doc, err := CII(inv)
+	doc, err := CII(inv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

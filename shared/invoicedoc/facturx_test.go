@@ -35,7 +35,7 @@ func run(t *testing.T, file string, tool string, args ...string) string {
 func facturX(t *testing.T, lines int) ([]byte, []byte, string) {
 	t.Helper()
 	inv := issued(t, lines, func(i int) string { return "Prestation n°" + string(rune('A'+i%26)) })
-	cii, err := CII(inv)
+	cii, err := CII(inv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestFacturXMeetsThePDFA3Clauses(t *testing.T) {
 
 func TestFacturXNeedsItsDate(t *testing.T) {
 	inv := issued(t, 1, func(int) string { return "x" })
-	cii, err := CII(inv)
+	cii, err := CII(inv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

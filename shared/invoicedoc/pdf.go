@@ -38,6 +38,9 @@ type Input struct {
 	// Created is the document's creation date in its metadata (the issue
 	// time): the same invoice gives the same document.
 	Created time.Time
+	// Credit makes the document a credit note of the invoice it names (the
+	// Invoice is then the credit note's own, from CreditNote).
+	Credit *Credit
 	// BusinessBuyer: the buyer is a business (B2B), so the invoice states the
 	// late-payment penalties, the 40 € recovery indemnity and the discount
 	// terms (Code de commerce L441-9, L441-10, D441-5).
@@ -76,7 +79,7 @@ func build(in Input, extra func(p *fpdf.Fpdf, m meta)) ([]byte, error) {
 	pdf.AddUTF8FontFromBytes(fontFamily, "", goregular.TTF)
 	pdf.AddUTF8FontFromBytes(fontFamily, "B", gobold.TTF)
 	// White label: the metadata name the seller and the brand, never us.
-	m := meta{title: t["invoice"] + " " + inv.InvoiceNumber, author: sellerName(inv.Seller), producer: cmpOr(in.BrandName, sellerName(inv.Seller))}
+	m := meta{title: title(in, t) + " " + inv.InvoiceNumber, author: sellerName(inv.Seller), producer: cmpOr(in.BrandName, sellerName(inv.Seller))}
 	pdf.SetTitle(m.title, true)
 	pdf.SetAuthor(m.author, true)
 	pdf.SetCreator(m.producer, true)
@@ -132,7 +135,7 @@ func (d *doc) header() {
 	if p.PageNo() > 1 {
 		d.font("B", 9)
 		p.CellFormat(contentW/2, lineH, sellerName(s), "", 0, "L", false, 0, "")
-		p.CellFormat(contentW/2, lineH, t["invoice"]+" "+inv.InvoiceNumber, "", 1, "R", false, 0, "")
+		p.CellFormat(contentW/2, lineH, title(d.in, t)+" "+inv.InvoiceNumber, "", 1, "R", false, 0, "")
 		p.Ln(3)
 		if d.inTable {
 			d.tableHeader()
@@ -153,7 +156,7 @@ func (d *doc) header() {
 	left := p.GetY()
 	p.SetXY(margin+contentW*0.6, top)
 	d.font("B", 18)
-	p.CellFormat(contentW*0.4, 9, strings.ToUpper(t["invoice"]), "", 2, "R", false, 0, "")
+	p.CellFormat(contentW*0.4, 9, strings.ToUpper(title(d.in, t)), "", 2, "R", false, 0, "")
 	d.font("", 10)
 	for _, kv := range [][2]string{
 		{t["number"], inv.InvoiceNumber},
@@ -196,6 +199,15 @@ func (d *doc) parties() {
 		p.CellFormat(contentW*0.5, 5, l, "", 2, "L", false, 0, "")
 	}
 	p.Ln(6)
+	if c := d.in.Credit; c != nil {
+		d.font("B", 10)
+		p.MultiCell(contentW, 5, fmt.Sprintf(t["credit_of"], c.OriginalNumber, date(d.in.Lang, c.OriginalIssueDate)), "", "L", false)
+		if c.Reason != "" {
+			d.font("", 10)
+			p.MultiCell(contentW, 5, t["reason"]+" : "+c.Reason, "", "L", false)
+		}
+		p.Ln(4)
+	}
 }
 
 func (d *doc) tableHeader() {
@@ -261,6 +273,9 @@ func (d *doc) totals() {
 	if inv.AmountPaid > 0 {
 		rows = append(rows, [3]string{"", t["paid"], money.FormatEUR(inv.AmountPaid)}, [3]string{"B", t["due_amount"], money.FormatEUR(inv.AmountDue)})
 	}
+	if c := d.in.Credit; c != nil && c.Rounding != 0 {
+		rows = append(rows, [3]string{"", t["rounding"], money.FormatEUR(c.Rounding)}, [3]string{"B", t["credited"], money.FormatEUR(inv.TotalAmount + c.Rounding)})
+	}
 	need := float64(len(rows))*6 + 4
 	if _, _, _, bottom := p.GetMargins(); p.GetY()+need > pageH-bottom {
 		p.AddPage()
@@ -287,7 +302,7 @@ func (d *doc) mentions() {
 	if inv.PaymentTerms != "" {
 		ms = append(ms, t["terms"]+" : "+inv.PaymentTerms)
 	}
-	if d.in.BusinessBuyer {
+	if d.in.BusinessBuyer && d.in.Credit == nil {
 		ms = append(ms, t["discount"], t["penalties"], t["indemnity"])
 	}
 	for _, m := range ms {
@@ -300,7 +315,7 @@ func (d *doc) mentions() {
 // with its QR code when one is active.
 func (d *doc) payment() {
 	p, inv, t := d.pdf, d.in.Invoice, d.t
-	if inv.AmountDue <= 0 {
+	if inv.AmountDue <= 0 || d.in.Credit != nil {
 		return
 	}
 	need := 30.0
@@ -329,6 +344,14 @@ func (d *doc) payment() {
 		p.MultiCell(textW, 4.5, t["reference"]+" : "+inv.InvoiceNumber, "", "L", false)
 	}
 	p.SetY(max(p.GetY(), top+30))
+}
+
+// title is the document's kind: invoice, or credit note.
+func title(in Input, t map[string]string) string {
+	if in.Credit != nil {
+		return t["credit_note"]
+	}
+	return t["invoice"]
 }
 
 func cmpOr(a, b string) string {
