@@ -358,3 +358,63 @@ func TestAnOrganisationWithoutAddressIssuesOnceItHasOne(t *testing.T) {
 		t.Fatalf("the issued invoice's seller: %v", issued["seller"])
 	}
 }
+
+// A business buyer's invoice: the payer's SIREN and VAT number, the reform's
+// operation category, the service date, a delivery address and the VAT on
+// debits option are kept and shown; what the law requires of a business
+// buyer's invoice is a 422 naming the field, and a refused request changes
+// nothing.
+func TestBusinessBuyersInvoice(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	body := func(payer, extra string) string {
+		return `{"department_id":"` + iw.dept + `","payer":` + payer + `,
+		"line_items":[{"description":"Maintenance","quantity":1,"unit_price":100000,"vat_rate":20}],
+		"due_date":"` + iw.day(30) + `"` + extra + `}`
+	}
+	const business = `{"type":"business","name":"Boulangerie Dupont SARL","email":"compta@dupont.example","siren":"732 829 320","vat_number":"fr44732829320",
+		"address":{"line1":"15 rue de la Paix","postal_code":"69002","city":"Lyon","country":"FR"}}`
+	inv := iw.create(body(business, `,"operation_category":"services","service_date":"`+iw.day(-3)+`","vat_on_debits":true,
+		"delivery_address":{"line1":"Quai Perrache","postal_code":"69002","city":"Lyon","country":"FR"}`), 201).json(t)
+	payer, _ := inv["payer"].(map[string]any)
+	delivery, _ := inv["delivery_address"].(map[string]any)
+	if payer["type"] != "business" || payer["siren"] != "732829320" || payer["vat_number"] != "FR44732829320" ||
+		inv["operation_category"] != "services" || inv["service_date"] != iw.day(-3) || inv["vat_on_debits"] != true || delivery["line1"] != "Quai Perrache" {
+		t.Fatalf("business invoice as created: %v", inv)
+	}
+	// A PATCH that drops the category of a business buyer's draft is refused.
+	id := inv["id"].(string)
+	if a := iw.do(exchange{method: "PATCH", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + id, header: iw.h(),
+		body: `{"operation_category":""}`, status: 422}); a.errParam(t) != "operation_category" {
+		t.Errorf("PATCH without category: param %q (%s)", a.errParam(t), a.body)
+	}
+	before := iw.list(t)
+	if before != 1 {
+		t.Fatalf("%d invoices listed, want the one created", before)
+	}
+	for _, c := range []struct{ body, param string }{
+		{body(business, ``), "operation_category"},
+		{body(business, `,"operation_category":"rental"`), "operation_category"},
+		{body(strings.Replace(business, `"siren":"732 829 320","vat_number":"fr44732829320",`, ``, 1), `,"operation_category":"goods"`), "payer.siren"},
+		{body(strings.Replace(business, `"siren":"732 829 320"`, `"siren":"732829321"`, 1), `,"operation_category":"goods"`), "payer.siren"},
+		{body(strings.Replace(business, `"vat_number":"fr44732829320"`, `"vat_number":"FR96552100554"`, 1), `,"operation_category":"goods"`), "payer.vat_number"},
+		{body(`{"name":"Jean","email":"jean@example.com","siren":"732829320"}`, ``), "payer.type"},
+		{body(`{"name":"Jean","email":"jean@example.com"}`, `,"service_date":"31/03/2026"`), "service_date"},
+		{body(`{"name":"Jean","email":"jean@example.com"}`, `,"delivery_address":{"city":"Lyon"}`), "delivery_address.line1"},
+		{body(`{"name":"Jean","email":"jean@example.com"}`, `,"vat_on_debits":"yes"`), "vat_on_debits"},
+	} {
+		if a := iw.create(c.body, 422); a.errParam(t) != c.param {
+			t.Errorf("param %q, want %q (%s)", a.errParam(t), c.param, a.body)
+		}
+	}
+	if after := iw.list(t); after != before {
+		t.Errorf("refused creations changed the invoices: %d before, %d after", before, after)
+	}
+}
+
+// list is the number of the organisation's invoices.
+func (iw *invoiceWorld) list(t *testing.T) int {
+	t.Helper()
+	got := iw.do(exchange{method: "GET", route: "/v1/invoices", query: "page_size=100", header: iw.h(), status: 200}).json(t)
+	data, _ := got["data"].([]any)
+	return len(data)
+}

@@ -76,14 +76,39 @@ func DefaultDueDate(t time.Time) string {
 
 // Payer is who pays the invoice.
 type Payer struct {
+	// Type is individual (a consumer; the default when absent) or business:
+	// a business buyer's invoice carries its SIREN (or, outside France, its
+	// VAT number), its address, and the business-to-business mentions.
+	Type    string                `json:"type,omitempty"`
 	Name    string                `json:"name"`
 	Email   string                `json:"email"`
 	Address *organization.Address `json:"address,omitempty"`
+	// SIREN and VATNumber identify a business buyer (French invoice
+	// mentions; EN 16931 BT-47, BT-48).
+	SIREN     string `json:"siren,omitempty"`
+	VATNumber string `json:"vat_number,omitempty"`
 	// ErasedAt is set once the payer's personal data was erased (GDPR
 	// article 17, package datasubject): Name is ErasedName, Email a
 	// non-deliverable placeholder, Address gone. Nothing changes it after.
 	ErasedAt *time.Time `json:"erased_at,omitempty"`
 }
+
+// Payer types.
+const (
+	PayerIndividual = "individual"
+	PayerBusiness   = "business"
+)
+
+// Business says whether the payer is a business (B2B).
+func (p Payer) Business() bool { return p.Type == PayerBusiness }
+
+// Operation categories, the e-invoicing reform's mention (CGI art. 242
+// nonies A, from 1 September 2026): what the invoice is for.
+const (
+	OperationGoods    = "goods"
+	OperationServices = "services"
+	OperationMixed    = "mixed"
+)
 
 // ErasedName replaces an erased payer's name.
 const ErasedName = "Anonymisé"
@@ -173,14 +198,23 @@ type Invoice struct {
 	// (DefaultPaymentDays after the issue, Code de commerce L441-10),
 	// counted from the creation date while a draft and from the issue date
 	// once issued. A due_date given by PATCH ends it.
-	DueDateDefault bool         `json:"due_date_default,omitempty"`
-	PaymentTerms   string       `json:"payment_terms"`
-	IssueDate      string       `json:"issue_date,omitempty"`
-	Seller         Seller       `json:"seller"`
-	BankAccount    *BankDetails `json:"bank_account"`
-	CreatedAt      time.Time    `json:"created_at"`
-	UpdatedAt      time.Time    `json:"updated_at"`
-	Version        int64        `json:"-"`
+	DueDateDefault bool   `json:"due_date_default,omitempty"`
+	PaymentTerms   string `json:"payment_terms"`
+	// OperationCategory is goods, services or mixed (required for a
+	// business payer); ServiceDate the delivery or service date when it is
+	// not the issue date; DeliveryAddress where goods go when not the
+	// payer's address; VATOnDebits the seller's option to pay VAT on
+	// invoicing rather than on payment (stated on the invoice).
+	OperationCategory string                `json:"operation_category,omitempty"`
+	ServiceDate       string                `json:"service_date,omitempty"`
+	DeliveryAddress   *organization.Address `json:"delivery_address,omitempty"`
+	VATOnDebits       bool                  `json:"vat_on_debits,omitempty"`
+	IssueDate         string                `json:"issue_date,omitempty"`
+	Seller            Seller                `json:"seller"`
+	BankAccount       *BankDetails          `json:"bank_account"`
+	CreatedAt         time.Time             `json:"created_at"`
+	UpdatedAt         time.Time             `json:"updated_at"`
+	Version           int64                 `json:"-"`
 }
 
 // OpenForPayment says whether the invoice can be paid (and get payment links).

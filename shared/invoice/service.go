@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/mail"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/modupay/modupay/shared/backoff"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/identifier"
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/money"
 	"github.com/modupay/modupay/shared/organization"
@@ -67,19 +69,27 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 
 // CreateInput is the body of POST /v1/invoices (seed 000, step 1).
 type CreateInput struct {
-	DepartmentID string          `json:"department_id"`
-	Payer        *Payer          `json:"payer"`
-	LineItems    []LineItemInput `json:"line_items"`
-	DueDate      string          `json:"due_date"`
-	PaymentTerms string          `json:"payment_terms"`
+	DepartmentID      string                `json:"department_id"`
+	Payer             *Payer                `json:"payer"`
+	LineItems         []LineItemInput       `json:"line_items"`
+	DueDate           string                `json:"due_date"`
+	PaymentTerms      string                `json:"payment_terms"`
+	OperationCategory string                `json:"operation_category"`
+	ServiceDate       string                `json:"service_date"`
+	DeliveryAddress   *organization.Address `json:"delivery_address"`
+	VATOnDebits       bool                  `json:"vat_on_debits"`
 }
 
 // UpdateInput is a PATCH of a draft: absent fields stay as they are.
 type UpdateInput struct {
-	Payer        *Payer           `json:"payer"`
-	LineItems    *[]LineItemInput `json:"line_items"`
-	DueDate      *string          `json:"due_date"`
-	PaymentTerms *string          `json:"payment_terms"`
+	Payer             *Payer                `json:"payer"`
+	LineItems         *[]LineItemInput      `json:"line_items"`
+	DueDate           *string               `json:"due_date"`
+	PaymentTerms      *string               `json:"payment_terms"`
+	OperationCategory *string               `json:"operation_category"`
+	ServiceDate       *string               `json:"service_date"`
+	DeliveryAddress   *organization.Address `json:"delivery_address"`
+	VATOnDebits       *bool                 `json:"vat_on_debits"`
 }
 
 // Service runs the invoice use cases.
@@ -121,7 +131,76 @@ func validatePayerAt(op, prefix string, p *Payer) error {
 		return apperr.Field(op, prefix+"email", prefix+"email must be an email address like jean.dupont@example.com")
 	}
 	if p.Address != nil {
-		return p.Address.Validate(op, prefix+"address", &validation.Collector{Mode: validation.Mode{Strict: true}})
+		if err := p.Address.Validate(op, prefix+"address", &validation.Collector{Mode: validation.Mode{Strict: true}}); err != nil {
+			return err
+		}
+	}
+	switch p.Type {
+	case "", PayerIndividual, PayerBusiness:
+	default:
+		return apperr.Field(op, prefix+"type", prefix+"type must be individual or business")
+	}
+	if p.SIREN != "" {
+		siren, prob := identifier.CheckSIREN(p.SIREN)
+		if prob != nil {
+			return apperr.Field(op, prefix+"siren", prefix+"siren: "+prob.Message)
+		}
+		p.SIREN = siren
+	}
+	if p.VATNumber != "" {
+		v := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(p.VATNumber), " ", ""))
+		if strings.HasPrefix(v, "FR") {
+			fr, prob := identifier.CheckFrenchVAT(v)
+			if prob != nil {
+				return apperr.Field(op, prefix+"vat_number", prefix+"vat_number: "+prob.Message)
+			}
+			if p.SIREN != "" && !identifier.VATMatchesSIREN(fr, p.SIREN) {
+				return apperr.Field(op, prefix+"vat_number", prefix+"vat_number is not the VAT number of SIREN "+p.SIREN)
+			}
+			v = fr
+		} else if !euVAT.MatchString(v) {
+			return apperr.Field(op, prefix+"vat_number", prefix+"vat_number must be an EU VAT number: 2-letter country code then 2 to 13 letters or digits")
+		}
+		p.VATNumber = v
+	}
+	if p.Business() {
+		// A business buyer is identified (SIREN in France, else its VAT
+		// number) and located: French invoice mentions, EN 16931 BR-10.
+		switch {
+		case p.SIREN == "" && p.VATNumber == "":
+			return apperr.Field(op, prefix+"siren", "a business payer needs its siren (or, outside France, its vat_number)")
+		case p.Address == nil:
+			return apperr.Field(op, prefix+"address", "a business payer needs its address")
+		}
+	} else if p.SIREN != "" || p.VATNumber != "" {
+		return apperr.Field(op, prefix+"type", prefix+"type must be business for a payer with a siren or a vat_number")
+	}
+	return nil
+}
+
+var euVAT = regexp.MustCompile(`^[A-Z]{2}[A-Z0-9]{2,13}$`)
+
+// legal checks the invoice-level mentions against its payer: a business
+// payer's invoice states its operation category (the e-invoicing reform).
+func legal(op string, inv *Invoice) error {
+	switch inv.OperationCategory {
+	case "":
+		if inv.Payer.Business() {
+			return apperr.Field(op, "operation_category", "operation_category (goods, services or mixed) is required for a business payer")
+		}
+	case OperationGoods, OperationServices, OperationMixed:
+	default:
+		return apperr.Field(op, "operation_category", "operation_category must be goods, services or mixed")
+	}
+	if inv.ServiceDate != "" {
+		if err := validDate(op, "service_date", inv.ServiceDate); err != nil {
+			return err
+		}
+	}
+	if inv.DeliveryAddress != nil {
+		if err := inv.DeliveryAddress.Validate(op, "delivery_address", &validation.Collector{Mode: validation.Mode{Strict: true}}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -259,6 +338,9 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 	if err := validTerms(op, in.PaymentTerms); err != nil {
 		return Invoice{}, err
 	}
+	if err := legal(op, &Invoice{Payer: *in.Payer, OperationCategory: in.OperationCategory, ServiceDate: in.ServiceDate, DeliveryAddress: in.DeliveryAddress}); err != nil {
+		return Invoice{}, err
+	}
 	// The budget is wall time, like the function's timeout: s.Now is the
 	// business clock, which tests hold still.
 	deadline := time.Now().Add(cmp.Or(s.NumberBudget, DefaultNumberBudget))
@@ -296,6 +378,7 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 		}
 		inv := Invoice{ID: id, PartnerID: partnerID, OrgID: orgID, DepartmentID: cc.Department.ID, Status: StatusDraft, Currency: "EUR",
 			Payer: *in.Payer, DueDate: in.DueDate, DueDateDefault: defaultDue, PaymentTerms: strings.TrimSpace(in.PaymentTerms),
+			OperationCategory: in.OperationCategory, ServiceDate: in.ServiceDate, DeliveryAddress: in.DeliveryAddress, VATOnDebits: in.VATOnDebits,
 			Seller: seller(cc.Org, cc.Department.Name), CreatedAt: now, UpdatedAt: now, Version: 1}
 		if defaultDue {
 			inv.DueDate = DefaultDueDate(now)
@@ -378,8 +461,9 @@ func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Q
 // Update edits a draft; anything else is a 409 giving the current status.
 func (s *Service) Update(ctx context.Context, partnerID, orgID, id string, actor event.Actor, in UpdateInput) (Invoice, error) {
 	const op = "invoice.update"
-	if in.Payer == nil && in.LineItems == nil && in.DueDate == nil && in.PaymentTerms == nil {
-		return Invoice{}, apperr.E(op, apperr.Malformed, "nothing to update: send at least one of payer, line_items, due_date, payment_terms")
+	if in.Payer == nil && in.LineItems == nil && in.DueDate == nil && in.PaymentTerms == nil && in.OperationCategory == nil &&
+		in.ServiceDate == nil && in.DeliveryAddress == nil && in.VATOnDebits == nil {
+		return Invoice{}, apperr.E(op, apperr.Malformed, "nothing to update: send at least one of payer, line_items, due_date, payment_terms, operation_category, service_date, delivery_address, vat_on_debits")
 	}
 	before, err := s.Get(ctx, partnerID, orgID, id)
 	if err != nil {
@@ -413,6 +497,21 @@ func (s *Service) Update(ctx context.Context, partnerID, orgID, id string, actor
 			return Invoice{}, err
 		}
 		after.PaymentTerms = strings.TrimSpace(*in.PaymentTerms)
+	}
+	if in.OperationCategory != nil {
+		after.OperationCategory = *in.OperationCategory
+	}
+	if in.ServiceDate != nil {
+		after.ServiceDate = *in.ServiceDate
+	}
+	if in.DeliveryAddress != nil {
+		after.DeliveryAddress = in.DeliveryAddress
+	}
+	if in.VATOnDebits != nil {
+		after.VATOnDebits = *in.VATOnDebits
+	}
+	if err := legal(op, &after); err != nil {
+		return Invoice{}, err
 	}
 	now := s.Now().UTC()
 	after.UpdatedAt, after.Version = now, before.Version+1

@@ -58,7 +58,12 @@ type ciiDoc struct {
 			Seller ciiParty `xml:"ram:SellerTradeParty"`
 			Buyer  ciiParty `xml:"ram:BuyerTradeParty"`
 		} `xml:"ram:ApplicableHeaderTradeAgreement"`
-		Delivery   struct{} `xml:"ram:ApplicableHeaderTradeDelivery"`
+		Delivery struct {
+			ShipTo *ciiParty `xml:"ram:ShipToTradeParty,omitempty"`
+			Event  *struct {
+				At ciiDate `xml:"ram:OccurrenceDateTime"`
+			} `xml:"ram:ActualDeliverySupplyChainEvent,omitempty"`
+		} `xml:"ram:ApplicableHeaderTradeDelivery"`
 		Settlement struct {
 			PaymentReference string        `xml:"ram:PaymentReference,omitempty"`
 			Currency         string        `xml:"ram:InvoiceCurrencyCode"`
@@ -175,6 +180,9 @@ type ciiTax struct {
 	ExemptionReason string `xml:"ram:ExemptionReason,omitempty"`
 	Basis           string `xml:"ram:BasisAmount"`
 	CategoryCode    string `xml:"ram:CategoryCode"`
+	// DueDateTypeCode is the VAT point (BT-8): 5, the invoice's date, when
+	// the seller pays VAT on debits.
+	DueDateTypeCode string `xml:"ram:DueDateTypeCode,omitempty"`
 	Rate            string `xml:"ram:RateApplicablePercent"`
 }
 
@@ -265,6 +273,29 @@ func CII(inv invoice.Invoice, credit *Credit) ([]byte, error) {
 		missing["seller.address"] = "BR-08, BR-09"
 	}
 	t.Agreement.Buyer = party(inv.Payer.Name, inv.Payer.Address)
+	if inv.Payer.SIREN != "" {
+		t.Agreement.Buyer.Legal = &struct {
+			ID ciiID `xml:"ram:ID"`
+		}{ID: ciiID{Scheme: schemeSIREN, Value: inv.Payer.SIREN}}
+	}
+	if inv.Payer.VATNumber != "" {
+		t.Agreement.Buyer.Tax = append(t.Agreement.Buyer.Tax, struct {
+			ID ciiID `xml:"ram:ID"`
+		}{ID: ciiID{Scheme: "VA", Value: inv.Payer.VATNumber}})
+	}
+	if a := inv.DeliveryAddress; a != nil {
+		ship := party(inv.Payer.Name, a)
+		t.Delivery.ShipTo = &ship
+	}
+	if inv.ServiceDate != "" {
+		at, err := dateOf(inv.ServiceDate)
+		if err != nil {
+			missing["service_date"] = "BT-72"
+		}
+		t.Delivery.Event = &struct {
+			At ciiDate `xml:"ram:OccurrenceDateTime"`
+		}{At: at}
+	}
 	if inv.Payer.Name == "" {
 		missing["payer.name"] = "BR-07"
 	}
@@ -290,6 +321,9 @@ func CII(inv invoice.Invoice, credit *Credit) ([]byte, error) {
 			tax.ExemptionReason = exemptionReason
 		} else {
 			standard = true
+			if inv.VATOnDebits {
+				tax.DueDateTypeCode = "5"
+			}
 		}
 		st.Taxes = append(st.Taxes, tax)
 	}

@@ -73,8 +73,12 @@ type parsed struct {
 		} `xml:"ApplicableHeaderTradeAgreement>SellerTradeParty"`
 		Buyer struct {
 			Name    string `xml:"Name"`
+			SIREN   string `xml:"SpecifiedLegalOrganization>ID"`
+			VAT     string `xml:"SpecifiedTaxRegistration>ID"`
 			Country string `xml:"PostalTradeAddress>CountryID"`
 		} `xml:"ApplicableHeaderTradeAgreement>BuyerTradeParty"`
+		ShipTo     string `xml:"ApplicableHeaderTradeDelivery>ShipToTradeParty>PostalTradeAddress>LineOne"`
+		Delivered  string `xml:"ApplicableHeaderTradeDelivery>ActualDeliverySupplyChainEvent>OccurrenceDateTime>DateTimeString"`
 		Settlement struct {
 			Currency string `xml:"InvoiceCurrencyCode"`
 			IBAN     string `xml:"SpecifiedTradeSettlementPaymentMeans>PayeePartyCreditorFinancialAccount>IBANID"`
@@ -84,6 +88,7 @@ type parsed struct {
 				Category   string `xml:"CategoryCode"`
 				Rate       string `xml:"RateApplicablePercent"`
 				Reason     string `xml:"ExemptionReason"`
+				Point      string `xml:"DueDateTypeCode"`
 			} `xml:"ApplicableTradeTax"`
 			Due string `xml:"SpecifiedTradePaymentTerms>DueDateDateTime>DateTimeString"`
 			Sum struct {
@@ -141,6 +146,11 @@ func TestCIIIsValidAndRoundTrips(t *testing.T) {
 		{"seller country (BT-40)", tx.Seller.Country, "FR"},
 		{"buyer (BT-44)", tx.Buyer.Name, inv.Payer.Name},
 		{"buyer country (BT-55)", tx.Buyer.Country, "FR"},
+		{"buyer SIREN (BT-47)", tx.Buyer.SIREN, "732829320"},
+		{"buyer VAT (BT-48)", tx.Buyer.VAT, "FR44732829320"},
+		{"deliver-to address (BT-75)", tx.ShipTo, "Quai Perrache"},
+		{"delivery date (BT-72)", tx.Delivered, "20260331"},
+		{"VAT point on debits (BT-8)", tx.Settlement.Taxes[0].Point, "5"},
 		{"IBAN (BT-84)", tx.Settlement.IBAN, "FR7630006000011234567890189"},
 		{"line 1 name (BT-153)", tx.Lines[0].Name, "Ligne 1 — réseau & <compteurs>"},
 		{"line 1 quantity (BT-129)", tx.Lines[0].Quantity, "125"},

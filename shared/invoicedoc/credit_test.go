@@ -20,7 +20,7 @@ func TestFullCreditNoteCreditsTheInvoiceLineByLine(t *testing.T) {
 		t.Fatalf("full credit note %+v", c)
 	}
 	credit := &Credit{OriginalNumber: orig.InvoiceNumber, OriginalIssueDate: orig.IssueDate, Reason: "Annulation de la facture"}
-	pdf, err := PDF(Input{Invoice: c, Credit: credit, BusinessBuyer: true})
+	pdf, err := PDF(Input{Invoice: c, Credit: credit})
 	if err != nil {
 		t.Fatal(err)
 	}

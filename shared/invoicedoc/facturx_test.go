@@ -43,7 +43,7 @@ func facturX(t *testing.T, lines int) ([]byte, []byte, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := FacturX(Input{Invoice: inv, BusinessBuyer: true, PaymentURL: "https://pay.example.fr/p/x", QRPNG: code, Created: time.Date(2026, 4, 15, 8, 0, 0, 0, time.UTC)}, cii)
+	doc, err := FacturX(Input{Invoice: inv, PaymentURL: "https://pay.example.fr/p/x", QRPNG: code, Created: time.Date(2026, 4, 15, 8, 0, 0, 0, time.UTC)}, cii)
 	if err != nil {
 		t.Fatal(err)
 	}

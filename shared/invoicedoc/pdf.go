@@ -41,11 +41,12 @@ type Input struct {
 	// Credit makes the document a credit note of the invoice it names (the
 	// Invoice is then the credit note's own, from CreditNote).
 	Credit *Credit
-	// BusinessBuyer: the buyer is a business (B2B), so the invoice states the
-	// late-payment penalties, the 40 € recovery indemnity and the discount
-	// terms (Code de commerce L441-9, L441-10, D441-5).
-	BusinessBuyer bool
 }
+
+// business says whether the buyer is a business (B2B): the invoice then
+// states the late-payment penalties, the 40 € recovery indemnity and the
+// discount terms (Code de commerce L441-9, L441-10, D441-5).
+func (in Input) business() bool { return in.Invoice.Payer.Business() }
 
 // page geometry, in millimetres (A4 portrait).
 const (
@@ -194,9 +195,27 @@ func (d *doc) parties() {
 	d.font("", 10)
 	p.SetX(x)
 	p.CellFormat(contentW*0.5, 5, inv.Payer.Name, "", 2, "L", false, 0, "")
-	for _, l := range addressLines(inv.Payer.Address) {
+	buyer := addressLines(inv.Payer.Address)
+	if inv.Payer.SIREN != "" {
+		buyer = append(buyer, t["siren"]+" "+inv.Payer.SIREN)
+	}
+	if inv.Payer.VATNumber != "" {
+		buyer = append(buyer, t["vat_number"]+" "+inv.Payer.VATNumber)
+	}
+	for _, l := range buyer {
 		p.SetX(x)
 		p.CellFormat(contentW*0.5, 5, l, "", 2, "L", false, 0, "")
+	}
+	if a := inv.DeliveryAddress; a != nil {
+		p.Ln(2)
+		p.SetX(x)
+		d.font("B", 10)
+		p.CellFormat(contentW*0.5, 5, t["delivered_to"], "", 2, "L", false, 0, "")
+		d.font("", 10)
+		for _, l := range addressLines(a) {
+			p.SetX(x)
+			p.CellFormat(contentW*0.5, 5, l, "", 2, "L", false, 0, "")
+		}
 	}
 	p.Ln(6)
 	if c := d.in.Credit; c != nil {
@@ -302,7 +321,16 @@ func (d *doc) mentions() {
 	if inv.PaymentTerms != "" {
 		ms = append(ms, t["terms"]+" : "+inv.PaymentTerms)
 	}
-	if d.in.BusinessBuyer && d.in.Credit == nil {
+	if cat := t["operation_"+inv.OperationCategory]; inv.OperationCategory != "" && cat != "" {
+		ms = append(ms, t["operation"]+" : "+cat)
+	}
+	if inv.ServiceDate != "" {
+		ms = append(ms, t["service_date"]+" : "+date(d.in.Lang, inv.ServiceDate))
+	}
+	if inv.VATOnDebits {
+		ms = append(ms, t["vat_on_debits"])
+	}
+	if d.in.business() && d.in.Credit == nil {
 		ms = append(ms, t["discount"], t["penalties"], t["indemnity"])
 	}
 	for _, m := range ms {

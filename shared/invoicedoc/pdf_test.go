@@ -22,7 +22,10 @@ func issued(t testing.TB, n int, desc func(i int) string) invoice.Invoice {
 	t.Helper()
 	inv := invoice.Invoice{InvoiceNumber: "FAC-2026-000042", Status: invoice.StatusIssued, Currency: "EUR",
 		IssueDate: "2026-04-15", DueDate: "2026-05-15", PaymentTerms: "Paiement à 30 jours",
-		Payer: invoice.Payer{Name: "Boulangerie Dupont SARL", Address: &organization.Address{Line1: "15 rue de la Paix", PostalCode: "69002", City: "Lyon", Country: "FR"}},
+		Payer: invoice.Payer{Type: invoice.PayerBusiness, Name: "Boulangerie Dupont SARL", SIREN: "732829320", VATNumber: "FR44732829320",
+			Address: &organization.Address{Line1: "15 rue de la Paix", PostalCode: "69002", City: "Lyon", Country: "FR"}},
+		OperationCategory: invoice.OperationServices, ServiceDate: "2026-03-31", VATOnDebits: true,
+		DeliveryAddress: &organization.Address{Line1: "Quai Perrache", PostalCode: "69002", City: "Lyon", Country: "FR"},
 		Seller: invoice.Seller{Name: "Ville de Lyon", LegalName: "Mairie de Lyon", SIRET: "21690123400019", VATNumber: "FR21216901234",
 			Address: organization.Address{Line1: "1 Place de la Comédie", PostalCode: "69001", City: "Lyon", Country: "FR"}, Department: "Régie de l'Eau"},
 		BankAccount: &invoice.BankDetails{IBAN: "FR7630006000011234567890189", BIC: "AGRIFRPP", AccountName: "Régie Eau Lyon"},
@@ -112,7 +115,7 @@ func keep(t *testing.T, name string, pdf []byte) {
 
 func TestDocumentStatesEveryMandatoryMention(t *testing.T) {
 	inv := issued(t, 2, func(i int) string { return []string{"Consommation eau T1 2024", "Abonnement compteur"}[i] })
-	pdf, err := PDF(Input{Invoice: inv, BusinessBuyer: true, PaymentURL: "https://pay.modupay.fr/p/abc", Created: time.Date(2026, 4, 15, 8, 0, 0, 0, time.UTC)})
+	pdf, err := PDF(Input{Invoice: inv, PaymentURL: "https://pay.modupay.fr/p/abc", Created: time.Date(2026, 4, 15, 8, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +134,10 @@ func TestDocumentStatesEveryMandatoryMention(t *testing.T) {
 		"Consommation eau T1 2024", "Abonnement compteur", "125", "3,20 €", "5,5 %", "20 %", "400,00 €",
 		// Totals HT, VAT per rate, TTC.
 		"Total HT 800,00 €", "TVA 5,5 % (sur 400,00 €) 22,00 €", "TVA 20 % (sur 400,00 €) 80,00 €", "Total TTC 902,00 €",
+		// The buyer's SIREN and VAT number, the delivery address, the reform's
+		// mentions: operation category, service date, VAT on debits.
+		"SIREN 732829320", "FR44732829320", "Livré à", "Quai Perrache",
+		"Catégorie de l'opération : prestation de services", "Date de la livraison ou de la prestation : 31/03/2026", "d'après les débits",
 		// Terms, penalties, the 40 € indemnity (a business buyer), no discount.
 		"Conditions de paiement : Paiement à 30 jours", "Escompte pour paiement anticipé : néant", "majoré de 10 points", "40 €", "D441-5",
 		// How to pay.
@@ -145,6 +152,7 @@ func TestDocumentStatesEveryMandatoryMention(t *testing.T) {
 		t.Logf("document text:\n%s", all)
 	}
 	// A consumer (not a business): no B2B penalty mentions.
+	inv.Payer.Type, inv.Payer.SIREN, inv.Payer.VATNumber = invoice.PayerIndividual, "", ""
 	pdf, err = PDF(Input{Invoice: inv})
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +165,7 @@ func TestDocumentStatesEveryMandatoryMention(t *testing.T) {
 func TestLongInvoicesRunOverPagesWithTheirHeaders(t *testing.T) {
 	long := strings.Repeat("Entretien du réseau d'eau potable — secteur Croix-Rousse, ", 8)
 	inv := issued(t, 200, func(i int) string { return fmt.Sprintf("%03d %s", i+1, long) })
-	pdf, err := PDF(Input{Invoice: inv, BusinessBuyer: true})
+	pdf, err := PDF(Input{Invoice: inv})
 	if err != nil {
 		t.Fatal(err)
 	}

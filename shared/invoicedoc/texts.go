@@ -19,7 +19,9 @@ var words = map[string]map[string]string{
 		"penalties":  "Pénalités de retard : taux d'intérêt appliqué par la Banque centrale européenne à son opération de refinancement la plus récente, majoré de 10 points (art. L441-10 du Code de commerce), exigibles dès le lendemain de l'échéance.",
 		"indemnity":  "Indemnité forfaitaire pour frais de recouvrement due en cas de retard de paiement : 40 € (art. D441-5 du Code de commerce).",
 		"how_to_pay": "Comment payer", "pay_online": "Payer en ligne", "transfer": "Par virement à", "reference": "Référence à indiquer",
-		"page": "Page", "credit_note": "Avoir", "credit_of": "Avoir sur la facture N° %s du %s", "reason": "Motif", "rounding": "Arrondi", "credited": "Montant remboursé",
+		"page": "Page", "credit_note": "Avoir", "credit_of": "Avoir sur la facture N° %s du %s", "reason": "Motif", "delivered_to": "Livré à", "operation": "Catégorie de l'opération",
+		"operation_goods": "livraison de biens", "operation_services": "prestation de services", "operation_mixed": "livraison de biens et prestation de services",
+		"service_date": "Date de la livraison ou de la prestation", "vat_on_debits": "Option pour le paiement de la taxe d'après les débits.", "rounding": "Arrondi", "credited": "Montant remboursé",
 	},
 	"en": {
 		"invoice": "Invoice", "number": "No.", "issued": "Issue date", "due": "Due date",
@@ -31,6 +33,8 @@ var words = map[string]map[string]string{
 		"penalties":  "Late-payment penalties: the European Central Bank's rate on its most recent refinancing operation plus 10 points (French Commercial Code, art. L441-10), due from the day after the due date.",
 		"indemnity":  "Fixed indemnity for recovery costs in case of late payment: €40 (French Commercial Code, art. D441-5).",
 		"how_to_pay": "How to pay", "pay_online": "Pay online", "transfer": "By transfer to", "reference": "Reference to quote",
-		"page": "Page", "credit_note": "Credit note", "credit_of": "Credit note on invoice No. %s of %s", "reason": "Reason", "rounding": "Rounding", "credited": "Amount refunded",
+		"page": "Page", "credit_note": "Credit note", "credit_of": "Credit note on invoice No. %s of %s", "reason": "Reason", "delivered_to": "Delivered to", "operation": "Operation category",
+		"operation_goods": "supply of goods", "operation_services": "supply of services", "operation_mixed": "supply of goods and services",
+		"service_date": "Date of delivery or service", "vat_on_debits": "VAT paid on debits (option pour le paiement de la taxe d'après les débits).", "rounding": "Rounding", "credited": "Amount refunded",
 	},
 }
