@@ -32,10 +32,11 @@ const (
 	// MaxAge ends a session this long after sign-in, however active.
 	MaxAge = 12 * time.Hour
 	// CheckEvery is how often a session's API client is read again (its
-	// status and its secret): the edge's revocation list remembers the
-	// last 70 minutes of revocations, a session lives 12 hours, so a
-	// session whose client was last seen active more than this long ago
-	// reads it again before it is trusted.
+	// status and its secret) and its sign-out looked for. The revocation
+	// list every container reads (every 30 s) remembers 70 minutes, longer
+	// than a session may stay unused, so it alone ends revoked and
+	// signed-out sessions; this second check, from the records themselves,
+	// holds when a container could not read the list again.
 	CheckEvery = 30 * time.Minute
 )
 
