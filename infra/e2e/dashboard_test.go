@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/modupay/modupay/infra/stacktest"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/credential"
@@ -529,4 +532,54 @@ func TestDashboardSignInBruteForce(t *testing.T) {
 	// The window ends: the right secret signs in again.
 	clock.Advance(15 * time.Minute)
 	w.signIn("ptn-1-client", partnerSecret)
+}
+
+// TestDashboardSessionsEndWithoutTheRevocationList: a container that cannot
+// read the revocation list again keeps its last copy, in which a client
+// revoked since, or a session signed out since, is absent. The sessions
+// then end at their next check of the records themselves, at most
+// session.CheckEvery after the last one.
+func TestDashboardSessionsEndWithoutTheRevocationList(t *testing.T) {
+	w := newWorld(t)
+	tok := w.token("ptn-1-client", partnerSecret)
+	org := w.createOrg(tok, orgBody("Stale list"))
+	c := w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
+		header: bearer(tok), body: `{"role":"analyst"}`, status: 201}).json(t)
+	revoked := w.signIn(c["client_id"].(string), c["client_secret"].(string))
+	signedOut := w.signIn("ptn-1-client", partnerSecret)
+	home := w.page("GET", "/dashboard", "", signedOut, nil, nil, 200)
+	w.page("GET", "/dashboard", "", revoked, nil, nil, 200) // the list is read now
+
+	w.faults.setWhen(errBoom, func(in any) bool {
+		q, ok := in.(*dynamodb.QueryInput)
+		if !ok {
+			return false
+		}
+		pk, _ := q.ExpressionAttributeValues[":pk"].(*types.AttributeValueMemberS)
+		return pk != nil && pk.Value == "REVOCATIONS"
+	})
+	t.Cleanup(func() { w.faults.set(nil) })
+	w.do(exchange{method: "DELETE", route: "/v1/organizations/{org_id}/api_clients/{client_id}", path: "/v1/organizations/" + org + "/api_clients/" + c["client_id"].(string),
+		header: bearer(tok), status: 200})
+	w.page("POST", "/dashboard/logout", "", signedOut, url.Values{"csrf": {csrfOf(t, home)}}, nil, 303)
+	copied := signedOut
+
+	// The list cannot be read again: both sessions still pass it...
+	w.clock.Advance(dynamo.RevocationRefresh)
+	for _, s := range []*string{&revoked, &copied} {
+		a := w.page("GET", "/dashboard", "", *s, nil, nil, 200)
+		*s, _ = setCookie(a, dashboard.CookieName)
+	}
+	w.clock.Advance(session.CheckEvery - dynamo.RevocationRefresh - 5*time.Minute)
+	for _, s := range []*string{&revoked, &copied} {
+		a := w.page("GET", "/dashboard", "", *s, nil, nil, 200)
+		*s, _ = setCookie(a, dashboard.CookieName)
+	}
+	if w.faults.hits.Load() == 0 {
+		t.Fatal("the revocation list was never read: the test proves nothing")
+	}
+	// ...until the check of the records, CheckEvery after sign-in.
+	w.clock.Advance(5 * time.Minute)
+	refusedToSignIn(t, "the revoked client's session, at its next check", w.page("GET", "/dashboard", "", revoked, nil, nil, -1))
+	refusedToSignIn(t, "the signed-out session, at its next check", w.page("GET", "/dashboard", "", copied, nil, nil, -1))
 }
