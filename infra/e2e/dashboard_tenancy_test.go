@@ -17,10 +17,23 @@ type dashboardTenancyCase struct {
 	route       string
 	build       func(id targetIDs) string // the path
 	ownerStatus int
+	// form: the fields a POST sends besides its csrf token.
+	form url.Values
 }
 
 var dashboardTenancyRoutes = []dashboardTenancyCase{
 	{route: "GET /dashboard/organizations/{org_id}", ownerStatus: 200, build: func(id targetIDs) string { return "/dashboard/organizations/" + id.org }},
+	{route: "GET /dashboard/organizations/{org_id}/invoices", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/invoices"
+	}},
+	{route: "GET /dashboard/organizations/{org_id}/api_clients", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/api_clients"
+	}},
+	{route: "POST /dashboard/organizations/{org_id}/api_clients", ownerStatus: 200, form: url.Values{"role": {"admin"}, "name": {"Intrus"}},
+		build: func(id targetIDs) string { return "/dashboard/organizations/" + id.org + "/api_clients" }},
+	{route: "POST /dashboard/organizations/{org_id}/api_clients/{client_id}/revoke", ownerStatus: 303, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/api_clients/" + id.client + "/revoke"
+	}},
 	{route: "GET /dashboard/webhook_subscriptions/{subscription_id}", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/webhook_subscriptions/" + id.subscription
 	}},
@@ -115,13 +128,13 @@ func TestDashboardOtherTenantsGetNotFound(t *testing.T) {
 	}
 	owner := sessionOf("the victim's partner", "ptn-1-client", partnerSecret)
 	snap := newTableSnapshot(t, w)
-	missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000",
+	missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
 		subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000"}
 
 	for _, c := range dashboardTenancyRoutes {
 		t.Run(c.route, func(t *testing.T) {
 			target := newTarget(t, w, partnerA, orgA1, newClient(partnerA, orgA1, "analyst")["client_id"].(string), c.route, hookSink.URL)
-			victimIDs := []string{target.org, target.dept, target.account, target.invoice, target.issued, target.link, target.intent,
+			victimIDs := []string{target.org, target.client, target.dept, target.account, target.invoice, target.issued, target.link, target.intent,
 				target.subscription, target.delivery}
 			wt := &world{t: t, app: w.app, srv: w.srv, clock: w.clock, faults: w.faults, validator: w.validator, seen: w.seen}
 			method, route, _ := strings.Cut(c.route, " ")
@@ -131,6 +144,9 @@ func TestDashboardOtherTenantsGetNotFound(t *testing.T) {
 					var form url.Values
 					if method == http.MethodPost {
 						form = url.Values{"csrf": {a.csrf}}
+						for k, v := range c.form {
+							form[k] = v
+						}
 					}
 					return wt.page(method, route, c.build(id), a.session, form, nil, -1)
 				}
@@ -153,6 +169,9 @@ func TestDashboardOtherTenantsGetNotFound(t *testing.T) {
 			var form url.Values
 			if method == http.MethodPost {
 				form = url.Values{"csrf": {owner.csrf}}
+				for k, v := range c.form {
+					form[k] = v
+				}
 			}
 			wt.page(method, route, c.build(target), owner.session, form, nil, c.ownerStatus)
 		})

@@ -583,3 +583,77 @@ func TestDashboardSessionsEndWithoutTheRevocationList(t *testing.T) {
 	refusedToSignIn(t, "the revoked client's session, at its next check", w.page("GET", "/dashboard", "", revoked, nil, nil, -1))
 	refusedToSignIn(t, "the signed-out session, at its next check", w.page("GET", "/dashboard", "", copied, nil, nil, -1))
 }
+
+// TestDashboardInvoicesAndAPIClients: an organisation's invoices filtered
+// by status; its API clients created (the secret shown once, and working)
+// and revoked (the client's token and session refused) from the dashboard,
+// by the partner and by the organisation's admin; the other roles may not
+// manage clients (403), as with the API.
+func TestDashboardInvoicesAndAPIClients(t *testing.T) {
+	w := newWorld(t)
+	tok := w.token("ptn-1-client", partnerSecret)
+	org := w.createOrg(tok, orgBody("Invoices"))
+	dept, _ := newDepartmentWithAccounts(t, w, tok, org)
+	draft := w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(tok, "X-Entity-Id", org), body: seedInvoice(dept, "2030-01-01"), status: 201}).json(t)["invoice_number"].(string)
+	issued := w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(tok, "X-Entity-Id", org), body: seedInvoice(dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
+	number := w.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/issue", path: "/v1/invoices/" + issued + "/issue",
+		header: bearer(tok, "X-Entity-Id", org), status: 200}).json(t)["invoice_number"].(string)
+
+	s := w.signIn("ptn-1-client", partnerSecret)
+	base := "/dashboard/organizations/" + org
+	all := w.page("GET", "/dashboard/organizations/{org_id}/invoices", base+"/invoices", s, nil, nil, 200)
+	if !strings.Contains(string(all.body), "<td>"+draft+"</td><td>draft</td>") || !strings.Contains(string(all.body), "<td>"+number+"</td><td>issued</td>") {
+		t.Errorf("all invoices: %s", all.body)
+	}
+	only := w.page("GET", "/dashboard/organizations/{org_id}/invoices", base+"/invoices?status=issued", s, nil, nil, 200)
+	if strings.Contains(string(only.body), draft) || !strings.Contains(string(only.body), "<td>"+number+"</td><td>issued</td>") || !strings.Contains(string(only.body), `value="issued" selected`) {
+		t.Errorf("issued invoices: %s", only.body)
+	}
+	w.page("GET", "/dashboard/organizations/{org_id}/invoices", base+"/invoices?status=%3Cscript%3E", s, nil, nil, 422)
+
+	// The partner creates an organisation admin; its secret is on that
+	// answer only, and works.
+	clients := w.page("GET", "/dashboard/organizations/{org_id}/api_clients", base+"/api_clients", s, nil, nil, 200)
+	csrf := csrfOf(t, clients)
+	created := w.page("POST", "/dashboard/organizations/{org_id}/api_clients", base+"/api_clients", s,
+		url.Values{"csrf": {csrf}, "role": {"admin"}, "name": {injected}}, nil, 200)
+	escapedOnly(t, "API clients", created)
+	m := regexp.MustCompile(`<dt>Client id</dt><dd>([^<]+)</dd>.*<code class="secret">([^<]+)</code>`).FindSubmatch(created.body)
+	if m == nil {
+		t.Fatalf("the creation shows no id and secret: %s", created.body)
+	}
+	adminID, adminSecret := string(m[1]), string(m[2])
+	w.token(adminID, adminSecret)
+	again := w.page("GET", "/dashboard/organizations/{org_id}/api_clients", base+"/api_clients", s, nil, nil, 200)
+	if !strings.Contains(string(again.body), adminID) || strings.Contains(string(again.body), adminSecret) {
+		t.Errorf("the list shows the client %v, or its secret again", strings.Contains(string(again.body), adminID))
+	}
+	w.page("POST", "/dashboard/organizations/{org_id}/api_clients", base+"/api_clients", s, url.Values{"csrf": {csrf}, "role": {"owner"}}, nil, 422)
+
+	// The organisation's admin, signed in, creates and revokes an analyst;
+	// the analyst may not manage clients.
+	as := w.signIn(adminID, adminSecret)
+	acsrf := csrfOf(t, w.page("GET", "/dashboard/organizations/{org_id}/api_clients", base+"/api_clients", as, nil, nil, 200))
+	created = w.page("POST", "/dashboard/organizations/{org_id}/api_clients", base+"/api_clients", as, url.Values{"csrf": {acsrf}, "role": {"analyst"}}, nil, 200)
+	m = regexp.MustCompile(`<dt>Client id</dt><dd>([^<]+)</dd>.*<code class="secret">([^<]+)</code>`).FindSubmatch(created.body)
+	if m == nil {
+		t.Fatalf("the admin's creation shows no id and secret: %s", created.body)
+	}
+	analystID, analystSecret := string(m[1]), string(m[2])
+	analystToken := w.token(analystID, analystSecret)
+	analyst := w.signIn(analystID, analystSecret)
+	w.page("GET", "/dashboard/organizations/{org_id}/api_clients", base+"/api_clients", analyst, nil, nil, 403)
+	ancsrf := csrfOf(t, w.page("GET", "/dashboard", "", analyst, nil, nil, 200))
+	w.page("POST", "/dashboard/organizations/{org_id}/api_clients", base+"/api_clients", analyst, url.Values{"csrf": {ancsrf}, "role": {"admin"}}, nil, 403)
+	w.page("GET", "/dashboard/organizations/{org_id}/invoices", base+"/invoices", analyst, nil, nil, 200)
+	r := w.page("POST", "/dashboard/organizations/{org_id}/api_clients/{client_id}/revoke", base+"/api_clients/"+analystID+"/revoke", as, url.Values{"csrf": {acsrf}}, nil, 303)
+	if r.header.Get("Location") != base+"/api_clients" {
+		t.Errorf("revoke: Location %q", r.header.Get("Location"))
+	}
+	w.do(exchange{method: "POST", route: "/v1/auth/token", header: map[string]string{"Content-Type": jsonCT}, body: tokenBody(analystID, analystSecret, ""), status: 401})
+	w.clock.Advance(dynamo.RevocationRefresh)
+	w.do(exchange{method: "GET", route: "/v1/organizations/{org_id}", path: "/v1/organizations/" + org, header: bearer(analystToken), status: 401})
+	refusedToSignIn(t, "the revoked analyst's session", w.page("GET", "/dashboard", "", analyst, nil, nil, -1))
+	// Revoking an id that is not the organisation's client is the 404 page.
+	w.page("POST", "/dashboard/organizations/{org_id}/api_clients/{client_id}/revoke", base+"/api_clients/ptn-1-client/revoke", as, url.Values{"csrf": {acsrf}}, nil, 404)
+}

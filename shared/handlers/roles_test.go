@@ -125,15 +125,19 @@ var routeRoles = map[string]string{
 	"POST /v1/webhook_deliveries/{delivery_id}/retry":                "",
 	// The dashboard's pages admit what the API routes whose services they
 	// call admit; its home page and signing out, every role.
-	"GET /dashboard":                                               "admin finance_manager portfolio_manager analyst",
-	"POST /dashboard/logout":                                       "admin finance_manager portfolio_manager analyst",
-	"GET /dashboard/organizations":                                 "",
-	"GET /dashboard/organizations/{org_id}":                        "admin finance_manager portfolio_manager analyst",
-	"GET /dashboard/webhook_subscriptions":                         "",
-	"GET /dashboard/webhook_subscriptions/{subscription_id}":       "",
-	"POST /dashboard/webhook_subscriptions/{subscription_id}/test": "",
-	"GET /dashboard/webhook_deliveries/{delivery_id}":              "",
-	"POST /dashboard/webhook_deliveries/{delivery_id}/retry":       "",
+	"GET /dashboard":                                                        "admin finance_manager portfolio_manager analyst",
+	"POST /dashboard/logout":                                                "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations":                                          "",
+	"GET /dashboard/organizations/{org_id}":                                 "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations/{org_id}/invoices":                        "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations/{org_id}/api_clients":                     "admin",
+	"POST /dashboard/organizations/{org_id}/api_clients":                    "admin",
+	"POST /dashboard/organizations/{org_id}/api_clients/{client_id}/revoke": "admin",
+	"GET /dashboard/webhook_subscriptions":                                  "",
+	"GET /dashboard/webhook_subscriptions/{subscription_id}":                "",
+	"POST /dashboard/webhook_subscriptions/{subscription_id}/test":          "",
+	"GET /dashboard/webhook_deliveries/{delivery_id}":                       "",
+	"POST /dashboard/webhook_deliveries/{delivery_id}/retry":                "",
 }
 
 func admitted(a auth.Action) string {

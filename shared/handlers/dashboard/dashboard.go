@@ -29,6 +29,7 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/session"
 	"github.com/modupay/modupay/shared/webhook"
@@ -56,6 +57,7 @@ type Handlers struct {
 	Credentials   *credential.Service
 	Organizations *organization.Service
 	Departments   *department.Service
+	Invoices      *invoice.Service
 	Webhooks      *webhook.Service
 	// Now is the sessions' clock (the edge's); Log receives sign-in and
 	// session events.
@@ -85,6 +87,10 @@ func (h *Handlers) Routes() []httpapi.Route {
 		s("POST /dashboard/logout", httpapi.OrgOfResource, auth.ActionDashboardUse, h.logout),
 		s("GET /dashboard/organizations", httpapi.PartnerLevel, auth.ActionOrganizationsList, h.organizations),
 		s("GET /dashboard/organizations/{org_id}", httpapi.OrgInPath, auth.ActionOrganizationsRead, h.organization),
+		s("GET /dashboard/organizations/{org_id}/invoices", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoices),
+		s("GET /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.apiClients),
+		s("POST /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.createAPIClient),
+		s("POST /dashboard/organizations/{org_id}/api_clients/{client_id}/revoke", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.revokeAPIClient),
 		s("GET /dashboard/webhook_subscriptions", httpapi.PartnerLevel, auth.ActionWebhooksRead, h.subscriptions),
 		s("GET /dashboard/webhook_subscriptions/{subscription_id}", httpapi.PartnerLevel, auth.ActionWebhooksRead, h.subscription),
 		s("POST /dashboard/webhook_subscriptions/{subscription_id}/test", httpapi.PartnerLevel, auth.ActionWebhooksWrite, h.testPing),

@@ -19,7 +19,7 @@ table{width:100%;border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;p
 button{font-size:1rem;padding:.45rem .9rem;background:#0b4f8a;color:#fff;border:0;border-radius:4px;cursor:pointer}
 header button{background:#fff;color:#0b4f8a}
 button:focus,a:focus,input:focus{outline:3px solid #f5a623;outline-offset:2px}
-input{font-size:1rem;padding:.4rem;width:100%;max-width:28rem}label{display:block;margin-top:.8rem;font-weight:600}
+input,select{font-size:1rem;padding:.4rem;width:100%;max-width:28rem}code.secret{font-size:1.1rem;background:#f3f3f3;padding:.2rem .4rem}label{display:block;margin-top:.8rem;font-weight:600}
 .error{color:#8a0b0b;font-weight:600}.muted{color:#555}.status-failed{color:#8a0b0b;font-weight:600}.status-succeeded{color:#1d6b2f}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 form.inline{display:inline}`
@@ -112,6 +112,38 @@ var pages = template.Must(template.New("pages").Funcs(funcs).Parse(`
 {{range .Departments}}<tr><td>{{.Name}}</td><td>{{.Code}}</td><td>{{.Description}}</td><td>{{.Status}}</td><td>{{.KYCStatus}}</td><td>{{if .PayoutAccountID}}{{.PayoutAccountID}}{{if ne .PayoutAccountID .DefaultAccountID}} <span class="muted">(the default {{.DefaultAccountID}} awaits verification)</span>{{end}}{{else}}<span class="muted">none</span>{{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No department yet.</p>{{end}}
 {{if .Next}}<p><a href="/dashboard/organizations/{{.Org.ID}}{{.Next}}" rel="next">Next page</a></p>{{end}}{{end}}
+{{if or .Invoices .APIClients}}<h2>More</h2><ul>{{if .Invoices}}<li><a href="/dashboard/organizations/{{.Org.ID}}/invoices">Invoices</a></li>{{end}}
+{{if .APIClients}}<li><a href="/dashboard/organizations/{{.Org.ID}}/api_clients">API clients</a></li>{{end}}</ul>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "invoices"}}{{template "top" .}}
+<h1>Invoices</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}">Back to the organisation</a></p>
+<form method="get" action="/dashboard/organizations/{{.OrgID}}/invoices"><label for="status">Status</label>
+<select id="status" name="status"><option value="">all</option>{{range .Statuses}}<option value="{{.}}"{{if eq . $.Status}} selected{{end}}>{{.}}</option>{{end}}</select>
+<button type="submit">Filter</button></form>
+{{if .Items}}<table><thead><tr><th scope="col">Number</th><th scope="col">Status</th><th scope="col">Payer</th><th scope="col">Total</th><th scope="col">Due</th><th scope="col">Due date</th><th scope="col">Created</th></tr></thead><tbody>
+{{range .Items}}<tr><td>{{if .InvoiceNumber}}{{.InvoiceNumber}}{{else}}<span class="muted">draft {{.ID}}</span>{{end}}</td><td>{{.Status}}</td><td>{{.Payer.Name}}</td><td>{{.Total}}</td><td>{{.Due}}</td><td>{{.DueDate}}</td><td>{{when .CreatedAt}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No invoice{{if .Status}} with this status{{end}}.</p>{{end}}
+{{if .Next}}<p><a href="/dashboard/organizations/{{.OrgID}}/invoices{{.Next}}" rel="next">Next page</a></p>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "api_clients"}}{{template "top" .}}
+<h1>API clients</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}">Back to the organisation</a></p>
+{{with .Created}}<div role="status"><h2>Client created</h2><p>Copy the secret now: it is shown this once and cannot be shown again.</p>
+<dl><dt>Client id</dt><dd>{{.ID}}</dd><dt>Role</dt><dd>{{.Role}}</dd><dt>Secret</dt><dd><code class="secret">{{.Secret}}</code></dd></dl></div>{{end}}
+{{if .Error}}<p role="alert" class="error">{{.Error}}</p>{{end}}
+{{if .Items}}<table><thead><tr><th scope="col">Client id</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="muted">Action</span></th></tr></thead><tbody>
+{{range .Items}}<tr><td>{{.ClientID}}</td><td>{{.Name}}</td><td>{{.Role}}</td><td>{{.Status}}{{if .RevokedAt}} ({{whenp .RevokedAt}}){{end}}</td><td>{{when .CreatedAt}}</td>
+<td>{{if eq .Status "active"}}<form class="inline" method="post" action="/dashboard/organizations/{{$.OrgID}}/api_clients/{{.ClientID}}/revoke"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button type="submit">Revoke</button></form>{{end}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No API client yet.</p>{{end}}
+{{if .Next}}<p><a href="/dashboard/organizations/{{.OrgID}}/api_clients{{.Next}}" rel="next">Next page</a></p>{{end}}
+<h2>New API client</h2>
+<form method="post" action="/dashboard/organizations/{{.OrgID}}/api_clients"><input type="hidden" name="csrf" value="{{.CSRF}}">
+<label for="role">Role</label><select id="role" name="role">{{range .Roles}}<option value="{{.}}">{{.}}</option>{{end}}</select>
+<label for="name">Name (optional)</label><input id="name" name="name" maxlength="100">
+<p><button type="submit">Create</button></p></form>
 {{template "bottom"}}{{end}}
 
 {{define "subscriptions"}}{{template "top" .}}

@@ -14,7 +14,9 @@ import (
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/money"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/session"
 	"github.com/modupay/modupay/shared/webhook"
@@ -157,6 +159,8 @@ type organizationView struct {
 	Departments []department.Department
 	ShowDepts   bool
 	Next        string
+	// The organisation's other pages its rights allow.
+	Invoices, APIClients bool
 }
 
 // organization is one organisation (one GetItem) and its departments (one
@@ -171,7 +175,9 @@ func (h *Handlers) organization(ctx context.Context, r *httpapi.Request) (*httpa
 	if err != nil {
 		return nil, err
 	}
-	v := organizationView{base: h.base(r), Title: org.Name, Org: org, ShowDepts: auth.Allowed(*r.Principal, auth.ActionDepartmentsRead)}
+	p := *r.Principal
+	v := organizationView{base: h.base(r), Title: org.Name, Org: org, ShowDepts: auth.Allowed(p, auth.ActionDepartmentsRead),
+		Invoices: auth.Allowed(p, auth.ActionInvoicesRead), APIClients: auth.Allowed(p, auth.ActionAPIClientsManage)}
 	if v.ShowDepts {
 		page, err := h.Departments.List(ctx, t.PartnerID, t.OrgID, q)
 		if err != nil {
@@ -270,4 +276,122 @@ func (h *Handlers) retry(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 		return nil, err
 	}
 	return redirect("/dashboard/webhook_deliveries/" + url.PathEscape(d.ID)), nil
+}
+
+// invoiceStatuses are the status filter's choices.
+var invoiceStatuses = []string{invoice.StatusDraft, invoice.StatusIssued, invoice.StatusPartiallyPaid, invoice.StatusPaid,
+	invoice.StatusOverdue, invoice.StatusCancelled}
+
+type invoicesView struct {
+	base
+	Title    string
+	OrgID    string
+	Status   string
+	Statuses []string
+	Items    []invoiceRow
+	Next     string
+}
+
+type invoiceRow struct {
+	invoice.Invoice
+	Total, Due string
+}
+
+// invoices is an organisation's invoices, newest first, filtered by status
+// (a GET form: it works without script), as GET /v1/invoices?status=…
+// (one Query; a second when the first page is empty).
+func (h *Handlers) invoices(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	q, err := r.PageParams()
+	if err != nil {
+		return nil, err
+	}
+	status := r.Query.Get("status")
+	page, err := h.Invoices.List(ctx, t.PartnerID, t.OrgID, q, invoice.Filter{Status: status})
+	if err != nil {
+		return nil, err
+	}
+	v := invoicesView{base: h.base(r), Title: "Invoices", OrgID: t.OrgID, Status: status, Statuses: invoiceStatuses}
+	for _, inv := range page.Items {
+		v.Items = append(v.Items, invoiceRow{Invoice: inv, Total: money.FormatEUR(inv.TotalAmount), Due: money.FormatEUR(inv.AmountDue)})
+	}
+	if page.Next != "" {
+		next := url.Values{"cursor": {page.Next}}
+		if status != "" {
+			next.Set("status", status)
+		}
+		v.Next = "?" + next.Encode()
+	}
+	return html(http.StatusOK, "invoices", v)
+}
+
+type apiClientsView struct {
+	base
+	Title string
+	OrgID string
+	Items []credential.PublicClient
+	Next  string
+	Roles []auth.Role
+	// Created is the client just created, with its secret: shown this once.
+	Created *createdClient
+	Error   string
+}
+
+type createdClient struct {
+	ID, Secret string
+	Role       auth.Role
+}
+
+// apiClients lists an organisation's API clients (one Query), with the
+// forms that create and revoke them: the services of the API's
+// /v1/organizations/{org_id}/api_clients routes.
+func (h *Handlers) apiClients(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	return h.renderAPIClients(ctx, r, http.StatusOK, nil, "")
+}
+
+func (h *Handlers) renderAPIClients(ctx context.Context, r *httpapi.Request, status int, created *createdClient, message string) (*httpapi.Response, error) {
+	t := r.Tenant
+	q := listing.Query{Page: 1, Size: httpapi.DefaultPageSize}
+	if r.Method == http.MethodGet {
+		var err error
+		if q, err = r.PageParams(); err != nil {
+			return nil, err
+		}
+	}
+	page, err := h.Credentials.List(ctx, t.PartnerID, t.OrgID, q)
+	if err != nil {
+		return nil, err
+	}
+	v := apiClientsView{base: h.base(r), Title: "API clients", OrgID: t.OrgID, Roles: auth.Roles(), Created: created, Error: message,
+		Next: cursorLink(page.Next)}
+	for _, c := range page.Items {
+		v.Items = append(v.Items, credential.Public(c))
+	}
+	return html(status, "api_clients", v)
+}
+
+// createAPIClient creates a client with the role and name of the form and
+// shows its secret once, on this answer only (never stored, never shown
+// again). A refused role or name is the form again with the reason (422).
+func (h *Handlers) createAPIClient(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	form := formValues(r)
+	c, err := h.Credentials.CreateClient(ctx, t.PartnerID, t.OrgID, r.Actor(), credential.CreateInput{Role: form.Get("role"), Name: form.Get("name")})
+	if ae, ok := apperr.As(err); ok && ae.Code == apperr.Invalid {
+		return h.renderAPIClients(ctx, r, http.StatusUnprocessableEntity, nil, ae.Message)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return h.renderAPIClients(ctx, r, http.StatusOK, &createdClient{ID: c.Client.ID, Secret: c.Secret, Role: c.Client.Role}, "")
+}
+
+// revokeAPIClient revokes a client: its tokens and its dashboard sessions
+// stop with it.
+func (h *Handlers) revokeAPIClient(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	if _, err := h.Credentials.Revoke(ctx, t.PartnerID, t.OrgID, r.PathParams["client_id"], r.Actor()); err != nil {
+		return nil, err
+	}
+	return redirect("/dashboard/organizations/" + url.PathEscape(t.OrgID) + "/api_clients"), nil
 }
