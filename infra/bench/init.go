@@ -23,7 +23,7 @@ var functionDirs = map[string]string{
 	"AiiaPollerFunction": "aiiapoller", "CheckoutFunction": "checkout",
 	"WebhooksFunction": "webhooks", "WebhookDispatcherFunction": "webhookdispatcher",
 	"AuditFunction": "audit", "PaymentOrdersFunction": "paymentorders",
-	"SandboxBankFunction": "sandboxbank",
+	"SandboxBankFunction": "sandboxbank", "DashboardFunction": "dashboard",
 }
 
 // The bench's secrets (bench only), passed as values as the local runtime
