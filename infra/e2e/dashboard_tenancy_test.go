@@ -22,6 +22,9 @@ type dashboardTenancyCase struct {
 
 var dashboardTenancyRoutes = []dashboardTenancyCase{
 	{route: "GET /dashboard/organizations/{org_id}", ownerStatus: 200, build: func(id targetIDs) string { return "/dashboard/organizations/" + id.org }},
+	{route: "GET /dashboard/organizations/{org_id}/departments/{dept_id}", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/departments/" + id.dept
+	}},
 	{route: "GET /dashboard/organizations/{org_id}/invoices", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/organizations/" + id.org + "/invoices"
 	}},
@@ -95,25 +98,32 @@ func TestDashboardOtherTenantsGetNotFound(t *testing.T) {
 		return w.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + org + "/api_clients",
 			header: bearer(token), body: `{"role":"` + role + `"}`, status: 201}).json(t)
 	}
-	type attacker struct{ name, session, csrf string }
-	sessionOf := func(name, id, secret string) attacker {
+	// An attacker's own organisation: on the routes whose path names an
+	// organisation and one of its resources, it also sends its own
+	// organisation with the victim's resource id.
+	type attacker struct{ name, session, csrf, ownOrg string }
+	sessionOf := func(name, id, secret, ownOrg string) attacker {
 		s := w.signIn(id, secret)
-		return attacker{name: name, session: s, csrf: csrfOf(t, w.page("GET", "/dashboard", "", s, nil, nil, 200))}
+		return attacker{name: name, session: s, csrf: csrfOf(t, w.page("GET", "/dashboard", "", s, nil, nil, 200)), ownOrg: ownOrg}
 	}
 	clientSession := func(name, token, org, role string) attacker {
 		c := newClient(token, org, role)
-		return sessionOf(name, c["client_id"].(string), c["client_secret"].(string))
+		return sessionOf(name, c["client_id"].(string), c["client_secret"].(string), org)
 	}
 	attackers := []attacker{
-		sessionOf("another partner", "ptn-2-client", partnerSecret),
+		sessionOf("another partner", "ptn-2-client", partnerSecret, orgB1),
 		clientSession("another partner's organisation admin", partnerB, orgB1, "admin"),
 	}
 	for _, role := range []string{"admin", "finance_manager", "portfolio_manager", "analyst"} {
 		attackers = append(attackers, clientSession("sibling organisation "+role, partnerA, orgA2, role))
 	}
-	owner := sessionOf("the victim's partner", "ptn-1-client", partnerSecret)
+	owner := sessionOf("the victim's partner", "ptn-1-client", partnerSecret, orgA2)
+	// The victim's own partner, naming its other organisation in the path
+	// with the victim organisation's resource ids.
+	crossOrg := append([]attacker{{name: "the victim's partner", session: owner.session, csrf: owner.csrf, ownOrg: orgA2}}, attackers...)
 	snap := newTableSnapshot(t, w)
 	missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
+		dept:         "dept-01900000-0000-7000-8000-000000000000",
 		subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000"}
 
 	for _, c := range dashboardTenancyRoutes {
@@ -145,6 +155,27 @@ func TestDashboardOtherTenantsGetNotFound(t *testing.T) {
 				for _, id := range victimIDs {
 					if id != "" && strings.Contains(string(got.body)+got.header.Get("Location"), id) {
 						t.Errorf("%s: the answer names the victim's %s: %s", a.name, id, got.body)
+					}
+				}
+			}
+			// The attacker's own organisation in the path, the victim's
+			// resource after it: the path binds the resource.
+			if nested := strings.Count(route, "{") > 1 && strings.HasPrefix(route, "/dashboard/organizations/{org_id}/"); nested {
+				for _, a := range crossOrg {
+					send := func(id targetIDs) answer {
+						var form url.Values
+						if method == http.MethodPost {
+							form = url.Values{"csrf": {a.csrf}}
+						}
+						id.org = a.ownOrg
+						return wt.page(method, route, c.build(id), a.session, form, nil, -1)
+					}
+					ref, got := send(missing), send(target)
+					// 404, or the role's 403 where the role may not act on its
+					// own organisation either: the same answer either way.
+					if (ref.status != 404 && ref.status != 403) || !samePage(got, ref) {
+						t.Errorf("%s, its own organisation %s with the victim's ids: %d %s, want the answer to ids that do not exist %d %s",
+							a.name, a.ownOrg, got.status, got.body, ref.status, ref.body)
 					}
 				}
 			}

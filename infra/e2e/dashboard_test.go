@@ -593,7 +593,7 @@ func TestDashboardInvoicesAndAPIClients(t *testing.T) {
 	w := newWorld(t)
 	tok := w.token("ptn-1-client", partnerSecret)
 	org := w.createOrg(tok, orgBody("Invoices"))
-	dept, _ := newDepartmentWithAccounts(t, w, tok, org)
+	dept, acct := newDepartmentWithAccounts(t, w, tok, org)
 	draft := w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(tok, "X-Entity-Id", org), body: seedInvoice(dept, "2030-01-01"), status: 201}).json(t)["invoice_number"].(string)
 	issued := w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(tok, "X-Entity-Id", org), body: seedInvoice(dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
 	number := w.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/issue", path: "/v1/invoices/" + issued + "/issue",
@@ -610,6 +610,22 @@ func TestDashboardInvoicesAndAPIClients(t *testing.T) {
 		t.Errorf("issued invoices: %s", only.body)
 	}
 	w.page("GET", "/dashboard/organizations/{org_id}/invoices", base+"/invoices?status=%3Cscript%3E", s, nil, nil, 422)
+
+	// The department: its accounts with their verification state, the
+	// IBANs masked as the API lists them.
+	deptPage := w.page("GET", "/dashboard/organizations/{org_id}/departments/{dept_id}", base+"/departments/"+dept, s, nil, nil, 200)
+	accounts := w.do(exchange{method: "GET", route: "/v1/departments/{dept_id}/bank_accounts", path: deptPath(dept, "/bank_accounts"), header: bearer(tok), status: 200}).json(t)["data"].([]any)
+	for _, a := range accounts {
+		acc := a.(map[string]any)
+		row := fmt.Sprintf("<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>", acc["id"], acc["account_name"], acc["iban"], acc["bic"], acc["status"])
+		if !strings.Contains(string(deptPage.body), row) {
+			t.Errorf("the department's page has no row %s: %s", row, deptPage.body)
+		}
+	}
+	if len(accounts) != 2 || !strings.Contains(string(deptPage.body), acct) || strings.Contains(string(deptPage.body), "FR7630006000011234567890189") {
+		t.Errorf("the department's page shows %d accounts, or an IBAN unmasked: %s", len(accounts), deptPage.body)
+	}
+	w.page("GET", "/dashboard/organizations/{org_id}/departments/{dept_id}", base+"/departments/dept-01900000-0000-7000-8000-000000000000", s, nil, nil, 404)
 
 	// The partner creates an organisation admin; its secret is on that
 	// answer only, and works.

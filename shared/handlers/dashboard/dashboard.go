@@ -87,6 +87,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		s("POST /dashboard/logout", httpapi.OrgOfResource, auth.ActionDashboardUse, h.logout),
 		s("GET /dashboard/organizations", httpapi.PartnerLevel, auth.ActionOrganizationsList, h.organizations),
 		s("GET /dashboard/organizations/{org_id}", httpapi.OrgInPath, auth.ActionOrganizationsRead, h.organization),
+		s("GET /dashboard/organizations/{org_id}/departments/{dept_id}", httpapi.OrgInPath, auth.ActionDepartmentsRead, h.department),
 		s("GET /dashboard/organizations/{org_id}/invoices", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoices),
 		s("GET /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.apiClients),
 		s("POST /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.createAPIClient),

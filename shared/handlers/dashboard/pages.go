@@ -109,11 +109,24 @@ var pages = template.Must(template.New("pages").Funcs(funcs).Parse(`
 <dt>Address</dt><dd>{{.Org.Address.Line1}} {{.Org.Address.PostalCode}} {{.Org.Address.City}} {{.Org.Address.Country}}</dd></dl>
 {{if .ShowDepts}}<h2>Departments</h2>
 {{if .Departments}}<table><thead><tr><th scope="col">Name</th><th scope="col">Code</th><th scope="col">Description</th><th scope="col">Status</th><th scope="col">KYC</th><th scope="col">Payout account</th></tr></thead><tbody>
-{{range .Departments}}<tr><td>{{.Name}}</td><td>{{.Code}}</td><td>{{.Description}}</td><td>{{.Status}}</td><td>{{.KYCStatus}}</td><td>{{if .PayoutAccountID}}{{.PayoutAccountID}}{{if ne .PayoutAccountID .DefaultAccountID}} <span class="muted">(the default {{.DefaultAccountID}} awaits verification)</span>{{end}}{{else}}<span class="muted">none</span>{{end}}</td></tr>
+{{range .Departments}}<tr><td><a href="/dashboard/organizations/{{.OrgID}}/departments/{{.ID}}">{{.Name}}</a></td><td>{{.Code}}</td><td>{{.Description}}</td><td>{{.Status}}</td><td>{{.KYCStatus}}</td><td>{{if .PayoutAccountID}}{{.PayoutAccountID}}{{if ne .PayoutAccountID .DefaultAccountID}} <span class="muted">(the default {{.DefaultAccountID}} awaits verification)</span>{{end}}{{else}}<span class="muted">none</span>{{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No department yet.</p>{{end}}
 {{if .Next}}<p><a href="/dashboard/organizations/{{.Org.ID}}{{.Next}}" rel="next">Next page</a></p>{{end}}{{end}}
 {{if or .Invoices .APIClients}}<h2>More</h2><ul>{{if .Invoices}}<li><a href="/dashboard/organizations/{{.Org.ID}}/invoices">Invoices</a></li>{{end}}
 {{if .APIClients}}<li><a href="/dashboard/organizations/{{.Org.ID}}/api_clients">API clients</a></li>{{end}}</ul>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "department"}}{{template "top" .}}
+<h1>{{.Dept.Name}}</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}">Back to the organisation</a></p>
+<dl><dt>Id</dt><dd>{{.Dept.ID}}</dd><dt>Code</dt><dd>{{.Dept.Code}}</dd><dt>Description</dt><dd>{{.Dept.Description}}</dd>
+<dt>Status</dt><dd>{{.Dept.Status}}</dd><dt>KYC</dt><dd>{{.Dept.KYCStatus}}</dd>
+<dt>Payout account</dt><dd>{{if .Dept.PayoutAccountID}}{{.Dept.PayoutAccountID}}{{else}}<span class="muted">none: payments wait for a verified account</span>{{end}}</dd></dl>
+{{if .Accounts}}<h2>Bank accounts</h2><table><thead><tr><th scope="col">Account</th><th scope="col">Holder</th><th scope="col">IBAN</th><th scope="col">BIC</th><th scope="col">Verification</th><th scope="col">Default</th><th scope="col">Payout</th></tr></thead><tbody>
+{{range .Accounts}}<tr><td>{{.ID}}</td><td>{{.AccountName}}</td><td>{{.IBAN}}</td><td>{{.BIC}}</td><td>{{.Status}}</td><td>{{if .IsDefault}}yes{{end}}</td><td>{{if eq .ID $.Dept.PayoutAccountID}}yes{{end}}</td></tr>
+{{end}}</tbody></table>{{end}}
+{{with .KYC}}<h2>KYC</h2><dl><dt>Status</dt><dd>{{.Status}}</dd><dt>Submitted</dt><dd>{{whenp .SubmittedAt}}</dd><dt>Decided</dt><dd>{{whenp .DecidedAt}}</dd>
+<dt>Documents</dt><dd>{{len .Documents}}</dd>{{if .RejectionReasons}}<dt>Reasons</dt><dd>{{range .RejectionReasons}}{{.Message}} ({{.Code}}) {{end}}</dd>{{end}}</dl>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "invoices"}}{{template "top" .}}

@@ -395,3 +395,42 @@ func (h *Handlers) revokeAPIClient(ctx context.Context, r *httpapi.Request) (*ht
 	}
 	return redirect("/dashboard/organizations/" + url.PathEscape(t.OrgID) + "/api_clients"), nil
 }
+
+type departmentView struct {
+	base
+	Title    string
+	OrgID    string
+	Dept     department.Department
+	Accounts []department.BankAccount
+	KYC      *department.KYC
+}
+
+// department is one department of the organisation (one GetItem), its bank
+// accounts with their verification state, IBANs masked (one Query, as
+// GET /v1/departments/{dept_id}/bank_accounts), and its KYC (one
+// BatchGetItem, as GET /v1/departments/{dept_id}/kyc). The organisation of
+// the path binds the department: another organisation's is NotFound.
+func (h *Handlers) department(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	sc := department.Scope{PartnerID: t.PartnerID, OrgID: t.OrgID}
+	id := r.PathParams["dept_id"]
+	d, err := h.Departments.Get(ctx, sc, id)
+	if err != nil {
+		return nil, err
+	}
+	p := *r.Principal
+	v := departmentView{base: h.base(r), Title: d.Name, OrgID: t.OrgID, Dept: d}
+	if auth.Allowed(p, auth.ActionBankAccountsRead) {
+		if v.Accounts, err = h.Departments.ListAccounts(ctx, sc, id); err != nil {
+			return nil, err
+		}
+	}
+	if auth.Allowed(p, auth.ActionKYCRead) {
+		k, err := h.Departments.GetKYC(ctx, sc, id)
+		if err != nil {
+			return nil, err
+		}
+		v.KYC = &k
+	}
+	return html(http.StatusOK, "department", v)
+}
