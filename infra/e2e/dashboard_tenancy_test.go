@@ -28,6 +28,9 @@ var dashboardTenancyRoutes = []dashboardTenancyCase{
 	{route: "GET /dashboard/organizations/{org_id}/invoices", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/organizations/" + id.org + "/invoices"
 	}},
+	{route: "GET /dashboard/organizations/{org_id}/invoices/{invoice_id}", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/invoices/" + id.issued
+	}},
 	{route: "GET /dashboard/organizations/{org_id}/api_clients", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/organizations/" + id.org + "/api_clients"
 	}},
@@ -123,7 +126,7 @@ func TestDashboardOtherTenantsGetNotFound(t *testing.T) {
 	crossOrg := append([]attacker{{name: "the victim's partner", session: owner.session, csrf: owner.csrf, ownOrg: orgA2}}, attackers...)
 	snap := newTableSnapshot(t, w)
 	missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
-		dept:         "dept-01900000-0000-7000-8000-000000000000",
+		dept: "dept-01900000-0000-7000-8000-000000000000", issued: "inv-01900000-0000-7000-8000-000000000001",
 		subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000"}
 
 	for _, c := range dashboardTenancyRoutes {

@@ -19,6 +19,7 @@ import (
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/handlers/dashboard"
+	"github.com/modupay/modupay/shared/money"
 	"github.com/modupay/modupay/shared/session"
 	"github.com/modupay/modupay/shared/webhook"
 )
@@ -602,14 +603,28 @@ func TestDashboardInvoicesAndAPIClients(t *testing.T) {
 	s := w.signIn("ptn-1-client", partnerSecret)
 	base := "/dashboard/organizations/" + org
 	all := w.page("GET", "/dashboard/organizations/{org_id}/invoices", base+"/invoices", s, nil, nil, 200)
-	if !strings.Contains(string(all.body), "<td>"+draft+"</td><td>draft</td>") || !strings.Contains(string(all.body), "<td>"+number+"</td><td>issued</td>") {
+	if !strings.Contains(string(all.body), ">"+draft+"</a></td><td>draft</td>") || !strings.Contains(string(all.body), ">"+number+"</a></td><td>issued</td>") {
 		t.Errorf("all invoices: %s", all.body)
 	}
 	only := w.page("GET", "/dashboard/organizations/{org_id}/invoices", base+"/invoices?status=issued", s, nil, nil, 200)
-	if strings.Contains(string(only.body), draft) || !strings.Contains(string(only.body), "<td>"+number+"</td><td>issued</td>") || !strings.Contains(string(only.body), `value="issued" selected`) {
+	if strings.Contains(string(only.body), draft) || !strings.Contains(string(only.body), ">"+number+"</a></td><td>issued</td>") || !strings.Contains(string(only.body), `value="issued" selected`) {
 		t.Errorf("issued invoices: %s", only.body)
 	}
 	w.page("GET", "/dashboard/organizations/{org_id}/invoices", base+"/invoices?status=%3Cscript%3E", s, nil, nil, 422)
+
+	// An invoice: its lines, VAT and totals, and its payment history (the
+	// link's intent, as the API lists it).
+	link := w.do(exchange{method: "POST", route: "/v1/payment_links", header: bearer(tok, "X-Entity-Id", org), body: linkBody(issued, ""), status: 201}).json(t)
+	inv := w.page("GET", "/dashboard/organizations/{org_id}/invoices/{invoice_id}", base+"/invoices/"+issued, s, nil, nil, 200)
+	for _, want := range []string{number, money.FormatEUR(40000), money.FormatEUR(2200), money.FormatEUR(42200), "Payment history", link["payment_intent_id"].(string)} {
+		if !strings.Contains(string(inv.body), want) {
+			t.Errorf("the invoice's page lacks %q: %s", want, inv.body)
+		}
+	}
+	if !strings.Contains(string(all.body), base+"/invoices/"+issued) {
+		t.Errorf("the list does not link the invoice: %s", all.body)
+	}
+	w.page("GET", "/dashboard/organizations/{org_id}/invoices/{invoice_id}", base+"/invoices/inv-01900000-0000-7000-8000-000000000000", s, nil, nil, 404)
 
 	// The department: its accounts with their verification state, the
 	// IBANs masked as the API lists them.

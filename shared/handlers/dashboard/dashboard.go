@@ -31,6 +31,7 @@ import (
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/organization"
+	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/session"
 	"github.com/modupay/modupay/shared/webhook"
 )
@@ -58,6 +59,7 @@ type Handlers struct {
 	Organizations *organization.Service
 	Departments   *department.Service
 	Invoices      *invoice.Service
+	Payments      *payment.Service
 	Webhooks      *webhook.Service
 	// Now is the sessions' clock (the edge's); Log receives sign-in and
 	// session events.
@@ -89,6 +91,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		s("GET /dashboard/organizations/{org_id}", httpapi.OrgInPath, auth.ActionOrganizationsRead, h.organization),
 		s("GET /dashboard/organizations/{org_id}/departments/{dept_id}", httpapi.OrgInPath, auth.ActionDepartmentsRead, h.department),
 		s("GET /dashboard/organizations/{org_id}/invoices", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoices),
+		s("GET /dashboard/organizations/{org_id}/invoices/{invoice_id}", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoice),
 		s("GET /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.apiClients),
 		s("POST /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.createAPIClient),
 		s("POST /dashboard/organizations/{org_id}/api_clients/{client_id}/revoke", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.revokeAPIClient),

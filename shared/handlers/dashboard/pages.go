@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modupay/modupay/shared/money"
 	"github.com/modupay/modupay/shared/webhook"
 )
 
@@ -46,6 +47,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
 	"join": strings.Join,
+	"eur":  money.FormatEUR,
 	"rows": func(items []webhook.Delivery, canWrite bool, csrf string) deliveryRows {
 		return deliveryRows{Items: items, CanWrite: canWrite, CSRF: csrf}
 	},
@@ -136,9 +138,27 @@ var pages = template.Must(template.New("pages").Funcs(funcs).Parse(`
 <select id="status" name="status"><option value="">all</option>{{range .Statuses}}<option value="{{.}}"{{if eq . $.Status}} selected{{end}}>{{.}}</option>{{end}}</select>
 <button type="submit">Filter</button></form>
 {{if .Items}}<table><thead><tr><th scope="col">Number</th><th scope="col">Status</th><th scope="col">Payer</th><th scope="col">Total</th><th scope="col">Due</th><th scope="col">Due date</th><th scope="col">Created</th></tr></thead><tbody>
-{{range .Items}}<tr><td>{{if .InvoiceNumber}}{{.InvoiceNumber}}{{else}}<span class="muted">draft {{.ID}}</span>{{end}}</td><td>{{.Status}}</td><td>{{.Payer.Name}}</td><td>{{.Total}}</td><td>{{.Due}}</td><td>{{.DueDate}}</td><td>{{when .CreatedAt}}</td></tr>
+{{range .Items}}<tr><td><a href="/dashboard/organizations/{{$.OrgID}}/invoices/{{.ID}}">{{if .InvoiceNumber}}{{.InvoiceNumber}}{{else}}{{.ID}}{{end}}</a></td><td>{{.Status}}</td><td>{{.Payer.Name}}</td><td>{{.Total}}</td><td>{{.Due}}</td><td>{{.DueDate}}</td><td>{{when .CreatedAt}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No invoice{{if .Status}} with this status{{end}}.</p>{{end}}
 {{if .Next}}<p><a href="/dashboard/organizations/{{.OrgID}}/invoices{{.Next}}" rel="next">Next page</a></p>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "invoice"}}{{template "top" .}}
+<h1>Invoice {{.Inv.InvoiceNumber}}</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}/invoices">Back to the invoices</a></p>
+<dl><dt>Id</dt><dd>{{.Inv.ID}}</dd><dt>Status</dt><dd>{{.Inv.Status}}</dd><dt>Payer</dt><dd>{{.Inv.Payer.Name}} ({{.Inv.Payer.Email}})</dd>
+<dt>Seller</dt><dd>{{.Inv.Seller.Name}}</dd><dt>Issued</dt><dd>{{.Inv.IssueDate}}</dd><dt>Due date</dt><dd>{{.Inv.DueDate}}</dd>
+<dt>Total excl. VAT</dt><dd>{{eur .Inv.TotalNet}}</dd><dt>VAT</dt><dd>{{eur .Inv.TotalVAT}}</dd><dt>Total</dt><dd>{{eur .Inv.TotalAmount}}</dd>
+<dt>Paid</dt><dd>{{eur .Inv.AmountPaid}}</dd><dt>Due</dt><dd>{{eur .Inv.AmountDue}}</dd></dl>
+<h2>Lines</h2><table><thead><tr><th scope="col">Description</th><th scope="col">Quantity</th><th scope="col">Unit price</th><th scope="col">VAT rate</th><th scope="col">Net</th></tr></thead><tbody>
+{{range .Inv.LineItems}}<tr><td>{{.Description}}</td><td>{{.Quantity}}</td><td>{{eur .UnitPrice}}</td><td>{{.VATRate}} %</td><td>{{eur .NetAmount}}</td></tr>
+{{end}}</tbody></table>
+<table><thead><tr><th scope="col">VAT rate</th><th scope="col">Net</th><th scope="col">VAT</th></tr></thead><tbody>
+{{range .Inv.VATBreakdown}}<tr><td>{{.VATRate}} %</td><td>{{eur .NetAmount}}</td><td>{{eur .VATAmount}}</td></tr>{{end}}</tbody></table>
+{{if .ShowPayments}}<h2>Payment history</h2>
+{{if .Intents}}<table><thead><tr><th scope="col">Payment</th><th scope="col">Created</th><th scope="col">Amount</th><th scope="col">Method</th><th scope="col">Status</th><th scope="col">Bank status</th><th scope="col">Failure</th><th scope="col">Refunded</th><th scope="col">Completed</th></tr></thead><tbody>
+{{range .Intents}}<tr><td>{{.ID}}</td><td>{{when .CreatedAt}}</td><td>{{eur .Amount}}</td><td>{{.SelectedPaymentMethod}}</td><td>{{.Status}}</td><td>{{.AiiaStatus}}</td><td>{{.FailureReason}}</td><td>{{if .RefundedAmount}}{{eur .RefundedAmount}}{{end}}</td><td>{{whenp .CompletedAt}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No payment yet.</p>{{end}}{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "api_clients"}}{{template "top" .}}

@@ -18,6 +18,7 @@ import (
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/money"
 	"github.com/modupay/modupay/shared/organization"
+	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/session"
 	"github.com/modupay/modupay/shared/webhook"
 )
@@ -433,4 +434,35 @@ func (h *Handlers) department(ctx context.Context, r *httpapi.Request) (*httpapi
 		v.KYC = &k
 	}
 	return html(http.StatusOK, "department", v)
+}
+
+type invoiceView struct {
+	base
+	Title   string
+	OrgID   string
+	Inv     invoice.Invoice
+	Intents []payment.Intent
+	// ShowPayments: the role may read the invoice's payment intents.
+	ShowPayments bool
+}
+
+// invoice is one invoice (one GetItem, as GET /v1/invoices/{invoice_id}):
+// its lines, VAT per rate and totals, and its payment history — each
+// payment intent with its method, the bank's status, the reason of a
+// failure and what was refunded (two calls, as
+// GET /v1/payment_intents?invoice_id=…).
+func (h *Handlers) invoice(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	inv, err := h.Invoices.Get(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"])
+	if err != nil {
+		return nil, err
+	}
+	v := invoiceView{base: h.base(r), Title: "Invoice " + inv.InvoiceNumber, OrgID: t.OrgID, Inv: inv,
+		ShowPayments: auth.Allowed(*r.Principal, auth.ActionPaymentIntentsRead)}
+	if v.ShowPayments {
+		if v.Intents, err = h.Payments.ListIntents(ctx, t.PartnerID, t.OrgID, inv.ID); err != nil {
+			return nil, err
+		}
+	}
+	return html(http.StatusOK, "invoice", v)
 }
