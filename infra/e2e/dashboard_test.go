@@ -178,6 +178,11 @@ func TestDashboardPartner(t *testing.T) {
 	if v, _ := setCookie(home, dashboard.CookieName); v == "" {
 		t.Error("a page served does not re-issue the session cookie")
 	}
+	// Under no-referrer, browsers post forms with "Origin: null", which
+	// the origin check refuses: the pages' forms would never work.
+	if rp := home.header.Get("Referrer-Policy"); rp != "same-origin" {
+		t.Errorf("Referrer-Policy %q, want same-origin", rp)
+	}
 	list := w.page("GET", "/dashboard/organizations", "", s, nil, nil, 200)
 	escapedOnly(t, "organisations", list)
 	if !strings.Contains(string(list.body), "/dashboard/organizations/"+org) {

@@ -238,9 +238,13 @@ func html(status int, name string, data any) (*httpapi.Response, error) {
 	return resp, nil
 }
 
+// setPageHeaders sets what every page carries. The referrer policy is
+// same-origin, not no-referrer: under no-referrer a browser sends
+// "Origin: null" with a form's POST, which checkForm must refuse; the
+// dashboard's URLs carry no secret, and no other site is told them.
 func setPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", csp)
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
