@@ -13,7 +13,7 @@ FUNCTIONS := AuthFunction:auth OrganizationsFunction:organizations DocsFunction:
              AiiaPollerFunction:aiiapoller CheckoutFunction:checkout \
              WebhooksFunction:webhooks WebhookDispatcherFunction:webhookdispatcher \
              SandboxBankFunction:sandboxbank \
-             AuditFunction:audit PaymentOrdersFunction:paymentorders
+             AuditFunction:audit PaymentOrdersFunction:paymentorders DashboardFunction:dashboard
 
 .PHONY: run test quick lint unit chromium doctools bench invoke build tidy-check fmt-check cfn-lint fuzz clean-cache sam-env
 

@@ -38,6 +38,7 @@ var samplePrefix = map[string]struct {
 	"paymentorders":     {"PaymentOrdersFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 	"webhookdispatcher": {"WebhookDispatcherFunction", func() any { return &events.SQSEvent{} }},
 	"sandboxbank":       {"SandboxBankFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
+	"dashboard":         {"DashboardFunction", func() any { return &events.APIGatewayV2HTTPRequest{} }},
 }
 
 func TestSamplesDecode(t *testing.T) {

@@ -18,7 +18,7 @@ const module = "github.com/modupay/modupay/"
 var domain = []string{
 	"shared/apperr", "shared/audit", "shared/auth", "shared/branding", "shared/credential",
 	"shared/department", "shared/event", "shared/idempotency", "shared/identifier", "shared/invoice", "shared/listing",
-	"shared/money", "shared/organization", "shared/pagetoken", "shared/payment", "shared/ratelimit",
+	"shared/money", "shared/organization", "shared/pagetoken", "shared/payment", "shared/ratelimit", "shared/session",
 	"shared/validation", "shared/webhook",
 }
 

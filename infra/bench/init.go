@@ -23,7 +23,7 @@ var functionDirs = map[string]string{
 	"AiiaPollerFunction": "aiiapoller", "CheckoutFunction": "checkout",
 	"WebhooksFunction": "webhooks", "WebhookDispatcherFunction": "webhookdispatcher",
 	"AuditFunction": "audit", "PaymentOrdersFunction": "paymentorders",
-	"SandboxBankFunction": "sandboxbank",
+	"SandboxBankFunction": "sandboxbank", "DashboardFunction": "dashboard",
 }
 
 // The bench's secrets (bench only), passed as values as the local runtime
@@ -31,9 +31,10 @@ var functionDirs = map[string]string{
 // Secrets Manager, one concurrent round of GetSecretValue calls, which these
 // figures do not include (see InitConns).
 const (
-	benchJWTKeys  = "bench:YmVuY2gtb25seS1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nIQ"
-	benchPageKeys = "bench-page:YmVuY2gtb25seS1wYWdlLXRva2VuLWtleS0zMi1ieXRlcyE"
-	benchCSRFKey  = "YmVuY2gtb25seS1jaGVja291dC1jc3JmLWtleS0zMmJ5dGVz"
+	benchJWTKeys       = "bench:YmVuY2gtb25seS1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nIQ"
+	benchPageKeys      = "bench-page:YmVuY2gtb25seS1wYWdlLXRva2VuLWtleS0zMi1ieXRlcyE"
+	benchDashboardKeys = "bench-dashboard:YmVuY2gtb25seS1kYXNoYm9hcmQtc2Vzc2lvbi1rZXktMzJi"
+	benchCSRFKey       = "YmVuY2gtb25seS1jaGVja291dC1jc3JmLWtleS0zMmJ5dGVz"
 )
 
 // helloWorld is the reference every function's init is measured against: a
@@ -189,6 +190,7 @@ func timeInit(ctx context.Context, bin string) (time.Duration, int64, error) {
 		"MODUPAY_JWT_KEYS=" + benchJWTKeys, "MODUPAY_JWT_ACTIVE_KID=bench",
 		"MODUPAY_PAGE_KEYS=" + benchPageKeys, "MODUPAY_PAGE_ACTIVE_KID=bench-page",
 		"MODUPAY_CSRF_KEY=" + benchCSRFKey, "MODUPAY_LOCAL=1",
+		"MODUPAY_DASHBOARD_KEYS=" + benchDashboardKeys, "MODUPAY_DASHBOARD_ACTIVE_KID=bench-dashboard",
 		"MODUPAY_DYNAMODB_ENDPOINT=" + endpoint, "MODUPAY_SQS_ENDPOINT=" + endpoint,
 		// The audit writer as deployed: its archive is a bucket (the S3
 		// client is built at init, nothing is sent before an event).

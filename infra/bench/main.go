@@ -147,7 +147,8 @@ func run(st settings) error {
 	// runtime does; the ids only satisfy the template.
 	params := map[string]string{"Stage": "sandbox", "JWTKeysSecretId": "modupay/bench/jwt-keys", "JWTActiveKid": "bench",
 		"PageKeysSecretId": "modupay/bench/page-keys", "PageActiveKid": "bench-page",
-		"CSRFKeySecretId": "modupay/bench/csrf-key", "DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
+		"CSRFKeySecretId": "modupay/bench/csrf-key", "DashboardKeysSecretId": "modupay/bench/dashboard-keys", "DashboardActiveKid": "bench-dashboard",
+		"DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
 	res, err := stack.Provision(ctx, dyn, sq, "bench"+hex.EncodeToString(b), tpl, params)
 	if err != nil {
 		return err
@@ -175,6 +176,7 @@ func run(st settings) error {
 	app, err := wiring.Build(ctx, wiring.Config{Stage: "sandbox", Region: stack.Region(), Table: env["MODUPAY_TABLE"],
 		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"], JWTKeys: benchJWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
 		PageKeys: benchPageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: benchCSRFKey, Local: true,
+		DashboardKeys: benchDashboardKeys, DashboardActiveKid: env["MODUPAY_DASHBOARD_ACTIVE_KID"],
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL), AuditArchiveDir: archiveDir,
 		SandboxBankTable: env["MODUPAY_SANDBOX_BANK_TABLE"]}, wiring.Options{Log: slog.New(rec), RateLimits: &limits,
 		DynamoDBAPIOptions: []func(*middleware.Stack) error{trace.middleware}})

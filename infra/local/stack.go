@@ -26,6 +26,10 @@ const (
 // LocalPageKid is the kid of the page token key generated for a local run.
 const LocalPageKid = "local-page-1"
 
+// LocalDashboardKid is the kid of the dashboard session key generated for a
+// local run.
+const LocalDashboardKid = "local-dashboard-1"
+
 // randomKey is a fresh 32-byte key in base64.
 func randomKey() string {
 	b := make([]byte, 32)
@@ -106,7 +110,8 @@ func localParams(log *slog.Logger, tpl *stack.Template, dynamoEP, sqsEP string, 
 }
 
 // localSecrets are the secrets' values for a local run: those of the process
-// environment, else a fixed local JWT key and fresh page and CSRF keys. The
+// environment, else a fixed local JWT key and fresh page, CSRF and
+// dashboard keys. The
 // active kids of the local keys go into local (they are template parameters).
 func localSecrets(log *slog.Logger, local map[string]string) map[string]string {
 	secrets := map[string]string{}
@@ -130,6 +135,11 @@ func localSecrets(log *slog.Logger, local map[string]string) map[string]string {
 	}
 	if secrets[string(wiring.SecretCSRFKey)] == "" {
 		secrets[string(wiring.SecretCSRFKey)] = randomKey()
+	}
+	// So is the dashboard's session key: a restart signs everyone out.
+	if secrets[string(wiring.SecretDashboardKeys)] == "" {
+		secrets[string(wiring.SecretDashboardKeys)] = LocalDashboardKid + ":" + randomKey()
+		local["MODUPAY_DASHBOARD_ACTIVE_KID"] = LocalDashboardKid
 	}
 	return secrets
 }

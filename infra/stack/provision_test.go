@@ -31,7 +31,8 @@ func TestProvisionRealTemplateTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := fmt.Sprintf("prov%d", time.Now().UnixNano())
-	params := map[string]string{"JWTKeysSecretId": "modupay/test/jwt-keys", "JWTActiveKid": "k1", "PageKeysSecretId": "modupay/test/page-keys", "PageActiveKid": "p1", "CSRFKeySecretId": "modupay/test/csrf-key"}
+	params := map[string]string{"JWTKeysSecretId": "modupay/test/jwt-keys", "JWTActiveKid": "k1", "PageKeysSecretId": "modupay/test/page-keys", "PageActiveKid": "p1", "CSRFKeySecretId": "modupay/test/csrf-key",
+		"DashboardKeysSecretId": "modupay/test/dashboard-keys"}
 
 	first, err := stack.Provision(ctx, dynamoEP, sqsEP, prefix, tpl, params)
 	if err != nil {

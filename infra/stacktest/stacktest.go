@@ -26,6 +26,11 @@ const (
 	PageKeys      = "page-1:dGVzdC1vbmx5LXBhZ2UtdG9rZW4ta2V5LTMyLWJ5dGVzLWxvbmch"
 	PageActiveKid = "page-1"
 	CSRFKey       = "dGVzdC1vbmx5LWNoZWNrb3V0LWNzcmYta2V5LTMyLWJ5dGVzIQ=="
+	// DashboardKeys sign the dashboard's sessions: a ring of two, the
+	// first signing, so sessions of the second kid test a rotation.
+	DashboardKeys      = "dash-2:dGVzdC1vbmx5LWRhc2hib2FyZC1zZXNzaW9uLWtleS10d28tMzJi," + DashboardOldKey
+	DashboardOldKey    = "dash-1:dGVzdC1vbmx5LWRhc2hib2FyZC1zZXNzaW9uLWtleS1vbmUtMzJi"
+	DashboardActiveKid = ""
 )
 
 // Stack is one provisioned copy.
@@ -56,6 +61,7 @@ func New(tb testing.TB) *Stack {
 	// themselves, as the local runtime does, and fetches nothing.
 	params := map[string]string{"Stage": "sandbox", "JWTKeysSecretId": "modupay/test/jwt-keys", "JWTActiveKid": JWTActiveKid,
 		"PageKeysSecretId": "modupay/test/page-keys", "PageActiveKid": PageActiveKid, "CSRFKeySecretId": "modupay/test/csrf-key",
+		"DashboardKeysSecretId": "modupay/test/dashboard-keys", "DashboardActiveKid": DashboardActiveKid,
 		"DynamoDBEndpoint": dyn, "SQSEndpoint": sq}
 	res, err := stack.Provision(context.Background(), dyn, sq, prefix, tpl, params)
 	if err != nil {
@@ -69,6 +75,7 @@ func New(tb testing.TB) *Stack {
 		Stage: env["MODUPAY_STAGE"], Region: stack.Region(), Table: env["MODUPAY_TABLE"], AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"],
 		JWTKeys: JWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"], PublicBaseURL: env["MODUPAY_PUBLIC_BASE_URL"],
 		PageKeys: PageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: CSRFKey,
+		DashboardKeys: DashboardKeys, DashboardActiveKid: env["MODUPAY_DASHBOARD_ACTIVE_KID"],
 		SandboxBankTable: env["MODUPAY_SANDBOX_BANK_TABLE"],
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Local: true,
 		// The archive bucket has no local counterpart: a directory of the test's.

@@ -44,7 +44,8 @@ func bankTable(t *testing.T) DynamoStore {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	params := map[string]string{"Stage": "sandbox", "JWTKeysSecretId": "modupay/test/jwt-keys", "JWTActiveKid": "test-1",
-		"PageKeysSecretId": "modupay/test/page-keys", "PageActiveKid": "page-1", "CSRFKeySecretId": "modupay/test/csrf-key"}
+		"PageKeysSecretId": "modupay/test/page-keys", "PageActiveKid": "page-1", "CSRFKeySecretId": "modupay/test/csrf-key",
+		"DashboardKeysSecretId": "modupay/test/dashboard-keys"}
 	res, err := stack.Provision(context.Background(), dyn, sqs, "b"+hex.EncodeToString(b), &only, params)
 	if err != nil {
 		t.Fatalf("provision the sandbox bank's table: %v", err)

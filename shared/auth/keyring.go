@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -196,4 +198,32 @@ func decodeKey(s string) ([]byte, error) {
 		}
 	}
 	return nil, firstErr
+}
+
+// Sum is HMAC-SHA256 of msg under the active key, and that key's kid, for
+// rings that authenticate values other than JWTs (the dashboard's session
+// cookies). A ring serves one purpose: callers put their own purpose in msg
+// as well, so a value made for one use never verifies for another.
+func (k *Keyring) Sum(msg []byte) (kid string, mac []byte, ok bool) {
+	kid, key, ok := k.activeKey()
+	if !ok {
+		return "", nil, false
+	}
+	return kid, hmacSHA256(key, msg), true
+}
+
+// SumWith is HMAC-SHA256 of msg under the key kid; ok is false when the
+// ring has no such kid (dropped by a rotation, or never there).
+func (k *Keyring) SumWith(kid string, msg []byte) ([]byte, bool) {
+	key, ok := k.key(kid)
+	if !ok {
+		return nil, false
+	}
+	return hmacSHA256(key, msg), true
+}
+
+func hmacSHA256(key, msg []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	return m.Sum(nil)
 }

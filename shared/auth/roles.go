@@ -55,6 +55,10 @@ const (
 	// Webhook subscriptions and their deliveries belong to the partner.
 	ActionWebhooksRead  Action = "webhooks.read"
 	ActionWebhooksWrite Action = "webhooks.write"
+	// The partner dashboard's own pages that show no tenant data: the home
+	// page (who is signed in) and signing out. Its other pages and forms
+	// declare the API action whose service they call.
+	ActionDashboardUse Action = "dashboard.use"
 
 	// Families to come, decided here so that their routes only name them.
 	ActionRefundsRead          Action = "refunds.read"
@@ -130,6 +134,8 @@ var matrix = map[Action][]Role{
 
 	ActionWebhooksRead:  partnerOnly,
 	ActionWebhooksWrite: partnerOnly,
+	// Whoever may sign in may see who it is and sign out.
+	ActionDashboardUse: everyRole,
 
 	// A refund sends money out of the organisation: the finance roles only,
 	// like approving a payment order. An analyst observes; a portfolio

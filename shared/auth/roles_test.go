@@ -44,6 +44,7 @@ func TestAllowedCellByCell(t *testing.T) {
 		{ActionDataSubjectsErase, "data_subjects.erase", y, n, n, n, y},
 		{ActionWebhooksRead, "webhooks.read", n, n, n, n, y},
 		{ActionWebhooksWrite, "webhooks.write", n, n, n, n, y},
+		{ActionDashboardUse, "dashboard.use", y, y, y, y, y},
 		{ActionRefundsRead, "refunds.read", y, y, y, y, y},
 		{ActionRefundsCreate, "refunds.create", y, y, n, n, y},
 		{ActionAuditRead, "audit.read", y, y, n, y, y},

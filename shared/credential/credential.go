@@ -5,6 +5,9 @@ package credential
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"log/slog"
 	"net/netip"
 	"regexp"
@@ -126,28 +129,9 @@ var dummyHash = auth.HashSecret("modupay-no-such-client")
 // read plus one counter update per limit when the credentials are wrong.
 func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP string) (TokenResponse, error) {
 	const op = "credential.token"
-	now := s.limitNow() // one instant for the whole request: the windows read are the windows counted
-	limits := s.tokenLimits(req.ClientID, sourceIP, now)
-	counters := make([]ratelimit.Counter, len(limits))
-	for i, l := range limits {
-		counters[i] = l.counter
-	}
-	c, counts, err := s.Store.GetClientWithCounters(ctx, req.ClientID, counters...)
-	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
-		return TokenResponse{}, apperr.Wrap(op, err)
-	}
-	if statuses, refused := statusesOf(limits, counts, now); refused {
-		s.log().LogAttrs(ctx, slog.LevelWarn, "token request refused: too many failed attempts",
-			append(limitAttrs(req.ClientID, sourceIP, limits, counts), slog.String("retry_after_s", ratelimit.RetryAfter(statuses...)))...)
-		return TokenResponse{}, &auth.OAuthError{Code: auth.CodeRateLimited, RateLimits: statuses,
-			Description: "too many failed authentication attempts for this client or from this address; retry after the number of seconds in Retry-After"}
-	}
-	found := err == nil
-	if !found {
-		auth.SecretMatches(dummyHash, req.ClientSecret)
-	}
-	if !found || !auth.SecretMatches(c.SecretHash, req.ClientSecret) || c.Status != StatusActive {
-		return TokenResponse{}, s.failed(ctx, req.ClientID, sourceIP, limits, counts, now)
+	c, err := s.Authenticate(ctx, req.ClientID, req.ClientSecret, sourceIP)
+	if err != nil {
+		return TokenResponse{}, err
 	}
 	scope := auth.Scope(req.Scope)
 	if scope == "" {
@@ -157,14 +141,52 @@ func (s *Service) Token(ctx context.Context, req auth.TokenRequest, sourceIP str
 		return TokenResponse{}, &auth.OAuthError{Code: auth.CodeInvalidScope,
 			Description: "this client may only request the scope \"" + string(c.Scope) + "\""}
 	}
-	p := auth.Principal{
-		ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID, Scope: c.Scope, Role: c.Role, PortfolioLimited: len(c.PortfolioIDs) > 0,
-	}
+	p := PrincipalOf(c)
 	tok, exp, err := s.Issuer.Issue(p)
 	if err != nil {
 		return TokenResponse{}, apperr.Wrap(op, err)
 	}
 	return TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: exp, Scope: string(c.Scope), Principal: p}, nil
+}
+
+// PrincipalOf is who an authenticated client acts as.
+func PrincipalOf(c Client) auth.Principal {
+	return auth.Principal{ClientID: c.ID, PartnerID: c.PartnerID, OrgID: c.OrgID, Scope: c.Scope, Role: c.Role, PortfolioLimited: len(c.PortfolioIDs) > 0}
+}
+
+// Authenticate checks client credentials sent from the address sourceIP,
+// under the failed-attempt limits: the token endpoint and the dashboard's
+// sign-in both call it, so guesses made at either count against the same
+// windows. It returns the active client, or an *auth.OAuthError:
+// invalid_client (a wrong secret, an unknown or a revoked client, answered
+// and counted alike) or rate_limited (a quota used up; the right secret
+// too is refused until the window ends).
+func (s *Service) Authenticate(ctx context.Context, clientID, secret, sourceIP string) (Client, error) {
+	const op = "credential.authenticate"
+	now := s.limitNow() // one instant for the whole request: the windows read are the windows counted
+	limits := s.tokenLimits(clientID, sourceIP, now)
+	counters := make([]ratelimit.Counter, len(limits))
+	for i, l := range limits {
+		counters[i] = l.counter
+	}
+	c, counts, err := s.Store.GetClientWithCounters(ctx, clientID, counters...)
+	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+		return Client{}, apperr.Wrap(op, err)
+	}
+	if statuses, refused := statusesOf(limits, counts, now); refused {
+		s.log().LogAttrs(ctx, slog.LevelWarn, "token request refused: too many failed attempts",
+			append(limitAttrs(clientID, sourceIP, limits, counts), slog.String("retry_after_s", ratelimit.RetryAfter(statuses...)))...)
+		return Client{}, &auth.OAuthError{Code: auth.CodeRateLimited, RateLimits: statuses,
+			Description: "too many failed authentication attempts for this client or from this address; retry after the number of seconds in Retry-After"}
+	}
+	found := err == nil
+	if !found {
+		auth.SecretMatches(dummyHash, secret)
+	}
+	if !found || !auth.SecretMatches(c.SecretHash, secret) || c.Status != StatusActive {
+		return Client{}, s.failed(ctx, clientID, sourceIP, limits, counts, now)
+	}
+	return c, nil
 }
 
 // failed counts a failed authentication and answers invalid_client. The
@@ -392,6 +414,34 @@ func (s *Service) EnsurePartner(ctx context.Context, partnerID, name, clientID, 
 		return apperr.Wrap(op, err)
 	}
 	return apperr.Wrap(op, s.Store.PutPartner(ctx, Partner{ID: partnerID, Name: name, CreatedAt: now}, c, revoke))
+}
+
+// Active reads a client again and says whether it still acts as it did when
+// it signed in: active, with the secret whose tag it was given then (see
+// SecretTag). A revoked client, a replaced secret and a client that no
+// longer exists are all Unauthenticated. One GetItem.
+func (s *Service) Active(ctx context.Context, clientID, secretTag string) (Client, error) {
+	const op = "credential.active"
+	c, err := s.Store.GetClient(ctx, clientID)
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound:
+		return Client{}, apperr.E(op, apperr.Unauthenticated, "the client no longer exists")
+	case err != nil:
+		return Client{}, apperr.Wrap(op, err)
+	case c.Status != StatusActive:
+		return Client{}, apperr.E(op, apperr.Unauthenticated, "the client has been revoked")
+	case subtle.ConstantTimeCompare([]byte(SecretTag(c)), []byte(secretTag)) != 1:
+		return Client{}, apperr.E(op, apperr.Unauthenticated, "the client's secret has been replaced")
+	}
+	return c, nil
+}
+
+// SecretTag names the client's current secret without revealing anything
+// of it (a digest of its stored hash): a session keeps it, and a secret
+// replaced since (a partner's rotation) no longer matches.
+func SecretTag(c Client) string {
+	sum := sha256.Sum256([]byte("modupay secret tag\x00" + c.SecretHash))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
 // PublicClient is a client as the API shows it: never the secret or its hash.

@@ -69,6 +69,7 @@ type Store struct {
 	*APICalls
 	*Parked
 	*Idempotency
+	*Sessions
 
 	shared *base
 }
@@ -114,6 +115,7 @@ func New(db DB, table string, now func() time.Time) *Store {
 		APICalls:      &APICalls{b},
 		Parked:        &Parked{b},
 		Idempotency:   &Idempotency{b},
+		Sessions:      &Sessions{b},
 		shared:        b,
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/modupay/modupay/shared/auth"
 	auditapi "github.com/modupay/modupay/shared/handlers/audit"
 	"github.com/modupay/modupay/shared/handlers/checkout"
+	"github.com/modupay/modupay/shared/handlers/dashboard"
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
@@ -38,6 +39,7 @@ func allRoutes() []httpapi.Route {
 		(&auditapi.Handlers{}).Routes(),
 		(&paymentorders.Handlers{}).Routes(),
 		(&docs.Handlers{}).Routes(),
+		(&dashboard.Handlers{}).Routes(),
 	} {
 		rs = append(rs, family...)
 	}
@@ -121,6 +123,23 @@ var routeRoles = map[string]string{
 	"GET /v1/webhook_subscriptions/{subscription_id}/deliveries":     "",
 	"GET /v1/webhook_deliveries/{delivery_id}":                       "",
 	"POST /v1/webhook_deliveries/{delivery_id}/retry":                "",
+	// The dashboard's pages admit what the API routes whose services they
+	// call admit; its home page and signing out, every role.
+	"GET /dashboard":                                                        "admin finance_manager portfolio_manager analyst",
+	"POST /dashboard/logout":                                                "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations":                                          "",
+	"GET /dashboard/organizations/{org_id}":                                 "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations/{org_id}/departments/{dept_id}":           "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations/{org_id}/invoices":                        "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations/{org_id}/invoices/{invoice_id}":           "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations/{org_id}/api_clients":                     "admin",
+	"POST /dashboard/organizations/{org_id}/api_clients":                    "admin",
+	"POST /dashboard/organizations/{org_id}/api_clients/{client_id}/revoke": "admin",
+	"GET /dashboard/webhook_subscriptions":                                  "",
+	"GET /dashboard/webhook_subscriptions/{subscription_id}":                "",
+	"POST /dashboard/webhook_subscriptions/{subscription_id}/test":          "",
+	"GET /dashboard/webhook_deliveries/{delivery_id}":                       "",
+	"POST /dashboard/webhook_deliveries/{delivery_id}/retry":                "",
 }
 
 func admitted(a auth.Action) string {
@@ -163,7 +182,7 @@ func TestRoutesAdmitTheirRoles(t *testing.T) {
 	}
 	bearer := map[string]bool{}
 	for _, rt := range allRoutes() {
-		if rt.Access != httpapi.Bearer {
+		if rt.Access != httpapi.Bearer && rt.Access != httpapi.Session {
 			if rt.Action != "" {
 				t.Errorf("%s is public but declares the action %s", rt.Key, rt.Action)
 			}
@@ -207,7 +226,7 @@ func TestSecurityDocRoleTable(t *testing.T) {
 func roleTable() string {
 	routes := map[auth.Action][]string{}
 	for _, rt := range allRoutes() {
-		if rt.Access == httpapi.Bearer {
+		if rt.Access == httpapi.Bearer || rt.Access == httpapi.Session {
 			routes[rt.Action] = append(routes[rt.Action], "`"+rt.Key+"`")
 		}
 	}

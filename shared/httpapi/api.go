@@ -30,6 +30,10 @@ type Access int
 const (
 	Bearer Access = iota // a valid, unrevoked access token
 	Public               // anyone (token endpoint, docs, health)
+	// Session: a valid, unrevoked dashboard session (Options.Sessions).
+	// Its principal meets the same revocation list, tenancy rule and role
+	// matrix as a token's.
+	Session
 )
 
 // Route is one "METHOD /path/{param}" of template.yaml.
@@ -62,6 +66,13 @@ type TokenVerifier interface {
 	Verify(token string) (auth.Principal, error)
 }
 
+// SessionAuthenticator reads the principal of a Session route's request
+// (the dashboard's cookie). A missing, forged or expired session is
+// apperr.Unauthenticated. It may set Request.Session for the handlers.
+type SessionAuthenticator interface {
+	Authenticate(ctx context.Context, r *Request) (auth.Principal, error)
+}
+
 // RevocationChecker says whether a client's tokens have been revoked. It must
 // answer from memory on the hot path (the auth budget is zero DynamoDB calls per
 // request); implementations refresh in the background or on a bounded schedule.
@@ -73,6 +84,7 @@ type RevocationChecker interface {
 type API struct {
 	routes      map[string]Route
 	verifier    TokenVerifier
+	sessions    SessionAuthenticator
 	revocations RevocationChecker
 	idempotency idempotency.Store
 	log         *slog.Logger
@@ -98,7 +110,9 @@ const callLogTimeout = 2 * time.Second
 // Options are the API's dependencies. Verifier is required when any route is
 // Bearer; Idempotency enables the Idempotency-Key header on POST routes.
 type Options struct {
-	Verifier    TokenVerifier
+	Verifier TokenVerifier
+	// Sessions is required when any route is Session.
+	Sessions    SessionAuthenticator
 	Revocations RevocationChecker
 	Idempotency idempotency.Store
 	Logger      *slog.Logger
@@ -120,7 +134,7 @@ type Options struct {
 // New builds an API from its routes. Duplicate keys are a programming error.
 func New(opts Options, routes ...Route) (*API, error) {
 	a := &API{
-		routes: map[string]Route{}, verifier: opts.Verifier, revocations: opts.Revocations,
+		routes: map[string]Route{}, verifier: opts.Verifier, sessions: opts.Sessions, revocations: opts.Revocations,
 		idempotency: opts.Idempotency, log: opts.Logger, now: opts.Now, newID: opts.NewID, maxBody: opts.MaxBody,
 		calls: opts.Calls,
 	}
@@ -143,13 +157,17 @@ func New(opts Options, routes ...Route) (*API, error) {
 		if rt.Access == Bearer && a.verifier == nil {
 			return nil, fmt.Errorf("httpapi: route %q needs a token verifier", rt.Key)
 		}
-		if rt.Access == Bearer && (rt.Tenancy <= tenancyUnset || rt.Tenancy > OrgOfResource) {
+		if rt.Access == Session && a.sessions == nil {
+			return nil, fmt.Errorf("httpapi: route %q needs a session authenticator", rt.Key)
+		}
+		authenticated := rt.Access == Bearer || rt.Access == Session
+		if authenticated && (rt.Tenancy <= tenancyUnset || rt.Tenancy > OrgOfResource) {
 			return nil, fmt.Errorf("httpapi: route %q declares no tenancy", rt.Key)
 		}
-		if rt.Access == Bearer && rt.Action == "" {
+		if authenticated && rt.Action == "" {
 			return nil, fmt.Errorf("httpapi: route %q declares no action", rt.Key)
 		}
-		if rt.Access == Bearer && !rt.Action.Valid() {
+		if authenticated && !rt.Action.Valid() {
 			return nil, fmt.Errorf("httpapi: route %q declares the action %q, which the role matrix does not know", rt.Key, rt.Action)
 		}
 		a.routes[rt.Key] = rt
@@ -210,8 +228,12 @@ func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err erro
 		return nil, apperr.E("http.body", apperr.UnsupportedType,
 			"Content-Type must be one of: "+strings.Join(consumed(rt), ", "))
 	}
-	if rt.Access == Bearer {
-		if err := a.authenticate(ctx, req); err != nil {
+	if rt.Access == Bearer || rt.Access == Session {
+		authenticate := a.authenticate
+		if rt.Access == Session {
+			authenticate = a.authenticateSession
+		}
+		if err := authenticate(ctx, req); err != nil {
 			return nil, err
 		}
 		if err := a.limit(req); err != nil {
@@ -239,8 +261,9 @@ func (a *API) serve(ctx context.Context, req *Request) (resp *Response, err erro
 		}
 	}
 	// Idempotency keys are scoped to an API client, so they apply to
-	// authenticated POSTs; the token endpoint is safe to retry as it is.
-	if req.Method == http.MethodPost && a.idempotency != nil && req.Principal != nil {
+	// authenticated POSTs; the token endpoint is safe to retry as it is,
+	// and a browser's form sends none.
+	if req.Method == http.MethodPost && a.idempotency != nil && req.Principal != nil && rt.Access == Bearer {
 		if key := req.Header.Get("Idempotency-Key"); key != "" {
 			return a.idempotent(ctx, req, rt, key)
 		}
@@ -281,13 +304,31 @@ func (a *API) authenticate(ctx context.Context, req *Request) error {
 	if err != nil {
 		return &apperr.Error{Op: op, Code: apperr.Unauthenticated, Message: "the access token is invalid or expired", Err: err}
 	}
+	return a.admit(ctx, req, p, "the client of this access token has been revoked")
+}
+
+// authenticateSession reads a Session route's principal from its session,
+// then applies the same revocation list as to tokens.
+func (a *API) authenticateSession(ctx context.Context, req *Request) error {
+	p, err := a.sessions.Authenticate(ctx, req)
+	if err != nil {
+		return err
+	}
+	return a.admit(ctx, req, p, "the client of this session has been revoked")
+}
+
+// admit checks an authenticated principal against the revocation list
+// (issued before its client's revocation: refused) and makes it the
+// request's.
+func (a *API) admit(ctx context.Context, req *Request, p auth.Principal, revokedMessage string) error {
+	const op = "http.authenticate"
 	if a.revocations != nil {
 		revoked, err := a.revocations.Revoked(ctx, p.ClientID, p.IssuedAt)
 		if err != nil {
 			return apperr.Wrap(op, err)
 		}
 		if revoked {
-			return apperr.E(op, apperr.Unauthenticated, "the client of this access token has been revoked")
+			return apperr.E(op, apperr.Unauthenticated, revokedMessage)
 		}
 	}
 	req.Principal = &p
@@ -343,10 +384,10 @@ func toEvent(resp *Response, requestID string) events.APIGatewayV2HTTPResponse {
 	}
 	headers["X-Content-Type-Options"] = "nosniff"
 	if resp.Binary {
-		return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers,
+		return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers, Cookies: resp.Cookies,
 			Body: base64.StdEncoding.EncodeToString(resp.Body), IsBase64Encoded: true}
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers, Body: string(resp.Body)}
+	return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: headers, Cookies: resp.Cookies, Body: string(resp.Body)}
 }
 
 // recordCall sends the request to the API call log: authenticated

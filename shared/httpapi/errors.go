@@ -76,15 +76,17 @@ func StatusOf(c apperr.Code) int { return statusOf(c) }
 
 // renderError renders err as the route's family does: the route's own
 // renderer when it has one (edge errors included: authentication, tenancy,
-// role, body), the default shape otherwise. A 401 always carries the
-// Bearer challenge.
+// role, body), the default shape otherwise. A 401 carries the Bearer
+// challenge, but on Session routes (whose renderer sends the browser to
+// sign in).
 func (a *API) renderError(routeKey string, err error, requestID string) *Response {
 	render := errorResponse
-	if rt, ok := a.routes[routeKey]; ok && rt.Errors != nil {
+	rt, ok := a.routes[routeKey]
+	if ok && rt.Errors != nil {
 		render = rt.Errors
 	}
 	resp := render(err, requestID)
-	if apperr.CodeOf(err) == apperr.Unauthenticated {
+	if apperr.CodeOf(err) == apperr.Unauthenticated && rt.Access != Session {
 		resp.Header.Set("WWW-Authenticate", `Bearer realm="modupay", error="invalid_token"`)
 	}
 	return resp

@@ -33,6 +33,9 @@ type Request struct {
 	UserAgent  string
 	// Principal is set on authenticated routes; nil on public ones.
 	Principal *auth.Principal
+	// Session is what a Session route's authenticator found (the
+	// dashboard's session), for its handlers; nil elsewhere.
+	Session any
 	// Tenant is what the route may act on, resolved from the principal and
 	// the route's Tenancy before the handler runs (zero on public routes).
 	Tenant Tenant
@@ -56,6 +59,10 @@ func newRequest(ev events.APIGatewayV2HTTPRequest) (*Request, error) {
 	}
 	for k, v := range ev.Headers {
 		r.Header.Set(k, v)
+	}
+	// Payload 2.0 moves the Cookie header into cookies, one per entry.
+	if len(ev.Cookies) > 0 {
+		r.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
 	}
 	q, err := url.ParseQuery(ev.RawQueryString)
 	if err != nil {
@@ -109,6 +116,15 @@ func (r *Request) Origin() string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Header.Get("Host")
+}
+
+// Cookie is the value of the request's cookie name ("" when absent).
+func (r *Request) Cookie(name string) string {
+	c, err := (&http.Request{Header: r.Header}).Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // Identify sets the caller of a public route that authenticates it itself

@@ -14,6 +14,9 @@ type Response struct {
 	// base64-encoded, with isBase64Encoded true, and sends the client the
 	// decoded bytes. A text body is sent as a string.
 	Binary bool
+	// Cookies are Set-Cookie values: payload 2.0 sends each in cookies, as
+	// a header map cannot hold two Set-Cookie lines.
+	Cookies []string
 }
 
 // JSON renders v as the response body. Marshalling our own types cannot fail

@@ -31,8 +31,9 @@ import (
 // both paths read ConfigFromEnv.
 //
 // Secrets are independent: the token signing ring (JWTKeys), the payment page
-// token ring (PageKeys) and the checkout form key (CSRFKey) are distinct
-// values, so rotating one changes nothing signed or sealed by the others.
+// token ring (PageKeys), the checkout form key (CSRFKey) and the dashboard's
+// session ring (DashboardKeys) are distinct values, so rotating one changes
+// nothing signed or sealed by the others.
 type Config struct {
 	Stage            string // "sandbox" or "production"
 	Region           string
@@ -46,9 +47,13 @@ type Config struct {
 	PageKeys         string // payment page token keys, same form as JWTKeys
 	PageActiveKid    string
 	CSRFKey          string // base64, at least 32 bytes: signs the checkout form
-	PublicBaseURL    string
-	DynamoDBEndpoint string // empty in AWS; DynamoDB Local's URL locally
-	SQSEndpoint      string // empty in AWS; the local SQS endpoint locally
+	// DashboardKeys sign the partner dashboard's session cookies and its
+	// forms' CSRF tokens (same form as JWTKeys, a ring of its own).
+	DashboardKeys      string
+	DashboardActiveKid string
+	PublicBaseURL      string
+	DynamoDBEndpoint   string // empty in AWS; DynamoDB Local's URL locally
+	SQSEndpoint        string // empty in AWS; the local SQS endpoint locally
 	// AuditArchiveBucket is the audit archive's S3 bucket (the template's
 	// AuditArchiveBucket); AuditArchiveDir a directory instead, for the
 	// local runtime and tests. The audit writer needs one of them.
@@ -107,6 +112,8 @@ func ConfigFromEnv() Config {
 		PageKeys:           os.Getenv("MODUPAY_PAGE_KEYS"),
 		PageActiveKid:      os.Getenv("MODUPAY_PAGE_ACTIVE_KID"),
 		CSRFKey:            os.Getenv("MODUPAY_CSRF_KEY"),
+		DashboardKeys:      os.Getenv("MODUPAY_DASHBOARD_KEYS"),
+		DashboardActiveKid: os.Getenv("MODUPAY_DASHBOARD_ACTIVE_KID"),
 		PublicBaseURL:      os.Getenv("MODUPAY_PUBLIC_BASE_URL"),
 		DynamoDBEndpoint:   os.Getenv("MODUPAY_DYNAMODB_ENDPOINT"),
 		SQSEndpoint:        os.Getenv("MODUPAY_SQS_ENDPOINT"),

@@ -226,6 +226,10 @@ func (e *Env) PageTokens() *pagetoken.Sealer { return e.keys.page }
 // (UUIDv7) order events, and the edge times requests with Now.
 func (e *Env) Stamp() time.Time { return e.Now().UTC().Truncate(time.Second) }
 
+// DashboardKeys signs the dashboard's sessions and forms (nil when
+// MODUPAY_DASHBOARD_KEYS is absent).
+func (e *Env) DashboardKeys() *auth.Keyring { return e.keys.dashboard }
+
 // CSRFKey signs the checkout form (nil when MODUPAY_CSRF_KEY is absent).
 func (e *Env) CSRFKey() []byte { return e.keys.csrf }
 

@@ -22,10 +22,12 @@ const (
 	SecretPageKeys   Secret = "MODUPAY_PAGE_KEYS"
 	SecretCSRFKey    Secret = "MODUPAY_CSRF_KEY"
 	SecretAiiaClient Secret = "MODUPAY_AIIA_CLIENT_SECRET"
+	// SecretDashboardKeys sign the dashboard's sessions and its forms.
+	SecretDashboardKeys Secret = "MODUPAY_DASHBOARD_KEYS"
 )
 
 // Secrets lists every secret variable.
-var Secrets = []Secret{SecretJWTKeys, SecretPageKeys, SecretCSRFKey, SecretAiiaClient}
+var Secrets = []Secret{SecretJWTKeys, SecretPageKeys, SecretCSRFKey, SecretAiiaClient, SecretDashboardKeys}
 
 // IDVariable is the variable naming the Secrets Manager secret that holds
 // s: MODUPAY_JWT_KEYS_SECRET_ID for MODUPAY_JWT_KEYS. Deployed, the template
@@ -49,7 +51,10 @@ var FunctionSecrets = map[string][]Secret{
 	"AuditFunction":         {SecretJWTKeys},
 	"PaymentOrdersFunction": {SecretJWTKeys},
 	"CheckoutFunction":      {SecretPageKeys, SecretCSRFKey, SecretAiiaClient},
-	"AiiaPollerFunction":    {SecretAiiaClient},
+	// The dashboard signs its sessions with its own ring; it verifies no
+	// token (its sign-in checks client secrets against their hashes).
+	"DashboardFunction":  {SecretDashboardKeys},
+	"AiiaPollerFunction": {SecretAiiaClient},
 	// The sandbox bank accepts the client secret the others send.
 	"SandboxBankFunction":       {SecretAiiaClient},
 	"DocsFunction":              nil,
@@ -75,6 +80,8 @@ func (c *Config) SecretField(s Secret) *string {
 		return &c.CSRFKey
 	case SecretAiiaClient:
 		return &c.Aiia.ClientSecret
+	case SecretDashboardKeys:
+		return &c.DashboardKeys
 	}
 	return nil
 }
@@ -88,10 +95,11 @@ func NotSet(s Secret) error {
 // must be valid, whoever holds it; one that is absent only makes the
 // functions that need it unavailable (missing says why).
 type keys struct {
-	jwt     *auth.Keyring
-	page    *pagetoken.Sealer
-	csrf    []byte
-	missing requirements
+	jwt       *auth.Keyring
+	dashboard *auth.Keyring
+	page      *pagetoken.Sealer
+	csrf      []byte
+	missing   requirements
 }
 
 func parseKeys(cfg Config, log *slog.Logger, now func() time.Time) (keys, error) {
@@ -115,6 +123,15 @@ func parseKeys(cfg Config, log *slog.Logger, now func() time.Time) (keys, error)
 			return pageTokens(spec, cfg.PageActiveKid)
 		}))
 	}
+	if cfg.DashboardKeys == "" {
+		k.missing.dashboard = NotSet(SecretDashboardKeys)
+	} else if k.dashboard, err = auth.ParseKeyring(cfg.DashboardKeys, cfg.DashboardActiveKid); err != nil {
+		return k, fmt.Errorf("MODUPAY_DASHBOARD_KEYS: %w", err)
+	} else if cfg.Refresh != nil {
+		k.dashboard = auth.Rotating(rotatingFrom(cfg, log, now, SecretDashboardKeys, k.dashboard, func(spec string) (*auth.Keyring, error) {
+			return auth.ParseKeyring(spec, cfg.DashboardActiveKid)
+		}))
+	}
 	if cfg.CSRFKey == "" {
 		k.missing.csrf = NotSet(SecretCSRFKey)
 	} else if k.csrf, err = decodeSecret(cfg.CSRFKey); err != nil {
@@ -128,7 +145,7 @@ func parseKeys(cfg Config, log *slog.Logger, now func() time.Time) (keys, error)
 
 // requirements holds why each secret is unusable (nil: it is there).
 type requirements struct {
-	jwt, page, csrf, baseURL error
+	jwt, page, csrf, dashboard, baseURL error
 }
 
 // check says why a function with these needs cannot run. The Aiia secret
@@ -144,6 +161,8 @@ func (r requirements) check(needs []Secret, pageURLs bool) error {
 			errs = append(errs, r.page)
 		case SecretCSRFKey:
 			errs = append(errs, r.csrf)
+		case SecretDashboardKeys:
+			errs = append(errs, r.dashboard)
 		}
 	}
 	if pageURLs {

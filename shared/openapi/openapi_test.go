@@ -19,6 +19,7 @@ import (
 
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/handlers/checkout"
+	"github.com/modupay/modupay/shared/handlers/dashboard"
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
@@ -345,6 +346,7 @@ func handlerRoutes() []httpapi.Route {
 	routes = append(routes, (&checkout.Handlers{}).Routes()...)
 	routes = append(routes, (&auditapi.Handlers{}).Routes()...)
 	routes = append(routes, (&paymentorders.Handlers{}).Routes()...)
+	routes = append(routes, (&dashboard.Handlers{}).Routes()...)
 	return routes
 }
 
@@ -354,8 +356,8 @@ func TestRoutesMatchTemplateAndHandlers(t *testing.T) {
 	if !sort.StringsAreSorted(documented) {
 		t.Error("Routes() is not sorted")
 	}
-	if len(documented) != 77 {
-		t.Errorf("Routes() has %d operations, want 77: %v", len(documented), documented)
+	if len(documented) != 95 {
+		t.Errorf("Routes() has %d operations, want 95: %v", len(documented), documented)
 	}
 	if tpl := templateRoutes(t); !reflect.DeepEqual(documented, tpl) {
 		t.Errorf("documented routes differ from template.yaml:\n doc: %v\n tpl: %v", documented, tpl)

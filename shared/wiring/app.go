@@ -26,6 +26,7 @@ import (
 	"github.com/modupay/modupay/shared/eventrouter"
 	auditapi "github.com/modupay/modupay/shared/handlers/audit"
 	"github.com/modupay/modupay/shared/handlers/checkout"
+	"github.com/modupay/modupay/shared/handlers/dashboard"
 	"github.com/modupay/modupay/shared/handlers/docs"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
@@ -66,6 +67,8 @@ const (
 	SecretCSRFKey    = lambdaenv.SecretCSRFKey
 	SecretAiiaClient = lambdaenv.SecretAiiaClient
 
+	SecretDashboardKeys = lambdaenv.SecretDashboardKeys
+
 	TokenTTL           = lambdaenv.TokenTTL
 	SecretFetchTimeout = secrets.FetchTimeout
 )
@@ -95,6 +98,7 @@ var Families = map[string]lambdaenv.Wire{
 	"AuditFunction":             auditapi.Wire,
 	"PaymentOrdersFunction":     paymentorders.Wire,
 	"SandboxBankFunction":       sandboxbank.Wire,
+	"DashboardFunction":         dashboard.Wire,
 }
 
 // ConfigFromEnv reads the MODUPAY_* variables the template declares.

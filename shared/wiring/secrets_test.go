@@ -21,6 +21,8 @@ const (
 	pageSecret2 = "dGVzdC1vbmx5LXBhZ2UtdG9rZW4ta2V5LW51bWJlci0yIQ=="
 	csrfSecret  = "dGVzdC1vbmx5LWNoZWNrb3V0LWNzcmYta2V5LTMyLWJ5dGVzIQ=="
 	otherJWT    = "k2:YW5vdGhlci10ZXN0LW9ubHktc2lnbmluZy1rZXktMzItYnl0ZXMh"
+	// dashboardKeys sign the dashboard's sessions (a ring of its own).
+	dashboardKeys = "d1:dGVzdC1vbmx5LWRhc2hib2FyZC1zZXNzaW9uLWtleS0zMi1ieXRlcyE="
 )
 
 // secretParams are the template parameters naming each secret's Secrets
@@ -30,6 +32,8 @@ var secretParams = map[Secret]string{
 	SecretPageKeys:   "PageKeysSecretId",
 	SecretCSRFKey:    "CSRFKeySecretId",
 	SecretAiiaClient: "AiiaClientSecretId",
+
+	SecretDashboardKeys: "DashboardKeysSecretId",
 }
 
 // Each function of template.yaml gets exactly the secrets FunctionSecrets
@@ -104,7 +108,8 @@ func TestFunctionsGetOnlyTheirSecrets(t *testing.T) {
 			t.Errorf("%s: MODUPAY_SECRETSMANAGER_ENDPOINT declared %v, holds %d secrets", fn.LogicalID, ok, len(want))
 		}
 		// A ring's active kid goes with its ring.
-		for ring, kid := range map[Secret]string{SecretJWTKeys: "MODUPAY_JWT_ACTIVE_KID", SecretPageKeys: "MODUPAY_PAGE_ACTIVE_KID"} {
+		for ring, kid := range map[Secret]string{SecretJWTKeys: "MODUPAY_JWT_ACTIVE_KID", SecretPageKeys: "MODUPAY_PAGE_ACTIVE_KID",
+			SecretDashboardKeys: "MODUPAY_DASHBOARD_ACTIVE_KID"} {
 			_, hasRing := fn.Environment[ring.IDVariable()]
 			_, hasKid := fn.Environment[kid]
 			if hasRing != hasKid {
@@ -267,12 +272,14 @@ func TestBuildToleratesAbsentSecrets(t *testing.T) {
 	}{
 		"no secret at all (docs, audit writer, event router...)": {func(c *Config) {
 			c.JWTKeys, c.JWTActiveKid, c.PageKeys, c.PageActiveKid, c.CSRFKey, c.PublicBaseURL, c.Aiia.ClientSecret = "", "", "", "", "", "", ""
-		}, map[string]string{"SandboxBankFunction": "MODUPAY_AIIA_CLIENT_SECRET_SECRET_ID", "AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
+			c.DashboardKeys = ""
+		}, map[string]string{"DashboardFunction": "MODUPAY_DASHBOARD_KEYS", "SandboxBankFunction": "MODUPAY_AIIA_CLIENT_SECRET_SECRET_ID", "AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
 			"WebhooksFunction": "MODUPAY_JWT_KEYS", "AuditFunction": "MODUPAY_JWT_KEYS", "PaymentOrdersFunction": "MODUPAY_JWT_KEYS",
 			"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_CSRF_KEY"}},
 		"JWT keys only (auth)": {func(c *Config) { c.PageKeys, c.PageActiveKid, c.CSRFKey = "", "", "" },
 			map[string]string{"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_PAGE_KEYS"}},
-		"page and CSRF keys only (checkout)": {func(c *Config) { c.JWTKeys, c.JWTActiveKid = "", "" },
+		// The dashboard verifies no token: it runs without the JWT keys.
+		"page, CSRF and dashboard keys only (checkout, dashboard)": {func(c *Config) { c.JWTKeys, c.JWTActiveKid = "", "" },
 			map[string]string{"AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
 				"WebhooksFunction": "MODUPAY_JWT_KEYS", "AuditFunction": "MODUPAY_JWT_KEYS", "PaymentsFunction": "MODUPAY_JWT_KEYS",
 				"PaymentOrdersFunction": "MODUPAY_JWT_KEYS"}},
@@ -299,11 +306,13 @@ func TestBuildToleratesAbsentSecrets(t *testing.T) {
 		})
 	}
 	for name, mutate := range map[string]func(*Config){
-		"page keys":   func(c *Config) { c.PageKeys = "p1:short" },
-		"page kid":    func(c *Config) { c.PageActiveKid = "nope" },
-		"csrf key":    func(c *Config) { c.CSRFKey = "c2hvcnQ=" },
-		"csrf base64": func(c *Config) { c.CSRFKey = "not base64!" },
-		"base url":    func(c *Config) { c.PublicBaseURL = "pay.example.test/p" },
+		"page keys":      func(c *Config) { c.PageKeys = "p1:short" },
+		"page kid":       func(c *Config) { c.PageActiveKid = "nope" },
+		"csrf key":       func(c *Config) { c.CSRFKey = "c2hvcnQ=" },
+		"csrf base64":    func(c *Config) { c.CSRFKey = "not base64!" },
+		"dashboard keys": func(c *Config) { c.DashboardKeys = "d1:c2hvcnQ=" },
+		"dashboard kid":  func(c *Config) { c.DashboardActiveKid = "nope" },
+		"base url":       func(c *Config) { c.PublicBaseURL = "pay.example.test/p" },
 	} {
 		t.Run("malformed "+name, func(t *testing.T) {
 			cfg := full

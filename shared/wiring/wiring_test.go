@@ -17,6 +17,7 @@ func testConfig(endpoint string) Config {
 	return Config{Stage: "sandbox", Region: "eu-west-3", Table: "t", AuditQueueURL: endpoint + "/123456789012/q",
 		JWTKeys: "k1:dGVzdC1vbmx5LXNpZ25pbmcta2V5LTMyLWJ5dGVzLWxvbmch", JWTActiveKid: "k1",
 		PageKeys: "p1:" + pageSecret1, PageActiveKid: "p1", CSRFKey: csrfSecret, PublicBaseURL: "https://pay.example.test",
+		DashboardKeys:    dashboardKeys,
 		DynamoDBEndpoint: endpoint, SQSEndpoint: endpoint, AuditArchiveDir: filepath.Join(os.TempDir(), "modupay-wiring-test-archive"),
 		// The sandbox bank's table, and the client id and secret it accepts.
 		SandboxBankTable: "sandbox-bank", Aiia: aiia.Config{ClientID: "modupay-sandbox", ClientSecret: "test-only-aiia-secret"}}

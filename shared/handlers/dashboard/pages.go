@@ -1,0 +1,219 @@
+package dashboard
+
+import (
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/modupay/modupay/shared/money"
+	"github.com/modupay/modupay/shared/webhook"
+)
+
+// style is the pages' stylesheet, served at /dashboard/dashboard.css.
+const style = `*{box-sizing:border-box}
+body{font-family:system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fff;line-height:1.5}
+header{background:#0b4f8a;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
+header a{color:#fff}header nav{display:flex;gap:1rem;flex-wrap:wrap}header form{margin-left:auto}
+main{max-width:72rem;margin:0 auto;padding:1rem}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
+table{width:100%;border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.35rem;border-bottom:1px solid #ccc;vertical-align:top;overflow-wrap:anywhere}
+button{font-size:1rem;padding:.45rem .9rem;background:#0b4f8a;color:#fff;border:0;border-radius:4px;cursor:pointer}
+header button{background:#fff;color:#0b4f8a}
+button:focus,a:focus,input:focus{outline:3px solid #f5a623;outline-offset:2px}
+input,select{font-size:1rem;padding:.4rem;width:100%;max-width:28rem}code.secret{font-size:1.1rem;background:#f3f3f3;padding:.2rem .4rem}label{display:block;margin-top:.8rem;font-weight:600}
+.error{color:#8a0b0b;font-weight:600}.muted{color:#555}.status-failed{color:#8a0b0b;font-weight:600}.status-succeeded{color:#1d6b2f}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
+form.inline{display:inline}`
+
+// deliveryRows is one table of deliveries, with the Retry form's rights
+// and token.
+type deliveryRows struct {
+	Items    []webhook.Delivery
+	CanWrite bool
+	CSRF     string
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"whenp": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"join": strings.Join,
+	"eur":  money.FormatEUR,
+	"rows": func(items []webhook.Delivery, canWrite bool, csrf string) deliveryRows {
+		return deliveryRows{Items: items, CanWrite: canWrite, CSRF: csrf}
+	},
+	"styleVersion": func() string { return styleVersion },
+}
+
+// pages are the dashboard's templates. html/template escapes every value
+// for where it is written (text, attribute, URL): names, descriptions,
+// webhook URLs and responses are the partners' and their endpoints' text,
+// never markup. No page has a script.
+var pages = template.Must(template.New("pages").Funcs(funcs).Parse(`
+{{define "head"}}<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.}} · ModuPay</title><link rel="stylesheet" href="/dashboard/dashboard.css?v={{styleVersion}}"></head>{{end}}
+
+{{define "top"}}{{template "head" .Title}}
+<body><header><strong><a href="/dashboard">ModuPay</a></strong>
+<nav aria-label="Main">{{if .Organizations}}{{if eq .P.Scope "partner"}}<a href="/dashboard/organizations">Organisations</a>{{else}}<a href="/dashboard/organizations/{{.P.OrgID}}">Your organisation</a>{{end}}{{end}}
+{{if .Webhooks}}<a href="/dashboard/webhook_subscriptions">Webhooks</a>{{end}}</nav>
+<form method="post" action="/dashboard/logout"><input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Sign out</button></form>
+</header><main>{{end}}
+
+{{define "bottom"}}</main></body></html>{{end}}
+
+{{define "login"}}{{template "head" "Sign in"}}
+<body><main><h1>Sign in to the ModuPay dashboard</h1>
+<p>Use your partner client credentials or an organisation API client's id and secret.</p>
+{{if .Error}}<p role="alert" class="error">{{.Error}}</p>{{end}}
+<form method="post" action="/dashboard/login">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<label for="client_id">Client id</label><input id="client_id" name="client_id" autocomplete="username" required value="{{.ClientID}}">
+<label for="client_secret">Client secret</label><input id="client_secret" name="client_secret" type="password" autocomplete="current-password" required>
+<p><button type="submit">Sign in</button></p>
+</form></main></body></html>{{end}}
+
+{{define "error"}}{{template "head" .Title}}
+<body><main><h1>{{.Status}} {{.Title}}</h1><p>{{.Message}}</p>
+<p><a href="/dashboard">Back to the dashboard</a></p>
+<p class="muted">Request id: <span class="rid">{{.RequestID}}</span></p></main></body></html>{{end}}
+
+{{define "home"}}{{template "top" .}}
+<h1>Signed in</h1>
+<dl><dt>Client</dt><dd>{{.P.ClientID}}</dd><dt>Partner</dt><dd>{{.P.PartnerID}}</dd>
+{{if .P.OrgID}}<dt>Organisation</dt><dd><a href="/dashboard/organizations/{{.P.OrgID}}">{{.P.OrgID}}</a></dd><dt>Role</dt><dd>{{.P.Role}}</dd>{{else}}<dt>Scope</dt><dd>partner (every organisation of the partner)</dd>{{end}}
+<dt>Signed in at</dt><dd>{{when .P.IssuedAt}}</dd></dl>
+<p class="muted">A session ends after 30 minutes without use, 12 hours after sign-in, when you sign out, or when its API client is revoked.</p>
+{{template "bottom"}}{{end}}
+
+{{define "organizations"}}{{template "top" .}}
+<h1>Organisations</h1>
+{{if .Items}}<table><thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">SIRET</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead><tbody>
+{{range .Items}}<tr><td><a href="/dashboard/organizations/{{.ID}}">{{.Name}}</a></td><td>{{.Type}}</td><td>{{.SIRET}}</td><td>{{.Status}}</td><td>{{when .CreatedAt}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No organisation yet.</p>{{end}}
+{{if .Next}}<p><a href="/dashboard/organizations{{.Next}}" rel="next">Next page</a></p>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "organization"}}{{template "top" .}}
+<h1>{{.Org.Name}}</h1>
+<dl><dt>Id</dt><dd>{{.Org.ID}}</dd><dt>Legal name</dt><dd>{{.Org.LegalName}}</dd><dt>Type</dt><dd>{{.Org.Type}}</dd>
+<dt>SIRET</dt><dd>{{.Org.SIRET}}</dd><dt>VAT number</dt><dd>{{.Org.VATNumber}}</dd><dt>Status</dt><dd>{{.Org.Status}}</dd>
+<dt>Address</dt><dd>{{.Org.Address.Line1}} {{.Org.Address.PostalCode}} {{.Org.Address.City}} {{.Org.Address.Country}}</dd></dl>
+{{if .ShowDepts}}<h2>Departments</h2>
+{{if .Departments}}<table><thead><tr><th scope="col">Name</th><th scope="col">Code</th><th scope="col">Description</th><th scope="col">Status</th><th scope="col">KYC</th><th scope="col">Payout account</th></tr></thead><tbody>
+{{range .Departments}}<tr><td><a href="/dashboard/organizations/{{.OrgID}}/departments/{{.ID}}">{{.Name}}</a></td><td>{{.Code}}</td><td>{{.Description}}</td><td>{{.Status}}</td><td>{{.KYCStatus}}</td><td>{{if .PayoutAccountID}}{{.PayoutAccountID}}{{if ne .PayoutAccountID .DefaultAccountID}} <span class="muted">(the default {{.DefaultAccountID}} awaits verification)</span>{{end}}{{else}}<span class="muted">none</span>{{end}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No department yet.</p>{{end}}
+{{if .Next}}<p><a href="/dashboard/organizations/{{.Org.ID}}{{.Next}}" rel="next">Next page</a></p>{{end}}{{end}}
+{{if or .Invoices .APIClients}}<h2>More</h2><ul>{{if .Invoices}}<li><a href="/dashboard/organizations/{{.Org.ID}}/invoices">Invoices</a></li>{{end}}
+{{if .APIClients}}<li><a href="/dashboard/organizations/{{.Org.ID}}/api_clients">API clients</a></li>{{end}}</ul>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "department"}}{{template "top" .}}
+<h1>{{.Dept.Name}}</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}">Back to the organisation</a></p>
+<dl><dt>Id</dt><dd>{{.Dept.ID}}</dd><dt>Code</dt><dd>{{.Dept.Code}}</dd><dt>Description</dt><dd>{{.Dept.Description}}</dd>
+<dt>Status</dt><dd>{{.Dept.Status}}</dd><dt>KYC</dt><dd>{{.Dept.KYCStatus}}</dd>
+<dt>Payout account</dt><dd>{{if .Dept.PayoutAccountID}}{{.Dept.PayoutAccountID}}{{else}}<span class="muted">none: payments wait for a verified account</span>{{end}}</dd></dl>
+{{if .Accounts}}<h2>Bank accounts</h2><table><thead><tr><th scope="col">Account</th><th scope="col">Holder</th><th scope="col">IBAN</th><th scope="col">BIC</th><th scope="col">Verification</th><th scope="col">Default</th><th scope="col">Payout</th></tr></thead><tbody>
+{{range .Accounts}}<tr><td>{{.ID}}</td><td>{{.AccountName}}</td><td>{{.IBAN}}</td><td>{{.BIC}}</td><td>{{.Status}}</td><td>{{if .IsDefault}}yes{{end}}</td><td>{{if eq .ID $.Dept.PayoutAccountID}}yes{{end}}</td></tr>
+{{end}}</tbody></table>{{end}}
+{{with .KYC}}<h2>KYC</h2><dl><dt>Status</dt><dd>{{.Status}}</dd><dt>Submitted</dt><dd>{{whenp .SubmittedAt}}</dd><dt>Decided</dt><dd>{{whenp .DecidedAt}}</dd>
+<dt>Documents</dt><dd>{{len .Documents}}</dd>{{if .RejectionReasons}}<dt>Reasons</dt><dd>{{range .RejectionReasons}}{{.Message}} ({{.Code}}) {{end}}</dd>{{end}}</dl>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "invoices"}}{{template "top" .}}
+<h1>Invoices</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}">Back to the organisation</a></p>
+<form method="get" action="/dashboard/organizations/{{.OrgID}}/invoices"><label for="status">Status</label>
+<select id="status" name="status"><option value="">all</option>{{range .Statuses}}<option value="{{.}}"{{if eq . $.Status}} selected{{end}}>{{.}}</option>{{end}}</select>
+<button type="submit">Filter</button></form>
+{{if .Items}}<table><thead><tr><th scope="col">Number</th><th scope="col">Status</th><th scope="col">Payer</th><th scope="col">Total</th><th scope="col">Due</th><th scope="col">Due date</th><th scope="col">Created</th></tr></thead><tbody>
+{{range .Items}}<tr><td><a href="/dashboard/organizations/{{$.OrgID}}/invoices/{{.ID}}">{{if .InvoiceNumber}}{{.InvoiceNumber}}{{else}}{{.ID}}{{end}}</a></td><td>{{.Status}}</td><td>{{.Payer.Name}}</td><td>{{.Total}}</td><td>{{.Due}}</td><td>{{.DueDate}}</td><td>{{when .CreatedAt}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No invoice{{if .Status}} with this status{{end}}.</p>{{end}}
+{{if .Next}}<p><a href="/dashboard/organizations/{{.OrgID}}/invoices{{.Next}}" rel="next">Next page</a></p>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "invoice"}}{{template "top" .}}
+<h1>Invoice {{.Inv.InvoiceNumber}}</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}/invoices">Back to the invoices</a></p>
+<dl><dt>Id</dt><dd>{{.Inv.ID}}</dd><dt>Status</dt><dd>{{.Inv.Status}}</dd><dt>Payer</dt><dd>{{.Inv.Payer.Name}} ({{.Inv.Payer.Email}})</dd>
+<dt>Seller</dt><dd>{{.Inv.Seller.Name}}</dd><dt>Issued</dt><dd>{{.Inv.IssueDate}}</dd><dt>Due date</dt><dd>{{.Inv.DueDate}}</dd>
+<dt>Total excl. VAT</dt><dd>{{eur .Inv.TotalNet}}</dd><dt>VAT</dt><dd>{{eur .Inv.TotalVAT}}</dd><dt>Total</dt><dd>{{eur .Inv.TotalAmount}}</dd>
+<dt>Paid</dt><dd>{{eur .Inv.AmountPaid}}</dd><dt>Due</dt><dd>{{eur .Inv.AmountDue}}</dd></dl>
+<h2>Lines</h2><table><thead><tr><th scope="col">Description</th><th scope="col">Quantity</th><th scope="col">Unit price</th><th scope="col">VAT rate</th><th scope="col">Net</th></tr></thead><tbody>
+{{range .Inv.LineItems}}<tr><td>{{.Description}}</td><td>{{.Quantity}}</td><td>{{eur .UnitPrice}}</td><td>{{.VATRate}} %</td><td>{{eur .NetAmount}}</td></tr>
+{{end}}</tbody></table>
+<table><thead><tr><th scope="col">VAT rate</th><th scope="col">Net</th><th scope="col">VAT</th></tr></thead><tbody>
+{{range .Inv.VATBreakdown}}<tr><td>{{.VATRate}} %</td><td>{{eur .NetAmount}}</td><td>{{eur .VATAmount}}</td></tr>{{end}}</tbody></table>
+{{if .ShowPayments}}<h2>Payment history</h2>
+{{if .Intents}}<table><thead><tr><th scope="col">Payment</th><th scope="col">Created</th><th scope="col">Amount</th><th scope="col">Method</th><th scope="col">Status</th><th scope="col">Bank status</th><th scope="col">Failure</th><th scope="col">Refunded</th><th scope="col">Completed</th></tr></thead><tbody>
+{{range .Intents}}<tr><td>{{.ID}}</td><td>{{when .CreatedAt}}</td><td>{{eur .Amount}}</td><td>{{.SelectedPaymentMethod}}</td><td>{{.Status}}</td><td>{{.AiiaStatus}}</td><td>{{.FailureReason}}</td><td>{{if .RefundedAmount}}{{eur .RefundedAmount}}{{end}}</td><td>{{whenp .CompletedAt}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No payment yet.</p>{{end}}{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "api_clients"}}{{template "top" .}}
+<h1>API clients</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}">Back to the organisation</a></p>
+{{with .Created}}<div role="status"><h2>Client created</h2><p>Copy the secret now: it is shown this once and cannot be shown again.</p>
+<dl><dt>Client id</dt><dd>{{.ID}}</dd><dt>Role</dt><dd>{{.Role}}</dd><dt>Secret</dt><dd><code class="secret">{{.Secret}}</code></dd></dl></div>{{end}}
+{{if .Error}}<p role="alert" class="error">{{.Error}}</p>{{end}}
+{{if .Items}}<table><thead><tr><th scope="col">Client id</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="muted">Action</span></th></tr></thead><tbody>
+{{range .Items}}<tr><td>{{.ClientID}}</td><td>{{.Name}}</td><td>{{.Role}}</td><td>{{.Status}}{{if .RevokedAt}} ({{whenp .RevokedAt}}){{end}}</td><td>{{when .CreatedAt}}</td>
+<td>{{if eq .Status "active"}}<form class="inline" method="post" action="/dashboard/organizations/{{$.OrgID}}/api_clients/{{.ClientID}}/revoke"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button type="submit">Revoke</button></form>{{end}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No API client yet.</p>{{end}}
+{{if .Next}}<p><a href="/dashboard/organizations/{{.OrgID}}/api_clients{{.Next}}" rel="next">Next page</a></p>{{end}}
+<h2>New API client</h2>
+<form method="post" action="/dashboard/organizations/{{.OrgID}}/api_clients"><input type="hidden" name="csrf" value="{{.CSRF}}">
+<label for="role">Role</label><select id="role" name="role">{{range .Roles}}<option value="{{.}}">{{.}}</option>{{end}}</select>
+<label for="name">Name (optional)</label><input id="name" name="name" maxlength="100">
+<p><button type="submit">Create</button></p></form>
+{{template "bottom"}}{{end}}
+
+{{define "subscriptions"}}{{template "top" .}}
+<h1>Webhook subscriptions</h1>
+{{if .Items}}<table><thead><tr><th scope="col">Endpoint</th><th scope="col">Description</th><th scope="col">Events</th><th scope="col">Status</th><th scope="col">Failing since</th></tr></thead><tbody>
+{{range .Items}}<tr><td><a href="/dashboard/webhook_subscriptions/{{.ID}}">{{.URL}}</a></td><td>{{.Description}}</td><td>{{join .Events ", "}}</td><td>{{.Status}}{{if .DisabledReason}} ({{.DisabledReason}}){{end}}</td><td>{{whenp .FailingSince}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No subscription yet (POST /v1/webhook_subscriptions).</p>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "deliveries"}}<table><thead><tr><th scope="col">Delivery</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Created</th><th scope="col">Next attempt</th><th scope="col"><span class="muted">Action</span></th></tr></thead><tbody>
+{{range .Items}}<tr><td><a href="/dashboard/webhook_deliveries/{{.ID}}">{{.ID}}</a></td><td>{{.EventType}}</td><td class="status-{{.Status}}">{{.Status}}</td><td>{{.AttemptCount}}</td><td>{{when .CreatedAt}}</td><td>{{whenp .NextAttemptAt}}</td>
+<td>{{if and $.CanWrite (eq .Status "failed")}}<form class="inline" method="post" action="/dashboard/webhook_deliveries/{{.ID}}/retry"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button type="submit">Retry</button></form>{{end}}</td></tr>
+{{end}}</tbody></table>{{end}}
+
+{{define "subscription"}}{{template "top" .}}
+<h1>Webhook subscription</h1>
+<dl><dt>Id</dt><dd>{{.Sub.ID}}</dd><dt>Endpoint</dt><dd>{{.Sub.URL}}</dd><dt>Description</dt><dd>{{.Sub.Description}}</dd>
+<dt>Events</dt><dd>{{join .Sub.Events ", "}}</dd><dt>Status</dt><dd>{{.Sub.Status}}{{if .Sub.DisabledReason}} ({{.Sub.DisabledReason}}){{end}}</dd>
+<dt>Failing since</dt><dd>{{whenp .Sub.FailingSince}}</dd></dl>
+{{if .CanWrite}}<form method="post" action="/dashboard/webhook_subscriptions/{{.Sub.ID}}/test"><input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Send test ping</button></form>{{end}}
+<h2>Failed deliveries</h2>
+{{if .Failed}}{{template "deliveries" (rows .Failed .CanWrite .CSRF)}}{{else}}<p>No failed delivery.</p>{{end}}
+<h2>Delivery log</h2>
+{{if .Deliveries}}{{template "deliveries" (rows .Deliveries .CanWrite .CSRF)}}{{else}}<p>No delivery yet.</p>{{end}}
+{{if .Next}}<p><a href="/dashboard/webhook_subscriptions/{{.Sub.ID}}{{.Next}}" rel="next">Older deliveries</a></p>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "delivery"}}{{template "top" .}}
+<h1>Webhook delivery</h1>
+<dl><dt>Id</dt><dd>{{.D.ID}}</dd><dt>Subscription</dt><dd><a href="/dashboard/webhook_subscriptions/{{.D.SubscriptionID}}">{{.D.SubscriptionID}}</a></dd>
+<dt>Event</dt><dd>{{.D.EventType}} ({{.D.EventID}})</dd>{{if .D.OrganizationID}}<dt>Organisation</dt><dd>{{.D.OrganizationID}}</dd>{{end}}
+<dt>Status</dt><dd class="status-{{.D.Status}}">{{.D.Status}}</dd><dt>Created</dt><dd>{{when .D.CreatedAt}}</dd><dt>Next attempt</dt><dd>{{whenp .D.NextAttemptAt}}</dd></dl>
+{{if and .CanWrite (eq .D.Status "failed")}}<form method="post" action="/dashboard/webhook_deliveries/{{.D.ID}}/retry"><input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Retry</button></form>{{end}}
+<h2>Attempts</h2>
+{{if .D.Attempts}}<table><thead><tr><th scope="col">#</th><th scope="col">At</th><th scope="col">HTTP status</th><th scope="col">Latency</th><th scope="col">Error</th><th scope="col">Response</th><th scope="col">Manual</th></tr></thead><tbody>
+{{range .D.Attempts}}<tr><td>{{.Number}}</td><td>{{when .AttemptedAt}}</td><td>{{if .StatusCode}}{{.StatusCode}}{{else}}<span class="muted">none</span>{{end}}</td><td>{{.LatencyMS}} ms</td><td>{{.Error}}</td><td>{{.ResponseExcerpt}}</td><td>{{if .Manual}}yes{{else}}no{{end}}</td></tr>
+{{end}}</tbody></table>{{else}}<p>No attempt yet: the dispatcher makes the first within seconds.</p>{{end}}
+<h2>Payload</h2><pre>{{printf "%s" .D.Payload}}</pre>
+{{template "bottom"}}{{end}}
+`))

@@ -1,0 +1,30 @@
+package dashboard
+
+import (
+	"github.com/modupay/modupay/shared/handlers/invoices"
+	"github.com/modupay/modupay/shared/handlers/organizations"
+	"github.com/modupay/modupay/shared/handlers/payments"
+	"github.com/modupay/modupay/shared/handlers/tokens"
+	"github.com/modupay/modupay/shared/handlers/webhooks"
+	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/edge"
+	"github.com/modupay/modupay/shared/lambdaenv/table"
+	"github.com/modupay/modupay/shared/session"
+)
+
+// Wire builds DashboardFunction: the partner dashboard. It serves on the
+// authenticated edge (the revocation list, the per-client limit, the API
+// call log), its principals coming from sessions instead of tokens, and
+// calls the API's own services: the credential service (sign-in and its
+// limits and API clients), organisations, departments, invoices, payment
+// intents and webhooks.
+func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
+	store := table.Store(e)
+	opts := edge.API(e)
+	h := &Handlers{Codec: &session.Codec{Keys: e.DashboardKeys()}, Sessions: store.Sessions, Revocations: opts.Revocations,
+		Credentials: tokens.Credentials(e), Organizations: organizations.Organizations(e), Departments: organizations.Departments(e),
+		Invoices: invoices.Service(e), Payments: payments.Service(e),
+		Webhooks: webhooks.Service(e), Now: e.Now, Log: e.Log}
+	opts.Sessions = h
+	return lambdaenv.HTTP(opts, h.Routes()...)
+}
