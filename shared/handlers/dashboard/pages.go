@@ -16,14 +16,15 @@ header{background:#0b4f8a;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:w
 header a{color:#fff}header nav{display:flex;gap:1rem;flex-wrap:wrap}header form{margin-left:auto}
 main{max-width:72rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
-table{width:100%;border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.35rem;border-bottom:1px solid #ccc;vertical-align:top;overflow-wrap:anywhere}
+table{width:100%;border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.35rem;border-bottom:1px solid #ccc;vertical-align:top;overflow-wrap:break-word}th{white-space:nowrap}td button{white-space:nowrap}
 button{font-size:1rem;padding:.45rem .9rem;background:#0b4f8a;color:#fff;border:0;border-radius:4px;cursor:pointer}
 header button{background:#fff;color:#0b4f8a}
 button:focus,a:focus,input:focus{outline:3px solid #f5a623;outline-offset:2px}
 input,select{font-size:1rem;padding:.4rem;width:100%;max-width:28rem}code.secret{font-size:1.1rem;background:#f3f3f3;padding:.2rem .4rem}label{display:block;margin-top:.8rem;font-weight:600}
 .error{color:#8a0b0b;font-weight:600}.muted{color:#555}.status-failed{color:#8a0b0b;font-weight:600}.status-succeeded{color:#1d6b2f}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
-form.inline{display:inline}`
+form.inline{display:inline}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f3f3;padding:.5rem}
+@media (max-width:40rem){main{padding:.5rem}th,td{overflow-wrap:anywhere;white-space:normal}dl{grid-template-columns:1fr}dt{margin-top:.4rem}}`
 
 // deliveryRows is one table of deliveries, with the Retry form's rights
 // and token.
