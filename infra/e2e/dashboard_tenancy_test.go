@@ -34,6 +34,9 @@ var dashboardTenancyRoutes = []dashboardTenancyCase{
 	{route: "GET /dashboard/organizations/{org_id}/api_clients", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/organizations/" + id.org + "/api_clients"
 	}},
+	{route: "GET /dashboard/organizations/{org_id}/audit_logs", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/audit_logs?resource_id=" + id.issued
+	}},
 	{route: "POST /dashboard/organizations/{org_id}/api_clients", ownerStatus: 200, form: url.Values{"role": {"admin"}, "name": {"Intrus"}},
 		build: func(id targetIDs) string { return "/dashboard/organizations/" + id.org + "/api_clients" }},
 	{route: "POST /dashboard/organizations/{org_id}/api_clients/{client_id}/revoke", ownerStatus: 303, build: func(id targetIDs) string {

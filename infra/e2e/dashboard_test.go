@@ -693,3 +693,56 @@ func TestDashboardInvoicesAndAPIClients(t *testing.T) {
 	// Revoking an id that is not the organisation's client is the 404 page.
 	w.page("POST", "/dashboard/organizations/{org_id}/api_clients/{client_id}/revoke", base+"/api_clients/ptn-1-client/revoke", as, url.Values{"csrf": {acsrf}}, nil, 404)
 }
+
+// The audit trail in the dashboard: the entries the API's trail holds, the
+// same filters (a wrong one is a 422 page), changes escaped, the payer
+// masked as the API masks it, and the roles the API admits.
+func TestDashboardAuditTrail(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	inv := iw.create(seedInvoice(iw.dept, iw.day(30)), 201).json(t)["id"].(string)
+	iw.action(inv, "issue", 200)
+	api := iw.waitTrail(t, "resource_id="+inv, func(es []map[string]any) bool { return len(es) >= 2 })
+
+	s := iw.signIn("ptn-1-client", partnerSecret)
+	base := "/dashboard/organizations/" + iw.org + "/audit_logs"
+	all := iw.page("GET", "/dashboard/organizations/{org_id}/audit_logs", base+"?resource_id="+inv, s, nil, nil, 200)
+	body := string(all.body)
+	for _, e := range api {
+		if !strings.Contains(body, e["action"].(string)) || !strings.Contains(body, inv) {
+			t.Errorf("the page lacks the entry %s %s: %s", e["action"], e["resource_id"], body)
+		}
+	}
+	if strings.Contains(body, "jean.dupont@example.com") || !strings.Contains(body, "j•••@example.com") {
+		t.Errorf("the payer is not masked as the API masks it: %s", body)
+	}
+	if !strings.Contains(body, `value="`+inv+`"`) {
+		t.Error("the form does not show the filter back")
+	}
+	// The same filters as the API: only status changes, then a day range
+	// that holds none.
+	changed := string(iw.page("GET", "/dashboard/organizations/{org_id}/audit_logs", base+"?resource_id="+inv+"&action=status_changed", s, nil, nil, 200).body)
+	if !strings.Contains(changed, "status_changed") || strings.Contains(changed, ">created<") {
+		t.Errorf("action=status_changed: %s", changed)
+	}
+	none := string(iw.page("GET", "/dashboard/organizations/{org_id}/audit_logs", base+"?resource_id="+inv+"&to_date=2001-01-01", s, nil, nil, 200).body)
+	if !strings.Contains(none, "No entry matching these filters") {
+		t.Errorf("a range without entries: %s", none)
+	}
+	for _, q := range []string{"?action=%3Cscript%3E", "?from_date=yesterday", "?from_date=2026-02-02&to_date=2026-02-01", "?resource_type=api_call", "?colour=red"} {
+		page := iw.page("GET", "/dashboard/organizations/{org_id}/audit_logs", base+q, s, nil, nil, 422)
+		if strings.Contains(string(page.body), "<script>") {
+			t.Errorf("%s: the error page echoes the script", q)
+		}
+	}
+	// The organisation page links the trail; a portfolio manager may not
+	// read it (as GET /v1/audit_logs), an analyst may.
+	if org := iw.page("GET", "/dashboard/organizations/{org_id}", "/dashboard/organizations/"+iw.org, s, nil, nil, 200); !strings.Contains(string(org.body), base) {
+		t.Error("the organisation's page does not link its audit trail")
+	}
+	for role, status := range map[string]int{"portfolio_manager": 403, "analyst": 200} {
+		c := iw.do(exchange{method: "POST", route: "/v1/organizations/{org_id}/api_clients", path: "/v1/organizations/" + iw.org + "/api_clients",
+			header: bearer(iw.token), body: `{"role":"` + role + `"}`, status: 201}).json(t)
+		rs := iw.signIn(c["client_id"].(string), c["client_secret"].(string))
+		iw.page("GET", "/dashboard/organizations/{org_id}/audit_logs", base, rs, nil, nil, status)
+	}
+}

@@ -2,8 +2,11 @@ package audit
 
 import (
 	"context"
+	"net/url"
+	"regexp"
 	"time"
 
+	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/audit/apicall"
 	"github.com/modupay/modupay/shared/listing"
 )
@@ -85,4 +88,69 @@ func checked[T any](ctx context.Context, s *Service, partnerID, orgID string, pa
 		}
 	}
 	return p, nil
+}
+
+// The filters' forms: names (resource types, actions) and ids.
+var (
+	filterName = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
+	filterID   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$`)
+)
+
+// QueryOf reads a trail's filters from query parameters — resource_type,
+// resource_id, action, user_id, from_date, to_date — as GET /v1/audit_logs
+// and the dashboard's trail take them; each wrong one is a 422 naming it.
+// The API call log (resource_type api_call) takes only user_id and the
+// dates. Paging is the caller's.
+func QueryOf(op string, v url.Values) (Query, error) {
+	q := Query{ResourceType: v.Get("resource_type"), ResourceID: v.Get("resource_id"), Action: v.Get("action"), UserID: v.Get("user_id")}
+	for _, f := range []struct {
+		param, v string
+		re       *regexp.Regexp
+		what     string
+	}{
+		{"resource_type", q.ResourceType, filterName, "a resource type such as invoice"},
+		{"action", q.Action, filterName, "an action such as created or status_changed"},
+		{"resource_id", q.ResourceID, filterID, "a resource id"},
+		{"user_id", q.UserID, filterID, "an API client id"},
+	} {
+		if f.v != "" && !f.re.MatchString(f.v) {
+			return Query{}, apperr.Field(op, f.param, f.param+" must be "+f.what)
+		}
+	}
+	if q.ResourceType == apicall.Kind {
+		for _, f := range []struct{ param, v string }{{"resource_id", q.ResourceID}, {"action", q.Action}} {
+			if f.v != "" {
+				return Query{}, apperr.Field(op, f.param, f.param+" does not filter the API call log; with resource_type="+apicall.Kind+" the filters are user_id, from_date and to_date")
+			}
+		}
+	}
+	var err error
+	if q.From, err = filterDate(op, "from_date", v.Get("from_date"), false); err != nil {
+		return Query{}, err
+	}
+	if q.To, err = filterDate(op, "to_date", v.Get("to_date"), true); err != nil {
+		return Query{}, err
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return Query{}, apperr.Field(op, "to_date", "to_date is before from_date")
+	}
+	return q, nil
+}
+
+// filterDate reads an RFC 3339 date-time, or a calendar day (UTC): a day as
+// from_date starts at its midnight, as to_date includes the whole day.
+func filterDate(op, param, v string, end bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		if end {
+			return d.Add(24*time.Hour - time.Nanosecond), nil
+		}
+		return d, nil
+	}
+	return time.Time{}, apperr.Field(op, param, param+" must be an RFC 3339 date-time (2024-02-01T00:00:00Z) or a day (2024-02-01)")
 }

@@ -133,6 +133,7 @@ var routeRoles = map[string]string{
 	"GET /dashboard/organizations/{org_id}/invoices":                        "admin finance_manager portfolio_manager analyst",
 	"GET /dashboard/organizations/{org_id}/invoices/{invoice_id}":           "admin finance_manager portfolio_manager analyst",
 	"GET /dashboard/organizations/{org_id}/api_clients":                     "admin",
+	"GET /dashboard/organizations/{org_id}/audit_logs":                      "admin finance_manager analyst",
 	"POST /dashboard/organizations/{org_id}/api_clients":                    "admin",
 	"POST /dashboard/organizations/{org_id}/api_clients/{client_id}/revoke": "admin",
 	"GET /dashboard/webhook_subscriptions":                                  "",

@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
@@ -76,13 +75,6 @@ func renderCall(c apicall.Call) Entry {
 		Call: &Call{Method: c.Method, Route: c.Route, Status: c.Status, LatencyMS: c.LatencyMS}}
 }
 
-var (
-	// names are resource types and actions: "invoice", "status_changed".
-	name = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
-	// ids are resource and user ids: "inv-…", "partner-admin", "aiia".
-	id = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$`)
-)
-
 var params = map[string]bool{"resource_type": true, "resource_id": true, "action": true, "user_id": true,
 	"from_date": true, "to_date": true, "page": true, "page_size": true, "cursor": true}
 
@@ -93,38 +85,9 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 			return nil, apperr.Field(op, p, "unknown query parameter "+p+"; the filters are resource_type, resource_id, action, user_id, from_date, to_date")
 		}
 	}
-	q := audit.Query{ResourceType: r.Query.Get("resource_type"), ResourceID: r.Query.Get("resource_id"),
-		Action: r.Query.Get("action"), UserID: r.Query.Get("user_id")}
-	for _, f := range []struct {
-		param, v string
-		re       *regexp.Regexp
-		what     string
-	}{
-		{"resource_type", q.ResourceType, name, "a resource type such as invoice"},
-		{"action", q.Action, name, "an action such as created or status_changed"},
-		{"resource_id", q.ResourceID, id, "a resource id"},
-		{"user_id", q.UserID, id, "an API client id"},
-	} {
-		if f.v != "" && !f.re.MatchString(f.v) {
-			return nil, apperr.Field(op, f.param, f.param+" must be "+f.what)
-		}
-	}
-	if q.ResourceType == apicall.Kind {
-		for _, f := range []struct{ param, v string }{{"resource_id", q.ResourceID}, {"action", q.Action}} {
-			if f.v != "" {
-				return nil, apperr.Field(op, f.param, f.param+" does not filter the API call log; with resource_type=api_call the filters are user_id, from_date and to_date")
-			}
-		}
-	}
-	var err error
-	if q.From, err = date(op, "from_date", r.Query.Get("from_date"), false); err != nil {
+	q, err := audit.QueryOf(op, r.Query)
+	if err != nil {
 		return nil, err
-	}
-	if q.To, err = date(op, "to_date", r.Query.Get("to_date"), true); err != nil {
-		return nil, err
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
-		return nil, apperr.Field(op, "to_date", "to_date is before from_date")
 	}
 	if q.Page, err = r.PageParams(); err != nil {
 		return nil, err
@@ -142,22 +105,4 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		return nil, err
 	}
 	return httpapi.JSON(http.StatusOK, httpapi.NewList(q.Page, page, render))
-}
-
-// date reads an RFC 3339 date-time, or a calendar day (UTC): a day as
-// from_date starts at its midnight, as to_date includes the whole day.
-func date(op, param, v string, end bool) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		if end {
-			return d.Add(24*time.Hour - time.Nanosecond), nil
-		}
-		return d, nil
-	}
-	return time.Time{}, apperr.Field(op, param, param+" must be an RFC 3339 date-time (2024-02-01T00:00:00Z) or a day (2024-02-01)")
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/audit"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/department"
@@ -61,6 +62,8 @@ type Handlers struct {
 	Invoices      *invoice.Service
 	Payments      *payment.Service
 	Webhooks      *webhook.Service
+	// Trail is the audit trail's service, as GET /v1/audit_logs uses it.
+	Trail *audit.Service
 	// Now is the sessions' clock (the edge's); Log receives sign-in and
 	// session events.
 	Now func() time.Time
@@ -93,6 +96,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		s("GET /dashboard/organizations/{org_id}/invoices", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoices),
 		s("GET /dashboard/organizations/{org_id}/invoices/{invoice_id}", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoice),
 		s("GET /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.apiClients),
+		s("GET /dashboard/organizations/{org_id}/audit_logs", httpapi.OrgInPath, auth.ActionAuditRead, h.auditTrail),
 		s("POST /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.createAPIClient),
 		s("POST /dashboard/organizations/{org_id}/api_clients/{client_id}/revoke", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.revokeAPIClient),
 		s("GET /dashboard/webhook_subscriptions", httpapi.PartnerLevel, auth.ActionWebhooksRead, h.subscriptions),

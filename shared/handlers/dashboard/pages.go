@@ -115,8 +115,9 @@ var pages = template.Must(template.New("pages").Funcs(funcs).Parse(`
 {{range .Departments}}<tr><td><a href="/dashboard/organizations/{{.OrgID}}/departments/{{.ID}}">{{.Name}}</a></td><td>{{.Code}}</td><td>{{.Description}}</td><td>{{.Status}}</td><td>{{.KYCStatus}}</td><td>{{if .PayoutAccountID}}{{.PayoutAccountID}}{{if ne .PayoutAccountID .DefaultAccountID}} <span class="muted">(the default {{.DefaultAccountID}} awaits verification)</span>{{end}}{{else}}<span class="muted">none</span>{{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No department yet.</p>{{end}}
 {{if .Next}}<p><a href="/dashboard/organizations/{{.Org.ID}}{{.Next}}" rel="next">Next page</a></p>{{end}}{{end}}
-{{if or .Invoices .APIClients}}<h2>More</h2><ul>{{if .Invoices}}<li><a href="/dashboard/organizations/{{.Org.ID}}/invoices">Invoices</a></li>{{end}}
-{{if .APIClients}}<li><a href="/dashboard/organizations/{{.Org.ID}}/api_clients">API clients</a></li>{{end}}</ul>{{end}}
+{{if or .Invoices .APIClients .Audit}}<h2>More</h2><ul>{{if .Invoices}}<li><a href="/dashboard/organizations/{{.Org.ID}}/invoices">Invoices</a></li>{{end}}
+{{if .APIClients}}<li><a href="/dashboard/organizations/{{.Org.ID}}/api_clients">API clients</a></li>{{end}}
+{{if .Audit}}<li><a href="/dashboard/organizations/{{.Org.ID}}/audit_logs">Audit trail</a></li>{{end}}</ul>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "department"}}{{template "top" .}}
@@ -142,6 +143,23 @@ var pages = template.Must(template.New("pages").Funcs(funcs).Parse(`
 {{range .Items}}<tr><td><a href="/dashboard/organizations/{{$.OrgID}}/invoices/{{.ID}}">{{if .InvoiceNumber}}{{.InvoiceNumber}}{{else}}{{.ID}}{{end}}</a></td><td>{{.Status}}</td><td>{{.Payer.Name}}</td><td>{{.Total}}</td><td>{{.Due}}</td><td>{{.DueDate}}</td><td>{{when .CreatedAt}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No invoice{{if .Status}} with this status{{end}}.</p>{{end}}
 {{if .Next}}<p><a href="/dashboard/organizations/{{.OrgID}}/invoices{{.Next}}" rel="next">Next page</a></p>{{end}}
+{{template "bottom"}}{{end}}
+
+{{define "audit"}}{{template "top" .}}
+<h1>Audit trail</h1>
+<p><a href="/dashboard/organizations/{{.OrgID}}">Back to the organisation</a></p>
+<form method="get" action="/dashboard/organizations/{{.OrgID}}/audit_logs">
+<label for="resource_type">Resource type</label><input id="resource_type" name="resource_type" value="{{.ResourceType}}" placeholder="invoice">
+<label for="resource_id">Resource id</label><input id="resource_id" name="resource_id" value="{{.ResourceID}}">
+<label for="action">Action</label><input id="action" name="action" value="{{.Action}}" placeholder="status_changed">
+<label for="user_id">User (API client id)</label><input id="user_id" name="user_id" value="{{.UserID}}">
+<label for="from_date">From (a day or an RFC 3339 time)</label><input id="from_date" name="from_date" value="{{.From}}" placeholder="2026-01-31">
+<label for="to_date">To</label><input id="to_date" name="to_date" value="{{.To}}">
+<p><button type="submit">Filter</button></p></form>
+{{if .Items}}<table><thead><tr><th scope="col">Time</th><th scope="col">Resource</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Changes</th></tr></thead><tbody>
+{{range .Items}}<tr><td>{{when .Timestamp}}</td><td>{{.ResourceType}}<br><span class="muted">{{.ResourceID}}</span></td><td>{{.Action}}</td><td>{{.UserType}}<br><span class="muted">{{.UserID}}</span></td><td><pre>{{.Changes}}</pre></td></tr>
+{{end}}</tbody></table>{{else}}<p>No entry{{if or .ResourceType .ResourceID .Action .UserID .From .To}} matching these filters{{end}}.</p>{{end}}
+{{if .Next}}<p><a href="/dashboard/organizations/{{.OrgID}}/audit_logs{{.Next}}" rel="next">Next page</a></p>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "invoice"}}{{template "top" .}}

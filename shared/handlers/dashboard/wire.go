@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"github.com/modupay/modupay/shared/audit"
 	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/handlers/organizations"
 	"github.com/modupay/modupay/shared/handlers/payments"
@@ -17,14 +18,14 @@ import (
 // call log), its principals coming from sessions instead of tokens, and
 // calls the API's own services: the credential service (sign-in and its
 // limits and API clients), organisations, departments, invoices, payment
-// intents and webhooks.
+// intents, webhooks and the audit trail.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	store := table.Store(e)
 	opts := edge.API(e)
 	h := &Handlers{Codec: &session.Codec{Keys: e.DashboardKeys()}, Sessions: store.Sessions, Revocations: opts.Revocations,
 		Credentials: tokens.Credentials(e), Organizations: organizations.Organizations(e), Departments: organizations.Departments(e),
 		Invoices: invoices.Service(e), Payments: payments.Service(e),
-		Webhooks: webhooks.Service(e), Now: e.Now, Log: e.Log}
+		Webhooks: webhooks.Service(e), Trail: &audit.Service{Trail: store.Audit, Calls: store.APICalls, Orgs: store}, Now: e.Now, Log: e.Log}
 	opts.Sessions = h
 	return lambdaenv.HTTP(opts, h.Routes()...)
 }
