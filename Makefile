@@ -27,7 +27,7 @@ lint: fmt-check tidy-check cfn-lint
 	$(GO) vet $(PKGS)
 
 unit: chromium doctools
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 quick: ## the tests that need no engine, browser or network, in seconds (go test -short)
 	$(GO) test -short $(PKGS)

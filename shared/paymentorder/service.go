@@ -171,13 +171,19 @@ func (s *Service) retry(ctx context.Context, op string, f func() error) error {
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-retryReserve).Before(deadline) {
 		deadline = dl.Add(-retryReserve)
 	}
+	// longest is the slowest attempt so far: another one is started only if
+	// it could end, at that pace, before the deadline (under load an
+	// attempt's reads and transaction can outlast the reserve).
+	var longest time.Duration
 	for attempt := 1; ; attempt++ {
+		began := time.Now()
 		err := f()
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
+		longest = max(longest, time.Since(began))
 		d := wait(attempt)
-		if attempt == attempts || time.Now().Add(d).After(deadline) {
+		if attempt == attempts || time.Now().Add(d+longest).After(deadline) {
 			return &apperr.Error{Op: op, Code: apperr.Unavailable, Message: "too many changes at once on this portfolio; retry",
 				Err: fmt.Errorf("still conflicting after %d attempts: %w", attempt, err)}
 		}
