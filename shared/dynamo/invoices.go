@@ -140,6 +140,10 @@ func (s *Invoices) CreateInvoice(ctx context.Context, inv invoice.Invoice, year 
 	tx.Events(ev)
 	err := tx.Run(ctx)
 	switch {
+	case tx.Failed(err, "invoice"):
+		// This invoice's id exists: an earlier attempt of this very
+		// creation committed, its answer lost (the SDK retried it).
+		return invoice.ErrCreated
 	case tx.Failed(err, "counter"):
 		return invoice.ErrNumberTaken
 	case isTransactionConflict(err):

@@ -289,6 +289,10 @@ type CreationContext struct {
 // read and the write; the service reads again and retries.
 var ErrNumberTaken = apperr.E("invoice", apperr.Conflict, "invoice numbers were taken concurrently; retry")
 
+// ErrCreated is the store's answer when the invoice's id already exists: an
+// earlier attempt of the same creation committed and its answer was lost.
+var ErrCreated = apperr.E("invoice", apperr.Conflict, "this invoice was already created")
+
 // Filter narrows a list.
 type Filter struct {
 	Status       string

@@ -396,6 +396,11 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 			return Invoice{}, apperr.Wrap(op, err)
 		}
 		err = s.Store.CreateInvoice(bctx, inv, year, number, ev)
+		if errors.Is(err, ErrCreated) {
+			// An earlier attempt committed (its answer lost): that invoice,
+			// with the number it took, is this creation's result.
+			return s.created(ctx, op, partnerID, orgID, id, err)
+		}
 		if errors.Is(err, ErrNumberTaken) {
 			wait := numberBackoff(attempt)
 			if attempt >= numberAttempts || time.Now().Add(wait).After(deadline) {
@@ -408,10 +413,24 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 			continue
 		}
 		if err != nil {
+			// The budget may have cut short a transaction the table
+			// applied: if the invoice exists, the creation succeeded.
+			if got, gerr := s.Store.GetInvoice(ctx, partnerID, orgID, id); gerr == nil {
+				return got, nil
+			}
 			return Invoice{}, outOfTime(attempt, err)
 		}
 		return inv, nil
 	}
+}
+
+// created reads the invoice an earlier attempt of this creation committed.
+func (s *Service) created(ctx context.Context, op, partnerID, orgID, id string, cause error) (Invoice, error) {
+	got, err := s.Store.GetInvoice(ctx, partnerID, orgID, id)
+	if err != nil {
+		return Invoice{}, apperr.Wrap(op, errors.Join(cause, err))
+	}
+	return got, nil
 }
 
 func seller(o organization.Organization, dept string) Seller {
