@@ -266,7 +266,7 @@ func (d *doc) lines() {
 		for _, l := range desc {
 			p.CellFormat(cols[0], 4.5, l, "", 2, "L", false, 0, "")
 		}
-		cells := [4]string{decimal(d.in.Lang, li.Quantity.String()), money.FormatEUR(li.UnitPrice), rate(d.in.Lang, li.VATRate), money.FormatEUR(li.NetAmount)}
+		cells := [4]string{li.Quantity.Localized(d.in.Lang), money.FormatEUR(li.UnitPrice), li.VATRate.Percent(d.in.Lang), money.FormatEUR(li.NetAmount)}
 		x := margin + cols[0]
 		for i, c := range cells {
 			p.SetXY(x, y+1)
@@ -286,7 +286,7 @@ func (d *doc) totals() {
 	p, inv, t := d.pdf, d.in.Invoice, d.t
 	rows := [][3]string{{"", t["total_net"], money.FormatEUR(inv.TotalNet)}}
 	for _, v := range inv.VATBreakdown {
-		rows = append(rows, [3]string{"", fmt.Sprintf("%s %s (%s %s)", t["vat"], rate(d.in.Lang, v.VATRate), t["base"], money.FormatEUR(v.NetAmount)), money.FormatEUR(v.VATAmount)})
+		rows = append(rows, [3]string{"", fmt.Sprintf("%s %s (%s %s)", t["vat"], v.VATRate.Percent(d.in.Lang), t["base"], money.FormatEUR(v.NetAmount)), money.FormatEUR(v.VATAmount)})
 	}
 	rows = append(rows, [3]string{"B", t["total"], money.FormatEUR(inv.TotalAmount)})
 	if inv.AmountPaid > 0 {
@@ -455,18 +455,4 @@ func date(lang, iso string) string {
 		return d.Format("2 Jan 2006")
 	}
 	return d.Format("02/01/2006")
-}
-
-func decimal(lang, s string) string {
-	if lang == "en" {
-		return s
-	}
-	return strings.Replace(s, ".", ",", 1)
-}
-
-func rate(lang string, r money.Rate) string {
-	if lang == "en" {
-		return r.String() + "%"
-	}
-	return decimal(lang, r.String()) + "\u00a0%"
 }

@@ -79,3 +79,12 @@ func truncate(s string) string {
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
+
+// Localized writes the quantity with a decimal comma in French, a point in
+// English (lang "en").
+func (q Quantity) Localized(lang string) string {
+	if lang == "en" {
+		return q.String()
+	}
+	return strings.Replace(q.String(), ".", ",", 1)
+}

@@ -121,3 +121,12 @@ func (r *Rate) UnmarshalJSON(data []byte) error {
 	*r = Rate(v)
 	return nil
 }
+
+// Percent writes the rate as a page shows it: "5,5 %" in French (comma,
+// no-break space), "5.5%" in English (lang "en").
+func (r Rate) Percent(lang string) string {
+	if lang == "en" {
+		return r.String() + "%"
+	}
+	return strings.Replace(r.String(), ".", ",", 1) + "\u00a0%"
+}

@@ -222,11 +222,11 @@ func (h *Handlers) view(l, token string, p payment.Page) view {
 		}
 	}
 	for _, li := range inv.LineItems {
-		v.Lines = append(v.Lines, line{Description: li.Description, Quantity: decimal(l, li.Quantity.String()),
-			UnitPrice: money.FormatEUR(li.UnitPrice), Rate: rate(l, li.VATRate), Net: money.FormatEUR(li.NetAmount)})
+		v.Lines = append(v.Lines, line{Description: li.Description, Quantity: li.Quantity.Localized(l),
+			UnitPrice: money.FormatEUR(li.UnitPrice), Rate: li.VATRate.Percent(l), Net: money.FormatEUR(li.NetAmount)})
 	}
 	for _, vl := range inv.VATBreakdown {
-		v.VAT = append(v.VAT, vatLine{Rate: rate(l, vl.VATRate), Base: money.FormatEUR(vl.NetAmount), Amount: money.FormatEUR(vl.VATAmount)})
+		v.VAT = append(v.VAT, vatLine{Rate: vl.VATRate.Percent(l), Base: money.FormatEUR(vl.NetAmount), Amount: money.FormatEUR(vl.VATAmount)})
 	}
 	return v
 }
@@ -287,22 +287,6 @@ func formatTime(l string, t time.Time) string {
 		return t.Format("2 Jan 2006, 15:04 (Paris time)")
 	}
 	return t.Format("02/01/2006 à 15:04 (heure de Paris)")
-}
-
-// decimal writes a decimal the French way (comma) in French.
-func decimal(l, s string) string {
-	if l == "fr" {
-		return strings.Replace(s, ".", ",", 1)
-	}
-	return s
-}
-
-// rate renders a VAT rate: "5,5 %" in French, "5.5%" in English.
-func rate(l string, r money.Rate) string {
-	if l == "fr" {
-		return decimal(l, r.String()) + "\u00a0%"
-	}
-	return r.String() + "%"
 }
 
 // pay starts the SEPA transfer and sends the payer to the bank.
