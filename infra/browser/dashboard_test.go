@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,6 +37,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	inv := c.id("POST", "/v1/invoices", seedInvoice(dept, time.Now().AddDate(0, 0, 30).Format(time.DateOnly)))
 	c.call("POST", "/v1/invoices/"+inv+"/issue", "", http.StatusOK)
 	c.call("POST", "/v1/payment_links", `{"invoice_id":"`+inv+`","payment_methods":["sepa_credit"]}`, http.StatusCreated)
+	// A second invoice, paid by the sandbox's test card: its payment's page
+	// has the refund form.
+	paidInv := c.id("POST", "/v1/invoices", seedInvoice(dept, time.Now().AddDate(0, 0, 30).Format(time.DateOnly)))
+	c.call("POST", "/v1/invoices/"+paidInv+"/issue", "", http.StatusOK)
+	paid := c.call("POST", "/v1/payment_links", `{"invoice_id":"`+paidInv+`","payment_methods":["sepa_credit","card"]}`, http.StatusCreated)
+	paidIntent, _ := paid["payment_intent_id"].(string)
+	payByCard(t, paid["payment_page_url"].(string))
 	// A webhook subscription whose receiver fails, and a test ping to it: the
 	// delivery log has something to show.
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
@@ -98,6 +106,9 @@ func TestDashboardInBrowser(t *testing.T) {
 			b.fail("the %s's dashboard reaches only %d view(s): %v", who.name, len(seen), keys(seen))
 		}
 		t.Logf("%s: %d views audited: %v", who.name, len(seen), keys(seen))
+		if who.name == "org" {
+			b.refundInBrowser(base, c.org, paidIntent)
+		}
 		// Sign out: the session is gone.
 		if err := chromedp.Do(b.ctx, chromedp.Navigate(base+"/dashboard")); err != nil {
 			b.fail("open the dashboard: %v", err)
@@ -151,4 +162,66 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// payByCard pays a payment page with the sandbox's approved test card, as
+// a payer's browser posts the form (the browser test of the page itself is
+// TestPayerPaysInvoiceInBrowser).
+func payByCard(t *testing.T, pageURL string) {
+	t.Helper()
+	get, err := http.Get(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF field on the payment page: %s", body)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.PostForm(pageURL+"/pay", url.Values{"csrf": {string(m[1])}, "method": {"card"},
+		"card_number": {"4242424242424242"}, "card_exp_month": {"12"}, "card_exp_year": {"2099"}, "card_cvc": {"123"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("card payment: status %d", resp.StatusCode)
+	}
+}
+
+// refundInBrowser opens a paid payment's page, audits it, sends the refund
+// form with an amount above what is refundable (the page again, the reason
+// announced, audited), then with 1,00 €: the refund is listed on the page
+// the form leads to.
+func (b *session) refundInBrowser(base, org, intent string) {
+	b.t.Helper()
+	page := base + "/dashboard/organizations/" + org + "/payment_intents/" + intent
+	b.waitFor(30*time.Second, "the card payment succeeded", func() bool {
+		if err := chromedp.Do(b.ctx, chromedp.Navigate(page)); err != nil {
+			b.fail("open %s: %v", page, err)
+		}
+		return strings.Contains(b.text(), "Refund this payment")
+	})
+	b.netlog.reset()
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(page)); err != nil {
+		b.fail("open %s: %v", page, err)
+	}
+	b.waitField("amount")
+	b.au.check("dashboard-org-payment-intent", true)
+	for _, c := range []struct{ amount, want string }{{"9999", "above what is refundable"}, {"1,00", "1,00\u00a0€"}} {
+		if err := chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS(`input[name=amount]`), c.amount)); err != nil {
+			b.fail("type the amount: %v", err)
+		}
+		b.netlog.reset()
+		if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`form[action$="/refunds"] button`))); err != nil {
+			b.fail("send the refund form: %v", err)
+		}
+		b.waitText(c.want, 10*time.Second)
+	}
+	b.au.check("dashboard-org-payment-intent-refunded", true)
+	if strings.Contains(b.text(), "above what is refundable") || !strings.Contains(b.text(), "pending") && !strings.Contains(b.text(), "succeeded") {
+		b.fail("after the refund the page shows no refund: %s", b.text())
+	}
 }

@@ -31,6 +31,33 @@ var dashboardTenancyRoutes = []dashboardTenancyCase{
 	{route: "GET /dashboard/organizations/{org_id}/invoices/{invoice_id}", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/organizations/" + id.org + "/invoices/" + id.issued
 	}},
+	{route: "GET /dashboard/organizations/{org_id}/payment_links", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/payment_links?invoice_id=" + id.issued
+	}},
+	{route: "GET /dashboard/organizations/{org_id}/payment_links/{link_id}", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/payment_links/" + id.link
+	}},
+	{route: "POST /dashboard/organizations/{org_id}/payment_links/{link_id}/deactivate", ownerStatus: 303, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/payment_links/" + id.link + "/deactivate"
+	}},
+	{route: "GET /dashboard/organizations/{org_id}/payment_intents/{intent_id}", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/payment_intents/" + id.intent
+	}},
+	// The settled payment of the target (its route names refunds): the
+	// owner refunds 1 € of it.
+	{route: "POST /dashboard/organizations/{org_id}/payment_intents/{intent_id}/refunds", ownerStatus: 303, form: url.Values{"amount": {"1,00"}, "reason": {"Intrus"}},
+		build: func(id targetIDs) string {
+			return "/dashboard/organizations/" + id.org + "/payment_intents/" + id.paid + "/refunds"
+		}},
+	{route: "GET /dashboard/organizations/{org_id}/refunds", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/refunds?status=requires_action"
+	}},
+	{route: "POST /dashboard/organizations/{org_id}/refunds/{refund_id}/confirm", ownerStatus: 303, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/refunds/" + id.refund + "/confirm"
+	}},
+	{route: "POST /dashboard/organizations/{org_id}/refunds/{refund_id}/cancel", ownerStatus: 303, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/refunds/" + id.refund + "/cancel"
+	}},
 	{route: "GET /dashboard/organizations/{org_id}/api_clients", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/organizations/" + id.org + "/api_clients"
 	}},
@@ -130,13 +157,15 @@ func TestDashboardOtherTenantsGetNotFound(t *testing.T) {
 	snap := newTableSnapshot(t, w)
 	missing := targetIDs{org: "org-01900000-0000-7000-8000-000000000000", client: "cli-01900000-0000-7000-8000-000000000000",
 		dept: "dept-01900000-0000-7000-8000-000000000000", issued: "inv-01900000-0000-7000-8000-000000000001",
-		subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000"}
+		subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000",
+		link: "pl-01900000-0000-7000-8000-000000000000", intent: "pi-01900000-0000-7000-8000-000000000000",
+		paid: "pi-01900000-0000-7000-8000-000000000001", refund: missingRefundID}
 
 	for _, c := range dashboardTenancyRoutes {
 		t.Run(c.route, func(t *testing.T) {
 			target := newTarget(t, w, partnerA, orgA1, newClient(partnerA, orgA1, "analyst")["client_id"].(string), c.route, hookSink.URL)
 			victimIDs := []string{target.org, target.client, target.dept, target.account, target.invoice, target.issued, target.link, target.intent,
-				target.subscription, target.delivery}
+				target.subscription, target.delivery, target.paid, target.paidInvoice, target.refund}
 			wt := &world{t: t, app: w.app, srv: w.srv, clock: w.clock, faults: w.faults, validator: w.validator, seen: w.seen}
 			method, route, _ := strings.Cut(c.route, " ")
 			before := snap.take(t, victimIDs)

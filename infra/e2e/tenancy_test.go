@@ -179,6 +179,11 @@ var tenancyRoutes = []tenancyCase{
 	{route: "GET /v1/refunds", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/refunds", query: "payment_intent_id=" + id.paid}
 	}},
+	// Unfiltered by payment: the organisation's list, whose empty first
+	// page is still its organisation's 404.
+	{route: "GET /v1/refunds", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/refunds", query: "status=requires_action"}
+	}},
 	{route: "GET /v1/refunds/{refund_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/refunds/{refund_id}", path: "/v1/refunds/" + id.refund}
 	}},

@@ -131,6 +131,9 @@ type Store interface {
 	GetRefund(ctx context.Context, partnerID, orgID, refundID string) (Refund, error)
 	// ListRefunds pages through the organisation's refunds, oldest first.
 	ListRefunds(ctx context.Context, partnerID, orgID string, q listing.Query, f Filter) (listing.Page[Refund], error)
+	// OrganizationExists is NotFound unless the organisation is the
+	// partner's (an empty list says nothing of another tenant's).
+	OrganizationExists(ctx context.Context, partnerID, orgID string) error
 	// IntentRefunds reads an intent's refunds (at most MaxPerIntent), oldest
 	// first, with the intent.
 	IntentRefunds(ctx context.Context, partnerID, orgID, intentID string) (payment.Intent, []Refund, error)

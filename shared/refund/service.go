@@ -158,8 +158,17 @@ func (s *Service) ListForIntent(ctx context.Context, partnerID, orgID, intentID 
 	return rs, apperr.Wrap("refund.list_for_intent", err)
 }
 
-// List pages through the organisation's refunds. Narrowed to one intent, it
-// reads that intent's refunds (one intent read and one batch).
+// IntentWithRefunds reads an intent and its refunds, oldest first (one
+// intent read and one batch), as the dashboard's payment page shows them;
+// another organisation's intent is NotFound.
+func (s *Service) IntentWithRefunds(ctx context.Context, partnerID, orgID, intentID string) (payment.Intent, []Refund, error) {
+	pi, rs, err := s.Store.IntentRefunds(ctx, partnerID, orgID, intentID)
+	return pi, rs, apperr.Wrap("refund.list_for_intent", err)
+}
+
+// List pages through the organisation's refunds (one Query; a second when
+// the first page is empty). Narrowed to one intent, it reads that intent's
+// refunds (one intent read and one batch).
 func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Query, f Filter) (listing.Page[Refund], error) {
 	const op = "refund.list"
 	if f.Status != "" && !validStatus(f.Status) {
@@ -176,7 +185,17 @@ func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Q
 		return pageOf(rs, q, f)
 	}
 	p, err := s.Store.ListRefunds(ctx, partnerID, orgID, q, f)
-	return p, apperr.Wrap(op, err)
+	if err != nil {
+		return p, apperr.Wrap(op, err)
+	}
+	// An empty first page of an organisation that is not the partner's is
+	// its 404, as every list's: one more read, on empty lists only.
+	if len(p.Items) == 0 && q.Cursor == "" {
+		if err := s.Store.OrganizationExists(ctx, partnerID, orgID); err != nil {
+			return p, apperr.Wrap(op, err)
+		}
+	}
+	return p, nil
 }
 
 func validStatus(s string) bool {

@@ -30,9 +30,11 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/httpapi"
+	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/payment"
+	"github.com/modupay/modupay/shared/refund"
 	"github.com/modupay/modupay/shared/session"
 	"github.com/modupay/modupay/shared/webhook"
 )
@@ -61,7 +63,11 @@ type Handlers struct {
 	Departments   *department.Service
 	Invoices      *invoice.Service
 	Payments      *payment.Service
+	Refunds       *refund.Service
 	Webhooks      *webhook.Service
+	// Forms keeps the form keys (formKeyField): the API's idempotency
+	// store.
+	Forms idempotency.Store
 	// Trail is the audit trail's service, as GET /v1/audit_logs uses it.
 	Trail *audit.Service
 	// Now is the sessions' clock (the edge's); Log receives sign-in and
@@ -78,6 +84,9 @@ type Handlers struct {
 func (h *Handlers) Routes() []httpapi.Route {
 	form := []string{"application/x-www-form-urlencoded"}
 	s := func(key string, t httpapi.Tenancy, a auth.Action, fn httpapi.HandlerFunc) httpapi.Route {
+		if strings.HasPrefix(key, "POST ") && key != "POST /dashboard/logout" {
+			fn = h.once(fn)
+		}
 		rt := httpapi.Route{Key: key, Access: httpapi.Session, Tenancy: t, Action: a, Handler: h.page(fn), Errors: h.errorPage}
 		if strings.HasPrefix(key, "POST ") {
 			rt.Consumes = form
@@ -95,6 +104,14 @@ func (h *Handlers) Routes() []httpapi.Route {
 		s("GET /dashboard/organizations/{org_id}/departments/{dept_id}", httpapi.OrgInPath, auth.ActionDepartmentsRead, h.department),
 		s("GET /dashboard/organizations/{org_id}/invoices", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoices),
 		s("GET /dashboard/organizations/{org_id}/invoices/{invoice_id}", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoice),
+		s("GET /dashboard/organizations/{org_id}/payment_links", httpapi.OrgInPath, auth.ActionPaymentLinksRead, h.links),
+		s("GET /dashboard/organizations/{org_id}/payment_links/{link_id}", httpapi.OrgInPath, auth.ActionPaymentLinksRead, h.link),
+		s("POST /dashboard/organizations/{org_id}/payment_links/{link_id}/deactivate", httpapi.OrgInPath, auth.ActionPaymentLinksWrite, h.deactivateLink),
+		s("GET /dashboard/organizations/{org_id}/payment_intents/{intent_id}", httpapi.OrgInPath, auth.ActionPaymentIntentsRead, h.intent),
+		s("POST /dashboard/organizations/{org_id}/payment_intents/{intent_id}/refunds", httpapi.OrgInPath, auth.ActionRefundsCreate, h.createRefund),
+		s("GET /dashboard/organizations/{org_id}/refunds", httpapi.OrgInPath, auth.ActionRefundsRead, h.refunds),
+		s("POST /dashboard/organizations/{org_id}/refunds/{refund_id}/confirm", httpapi.OrgInPath, auth.ActionRefundsCreate, h.confirmRefund),
+		s("POST /dashboard/organizations/{org_id}/refunds/{refund_id}/cancel", httpapi.OrgInPath, auth.ActionRefundsCreate, h.cancelRefund),
 		s("GET /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.apiClients),
 		s("GET /dashboard/organizations/{org_id}/audit_logs", httpapi.OrgInPath, auth.ActionAuditRead, h.auditTrail),
 		s("POST /dashboard/organizations/{org_id}/api_clients", httpapi.OrgInPath, auth.ActionAPIClientsManage, h.createAPIClient),

@@ -163,7 +163,7 @@ type organizationView struct {
 	ShowDepts   bool
 	Next        string
 	// The organisation's other pages its rights allow.
-	Invoices, APIClients, Audit bool
+	Invoices, APIClients, Audit, Links, Refunds bool
 }
 
 // organization is one organisation (one GetItem) and its departments (one
@@ -181,7 +181,7 @@ func (h *Handlers) organization(ctx context.Context, r *httpapi.Request) (*httpa
 	p := *r.Principal
 	v := organizationView{base: h.base(r), Title: org.Name, Org: org, ShowDepts: auth.Allowed(p, auth.ActionDepartmentsRead),
 		Invoices: auth.Allowed(p, auth.ActionInvoicesRead), APIClients: auth.Allowed(p, auth.ActionAPIClientsManage),
-		Audit: auth.Allowed(p, auth.ActionAuditRead)}
+		Audit: auth.Allowed(p, auth.ActionAuditRead), Links: auth.Allowed(p, auth.ActionPaymentLinksRead), Refunds: auth.Allowed(p, auth.ActionRefundsRead)}
 	if v.ShowDepts {
 		page, err := h.Departments.List(ctx, t.PartnerID, t.OrgID, q)
 		if err != nil {
@@ -290,10 +290,14 @@ type invoicesView struct {
 	base
 	Title    string
 	OrgID    string
-	Status   string
+	F        invoice.Filter
 	Statuses []string
-	Items    []invoiceRow
-	Next     string
+	// The created bounds as sent (a day or an RFC 3339 time); Filtered:
+	// any filter is set.
+	CreatedFrom, CreatedTo string
+	Filtered               bool
+	Items                  []invoiceRow
+	Next                   string
 }
 
 type invoiceRow struct {
@@ -301,31 +305,46 @@ type invoiceRow struct {
 	Total, Due string
 }
 
-// invoices is an organisation's invoices, newest first, filtered by status
-// (a GET form: it works without script), as GET /v1/invoices?status=…
-// (one Query; a second when the first page is empty).
+// invoices is an organisation's invoices, newest first, filtered as
+// GET /v1/invoices is — status, department, payer email, due dates,
+// creation times (the same parsing, invoice.FilterOf, and service) — from
+// a GET form, so it works without script (one Query; a second when the
+// first page is empty). A creation bound may also be a day (UTC), as the
+// audit trail's: from its first second, until its last.
 func (h *Handlers) invoices(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	const op = "dashboard.invoices"
 	t := r.Tenant
 	q, err := r.PageParams()
 	if err != nil {
 		return nil, err
 	}
-	status := r.Query.Get("status")
-	page, err := h.Invoices.List(ctx, t.PartnerID, t.OrgID, q, invoice.Filter{Status: status})
+	params := url.Values{}
+	for _, k := range invoice.FilterParams {
+		if v := strings.TrimSpace(r.Query.Get(k)); v != "" {
+			params.Set(k, v)
+		}
+	}
+	for k, suffix := range map[string]string{"created_from": "T00:00:00Z", "created_to": "T23:59:59.999999999Z"} {
+		if v := params.Get(k); v != "" {
+			if _, err := time.Parse(time.DateOnly, v); err == nil {
+				params.Set(k, v+suffix)
+			}
+		}
+	}
+	f, err := invoice.FilterOf(op, params)
 	if err != nil {
 		return nil, err
 	}
-	v := invoicesView{base: h.base(r), Title: "Invoices", OrgID: t.OrgID, Status: status, Statuses: invoiceStatuses}
+	page, err := h.Invoices.List(ctx, t.PartnerID, t.OrgID, q, f)
+	if err != nil {
+		return nil, err
+	}
+	v := invoicesView{base: h.base(r), Title: "Invoices", OrgID: t.OrgID, F: f, Statuses: invoiceStatuses, Filtered: !f.Empty(),
+		CreatedFrom: r.Query.Get("created_from"), CreatedTo: r.Query.Get("created_to")}
 	for _, inv := range page.Items {
 		v.Items = append(v.Items, invoiceRow{Invoice: inv, Total: money.FormatEUR(inv.TotalAmount), Due: money.FormatEUR(inv.AmountDue)})
 	}
-	if page.Next != "" {
-		next := url.Values{"cursor": {page.Next}}
-		if status != "" {
-			next.Set("status", status)
-		}
-		v.Next = "?" + next.Encode()
-	}
+	v.Next = nextLink(page.Next, r.Query, append(invoice.FilterParams, "page_size")...)
 	return html(http.StatusOK, "invoices", v)
 }
 
@@ -445,15 +464,22 @@ type invoiceView struct {
 	OrgID   string
 	Inv     invoice.Invoice
 	Intents []payment.Intent
-	// ShowPayments: the role may read the invoice's payment intents.
-	ShowPayments bool
+	Links   []payment.Link
+	// ShowPayments, ShowLinks: the role may read the invoice's payment
+	// intents, its payment links.
+	ShowPayments, ShowLinks bool
 }
 
+// invoiceLinksShown is how many of an invoice's payment links its page
+// lists (newest first; the links page has them all).
+const invoiceLinksShown = 20
+
 // invoice is one invoice (one GetItem, as GET /v1/invoices/{invoice_id}):
-// its lines, VAT per rate and totals, and its payment history — each
-// payment intent with its method, the bank's status, the reason of a
-// failure and what was refunded (two calls, as
-// GET /v1/payment_intents?invoice_id=…).
+// its lines, VAT per rate and totals, its payment history — each payment
+// intent with its method, the bank's status, the reason of a failure and
+// what was refunded, linked to its page (two calls, as
+// GET /v1/payment_intents?invoice_id=…) — and its payment links (one
+// Query, as GET /v1/payment_links?invoice_id=…; two when it has none).
 func (h *Handlers) invoice(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
 	inv, err := h.Invoices.Get(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"])
@@ -466,6 +492,13 @@ func (h *Handlers) invoice(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		if v.Intents, err = h.Payments.ListIntents(ctx, t.PartnerID, t.OrgID, inv.ID); err != nil {
 			return nil, err
 		}
+	}
+	if v.ShowLinks = auth.Allowed(*r.Principal, auth.ActionPaymentLinksRead); v.ShowLinks {
+		page, err := h.Payments.ListLinks(ctx, t.PartnerID, t.OrgID, listing.Query{Page: 1, Size: invoiceLinksShown}, inv.ID, "")
+		if err != nil {
+			return nil, err
+		}
+		v.Links = page.Items
 	}
 	return html(http.StatusOK, "invoice", v)
 }

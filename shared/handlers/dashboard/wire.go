@@ -18,13 +18,14 @@ import (
 // call log), its principals coming from sessions instead of tokens, and
 // calls the API's own services: the credential service (sign-in and its
 // limits and API clients), organisations, departments, invoices, payment
-// intents, webhooks and the audit trail.
+// intents and refunds, webhooks and the audit trail; its forms' keys are
+// kept in the API's idempotency store.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	store := table.Store(e)
 	opts := edge.API(e)
 	h := &Handlers{Codec: &session.Codec{Keys: e.DashboardKeys()}, Sessions: store.Sessions, Revocations: opts.Revocations,
 		Credentials: tokens.Credentials(e), Organizations: organizations.Organizations(e), Departments: organizations.Departments(e),
-		Invoices: invoices.Service(e), Payments: payments.Service(e),
+		Invoices: invoices.Service(e), Payments: payments.Service(e), Refunds: payments.Refunds(e), Forms: opts.Idempotency,
 		Webhooks: webhooks.Service(e), Trail: &audit.Service{Trail: store.Audit, Calls: store.APICalls, Orgs: store}, Now: e.Now, Log: e.Log}
 	opts.Sessions = h
 	return lambdaenv.HTTP(opts, h.Routes()...)

@@ -5,9 +5,7 @@ package invoices
 import (
 	"context"
 	"net/http"
-	"time"
 
-	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/httpapi"
@@ -61,29 +59,9 @@ func (h *Handlers) list(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 	if err != nil {
 		return nil, err
 	}
-	f := invoice.Filter{Status: r.Query.Get("status"), DepartmentID: r.Query.Get("department_id"), PayerEmail: r.Query.Get("payer_email")}
-	for _, d := range []struct {
-		param string
-		into  *string
-	}{{"due_date_from", &f.DueFrom}, {"due_date_to", &f.DueTo}} {
-		if v := r.Query.Get(d.param); v != "" {
-			if _, err := time.Parse(time.DateOnly, v); err != nil {
-				return nil, apperr.Field(op, d.param, d.param+" must be a date YYYY-MM-DD")
-			}
-			*d.into = v
-		}
-	}
-	for _, d := range []struct {
-		param string
-		into  *time.Time
-	}{{"created_from", &f.CreatedFrom}, {"created_to", &f.CreatedTo}} {
-		if v := r.Query.Get(d.param); v != "" {
-			ts, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return nil, apperr.Field(op, d.param, d.param+" must be an RFC 3339 date-time, e.g. 2024-02-01T00:00:00Z")
-			}
-			*d.into = ts
-		}
+	f, err := invoice.FilterOf(op, r.Query)
+	if err != nil {
+		return nil, err
 	}
 	page, err := h.Invoices.List(ctx, t.PartnerID, t.OrgID, q, f)
 	if err != nil {

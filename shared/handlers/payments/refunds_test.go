@@ -93,6 +93,18 @@ func (s *refundStore) ListRefunds(_ context.Context, partnerID, org string, q li
 	return p, nil
 }
 
+// OrganizationExists knows the organisations of its intents.
+func (s *refundStore) OrganizationExists(_ context.Context, partnerID, org string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, pi := range s.intents {
+		if pi.PartnerID == partnerID && pi.OrgID == org {
+			return nil
+		}
+	}
+	return apperr.OrganizationNotFound("refund.store")
+}
+
 func (s *refundStore) IntentRefunds(ctx context.Context, partnerID, org, id string) (payment.Intent, []refund.Refund, error) {
 	pi, err := s.GetIntent(ctx, partnerID, org, id)
 	if err != nil {
