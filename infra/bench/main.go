@@ -44,7 +44,7 @@ func main() {
 	initRuns := flag.Int("init-runs", 15, "process starts per function for the init time")
 	webhookBurst := flag.Int("webhook-burst", 10000, "organization.created events in the webhook burst")
 	only := flag.String("only", "", `"init": only the functions' binary sizes and init times against the hello-world Lambda (no engines needed); `+
-		`"routes": only the route table and its overhead ratios; "flows": only the concurrent flows and the verifier`)
+		`"routes": only the route table, its overhead ratios and the dashboard's pages; "dashboard": only the dashboard's pages; "flows": only the concurrent flows and the verifier`)
 	auditEntries := flag.Int("audit-entries", 1_000_000, "entries in the audit trail of the audit section's organisation")
 	out := flag.String("out", "docs/performance", "directory of the result file (bench.json) and the chart (routes.png), relative to the repository")
 	extra := flag.String("init-extra", "", "comma-separated extra main packages (./path) measured in the init section beside the functions")
@@ -70,12 +70,12 @@ func main() {
 	st := settings{n: *n, initRuns: *initRuns, webhookBurst: *webhookBurst, auditEntries: *auditEntries, extra: *extra, out: *out,
 		flows: *flows, payers: *payers, only: *only, settle: *settle, soak: *soak, route: *routeFilter}
 	switch *only {
-	case "", "routes", "flows":
+	case "", "routes", "dashboard", "flows":
 		err = run(st)
 	case "init":
 		err = runInit(*initRuns, *extra)
 	default:
-		err = fmt.Errorf("-only %q: the sections are init, routes and flows", *only)
+		err = fmt.Errorf("-only %q: the sections are init, routes, dashboard and flows", *only)
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
@@ -311,7 +311,7 @@ func run(st settings) error {
 		{name: "GET /api-docs", budget: budget{0, 0}, req: func(int) request { return request{method: "GET", path: "/api-docs"} }},
 	}
 	var rows []row
-	if st.only != "flows" {
+	if st.only != "flows" && st.only != "dashboard" {
 		for _, s := range scenarios {
 			if !strings.Contains(s.name, st.route) {
 				continue
@@ -322,6 +322,19 @@ func run(st settings) error {
 			}
 			rows = append(rows, r)
 		}
+	}
+	var dash dashboardFigures
+	if st.only != "flows" {
+		if dash, err = measureDashboard(c, dashboardSetup{clientID: "bench-partner", secret: "bench-partner-secret-0123", token: token,
+			orgID: orgID, deptID: deptID, invoiceID: bigInvoice, n: min(n, 50), route: st.route}); err != nil {
+			return err
+		}
+	}
+	if st.only == "dashboard" {
+		if dash.report(os.Stdout) {
+			return fmt.Errorf("a dashboard page is over its budget (see above)")
+		}
+		return nil
 	}
 	flowSet := flowSetup{db: stack.NewDynamoDBClient(dyn), table: env["MODUPAY_TABLE"], token: token, partnerID: "partner-bench", flows: st.flows, payers: st.payers, duration: st.soak,
 		sqs: stack.NewSQSClient(sq), queueURLs: []string{res.ByID["AuditQueue"].URL, res.ByID["WebhookQueue"].URL, res.ByID["AiiaPollQueue"].URL}}
@@ -340,12 +353,16 @@ func run(st settings) error {
 	if st.only == "routes" {
 		reportErr := report(os.Stdout, n, rows, nil, nil)
 		failed := reportRatios(os.Stdout, rows)
+		dashFailed := dash.report(os.Stdout)
 		if err := writeResults(outDir(root, st.out), benchResult{Machine: machine(), Date: time.Now().UTC().Format(time.DateOnly),
 			RatioLimit: ratioBudget, Routes: routeResults(n, rows)}); err != nil {
 			return err
 		}
 		if failed {
 			return fmt.Errorf("a route is over its overhead budget (see above)")
+		}
+		if dashFailed {
+			return fmt.Errorf("a dashboard page is over its budget (see above)")
 		}
 		return reportErr
 	}
@@ -460,6 +477,7 @@ func run(st settings) error {
 	flow.report(os.Stdout)
 	hooks.report(os.Stdout)
 	ratioFailed := reportRatios(os.Stdout, rows)
+	dashFailed := dash.report(os.Stdout)
 	if flowsErr != nil {
 		return flowsErr
 	}
@@ -476,6 +494,9 @@ func run(st settings) error {
 	}
 	if ratioFailed {
 		return fmt.Errorf("a route is over its overhead budget (see above)")
+	}
+	if dashFailed {
+		return fmt.Errorf("a dashboard page is over its budget (see above)")
 	}
 	if err := hooks.check(); err != nil {
 		return err

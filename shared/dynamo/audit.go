@@ -179,7 +179,7 @@ func (s *Audit) ListEntries(ctx context.Context, partnerID, orgID string, q audi
 		if items, page.Next, _, err = s.queryPage(ctx, in, attrPK, pk, q.Page, nil, false); err != nil {
 			return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
 		}
-		if q.Page.Cursor == "" {
+		if q.Page.Cursor == "" && !q.Page.NoTotal {
 			if page.Total, err = s.countAudit(ctx, in); err != nil {
 				return listing.Page[audit.Entry]{}, apperr.Wrap(op, err)
 			}

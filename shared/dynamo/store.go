@@ -243,7 +243,7 @@ func listGSI1[I, T any](ctx context.Context, s *base, op, pk string, q listing.Q
 		IndexName:                 aws.String(indexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-	}, attrGSI1PK, pk, q, keep, count)
+	}, attrGSI1PK, pk, q, keep, count && !q.NoTotal)
 	if err != nil {
 		return listing.Page[T]{}, err
 	}

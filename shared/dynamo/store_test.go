@@ -253,3 +253,47 @@ func TestAuditEntriesAreWrittenOnce(t *testing.T) {
 		t.Fatalf("audit entries = %d, want %d", got, want)
 	}
 }
+
+// A list asked for no total (the dashboard's pages) skips the COUNT the
+// API's total_items costs, and pages the same items; page 2 by number too.
+func TestListsWithoutTotal(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		mustOrg(t, s, "partner-a", fmt.Sprintf("org-%02d", i), fmt.Sprintf("Org %d", i))
+	}
+	for _, page := range []int{1, 2} {
+		counted, err := s.ListOrganizations(ctx, "partner-a", listing.Query{Page: page, Size: 3}, organization.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := s.ListOrganizations(ctx, "partner-a", listing.Query{Page: page, Size: 3, NoTotal: true}, organization.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counted.Total != 5 || plain.Total != -1 {
+			t.Errorf("page %d: totals %d and %d, want 5 counted and -1 not", page, counted.Total, plain.Total)
+		}
+		names := func(p listing.Page[organization.Organization]) (out []string) {
+			for _, o := range p.Items {
+				out = append(out, o.ID)
+			}
+			return out
+		}
+		if fmt.Sprint(names(counted)) != fmt.Sprint(names(plain)) || counted.Next != plain.Next || len(plain.Items) == 0 {
+			t.Errorf("page %d: %v next %q without the total, %v next %q with it", page, names(plain), plain.Next, names(counted), counted.Next)
+		}
+	}
+	seedTrail(t, s)
+	counted, err := s.ListEntries(ctx, "ptn", "org-1", audit.Query{Page: listing.Query{Page: 1, Size: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := s.ListEntries(ctx, "ptn", "org-1", audit.Query{Page: listing.Query{Page: 1, Size: 3, NoTotal: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted.Total <= 0 || plain.Total != -1 || len(plain.Items) != 3 || plain.Next == "" {
+		t.Errorf("the trail's first page: total %d counted, %d not (%d items, next %q)", counted.Total, plain.Total, len(plain.Items), plain.Next)
+	}
+}

@@ -8,6 +8,10 @@ type Query struct {
 	Page   int
 	Size   int
 	Cursor string
+	// NoTotal: the caller shows no total (the dashboard's pages), so a
+	// store that would count the whole list for it skips that read and
+	// answers Total -1. The API's lists count (total_items).
+	NoTotal bool
 }
 
 // Page is one page of items. Next is the opaque cursor of the following page,

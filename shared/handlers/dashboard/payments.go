@@ -33,7 +33,7 @@ type linksView struct {
 // the first page is empty).
 func (h *Handlers) links(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	q, err := r.PageParams()
+	q, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ type refundsView struct {
 // organisation are requires_action.
 func (h *Handlers) refunds(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	q, err := r.PageParams()
+	q, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}

@@ -144,7 +144,7 @@ type organizationsView struct {
 // organizations is the partner's organisations, a page at a time (one
 // Query, as GET /v1/organizations).
 func (h *Handlers) organizations(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	q, err := r.PageParams()
+	q, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ type organizationView struct {
 // Query; a second only when the list is empty, as the API's).
 func (h *Handlers) organization(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	t := r.Tenant
-	q, err := r.PageParams()
+	q, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ const failedShown = 20
 // calls).
 func (h *Handlers) subscription(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	partner, id := r.Tenant.PartnerID, r.PathParams["subscription_id"]
-	q, err := r.PageParams()
+	q, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +235,7 @@ func (h *Handlers) subscription(ctx context.Context, r *httpapi.Request) (*httpa
 	if err != nil {
 		return nil, err
 	}
-	failed, err := h.Webhooks.ListDeliveries(ctx, partner, id, listing.Query{Page: 1, Size: failedShown}, webhook.DeliveryFilter{Status: webhook.DeliveryFailed})
+	failed, err := h.Webhooks.ListDeliveries(ctx, partner, id, listing.Query{Page: 1, Size: failedShown, NoTotal: true}, webhook.DeliveryFilter{Status: webhook.DeliveryFailed})
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +314,7 @@ type invoiceRow struct {
 func (h *Handlers) invoices(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	const op = "dashboard.invoices"
 	t := r.Tenant
-	q, err := r.PageParams()
+	q, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
@@ -374,10 +374,10 @@ func (h *Handlers) apiClients(ctx context.Context, r *httpapi.Request) (*httpapi
 
 func (h *Handlers) renderAPIClients(ctx context.Context, r *httpapi.Request, status int, created *createdClient, message string) (*httpapi.Response, error) {
 	t := r.Tenant
-	q := listing.Query{Page: 1, Size: httpapi.DefaultPageSize}
+	q := listing.Query{Page: 1, Size: httpapi.DefaultPageSize, NoTotal: true}
 	if r.Method == http.MethodGet {
 		var err error
-		if q, err = r.PageParams(); err != nil {
+		if q, err = pageParams(r); err != nil {
 			return nil, err
 		}
 	}
@@ -494,7 +494,7 @@ func (h *Handlers) invoice(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		}
 	}
 	if v.ShowLinks = auth.Allowed(*r.Principal, auth.ActionPaymentLinksRead); v.ShowLinks {
-		page, err := h.Payments.ListLinks(ctx, t.PartnerID, t.OrgID, listing.Query{Page: 1, Size: invoiceLinksShown}, inv.ID, "")
+		page, err := h.Payments.ListLinks(ctx, t.PartnerID, t.OrgID, listing.Query{Page: 1, Size: invoiceLinksShown, NoTotal: true}, inv.ID, "")
 		if err != nil {
 			return nil, err
 		}
@@ -538,7 +538,7 @@ func (h *Handlers) auditTrail(ctx context.Context, r *httpapi.Request) (*httpapi
 	if q.ResourceType == apicall.Kind {
 		return nil, apperr.Field(op, "resource_type", "the API call log is read with GET /v1/audit_logs?resource_type=api_call")
 	}
-	if q.Page, err = r.PageParams(); err != nil {
+	if q.Page, err = pageParams(r); err != nil {
 		return nil, err
 	}
 	t := r.Tenant
