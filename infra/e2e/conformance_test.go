@@ -83,7 +83,7 @@ func TestServedResponsesMatchTheDocument(t *testing.T) {
 	// A claim held by a request still running (made here directly on the store).
 	busyBody := orgBody("Occupée")
 	now := w.clock.Now()
-	if h, err := w.app.Store.Begin(context.Background(), idempotency.Record{Scope: "ptn-1-client", Key: "k-busy",
+	if h, err := w.app.Store.Begin(context.Background(), &idempotency.Record{Scope: "ptn-1-client", Key: "k-busy",
 		Fingerprint: httpapi.Fingerprint("POST", "/v1/organizations", "", []byte(busyBody)),
 		LockedUntil: now.Add(time.Minute), ExpiresAt: now.Add(24 * time.Hour)}); err != nil || h != nil {
 		t.Fatalf("claiming k-busy: %v, %v", h, err)

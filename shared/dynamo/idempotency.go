@@ -36,13 +36,16 @@ type idemItem struct {
 	Header      map[string]string `json:"header,omitempty"`
 	Body        []byte            `json:"body,omitempty"`
 	LockedUntil int64             `json:"locked_until"`
+	Reserved    string            `json:"reserved,omitempty"`
 }
 
 // Begin claims the key with a conditional put: it succeeds when no record
 // exists, or when the record expired (TTL deletion lags by up to days), or when
-// an in-progress claim outlived its lock (the request that held it died). On
-// failure DynamoDB returns the holder, so the answer costs no second read.
-func (s *Idempotency) Begin(ctx context.Context, rec idempotency.Record) (*idempotency.Record, error) {
+// an in-progress claim outlived its lock (the request that held it died) —
+// an unlocked one (Unlock) only for the same fingerprint, whose reserved id the
+// claim inherits (the put returns the record it replaced). On failure
+// DynamoDB returns the holder, so the answer costs no second read.
+func (s *Idempotency) Begin(ctx context.Context, rec *idempotency.Record) (*idempotency.Record, error) {
 	const op = "dynamo.idempotency_begin"
 	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint,
 		LockedUntil: rec.LockedUntil.Unix()})
@@ -50,14 +53,22 @@ func (s *Idempotency) Begin(ctx context.Context, rec idempotency.Record) (*idemp
 		return nil, apperr.Wrap(op, err)
 	}
 	now := s.now().Unix()
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table), Item: item,
-		ConditionExpression:                 aws.String("attribute_not_exists(PK) OR #ttl < :now OR (completed = :false AND locked_until < :now)"),
-		ExpressionAttributeNames:            map[string]string{"#ttl": attrTTL},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(now), ":false": &types.AttributeValueMemberBOOL{Value: false}},
+		ConditionExpression: aws.String("attribute_not_exists(PK) OR #ttl < :now OR " +
+			"(completed = :false AND locked_until < :now AND (attribute_not_exists(reserved) OR fingerprint = :fp))"),
+		ExpressionAttributeNames: map[string]string{"#ttl": attrTTL},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now), ":false": &types.AttributeValueMemberBOOL{Value: false},
+			":fp": str(rec.Fingerprint)},
+		ReturnValues:                        types.ReturnValueAllOld,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err == nil {
+		var old idemItem
+		if len(out.Attributes) > 0 && unmarshal(out.Attributes, &old) == nil && old.Reserved != "" &&
+			!old.Completed && old.TTL >= now && old.Fingerprint == rec.Fingerprint {
+			rec.Reserved = old.Reserved
+		}
 		return nil, nil
 	}
 	var ccf *types.ConditionalCheckFailedException
@@ -77,7 +88,8 @@ func (s *Idempotency) Begin(ctx context.Context, rec idempotency.Record) (*idemp
 		return nil, apperr.Wrap(op, err)
 	}
 	return &idempotency.Record{Scope: rec.Scope, Key: rec.Key, Fingerprint: it.Fingerprint, Completed: it.Completed,
-		Status: it.Status, Header: it.Header, Body: it.Body, LockedUntil: time.Unix(it.LockedUntil, 0), ExpiresAt: time.Unix(it.TTL, 0)}, nil
+		Status: it.Status, Header: it.Header, Body: it.Body, LockedUntil: time.Unix(it.LockedUntil, 0), ExpiresAt: time.Unix(it.TTL, 0),
+		Reserved: it.Reserved}, nil
 }
 
 // Complete stores the response, on condition that the claim is still ours.
@@ -106,6 +118,27 @@ func (s *Idempotency) Release(ctx context.Context, scope, k string) error {
 		TableName: aws.String(s.table), Key: key(idemPK(scope, k), skIdem),
 		ConditionExpression:       aws.String("completed = :false"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}},
+	})
+	if err != nil && !checkFailed(err) {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// Unlock gives up an in-progress claim but keeps its record, unlocked, with
+// its reserved id (idempotency.Store), on condition that the claim is still
+// ours.
+func (s *Idempotency) Unlock(ctx context.Context, rec idempotency.Record) error {
+	const op = "dynamo.idempotency_unlock"
+	item, err := marshal(idemItem{head: head{PK: idemPK(rec.Scope, rec.Key), SK: skIdem, TTL: rec.ExpiresAt.Unix()}, Fingerprint: rec.Fingerprint,
+		Reserved: rec.Reserved})
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: item,
+		ConditionExpression:       aws.String("fingerprint = :fp AND completed = :false"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":fp": str(rec.Fingerprint), ":false": &types.AttributeValueMemberBOOL{Value: false}},
 	})
 	if err != nil && !checkFailed(err) {
 		return transient(op, err)

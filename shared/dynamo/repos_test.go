@@ -148,10 +148,10 @@ func TestIdempotencyConditions(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	rec := idempotency.Record{Scope: "cli", Key: "k", Fingerprint: "fp", LockedUntil: clk.Now().Add(30 * time.Second), ExpiresAt: clk.Now().Add(24 * time.Hour)}
-	if h, err := s.Begin(ctx, rec); h != nil || err != nil {
+	if h, err := s.Begin(ctx, &rec); h != nil || err != nil {
 		t.Fatalf("first Begin: holder %+v, err %v; want the claim", h, err)
 	}
-	if h, err := s.Begin(ctx, rec); err != nil || h == nil || h.Completed {
+	if h, err := s.Begin(ctx, &rec); err != nil || h == nil || h.Completed {
 		t.Fatalf("Begin twice: holder %+v, err %v; want the in-progress holder", h, err)
 	}
 	foreign := rec
@@ -167,8 +167,53 @@ func TestIdempotencyConditions(t *testing.T) {
 		t.Fatal("Complete twice: want an error (the claim is no longer in progress)")
 	}
 	check(t, "Release of a completed record (kept)", s.Release(ctx, "cli", "k"), ok)
-	if h, err := s.Begin(ctx, rec); err != nil || h == nil || !h.Completed || h.Status != 201 {
+	if h, err := s.Begin(ctx, &rec); err != nil || h == nil || !h.Completed || h.Status != 201 {
 		t.Fatalf("Begin after Complete and Release: holder %+v, err %v; want the stored response", h, err)
+	}
+}
+
+// A claim given up after a failure that reserved an id (Unlock) leaves the
+// record, unlocked: the same request takes it over at once and inherits
+// the id; another body with the key is refused (the holder answered); a
+// completion, or a record past its TTL, leaves nothing to inherit.
+func TestIdempotencyUnlockKeepsTheReservedID(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := context.Background()
+	rec := idempotency.Record{Scope: "cli", Key: "k", Fingerprint: "fp", LockedUntil: clk.Now().Add(30 * time.Second), ExpiresAt: clk.Now().Add(24 * time.Hour)}
+	if h, err := s.Begin(ctx, &rec); h != nil || err != nil || rec.Reserved != "" {
+		t.Fatalf("first Begin: holder %+v, err %v, reserved %q", h, err, rec.Reserved)
+	}
+	rec.Reserved = "inv-1"
+	check(t, "Unlock of our claim", s.Unlock(ctx, rec), ok)
+	other := rec
+	other.Fingerprint, other.Reserved = "another body", ""
+	if h, err := s.Begin(ctx, &other); err != nil || h == nil || h.Fingerprint != "fp" || other.Reserved != "" {
+		t.Fatalf("Begin with another body: holder %+v, err %v, reserved %q; want the holder, nothing inherited", h, err, other.Reserved)
+	}
+	retry := rec
+	retry.Reserved = ""
+	if h, err := s.Begin(ctx, &retry); h != nil || err != nil || retry.Reserved != "inv-1" {
+		t.Fatalf("the retry: holder %+v, err %v, reserved %q; want the claim with inv-1", h, err, retry.Reserved)
+	}
+	if h, _ := s.Begin(ctx, &rec); h == nil {
+		t.Fatal("the retry's claim is not exclusive")
+	}
+	done := retry
+	done.Completed, done.Status = true, 201
+	check(t, "Complete", s.Complete(ctx, done), ok)
+	if h, err := s.Begin(ctx, &retry); err != nil || h == nil || !h.Completed || h.Reserved != "" {
+		t.Fatalf("after completion: holder %+v, err %v", h, err)
+	}
+	// An unlocked record past its TTL is a new key: nothing inherited.
+	late := idempotency.Record{Scope: "cli", Key: "k2", Fingerprint: "fp", LockedUntil: clk.Now().Add(30 * time.Second), ExpiresAt: clk.Now().Add(time.Second), Reserved: "inv-2"}
+	if h, err := s.Begin(ctx, &late); h != nil || err != nil {
+		t.Fatal(h, err)
+	}
+	check(t, "Unlock", s.Unlock(ctx, late), ok)
+	clk.Advance(time.Hour)
+	again := idempotency.Record{Scope: "cli", Key: "k2", Fingerprint: "fp", LockedUntil: clk.Now().Add(30 * time.Second), ExpiresAt: clk.Now().Add(24 * time.Hour)}
+	if h, err := s.Begin(ctx, &again); h != nil || err != nil || again.Reserved != "" {
+		t.Fatalf("a key past its TTL: holder %+v, err %v, reserved %q", h, err, again.Reserved)
 	}
 }
 

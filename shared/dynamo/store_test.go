@@ -140,7 +140,8 @@ func TestIdempotencyBeginIsExclusive(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			holder, err := s.Begin(ctx, rec)
+			r := rec
+			holder, err := s.Begin(ctx, &r)
 			if err != nil {
 				t.Errorf("Begin: %v", err)
 				return
@@ -162,35 +163,35 @@ func TestIdempotencyBeginIsExclusive(t *testing.T) {
 	if err := s.Complete(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	holder, err := s.Begin(ctx, rec)
+	holder, err := s.Begin(ctx, &rec)
 	if err != nil || holder == nil || !holder.Completed || holder.Status != 201 || string(holder.Body) != `{"id":"x"}` {
 		t.Fatalf("after Complete: holder = %+v, err = %v", holder, err)
 	}
 	// A crashed request's claim can be taken over once its lock lapses, not before.
 	other := rec
 	other.Key, other.Completed = "k-2", false
-	if h, _ := s.Begin(ctx, other); h != nil {
+	if h, _ := s.Begin(ctx, &other); h != nil {
 		t.Fatal("fresh key: want the claim")
 	}
-	if h, _ := s.Begin(ctx, other); h == nil {
+	if h, _ := s.Begin(ctx, &other); h == nil {
 		t.Fatal("claim held: want the holder")
 	}
 	clk.Advance(31 * time.Second)
 	other.LockedUntil = clk.Now().Add(30 * time.Second)
-	if h, err := s.Begin(ctx, other); h != nil || err != nil {
+	if h, err := s.Begin(ctx, &other); h != nil || err != nil {
 		t.Fatalf("lapsed claim: holder = %+v, err = %v; want it taken over", h, err)
 	}
 	// Released claims can be claimed again at once.
 	if err := s.Release(ctx, other.Scope, other.Key); err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := s.Begin(ctx, other); h != nil {
+	if h, _ := s.Begin(ctx, &other); h != nil {
 		t.Fatal("after Release: want the claim")
 	}
 	// Keys are scoped to the client.
 	foreign := rec
 	foreign.Scope = "cli-2"
-	if h, _ := s.Begin(ctx, foreign); h != nil {
+	if h, _ := s.Begin(ctx, &foreign); h != nil {
 		t.Fatal("another client's identical key must be independent")
 	}
 }

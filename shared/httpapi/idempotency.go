@@ -23,7 +23,10 @@ import (
 // first response (status and body, with "Idempotent-Replayed: true"); the same
 // key with another request is a 422; a retry while the first is still running
 // is a 409. Responses of 5xx are not kept: the key is released so that a retry
-// can execute, as a failure of ours must not be frozen for 24 hours.
+// can execute, as a failure of ours must not be frozen for 24 hours — keeping,
+// when the request reserved an id for what it creates, that id for the retry
+// (idempotency.ReservedID): a creation whose transaction may have committed
+// unseen is then found, not made twice.
 //
 // A route's Redact fields (secrets shown once) are stored as null: a replay
 // answers the same status and resource with those fields null and
@@ -47,7 +50,7 @@ func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string
 		Scope: req.Principal.ClientID, Key: key, Fingerprint: fingerprint(req),
 		LockedUntil: now.Add(idempotencyLock), ExpiresAt: now.Add(IdempotencyTTL),
 	}
-	existing, err := a.idempotency.Begin(ctx, rec)
+	existing, err := a.idempotency.Begin(ctx, &rec)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
@@ -68,13 +71,24 @@ func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string
 		return &Response{Status: existing.Status, Header: h, Body: existing.Body}, nil
 	}
 
-	resp, herr := rt.Handler(ctx, req)
+	hctx, reservation := idempotency.WithReservation(ctx, rec.Reserved)
+	resp, herr := rt.Handler(hctx, req)
 	if herr != nil {
 		resp = a.renderError(req.RouteKey, herr, req.RequestID)
 	}
 	if resp.Status >= 500 {
-		if err := a.idempotency.Release(ctx, rec.Scope, rec.Key); err != nil {
-			a.log.ErrorContext(ctx, "idempotency release failed", slog.String("request_id", req.RequestID), slog.String("error", err.Error()))
+		// The key is given up so that a retry executes. When the handler
+		// reserved an id, whether its write committed may be unknown (a
+		// deadline cut the answer): the record stays, unlocked, so the retry
+		// writes under the same id and finds out.
+		var rerr error
+		if rec.Reserved = reservation.ID(); rec.Reserved != "" {
+			rerr = a.idempotency.Unlock(ctx, rec)
+		} else {
+			rerr = a.idempotency.Release(ctx, rec.Scope, rec.Key)
+		}
+		if rerr != nil {
+			a.log.ErrorContext(ctx, "idempotency release failed", slog.String("request_id", req.RequestID), slog.String("error", rerr.Error()))
 		}
 		return resp, herr
 	}

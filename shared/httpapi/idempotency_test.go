@@ -23,14 +23,25 @@ type memIdempotency struct {
 	released int
 }
 
-func (m *memIdempotency) Begin(_ context.Context, rec idempotency.Record) (*idempotency.Record, error) {
+func (m *memIdempotency) Begin(_ context.Context, rec *idempotency.Record) (*idempotency.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if old, ok := m.recs[rec.Scope+"\x00"+rec.Key]; ok {
-		return &old, nil
+		if old.Completed || old.Reserved == "" || old.Fingerprint != rec.Fingerprint {
+			return &old, nil
+		}
+		rec.Reserved = old.Reserved // an unlocked record of the same request
 	}
-	m.recs[rec.Scope+"\x00"+rec.Key] = rec
+	m.recs[rec.Scope+"\x00"+rec.Key] = *rec
 	return nil, nil
+}
+
+func (m *memIdempotency) Unlock(_ context.Context, rec idempotency.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recs[rec.Scope+"\x00"+rec.Key] = rec
+	m.released++
+	return nil
 }
 
 func (m *memIdempotency) Complete(_ context.Context, rec idempotency.Record) error {

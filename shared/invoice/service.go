@@ -19,6 +19,7 @@ import (
 	"github.com/modupay/modupay/shared/backoff"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/identifier"
 	"github.com/modupay/modupay/shared/listing"
 	"github.com/modupay/modupay/shared/money"
@@ -365,7 +366,10 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 	if sleep == nil {
 		sleep = backoff.Sleep
 	}
-	id := s.NewID("inv")
+	// With an Idempotency-Key, the id its first attempt took: a retry of a
+	// creation whose transaction committed unseen finds that invoice
+	// (ErrCreated) instead of taking a second number.
+	id := idempotency.ReservedID(ctx, func() string { return s.NewID("inv") })
 	for attempt := 1; ; attempt++ {
 		now := s.Now().UTC()
 		year := strconv.Itoa(now.In(Paris).Year())

@@ -12,6 +12,7 @@ import (
 	"github.com/modupay/modupay/shared/backoff"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/organization"
 )
 
@@ -176,5 +177,67 @@ func TestCreateStopsWaitingWhenTheRequestEnds(t *testing.T) {
 	}
 	if st.attempts != 1 {
 		t.Errorf("%d attempts after the request ended, want 1", st.attempts)
+	}
+}
+
+// unseenStore commits its first creation and answers it with an error, as
+// a transaction whose answer the request's deadline cut; it then holds the
+// ids it committed, so a creation under one of them is ErrCreated.
+type unseenStore struct {
+	raceStore
+	committed map[string]Invoice
+}
+
+func (s *unseenStore) CreateInvoice(_ context.Context, inv Invoice, _ string, number int64, _ event.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.committed[inv.ID]; ok {
+		return ErrCreated
+	}
+	if number != s.last+1 {
+		return ErrNumberTaken
+	}
+	s.last = number
+	s.committed[inv.ID] = inv
+	if len(s.committed) == 1 {
+		return apperr.Transient("store", context.DeadlineExceeded)
+	}
+	return nil
+}
+
+func (s *unseenStore) GetInvoice(_ context.Context, _, _, id string) (Invoice, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Before the retry, the read misses the write (still in flight).
+	if inv, ok := s.committed[id]; ok && s.attempts > 0 {
+		return inv, nil
+	}
+	return Invoice{}, apperr.E("store", apperr.NotFound, "invoice not found")
+}
+
+// A creation whose transaction committed unseen fails (a 503 to retry);
+// the client's retry with its Idempotency-Key writes under the id the key
+// reserved and finds that invoice: one invoice, one number, whatever the
+// retry's timing. Without a key, a retry is another creation.
+func TestARetriedCreationFindsTheInvoiceItsFirstAttemptCommitted(t *testing.T) {
+	st := &unseenStore{committed: map[string]Invoice{}}
+	svc := newRaceService(&st.raceStore)
+	svc.Store = st
+	ctx, res := idempotency.WithReservation(context.Background(), "")
+	if _, err := svc.Create(ctx, "ptn-1", "org-1", event.Actor{}, createInput()); err == nil {
+		t.Fatal("the first attempt's answer was cut: want an error")
+	}
+	reserved := res.ID()
+	if reserved == "" {
+		t.Fatal("the creation reserved no id")
+	}
+	st.attempts = 1 // from now on the store answers reads of what it committed
+	retryCtx, _ := idempotency.WithReservation(context.Background(), reserved)
+	inv, err := svc.Create(retryCtx, "ptn-1", "org-1", event.Actor{}, createInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.ID != reserved || inv.InvoiceNumber != "FAC-2030-00001" || len(st.committed) != 1 {
+		t.Errorf("the retry made %s %s; %d invoices committed, want the first one alone", inv.ID, inv.InvoiceNumber, len(st.committed))
 	}
 }

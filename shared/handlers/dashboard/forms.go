@@ -53,7 +53,7 @@ func (h *Handlers) once(fn httpapi.HandlerFunc) httpapi.HandlerFunc {
 			LockedUntil: now.Add(30 * time.Second), ExpiresAt: now.Add(httpapi.IdempotencyTTL)}
 		deadline := time.Now().Add(formWait)
 		for {
-			existing, err := h.Forms.Begin(ctx, rec)
+			existing, err := h.Forms.Begin(ctx, &rec)
 			if err != nil {
 				return nil, apperr.Wrap(op, err)
 			}
