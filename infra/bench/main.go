@@ -177,7 +177,7 @@ func run(st settings) error {
 		AuditQueueURL: env["MODUPAY_AUDIT_QUEUE_URL"], AiiaPollQueueURL: env["MODUPAY_AIIA_POLL_QUEUE_URL"], WebhookQueueURL: env["MODUPAY_WEBHOOK_QUEUE_URL"], JWTKeys: benchJWTKeys, JWTActiveKid: env["MODUPAY_JWT_ACTIVE_KID"],
 		PageKeys: benchPageKeys, PageActiveKid: env["MODUPAY_PAGE_ACTIVE_KID"], CSRFKey: benchCSRFKey, Local: true,
 		DashboardKeys: benchDashboardKeys, DashboardActiveKid: env["MODUPAY_DASHBOARD_ACTIVE_KID"],
-		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL), AuditArchiveDir: archiveDir,
+		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Aiia: sandbox.ClientConfig(bank.URL), AuditArchiveDir: archiveDir, DocumentsDir: filepath.Join(archiveDir, "documents"),
 		SandboxBankTable: env["MODUPAY_SANDBOX_BANK_TABLE"]}, wiring.Options{Log: slog.New(rec), RateLimits: &limits,
 		DynamoDBAPIOptions: []func(*middleware.Stack) error{trace.middleware}})
 	if err != nil {
@@ -295,6 +295,11 @@ func run(st settings) error {
 		}},
 		{name: "GET /v1/invoices/{invoice_id}", budget: budget{1, 0}, single: true, req: func(i int) request {
 			return request{method: "GET", path: "/v1/invoices/" + invoiceIDs[i%len(invoiceIDs)], token: token, entity: orgID}
+		}},
+		// One read (the invoice: its status and the version its documents were
+		// kept under) and one object fetch (a file here, S3 deployed).
+		{name: "GET /v1/invoices/{invoice_id}/pdf", budget: budget{1, 0}, req: func(int) request {
+			return request{method: "GET", path: "/v1/invoices/" + bigInvoice + "/pdf", token: token, entity: orgID}
 		}},
 		// One read (the invoice) and one transaction (link, intent, page token,
 		// the account's count, the invoice's reservation, event).

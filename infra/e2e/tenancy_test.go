@@ -135,6 +135,18 @@ var tenancyRoutes = []tenancyCase{
 	{route: "GET /v1/invoices/{invoice_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + id.invoice}
 	}},
+	{route: "GET /v1/invoices/{invoice_id}/pdf", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}/pdf", path: "/v1/invoices/" + id.issued + "/pdf"}
+	}},
+	// The target's organisation has no VAT number, so its invoices have no
+	// structured document (BR-S-02): the owner's 409 names what it lacked,
+	// which still proves the owner reaches the invoice.
+	{route: "GET /v1/invoices/{invoice_id}/facturx", ownerStatus: 409, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}/facturx", path: "/v1/invoices/" + id.issued + "/facturx"}
+	}},
+	{route: "GET /v1/invoices/{invoice_id}/cii.xml", ownerStatus: 409, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}/cii.xml", path: "/v1/invoices/" + id.issued + "/cii.xml"}
+	}},
 	{route: "PATCH /v1/invoices/{invoice_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "PATCH", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + id.invoice, body: `{"payment_terms":"30 jours"}`}
 	}},

@@ -172,6 +172,9 @@ func localEnvironment(tpl *stack.Template, res *stack.Resources, params, secrets
 	// The archive bucket has no local counterpart (the template's variable
 	// resolves to nothing here): the audit writer archives into a directory.
 	env["MODUPAY_AUDIT_ARCHIVE_DIR"] = LocalArchiveDir()
+	// Nor the documents bucket: the invoices function keeps issued
+	// invoices' documents in a directory.
+	env["MODUPAY_DOCUMENTS_DIR"] = LocalDocumentsDir()
 	return env, nil
 }
 
@@ -215,4 +218,15 @@ func LocalArchiveDir() string {
 		return d
 	}
 	return filepath.Join(os.TempDir(), "modupay-local", "audit-archive")
+}
+
+// LocalDocumentsDir is where the local runtime keeps issued invoices'
+// documents: MODUPAY_DOCUMENTS_DIR, else modupay-local/documents in the
+// temporary directory. Documents are keyed by their invoices' ids, so the
+// runs that share it never overwrite one another.
+func LocalDocumentsDir() string {
+	if d := os.Getenv("MODUPAY_DOCUMENTS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "modupay-local", "documents")
 }

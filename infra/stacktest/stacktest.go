@@ -80,6 +80,8 @@ func New(tb testing.TB) *Stack {
 		DynamoDBEndpoint: dyn, SQSEndpoint: sq, Local: true,
 		// The archive bucket has no local counterpart: a directory of the test's.
 		AuditArchiveDir: tb.TempDir(),
+		// The documents bucket neither: a directory of the test's.
+		DocumentsDir: tb.TempDir(),
 	}
 	return &Stack{Template: tpl, Resources: res, Config: cfg}
 }

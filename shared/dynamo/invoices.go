@@ -53,15 +53,18 @@ func dueShard(invoiceID string) string {
 
 type invoiceItem struct {
 	head
-	PartnerID string `json:"partner_id"`
-	Version   int64  `json:"version"`
-	InLinks   int64  `json:"amount_in_links"`
+	PartnerID string   `json:"partner_id"`
+	Version   int64    `json:"version"`
+	InLinks   int64    `json:"amount_in_links"`
+	Documents int64    `json:"documents_version,omitempty"`
+	Lacked    []string `json:"documents_lacked,omitempty"`
 	invoice.Invoice
 }
 
 func toInvoiceItem(inv invoice.Invoice) invoiceItem {
 	it := invoiceItem{head: head{PK: invoicePK(inv.PartnerID, inv.OrgID, inv.ID), SK: skInvoice, GSI1PK: orgInvoicesPK(inv.PartnerID, inv.OrgID), GSI1SK: inv.ID,
-		Kind: "invoice"}, PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Invoice: inv}
+		Kind: "invoice"}, PartnerID: inv.PartnerID, Version: inv.Version, InLinks: inv.AmountInLinks, Documents: inv.DocumentsVersion,
+		Lacked: inv.DocumentsLacked, Invoice: inv}
 	if inv.Status == invoice.StatusIssued || inv.Status == invoice.StatusPartiallyPaid {
 		it.GSI2PK, it.GSI2SK = dueShard(inv.ID), inv.DueDate+"#"+inv.ID
 	}
@@ -70,7 +73,7 @@ func toInvoiceItem(inv invoice.Invoice) invoiceItem {
 
 func (it invoiceItem) invoice() invoice.Invoice {
 	inv := it.Invoice
-	inv.PartnerID, inv.Version, inv.AmountInLinks = it.PartnerID, it.Version, it.InLinks
+	inv.PartnerID, inv.Version, inv.AmountInLinks, inv.DocumentsVersion, inv.DocumentsLacked = it.PartnerID, it.Version, it.InLinks, it.Documents, it.Lacked
 	return inv
 }
 

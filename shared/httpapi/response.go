@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"mime"
 	"net/http"
 )
 
@@ -36,6 +37,16 @@ func Raw(status int, contentType string, body []byte) *Response {
 	h := http.Header{}
 	h.Set("Content-Type", contentType)
 	return &Response{Status: status, Header: h, Body: body}
+}
+
+// File answers a file that never changes (an issued invoice's document):
+// binary, shown inline under its name, kept by the client a day.
+func File(contentType, name string, body []byte) *Response {
+	resp := Raw(http.StatusOK, contentType, body)
+	resp.Binary = true
+	resp.Header.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": name}))
+	resp.Header.Set("Cache-Control", "private, max-age=86400, immutable")
+	return resp
 }
 
 // NoContent answers 204.

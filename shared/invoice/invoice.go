@@ -215,6 +215,14 @@ type Invoice struct {
 	CreatedAt         time.Time             `json:"created_at"`
 	UpdatedAt         time.Time             `json:"updated_at"`
 	Version           int64                 `json:"-"`
+	// DocumentsVersion is the version the invoice had when its documents
+	// (PDF, Factur-X, CII) were rendered and kept, at its issue; 0: none
+	// (a draft, or an invoice issued before documents were kept).
+	DocumentsVersion int64 `json:"-"`
+	// DocumentsLacked names what the invoice lacked at its issue for a
+	// structured document (EN 16931: Factur-X, CII), which it then has not
+	// (its PDFs it has): empty when it has one.
+	DocumentsLacked []string `json:"-"`
 }
 
 // OpenForPayment says whether the invoice can be paid (and get payment links).

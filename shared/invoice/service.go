@@ -104,6 +104,20 @@ type Service struct {
 	// NumberBudget bounds, in wall time, how long a creation keeps trying
 	// for a number under contention; 0 is DefaultNumberBudget.
 	NumberBudget time.Duration
+	// Documents renders and keeps an invoice's documents at its issue (nil:
+	// none are kept).
+	Documents DocumentKeeper
+}
+
+// DocumentKeeper renders an issued invoice's documents and keeps them,
+// write-once, under its DocumentsVersion (package documents): a document
+// never changes after issue, whatever the invoice's later payments or a
+// rectified payer. A keep retried for the same invoice and version writes
+// nothing new. It answers what the invoice lacks for a structured document
+// (EN 16931) when it cannot have one — a private payer without a postal
+// address: its PDFs are kept, its Factur-X and CII are not.
+type DocumentKeeper interface {
+	Keep(ctx context.Context, inv Invoice) (lacked []string, err error)
 }
 
 func validatePayer(op string, p *Payer) error {
@@ -594,6 +608,15 @@ func (s *Service) Issue(ctx context.Context, partnerID, orgID, id string, actor 
 		return Invoice{}, apperr.E(op, apperr.Conflict, "the department has no bank account to be paid into: add one before issuing")
 	}
 	after.Status, after.IssueDate, after.UpdatedAt, after.Version = StatusIssued, today, now, before.Version+1
+	if s.Documents != nil {
+		// Kept before the issue commits: an issued invoice always has its
+		// documents. A transition that then fails leaves objects no invoice
+		// names (its version never committed), harmless.
+		after.DocumentsVersion = after.Version
+		if after.DocumentsLacked, err = s.Documents.Keep(ctx, after); err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+	}
 	return s.transition(ctx, op, before, after, actor)
 }
 

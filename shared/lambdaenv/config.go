@@ -59,7 +59,12 @@ type Config struct {
 	// local runtime and tests. The audit writer needs one of them.
 	AuditArchiveBucket string
 	AuditArchiveDir    string
-	S3Endpoint         string // empty in AWS; a local S3 (moto) for tests
+	// DocumentsBucket keeps issued invoices' documents (the template's
+	// DocumentsBucket); DocumentsDir a directory instead, locally. The
+	// invoices function needs one of them.
+	DocumentsBucket string
+	DocumentsDir    string
+	S3Endpoint      string // empty in AWS; a local S3 (moto) for tests
 	// Refresh reads a secret again (set by secrets.Resolve for the secrets
 	// it fetched; nil when the values were given, as locally): the key rings
 	// are then read again after SecretsTTL, so a rotation needs no deploy.
@@ -119,6 +124,8 @@ func ConfigFromEnv() Config {
 		SQSEndpoint:        os.Getenv("MODUPAY_SQS_ENDPOINT"),
 		AuditArchiveBucket: os.Getenv("MODUPAY_AUDIT_ARCHIVE_BUCKET"),
 		AuditArchiveDir:    os.Getenv("MODUPAY_AUDIT_ARCHIVE_DIR"),
+		DocumentsBucket:    os.Getenv("MODUPAY_DOCUMENTS_BUCKET"),
+		DocumentsDir:       os.Getenv("MODUPAY_DOCUMENTS_DIR"),
 		S3Endpoint:         os.Getenv("MODUPAY_S3_ENDPOINT"),
 		SandboxBankTable:   os.Getenv("MODUPAY_SANDBOX_BANK_TABLE"),
 		SecretsTTL:         durationEnv("MODUPAY_SECRETS_TTL", DefaultSecretsTTL),

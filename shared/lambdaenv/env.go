@@ -187,8 +187,16 @@ func (e *Env) Require(logicalID string) error {
 	if KeepsAuditArchive[logicalID] && e.Config.AuditArchiveBucket == "" && e.Config.AuditArchiveDir == "" {
 		err = errors.Join(err, errors.New("MODUPAY_AUDIT_ARCHIVE_BUCKET is not set (deployed: the AuditArchiveBucket; locally MODUPAY_AUDIT_ARCHIVE_DIR, a directory): change entries must outlive the table's backups"))
 	}
+	if KeepsDocuments[logicalID] && e.Config.DocumentsBucket == "" && e.Config.DocumentsDir == "" {
+		err = errors.Join(err, errors.New("MODUPAY_DOCUMENTS_BUCKET is not set (deployed: the DocumentsBucket; locally MODUPAY_DOCUMENTS_DIR, a directory): an issued invoice's documents are kept there"))
+	}
 	return err
 }
+
+// KeepsDocuments are the functions that keep invoices' documents (the
+// invoices function, at the issue) or serve them (it, and the payment
+// page).
+var KeepsDocuments = map[string]bool{"InvoicesFunction": true, "CheckoutFunction": true}
 
 // SandboxBankFunction is the sandbox stage's bank (shared/handlers/sandboxbank).
 const SandboxBankFunction = "SandboxBankFunction"

@@ -19,6 +19,7 @@ func testConfig(endpoint string) Config {
 		PageKeys: "p1:" + pageSecret1, PageActiveKid: "p1", CSRFKey: csrfSecret, PublicBaseURL: "https://pay.example.test",
 		DashboardKeys:    dashboardKeys,
 		DynamoDBEndpoint: endpoint, SQSEndpoint: endpoint, AuditArchiveDir: filepath.Join(os.TempDir(), "modupay-wiring-test-archive"),
+		DocumentsDir: filepath.Join(os.TempDir(), "modupay-wiring-test-documents"),
 		// The sandbox bank's table, and the client id and secret it accepts.
 		SandboxBankTable: "sandbox-bank", Aiia: aiia.Config{ClientID: "modupay-sandbox", ClientSecret: "test-only-aiia-secret"}}
 }

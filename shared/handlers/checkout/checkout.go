@@ -22,6 +22,7 @@ import (
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/branding"
+	"github.com/modupay/modupay/shared/documents"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/identifier"
 	"github.com/modupay/modupay/shared/invoice"
@@ -41,6 +42,15 @@ type Handlers struct {
 	// plain http on this machine (browsers apply form-action to redirects).
 	Sandbox bool
 	Now     func() time.Time
+	// Documents reads the invoice's documents kept at its issue (nil: the
+	// page links none).
+	Documents DocumentReader
+}
+
+// DocumentReader reads an issued invoice's kept documents
+// (documents.Keeper).
+type DocumentReader interface {
+	Read(ctx context.Context, inv invoice.Invoice, kind documents.Kind, lang string) (documents.Document, error)
 }
 
 // Routes lists the page's routes, keyed as in template.yaml.
@@ -51,6 +61,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "POST /p/{token}/pay", Access: httpapi.Public, Handler: h.pay, Consumes: form},
 		{Key: "GET /p/{token}/return", Access: httpapi.Public, Handler: h.returned},
 		{Key: "GET /p/{token}/status", Access: httpapi.Public, Handler: h.status},
+		{Key: "GET /p/{token}/invoice.pdf", Access: httpapi.Public, Handler: h.invoicePDF},
 	}
 }
 
@@ -108,6 +119,9 @@ type view struct {
 	T                  map[string]string
 	// Error is what was wrong with the form (a card typed wrong).
 	Error string
+	// InvoicePDF is the invoice's document, as kept at its issue ("" when
+	// none was kept).
+	InvoicePDF string
 	// CardsAvailable: a card provider is configured (the sandbox simulator);
 	// CardTestHint shows the sandbox's test cards.
 	CardsAvailable, CardTestHint bool
@@ -200,6 +214,9 @@ func (h *Handlers) view(l, token string, p payment.Page) view {
 		Seller: sellerOf(inv.Seller), Color: template.CSS(branding.DefaultColor), CardTestHint: h.Sandbox}
 	if inv.AmountPaid > 0 {
 		v.AlreadyPaid = money.FormatEUR(inv.AmountPaid)
+	}
+	if h.Documents != nil && inv.DocumentsVersion > 0 {
+		v.InvoicePDF = "/p/" + token + "/invoice.pdf?lang=" + l
 	}
 	if branding.UsableColor(p.Brand.PrimaryColor) {
 		v.Color = template.CSS(p.Brand.PrimaryColor)
@@ -374,6 +391,28 @@ func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.R
 		v.Poll = "/p/" + token + "/status"
 	}
 	return h.html(http.StatusOK, statusTmpl, v)
+}
+
+// invoicePDF is the invoice's PDF, as kept at its issue, for the payer who
+// holds the page's token (one BatchGetItem, one object fetch), in the
+// page's language. A page whose invoice has no kept document is the page's
+// 404, as an unknown token.
+func (h *Handlers) invoicePDF(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	l := lang(r)
+	p, err := h.Flow.Open(ctx, r.PathParams["token"])
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && (h.Documents == nil || p.Invoice.DocumentsVersion == 0)) {
+		return h.notFound(l)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d, err := h.Documents.Read(ctx, p.Invoice, documents.PDF, l)
+	if err != nil {
+		return nil, err
+	}
+	resp := httpapi.File(d.ContentType, d.FileName, d.Body)
+	resp.Header.Set("Referrer-Policy", "no-referrer")
+	return resp, nil
 }
 
 // status is the small JSON route the status page can poll.

@@ -26,7 +26,8 @@ var words = map[string]map[string]string{
 		"paid":      "Paiement reçu", "paid_text": "Votre paiement est arrivé : la facture est réglée. Merci.",
 		"receipt": "Reçu de paiement", "paid_on": "Payé le", "paid_amount": "Montant payé", "reference": "Référence du paiement",
 		"bank_reference": "Référence bancaire", "payer": "Payeur", "paid_by": "Moyen de paiement", "by_sepa": "Virement SEPA", "by_card": "Carte bancaire",
-		"print": "Imprimer le reçu", "print_hint": "Pour garder ce reçu, imprimez cette page ou enregistrez-la en PDF.",
+		"invoice_pdf": "Télécharger la facture (PDF)",
+		"print":       "Imprimer le reçu", "print_hint": "Pour garder ce reçu, imprimez cette page ou enregistrez-la en PDF.",
 		"processing": "Paiement en cours", "processing_text": "Votre banque traite le virement. Cette page se met à jour toute seule.",
 		"failed": "Paiement refusé", "failed_text": "Le virement n'a pas abouti.", "closed": "Lien de paiement inactif",
 		"closed_text": "Ce lien de paiement a expiré ou a été désactivé. Contactez l'émetteur de la facture.",
@@ -48,7 +49,8 @@ var words = map[string]map[string]string{
 		"paid":      "Payment received", "paid_text": "Your payment has arrived: the invoice is paid. Thank you.",
 		"receipt": "Payment receipt", "paid_on": "Paid on", "paid_amount": "Amount paid", "reference": "Payment reference",
 		"bank_reference": "Bank reference", "payer": "Payer", "paid_by": "Payment method", "by_sepa": "SEPA transfer", "by_card": "Card",
-		"print": "Print the receipt", "print_hint": "To keep this receipt, print this page or save it as a PDF.",
+		"invoice_pdf": "Download the invoice (PDF)",
+		"print":       "Print the receipt", "print_hint": "To keep this receipt, print this page or save it as a PDF.",
 		"processing": "Payment in progress", "processing_text": "Your bank is processing the transfer. This page updates itself.",
 		"failed": "Payment refused", "failed_text": "The transfer did not go through.", "closed": "Payment link inactive",
 		"closed_text": "This payment link has expired or was deactivated. Contact the issuer of the invoice.",
@@ -130,6 +132,7 @@ const invoiceCard = `{{define "invoice"}}<section class="card" aria-labelledby="
 <tr class="grand"><th scope="row">{{index .T "total"}}</th><td class="num">{{.Total}}</td></tr>
 {{if .AlreadyPaid}}<tr><th scope="row">{{index .T "already_paid"}}</th><td class="num">{{.AlreadyPaid}}</td></tr>{{end}}
 </tbody></table>
+{{if .InvoicePDF}}<p class="noprint"><a href="{{.InvoicePDF}}" download>{{index .T "invoice_pdf"}}</a></p>{{end}}
 </section>{{end}}`
 
 var pageTmpl = template.Must(template.New("page").Parse(head + foot + invoiceCard + `{{template "head" .}}

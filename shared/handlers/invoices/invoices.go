@@ -15,11 +15,13 @@ import (
 // Handlers holds the family's dependencies.
 type Handlers struct {
 	Invoices *invoice.Service
+	// Documents reads the documents kept at issue.
+	Documents DocumentReader
 }
 
 // Routes lists the family's routes, keyed as in template.yaml.
 func (h *Handlers) Routes() []httpapi.Route {
-	return []httpapi.Route{
+	routes := []httpapi.Route{
 		{Key: "POST /v1/invoices", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.create},
 		{Key: "GET /v1/invoices", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: h.list},
 		{Key: "GET /v1/invoices/{invoice_id}", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: h.get},
@@ -28,6 +30,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "POST /v1/invoices/{invoice_id}/cancel", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesWrite, Handler: h.cancel},
 		{Key: "PATCH /v1/invoices/{invoice_id}/payer", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRectifyPayer, Handler: h.rectifyPayer},
 	}
+	return append(routes, h.documentRoutes()...)
 }
 
 func (h *Handlers) create(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

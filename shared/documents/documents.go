@@ -1,0 +1,200 @@
+// Package documents keeps an issued invoice's documents: rendered once, at
+// the issue, by package invoicedoc — the PDF in French and in English, the
+// Factur-X PDF/A-3 (EN 16931, the French one) and its CII XML alone — and
+// written once to an object store (a bucket deployed, a directory locally)
+// under the invoice's id and the version it was issued at. Reading one is
+// then one object fetch: a document never changes after issue, whatever
+// the invoice's later payments, status or a rectified payer.
+//
+// What the kept documents do not carry: a payment link. Links are made
+// after the issue, expire and are deactivated; an immutable document
+// states how to pay by transfer (IBAN, BIC, the reference to quote), and
+// the hosted page links the document instead.
+package documents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/invoice"
+	"github.com/modupay/modupay/shared/invoicedoc"
+)
+
+// Objects is the write-once store the documents are kept in (package
+// objects: Dir, S3).
+type Objects interface {
+	PutOnce(ctx context.Context, key string, body []byte, contentType string) error
+	Get(ctx context.Context, key string) ([]byte, error)
+}
+
+// Kind is one document of an invoice.
+type Kind string
+
+// The kinds kept for an invoice.
+const (
+	PDF     Kind = "pdf"     // the invoice, in French or in English
+	FacturX Kind = "facturx" // the French PDF as PDF/A-3 with factur-x.xml
+	CII     Kind = "cii"     // the EN 16931 CII XML alone
+)
+
+// Document is a kept document with what an answer needs.
+type Document struct {
+	Body        []byte
+	ContentType string
+	// FileName is what a download is called: the invoice's number.
+	FileName string
+}
+
+// file is one object kept for an invoice.
+type file struct {
+	name, contentType string
+	kind              Kind
+	lang              string
+}
+
+var files = []file{
+	{"invoice-fr.pdf", "application/pdf", PDF, "fr"},
+	{"invoice-en.pdf", "application/pdf", PDF, "en"},
+	{"factur-x.pdf", "application/pdf", FacturX, "fr"},
+	{"cii.xml", "application/xml", CII, ""},
+}
+
+// Keeper renders and keeps documents (invoice.DocumentKeeper) and reads
+// them back.
+type Keeper struct {
+	Objects Objects
+}
+
+var _ invoice.DocumentKeeper = Keeper{}
+
+// key is where a document of an invoice issued at version is kept.
+func key(inv invoice.Invoice, name string) string {
+	return "invoices/" + inv.PartnerID + "/" + inv.OrgID + "/" + inv.ID + "/v" + strconv.FormatInt(inv.DocumentsVersion, 10) + "/" + name
+}
+
+// Keep renders the invoice's documents and writes each once, in parallel.
+// The documents' creation date is the issue's (UpdatedAt), so a retry
+// renders the same bytes. An invoice that cannot make a valid EN 16931
+// document — a private payer without a postal address (BR-10), a seller
+// without a VAT number (BR-S-02) — keeps its PDFs only, and Keep answers
+// what it lacked (a business payer's invoice always has what the standard
+// needs: its creation requires it).
+func (k Keeper) Keep(ctx context.Context, inv invoice.Invoice) ([]string, error) {
+	const op = "documents.keep"
+	if inv.DocumentsVersion == 0 {
+		return nil, apperr.Wrap(op, errors.New("documents: the invoice names no documents version"))
+	}
+	var lacked []string
+	cii, err := invoicedoc.CII(inv, nil)
+	var missing *invoicedoc.MissingError
+	switch {
+	case errors.As(err, &missing):
+		for f, rule := range missing.Fields {
+			lacked = append(lacked, f+" ("+rule+")")
+		}
+		sort.Strings(lacked)
+	case err != nil:
+		return nil, apperr.Wrap(op, err)
+	}
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		if f.kind != PDF && lacked != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, err := render(inv, f, cii)
+			if err == nil {
+				err = k.Objects.PutOnce(ctx, key(inv, f.name), body, f.contentType)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, apperr.Wrap(op, err)
+	}
+	return lacked, nil
+}
+
+// render makes one file of the invoice.
+func render(inv invoice.Invoice, f file, cii []byte) ([]byte, error) {
+	in := invoicedoc.Input{Invoice: inv, Lang: f.lang, Created: inv.UpdatedAt}
+	switch f.kind {
+	case PDF:
+		return invoicedoc.PDF(in)
+	case FacturX:
+		return invoicedoc.FacturX(in, cii)
+	case CII:
+		return cii, nil
+	}
+	return nil, fmt.Errorf("documents: unknown kind %s", f.kind)
+}
+
+// Read fetches a kept document of the invoice: one object fetch. A draft
+// has none (409); an invoice issued before documents were kept neither.
+// lang is "fr" or "en" for the PDF ("" is French); the other kinds are
+// French (the structured data is language-neutral).
+func (k Keeper) Read(ctx context.Context, inv invoice.Invoice, kind Kind, lang string) (Document, error) {
+	const op = "documents.read"
+	if inv.Status == invoice.StatusDraft || (inv.Status == invoice.StatusCancelled && inv.IssueDate == "") {
+		return Document{}, apperr.E(op, apperr.Conflict, "a draft has no document: issue the invoice first")
+	}
+	if inv.DocumentsVersion == 0 {
+		return Document{}, apperr.E(op, apperr.Conflict, "this invoice was issued before documents were kept: it has none")
+	}
+	switch lang {
+	case "", "fr":
+		lang = "fr"
+	case "en":
+		if kind != PDF {
+			return Document{}, apperr.Field(op, "lang", "lang applies to the PDF; the Factur-X document and its XML are French")
+		}
+	default:
+		return Document{}, apperr.Field(op, "lang", "lang must be fr or en")
+	}
+	if kind != PDF && len(inv.DocumentsLacked) > 0 {
+		return Document{}, apperr.E(op, apperr.Conflict, "this invoice has no structured document (EN 16931): at its issue it lacked "+
+			strings.Join(inv.DocumentsLacked, ", ")+"; its PDF is at /pdf")
+	}
+	for _, f := range files {
+		if f.kind != kind || (kind == PDF && f.lang != lang) {
+			continue
+		}
+		body, err := k.Objects.Get(ctx, key(inv, f.name))
+		if apperr.CodeOf(err) == apperr.NotFound {
+			// Named by a committed issue, yet absent: ours to fix, never a
+			// 404 that would say the invoice has none.
+			return Document{}, &apperr.Error{Op: op, Code: apperr.Internal, Message: "a kept document is missing from the store",
+				Err: fmt.Errorf("documents: %s of %s: %v", f.name, inv.ID, err)}
+		}
+		if err != nil {
+			return Document{}, apperr.Wrap(op, err)
+		}
+		ext := ".pdf"
+		if kind == CII {
+			ext = ".xml"
+		}
+		return Document{Body: body, ContentType: f.contentType, FileName: fileName(inv.InvoiceNumber) + ext}, nil
+	}
+	return Document{}, apperr.Wrap(op, fmt.Errorf("documents: unknown kind %s", kind))
+}
+
+// fileName keeps what a file name may hold of an invoice number.
+func fileName(number string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, number)
+}
+

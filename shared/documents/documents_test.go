@@ -1,0 +1,149 @@
+package documents_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/documents"
+	"github.com/modupay/modupay/shared/invoice"
+	"github.com/modupay/modupay/shared/money"
+	"github.com/modupay/modupay/shared/objects"
+	"github.com/modupay/modupay/shared/organization"
+)
+
+// issued is a one-line issued invoice, as the service issues it.
+func issued(t *testing.T) invoice.Invoice {
+	t.Helper()
+	var q money.Quantity
+	var r money.Rate
+	_ = q.UnmarshalJSON([]byte("125"))
+	_ = r.UnmarshalJSON([]byte("5.5"))
+	tot, err := money.Compute([]money.Line{{Quantity: q, UnitPrice: 320, Rate: r}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return invoice.Invoice{ID: "inv-1", PartnerID: "ptn", OrgID: "org-1", InvoiceNumber: "FAC-2026-00042", Status: invoice.StatusIssued, Currency: "EUR",
+		IssueDate: "2026-04-15", DueDate: "2026-05-15", UpdatedAt: time.Date(2026, 4, 15, 9, 30, 0, 0, time.UTC), Version: 2, DocumentsVersion: 2,
+		Payer: invoice.Payer{Name: "Jean Dupont", Address: &organization.Address{Line1: "15 rue de la Paix", PostalCode: "69002", City: "Lyon", Country: "FR"}},
+		Seller: invoice.Seller{Name: "Ville de Lyon", LegalName: "Mairie de Lyon", SIRET: "21690123400019", VATNumber: "FR21216901234",
+			Address: organization.Address{Line1: "1 Place de la Comédie", PostalCode: "69001", City: "Lyon", Country: "FR"}},
+		BankAccount: &invoice.BankDetails{IBAN: "FR7630006000011234567890189", BIC: "AGRIFRPP", AccountName: "Régie Eau Lyon"},
+		LineItems:   []invoice.LineItem{{Description: "Consommation eau", Quantity: q, UnitPrice: 320, VATRate: r, NetAmount: tot.LineNet[0]}},
+		VATBreakdown: []invoice.VATLine{{VATRate: r, NetAmount: tot.ByRate[0].NetAmount, VATAmount: tot.ByRate[0].VATAmount}},
+		TotalNet:     tot.Net, TotalVAT: tot.VAT, TotalAmount: tot.Gross, AmountDue: tot.Gross}
+}
+
+// Kept at the issue, each document reads back as written; keeping again
+// (a retried issue) writes nothing new; later changes to the invoice read
+// the same bytes; a draft, an invoice issued before documents were kept
+// and a language a document lacks are refused.
+func TestKeepAndRead(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	k := documents.Keeper{Objects: objects.Dir{Root: root}}
+	inv := issued(t)
+	if lacked, err := k.Keep(ctx, inv); err != nil || lacked != nil {
+		t.Fatal(lacked, err)
+	}
+	read := func(inv invoice.Invoice, kind documents.Kind, lang string) documents.Document {
+		t.Helper()
+		d, err := k.Read(ctx, inv, kind, lang)
+		if err != nil {
+			t.Fatalf("%s %s: %v", kind, lang, err)
+		}
+		return d
+	}
+	fr, en, fx, cii := read(inv, documents.PDF, ""), read(inv, documents.PDF, "en"), read(inv, documents.FacturX, "fr"), read(inv, documents.CII, "")
+	for name, d := range map[string]documents.Document{"fr": fr, "en": en, "facturx": fx} {
+		if !bytes.HasPrefix(d.Body, []byte("%PDF-")) || d.ContentType != "application/pdf" || d.FileName != "FAC-2026-00042.pdf" {
+			t.Errorf("%s: %s %s %q", name, d.ContentType, d.FileName, d.Body[:8])
+		}
+	}
+	if bytes.Equal(fr.Body, en.Body) || bytes.Equal(fr.Body, fx.Body) {
+		t.Error("the French PDF is also the English or the Factur-X one")
+	}
+	if !bytes.Contains(cii.Body, []byte("FAC-2026-00042")) || cii.FileName != "FAC-2026-00042.xml" || cii.ContentType != "application/xml" {
+		t.Errorf("cii: %s %s", cii.FileName, cii.ContentType)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "invoices", "ptn", "org-1", "inv-1", "v2", "*"))
+	if len(files) != 4 {
+		t.Errorf("kept %v, want 4 files", files)
+	}
+	// A retried issue keeps again: nothing replaced.
+	info, _ := os.Stat(files[0])
+	if _, err := k.Keep(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.Stat(files[0]); !again.ModTime().Equal(info.ModTime()) {
+		t.Error("a second keep rewrote a document")
+	}
+	// Paid and its payer renamed since: the documents of the issue.
+	later := inv
+	later.Status, later.AmountPaid, later.Payer.Name, later.Version = invoice.StatusPaid, inv.TotalAmount, "Jeanne Martin", 5
+	if !bytes.Equal(read(later, documents.PDF, "fr").Body, fr.Body) {
+		t.Error("the PDF read for the invoice as it is now differs from the issued one")
+	}
+
+	draft := inv
+	draft.Status, draft.DocumentsVersion = invoice.StatusDraft, 0
+	old := inv
+	old.DocumentsVersion = 0
+	for name, c := range map[string]struct {
+		inv         invoice.Invoice
+		kind        documents.Kind
+		lang, param string
+		code        apperr.Code
+	}{
+		"draft":              {draft, documents.PDF, "", "", apperr.Conflict},
+		"issued before":      {old, documents.PDF, "", "", apperr.Conflict},
+		"german":             {inv, documents.PDF, "de", "lang", apperr.Invalid},
+		"english factur-x":   {inv, documents.FacturX, "en", "lang", apperr.Invalid},
+		"english structured": {inv, documents.CII, "en", "lang", apperr.Invalid},
+	} {
+		_, err := k.Read(ctx, c.inv, c.kind, c.lang)
+		ae, ok := apperr.As(err)
+		if !ok || ae.Code != c.code || ae.Param != c.param {
+			t.Errorf("%s: %v, want %s on %q", name, err, c.code, c.param)
+		}
+	}
+	// A document named by an issue yet missing from the store is ours:
+	// never a 404 that would hide it.
+	lost := inv
+	lost.DocumentsVersion = 9
+	if _, err := k.Read(ctx, lost, documents.PDF, "fr"); err == nil || apperr.CodeOf(err) == apperr.NotFound {
+		t.Errorf("a missing kept document: %v", err)
+	}
+}
+
+// An invoice that cannot make a valid EN 16931 document (a private payer
+// without an address) keeps its PDFs; its structured documents are a 409
+// naming what it lacked.
+func TestKeepWithoutAStructuredDocument(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	k := documents.Keeper{Objects: objects.Dir{Root: root}}
+	inv := issued(t)
+	inv.Payer.Address = nil
+	lacked, err := k.Keep(ctx, inv)
+	if err != nil || len(lacked) != 1 || lacked[0] != "payer.address (BR-10, BR-11)" {
+		t.Fatalf("lacked %v, %v", lacked, err)
+	}
+	inv.DocumentsLacked = lacked
+	if files, _ := filepath.Glob(filepath.Join(root, "invoices", "*", "*", "*", "*", "*")); len(files) != 2 {
+		t.Errorf("kept %v, want the two PDFs", files)
+	}
+	if d, err := k.Read(ctx, inv, documents.PDF, "en"); err != nil || !bytes.HasPrefix(d.Body, []byte("%PDF-")) {
+		t.Errorf("the English PDF: %v", err)
+	}
+	for _, kind := range []documents.Kind{documents.FacturX, documents.CII} {
+		_, err := k.Read(ctx, inv, kind, "")
+		if ae, ok := apperr.As(err); !ok || ae.Code != apperr.Conflict || !bytes.Contains([]byte(ae.Message), []byte("payer.address")) {
+			t.Errorf("%s: %v, want a 409 naming payer.address", kind, err)
+		}
+	}
+}
