@@ -362,18 +362,8 @@ func (s *Service) CreateClient(ctx context.Context, partnerID, orgID string, act
 func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[Client], error) {
 	const op = "credential.list_clients"
 	p, err := s.Store.ListClients(ctx, partnerID, orgID, q)
-	if err != nil {
-		return p, apperr.Wrap(op, err)
-	}
-	// An empty list and an organisation that is not the caller's must not look
-	// alike: the second is a 404, as on every route. Only an empty first page
-	// pays the extra read.
-	if len(p.Items) == 0 && q.Cursor == "" {
-		if err := s.Store.OrganizationExists(ctx, partnerID, orgID); err != nil {
-			return p, apperr.Wrap(op, err)
-		}
-	}
-	return p, nil
+	p, err = listing.OfOrganization(ctx, p, err, q, s.Store, partnerID, orgID)
+	return p, apperr.Wrap(op, err)
 }
 
 // Revoke revokes an organisation client: its new token requests fail at once

@@ -191,15 +191,8 @@ func (s *Service) Get(ctx context.Context, sc Scope, deptID string) (Department,
 func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Query) (listing.Page[Department], error) {
 	const op = "department.list"
 	p, err := s.Store.ListDepartments(ctx, partnerID, orgID, q)
-	if err != nil {
-		return p, apperr.Wrap(op, err)
-	}
-	if len(p.Items) == 0 && q.Cursor == "" {
-		if err := s.Store.OrganizationExists(ctx, partnerID, orgID); err != nil {
-			return p, apperr.Wrap(op, err)
-		}
-	}
-	return p, nil
+	p, err = listing.OfOrganization(ctx, p, err, q, s.Store, partnerID, orgID)
+	return p, apperr.Wrap(op, err)
 }
 
 // Update applies a PATCH, with department.updated.

@@ -482,17 +482,8 @@ func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Q
 		return listing.Page[Invoice]{}, apperr.Field(op, "status", "status must be one of draft, issued, partially_paid, paid, overdue, cancelled")
 	}
 	p, err := s.Store.ListInvoices(ctx, partnerID, orgID, q, f)
-	if err != nil {
-		return p, apperr.Wrap(op, err)
-	}
-	// An empty first page must not hide that the organisation is not the
-	// caller's: that is a 404, as on every route.
-	if len(p.Items) == 0 && q.Cursor == "" {
-		if err := s.Store.OrganizationExists(ctx, partnerID, orgID); err != nil {
-			return p, apperr.Wrap(op, err)
-		}
-	}
-	return p, nil
+	p, err = listing.OfOrganization(ctx, p, err, q, s.Store, partnerID, orgID)
+	return p, apperr.Wrap(op, err)
 }
 
 // Update edits a draft; anything else is a 409 giving the current status.

@@ -2,6 +2,8 @@
 // the services and the store without tying any of them to the others.
 package listing
 
+import "context"
+
 // Query asks for one page: by number (seed 000's page/page_size) or, when
 // Cursor is set, the page after the one that returned it.
 type Query struct {
@@ -21,4 +23,22 @@ type Page[T any] struct {
 	Items []T
 	Next  string
 	Total int
+}
+
+// Organizations says whether an organisation is the partner's (NotFound
+// otherwise): the stores' OrganizationExists, one read of its key.
+type Organizations interface {
+	OrganizationExists(ctx context.Context, partnerID, orgID string) error
+}
+
+// OfOrganization is a page of an organisation's list as read (p, err),
+// unless the page is an empty first page of an organisation that is not
+// the partner's: an empty list and another tenant's organisation must not
+// look alike, so that is the organisation's NotFound, as on every route.
+// Only an empty first page pays the extra read.
+func OfOrganization[T any](ctx context.Context, p Page[T], err error, q Query, orgs Organizations, partnerID, orgID string) (Page[T], error) {
+	if err != nil || len(p.Items) > 0 || q.Cursor != "" {
+		return p, err
+	}
+	return p, orgs.OrganizationExists(ctx, partnerID, orgID)
 }

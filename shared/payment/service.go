@@ -215,15 +215,8 @@ func (s *Service) ListLinks(ctx context.Context, partnerID, orgID string, q list
 		return listing.Page[Link]{}, apperr.Field(op, "status", "status must be one of active, expired, completed, deactivated")
 	}
 	p, err := s.Store.ListLinks(ctx, partnerID, orgID, q, invoiceID, status)
-	if err != nil {
-		return p, apperr.Wrap(op, err)
-	}
-	if len(p.Items) == 0 && q.Cursor == "" {
-		if err := s.Store.OrganizationExists(ctx, partnerID, orgID); err != nil {
-			return p, apperr.Wrap(op, err)
-		}
-	}
-	return p, nil
+	p, err = listing.OfOrganization(ctx, p, err, q, s.Store, partnerID, orgID)
+	return p, apperr.Wrap(op, err)
 }
 
 // Deactivate ends an active link whose transfer has not started; its intent

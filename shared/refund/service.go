@@ -185,17 +185,8 @@ func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Q
 		return pageOf(rs, q, f)
 	}
 	p, err := s.Store.ListRefunds(ctx, partnerID, orgID, q, f)
-	if err != nil {
-		return p, apperr.Wrap(op, err)
-	}
-	// An empty first page of an organisation that is not the partner's is
-	// its 404, as every list's: one more read, on empty lists only.
-	if len(p.Items) == 0 && q.Cursor == "" {
-		if err := s.Store.OrganizationExists(ctx, partnerID, orgID); err != nil {
-			return p, apperr.Wrap(op, err)
-		}
-	}
-	return p, nil
+	p, err = listing.OfOrganization(ctx, p, err, q, s.Store, partnerID, orgID)
+	return p, apperr.Wrap(op, err)
 }
 
 func validStatus(s string) bool {
