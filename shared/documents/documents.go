@@ -197,4 +197,3 @@ func fileName(number string) string {
 		return '_'
 	}, number)
 }
-

@@ -32,8 +32,8 @@ func issued(t *testing.T) invoice.Invoice {
 		Payer: invoice.Payer{Name: "Jean Dupont", Address: &organization.Address{Line1: "15 rue de la Paix", PostalCode: "69002", City: "Lyon", Country: "FR"}},
 		Seller: invoice.Seller{Name: "Ville de Lyon", LegalName: "Mairie de Lyon", SIRET: "21690123400019", VATNumber: "FR21216901234",
 			Address: organization.Address{Line1: "1 Place de la Comédie", PostalCode: "69001", City: "Lyon", Country: "FR"}},
-		BankAccount: &invoice.BankDetails{IBAN: "FR7630006000011234567890189", BIC: "AGRIFRPP", AccountName: "Régie Eau Lyon"},
-		LineItems:   []invoice.LineItem{{Description: "Consommation eau", Quantity: q, UnitPrice: 320, VATRate: r, NetAmount: tot.LineNet[0]}},
+		BankAccount:  &invoice.BankDetails{IBAN: "FR7630006000011234567890189", BIC: "AGRIFRPP", AccountName: "Régie Eau Lyon"},
+		LineItems:    []invoice.LineItem{{Description: "Consommation eau", Quantity: q, UnitPrice: 320, VATRate: r, NetAmount: tot.LineNet[0]}},
 		VATBreakdown: []invoice.VATLine{{VATRate: r, NetAmount: tot.ByRate[0].NetAmount, VATAmount: tot.ByRate[0].VATAmount}},
 		TotalNet:     tot.Net, TotalVAT: tot.VAT, TotalAmount: tot.Gross, AmountDue: tot.Gross}
 }

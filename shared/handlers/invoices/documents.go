@@ -20,7 +20,9 @@ type DocumentReader interface {
 // kept under) and one object fetch.
 func (h *Handlers) documentRoutes() []httpapi.Route {
 	doc := func(kind documents.Kind) httpapi.HandlerFunc {
-		return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) { return h.document(ctx, r, kind) }
+		return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+			return h.document(ctx, r, kind)
+		}
 	}
 	return []httpapi.Route{
 		{Key: "GET /v1/invoices/{invoice_id}/pdf", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: doc(documents.PDF)},
