@@ -13,6 +13,7 @@
 package documents
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/invoicedoc"
 )
@@ -65,10 +67,19 @@ var files = []file{
 	{"cii.xml", "application/xml", CII, ""},
 }
 
+// Brandings reads the white labels a document may wear (the stores'
+// Brandings: one read).
+type Brandings interface {
+	Brandings(ctx context.Context, partnerID, orgID string) (partner, org branding.Branding, err error)
+}
+
 // Keeper renders and keeps documents (invoice.DocumentKeeper) and reads
 // them back.
 type Keeper struct {
 	Objects Objects
+	// Brands, when set, gives the documents the organisation's display
+	// name, else the partner's, at their top (else the seller's name).
+	Brands Brandings
 }
 
 var _ invoice.DocumentKeeper = Keeper{}
@@ -89,6 +100,14 @@ func (k Keeper) Keep(ctx context.Context, inv invoice.Invoice) ([]string, error)
 	const op = "documents.keep"
 	if inv.DocumentsVersion == 0 {
 		return nil, apperr.Wrap(op, errors.New("documents: the invoice names no documents version"))
+	}
+	brand := ""
+	if k.Brands != nil {
+		partner, org, err := k.Brands.Brandings(ctx, inv.PartnerID, inv.OrgID)
+		if err != nil {
+			return nil, apperr.Wrap(op, err)
+		}
+		brand = cmp.Or(org.DisplayName, partner.DisplayName)
 	}
 	var lacked []string
 	cii, err := invoicedoc.CII(inv, nil)
@@ -111,7 +130,7 @@ func (k Keeper) Keep(ctx context.Context, inv invoice.Invoice) ([]string, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body, err := render(inv, f, cii)
+			body, err := render(inv, f, cii, brand)
 			if err == nil {
 				err = k.Objects.PutOnce(ctx, key(inv, f.name), body, f.contentType)
 			}
@@ -126,8 +145,8 @@ func (k Keeper) Keep(ctx context.Context, inv invoice.Invoice) ([]string, error)
 }
 
 // render makes one file of the invoice.
-func render(inv invoice.Invoice, f file, cii []byte) ([]byte, error) {
-	in := invoicedoc.Input{Invoice: inv, Lang: f.lang, Created: inv.UpdatedAt}
+func render(inv invoice.Invoice, f file, cii []byte, brand string) ([]byte, error) {
+	in := invoicedoc.Input{Invoice: inv, Lang: f.lang, Created: inv.UpdatedAt, BrandName: brand}
 	switch f.kind {
 	case PDF:
 		return invoicedoc.PDF(in)

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/documents"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/money"
@@ -144,6 +147,52 @@ func TestKeepWithoutAStructuredDocument(t *testing.T) {
 		_, err := k.Read(ctx, inv, kind, "")
 		if ae, ok := apperr.As(err); !ok || ae.Code != apperr.Conflict || !bytes.Contains([]byte(ae.Message), []byte("payer.address")) {
 			t.Errorf("%s: %v, want a 409 naming payer.address", kind, err)
+		}
+	}
+}
+
+type brands struct{ partner, org branding.Branding }
+
+func (b brands) Brandings(context.Context, string, string) (branding.Branding, branding.Branding, error) {
+	return b.partner, b.org, nil
+}
+
+// The documents wear the organisation's display name, else the partner's,
+// else the seller's legal name: read once, at the issue.
+func TestKeepWearsTheWhiteLabel(t *testing.T) {
+	ctx := context.Background()
+	tool, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Fatal("pdftotext is missing: make test installs poppler-utils")
+	}
+	for _, c := range []struct {
+		name  string
+		b     brands
+		brand string
+	}{
+		{"the organisation's", brands{branding.Branding{DisplayName: "Partenaire SaaS"}, branding.Branding{DisplayName: "Eau du Grand Lyon"}}, "Eau du Grand Lyon"},
+		{"the partner's", brands{partner: branding.Branding{DisplayName: "Partenaire SaaS"}}, "Partenaire SaaS"},
+		{"none", brands{}, "Mairie de Lyon"},
+	} {
+		k := documents.Keeper{Objects: objects.Dir{Root: t.TempDir()}, Brands: c.b}
+		inv := issued(t)
+		if _, err := k.Keep(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+		d, err := k.Read(ctx, inv, documents.PDF, "fr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(t.TempDir(), "doc.pdf")
+		if err := os.WriteFile(f, d.Body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(tool, "-l", "1", f, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first := strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0]; !strings.Contains(first, c.brand) {
+			t.Errorf("%s: the document opens with %q, want %q", c.name, first, c.brand)
 		}
 	}
 }

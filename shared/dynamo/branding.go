@@ -3,6 +3,9 @@ package dynamo
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/branding"
 	"github.com/modupay/modupay/shared/event"
@@ -60,4 +63,32 @@ func (s *Brandings) GetBranding(ctx context.Context, partnerID, orgID string) (b
 		return branding.Branding{}, nil
 	}
 	return b, err
+}
+
+// Brandings reads the partner's branding and the organisation's (either
+// may be unset: the zero Branding) in one BatchGetItem.
+func (s *Brandings) Brandings(ctx context.Context, partnerID, orgID string) (partner, org branding.Branding, err error) {
+	const op = "dynamo.brandings"
+	partnerKey := brandingPK(partnerID, "")
+	in := &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: {
+		Keys: []map[string]types.AttributeValue{key(partnerKey, skBranding), key(brandingPK(partnerID, orgID), skBranding)}}}}
+	for len(in.RequestItems) > 0 {
+		out, err := s.db.BatchGetItem(ctx, in)
+		if err != nil {
+			return partner, org, transient(op, err)
+		}
+		for _, raw := range out.Responses[s.table] {
+			var it brandingItem
+			if err := unmarshal(raw, &it); err != nil {
+				return partner, org, apperr.Wrap(op, err)
+			}
+			if it.PK == partnerKey {
+				partner = it.Branding
+			} else {
+				org = it.Branding
+			}
+		}
+		in.RequestItems = out.UnprocessedKeys
+	}
+	return partner, org, nil
 }

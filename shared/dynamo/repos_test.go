@@ -105,6 +105,16 @@ func TestBrandingConditions(t *testing.T) {
 	check(t, "partner branding", s.PutBranding(ctx, "ptn", "", b, ev(t)), ok)
 	check(t, "own organisation's", s.PutBranding(ctx, "ptn", "org-1", b, ev(t)), ok)
 	check(t, "another partner's organisation", s.PutBranding(ctx, "other", "org-1", b, ev(t)), outcome{code: apperr.NotFound, msg: "organization not found"})
+	// Both read in one call; one unset is the zero branding.
+	check(t, "the partner's named", s.PutBranding(ctx, "ptn", "", branding.Branding{DisplayName: "SaaS"}, ev(t)), ok)
+	check(t, "the organisation's named", s.PutBranding(ctx, "ptn", "org-1", branding.Branding{DisplayName: "Eau"}, ev(t)), ok)
+	mustOrg(t, s, "ptn", "org-2", "Beta")
+	if p, o, err := s.Brandings.Brandings(ctx, "ptn", "org-1"); err != nil || p.DisplayName != "SaaS" || o.DisplayName != "Eau" {
+		t.Errorf("org-1: %+v %+v %v", p, o, err)
+	}
+	if p, o, err := s.Brandings.Brandings(ctx, "ptn", "org-2"); err != nil || p.DisplayName != "SaaS" || o != (branding.Branding{}) {
+		t.Errorf("org-2: %+v %+v %v", p, o, err)
+	}
 }
 
 func TestCredentialConditions(t *testing.T) {

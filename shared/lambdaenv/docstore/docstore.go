@@ -10,6 +10,7 @@ import (
 
 	"github.com/modupay/modupay/shared/documents"
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/objects"
 )
 
@@ -18,10 +19,11 @@ func Keeper(e *lambdaenv.Env) (documents.Keeper, error) {
 	switch {
 	case e.Config.DocumentsBucket != "":
 		return lambdaenv.Shared(e, "documents.Keeper", func() documents.Keeper {
-			return documents.Keeper{Objects: objects.S3{Client: objects.NewS3(e.AWS, e.Config.S3Endpoint), Bucket: e.Config.DocumentsBucket}}
+			return documents.Keeper{Objects: objects.S3{Client: objects.NewS3(e.AWS, e.Config.S3Endpoint), Bucket: e.Config.DocumentsBucket},
+				Brands: table.Store(e).Brandings}
 		}), nil
 	case e.Config.DocumentsDir != "":
-		return documents.Keeper{Objects: objects.Dir{Root: e.Config.DocumentsDir}}, nil
+		return documents.Keeper{Objects: objects.Dir{Root: e.Config.DocumentsDir}, Brands: table.Store(e).Brandings}, nil
 	}
 	return documents.Keeper{}, errors.New("no document store: set MODUPAY_DOCUMENTS_BUCKET or MODUPAY_DOCUMENTS_DIR")
 }
