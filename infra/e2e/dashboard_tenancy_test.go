@@ -31,6 +31,9 @@ var dashboardTenancyRoutes = []dashboardTenancyCase{
 	{route: "GET /dashboard/organizations/{org_id}/invoices/{invoice_id}", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/organizations/" + id.org + "/invoices/" + id.issued
 	}},
+	{route: "GET /dashboard/organizations/{org_id}/invoices/{invoice_id}/pdf", ownerStatus: 200, build: func(id targetIDs) string {
+		return "/dashboard/organizations/" + id.org + "/invoices/" + id.issued + "/pdf"
+	}},
 	{route: "GET /dashboard/organizations/{org_id}/payment_links", ownerStatus: 200, build: func(id targetIDs) string {
 		return "/dashboard/organizations/" + id.org + "/payment_links?invoice_id=" + id.issued
 	}},

@@ -126,4 +126,19 @@ func TestInvoiceDocuments(t *testing.T) {
 		t.Error("the payer's English PDF is not the one the API serves")
 	}
 	iw.do(exchange{method: "GET", route: "/p/{token}/invoice.pdf", path: "/p/" + token[:len(token)-4] + "AAAA/invoice.pdf", status: 404})
+
+	// The dashboard's invoice page links the same PDF.
+	session := iw.signIn("ptn-1-client", partnerSecret)
+	base := "/dashboard/organizations/" + iw.org + "/invoices/"
+	dash := iw.page("GET", "/dashboard/organizations/{org_id}/invoices/{invoice_id}", base+open, session, nil, nil, 200)
+	if !bytes.Contains(dash.body, []byte(`href="`+base+open+`/pdf"`)) {
+		t.Errorf("the dashboard's invoice page does not link its PDF")
+	}
+	pdfRoute := "/dashboard/organizations/{org_id}/invoices/{invoice_id}/pdf"
+	if a := iw.page("GET", pdfRoute, base+open+"/pdf?lang=en", session, nil, nil, 200); !bytes.Equal(a.body, get(open, "pdf", "lang=en", 200).body) {
+		t.Error("the dashboard's English PDF is not the API's")
+	}
+	if a := iw.page("GET", pdfRoute, base+draft["id"].(string)+"/pdf", session, nil, nil, 409); !strings.Contains(string(a.body), "a draft has no document") {
+		t.Errorf("a draft's PDF in the dashboard: %s", a.body)
+	}
 }

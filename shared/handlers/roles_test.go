@@ -135,6 +135,7 @@ var routeRoles = map[string]string{
 	"GET /dashboard/organizations/{org_id}/departments/{dept_id}":                "admin finance_manager portfolio_manager analyst",
 	"GET /dashboard/organizations/{org_id}/invoices":                             "admin finance_manager portfolio_manager analyst",
 	"GET /dashboard/organizations/{org_id}/invoices/{invoice_id}":                "admin finance_manager portfolio_manager analyst",
+	"GET /dashboard/organizations/{org_id}/invoices/{invoice_id}/pdf":            "admin finance_manager portfolio_manager analyst",
 	"GET /dashboard/organizations/{org_id}/payment_links":                        "admin finance_manager portfolio_manager analyst",
 	"GET /dashboard/organizations/{org_id}/payment_links/{link_id}":              "admin finance_manager portfolio_manager analyst",
 	"POST /dashboard/organizations/{org_id}/payment_links/{link_id}/deactivate":  "admin finance_manager",

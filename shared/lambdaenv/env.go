@@ -194,9 +194,9 @@ func (e *Env) Require(logicalID string) error {
 }
 
 // KeepsDocuments are the functions that keep invoices' documents (the
-// invoices function, at the issue) or serve them (it, and the payment
-// page).
-var KeepsDocuments = map[string]bool{"InvoicesFunction": true, "CheckoutFunction": true}
+// invoices function, at the issue) or serve them (it, the payment page
+// and the dashboard).
+var KeepsDocuments = map[string]bool{"InvoicesFunction": true, "CheckoutFunction": true, "DashboardFunction": true}
 
 // SandboxBankFunction is the sandbox stage's bank (shared/handlers/sandboxbank).
 const SandboxBankFunction = "SandboxBankFunction"

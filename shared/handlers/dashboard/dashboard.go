@@ -29,6 +29,7 @@ import (
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/dynamo"
+	"github.com/modupay/modupay/shared/handlers/invoices"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/idempotency"
 	"github.com/modupay/modupay/shared/invoice"
@@ -69,6 +70,8 @@ type Handlers struct {
 	// Forms keeps the form keys (formKeyField): the API's idempotency
 	// store.
 	Forms idempotency.Store
+	// Documents reads invoices' documents as kept at their issue.
+	Documents invoices.DocumentReader
 	// Trail is the audit trail's service, as GET /v1/audit_logs uses it.
 	Trail *audit.Service
 	// Now is the sessions' clock (the edge's); Log receives sign-in and
@@ -105,6 +108,7 @@ func (h *Handlers) Routes() []httpapi.Route {
 		s("GET /dashboard/organizations/{org_id}/departments/{dept_id}", httpapi.OrgInPath, auth.ActionDepartmentsRead, h.department),
 		s("GET /dashboard/organizations/{org_id}/invoices", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoices),
 		s("GET /dashboard/organizations/{org_id}/invoices/{invoice_id}", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoice),
+		s("GET /dashboard/organizations/{org_id}/invoices/{invoice_id}/pdf", httpapi.OrgInPath, auth.ActionInvoicesRead, h.invoicePDF),
 		s("GET /dashboard/organizations/{org_id}/payment_links", httpapi.OrgInPath, auth.ActionPaymentLinksRead, h.links),
 		s("GET /dashboard/organizations/{org_id}/payment_links/{link_id}", httpapi.OrgInPath, auth.ActionPaymentLinksRead, h.link),
 		s("POST /dashboard/organizations/{org_id}/payment_links/{link_id}/deactivate", httpapi.OrgInPath, auth.ActionPaymentLinksWrite, h.deactivateLink),

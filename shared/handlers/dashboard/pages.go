@@ -189,6 +189,7 @@ var pages = template.Must(template.New("pages").Funcs(funcs).Parse(`
 {{define "invoice"}}{{template "top" .}}
 <h1>Invoice {{.Inv.InvoiceNumber}}</h1>
 <p><a href="/dashboard/organizations/{{.OrgID}}/invoices">Back to the invoices</a></p>
+{{if .Inv.DocumentsVersion}}<p>The invoice as issued: <a href="/dashboard/organizations/{{.OrgID}}/invoices/{{.Inv.ID}}/pdf">PDF (French)</a> · <a href="/dashboard/organizations/{{.OrgID}}/invoices/{{.Inv.ID}}/pdf?lang=en" hreflang="en">PDF (English)</a></p>{{end}}
 <dl><dt>Id</dt><dd>{{.Inv.ID}}</dd><dt>Status</dt><dd>{{.Inv.Status}}</dd><dt>Payer</dt><dd>{{.Inv.Payer.Name}} ({{.Inv.Payer.Email}})</dd>
 <dt>Seller</dt><dd>{{.Inv.Seller.Name}}</dd><dt>Issued</dt><dd>{{.Inv.IssueDate}}</dd><dt>Due date</dt><dd>{{.Inv.DueDate}}</dd>
 <dt>Total excl. VAT</dt><dd>{{eur .Inv.TotalNet}}</dd><dt>VAT</dt><dd>{{eur .Inv.TotalVAT}}</dd><dt>Total</dt><dd>{{eur .Inv.TotalAmount}}</dd>

@@ -15,6 +15,7 @@ import (
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/documents"
 	"github.com/modupay/modupay/shared/httpapi"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
@@ -561,4 +562,21 @@ func (h *Handlers) auditTrail(ctx context.Context, r *httpapi.Request) (*httpapi
 		v.Next = "?" + next.Encode()
 	}
 	return html(http.StatusOK, "audit", v)
+}
+
+// invoicePDF is the invoice's PDF as kept at its issue, in French or with
+// ?lang=en in English — the bytes of GET /v1/invoices/{invoice_id}/pdf, by
+// the same reads (the invoice, one object fetch). A draft's is the 409
+// page.
+func (h *Handlers) invoicePDF(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	inv, err := h.Invoices.Get(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"])
+	if err != nil {
+		return nil, err
+	}
+	d, err := h.Documents.Read(ctx, inv, documents.PDF, r.Query.Get("lang"))
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.File(d.ContentType, d.FileName, d.Body), nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/modupay/modupay/shared/handlers/tokens"
 	"github.com/modupay/modupay/shared/handlers/webhooks"
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/docstore"
 	"github.com/modupay/modupay/shared/lambdaenv/edge"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/session"
@@ -18,12 +19,16 @@ import (
 // call log), its principals coming from sessions instead of tokens, and
 // calls the API's own services: the credential service (sign-in and its
 // limits and API clients), organisations, departments, invoices, payment
-// intents and refunds, webhooks and the audit trail; its forms' keys are
+// intents and refunds, webhooks and the audit trail, invoices' documents; its forms' keys are
 // kept in the API's idempotency store.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	store := table.Store(e)
 	opts := edge.API(e)
-	h := &Handlers{Codec: &session.Codec{Keys: e.DashboardKeys()}, Sessions: store.Sessions, Revocations: opts.Revocations,
+	docs, err := docstore.Keeper(e)
+	if err != nil {
+		return lambdaenv.Function{}, err
+	}
+	h := &Handlers{Documents: docs, Codec: &session.Codec{Keys: e.DashboardKeys()}, Sessions: store.Sessions, Revocations: opts.Revocations,
 		Credentials: tokens.Credentials(e), Organizations: organizations.Organizations(e), Departments: organizations.Departments(e),
 		Invoices: invoices.Service(e), Payments: payments.Service(e), Refunds: payments.Refunds(e), Forms: opts.Idempotency,
 		Webhooks: webhooks.Service(e), Trail: &audit.Service{Trail: store.Audit, Calls: store.APICalls, Orgs: store}, Now: e.Now, Log: e.Log}
