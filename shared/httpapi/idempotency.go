@@ -81,13 +81,8 @@ func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string
 		// reserved an id, whether its write committed may be unknown (a
 		// deadline cut the answer): the record stays, unlocked, so the retry
 		// writes under the same id and finds out.
-		var rerr error
-		if rec.Reserved = reservation.ID(); rec.Reserved != "" {
-			rerr = a.idempotency.Unlock(ctx, rec)
-		} else {
-			rerr = a.idempotency.Release(ctx, rec.Scope, rec.Key)
-		}
-		if rerr != nil {
+		rec.Reserved = reservation.ID()
+		if rerr := a.giveUp(ctx, rec); rerr != nil {
 			a.log.ErrorContext(ctx, "idempotency release failed", slog.String("request_id", req.RequestID), slog.String("error", rerr.Error()))
 		}
 		return resp, herr
@@ -119,6 +114,40 @@ func (a *API) idempotent(ctx context.Context, req *Request, rt Route, key string
 		a.log.ErrorContext(ctx, "idempotency completion failed", slog.String("request_id", req.RequestID), slog.String("error", err.Error()))
 	}
 	return resp, herr
+}
+
+// releaseAttempts bounds giveUp's tries, releaseWait the pause between
+// them.
+const (
+	releaseAttempts = 4
+	releaseWait     = 25 * time.Millisecond
+)
+
+// giveUp ends a claim whose request failed (5xx): Unlock when it reserved
+// an id, else Release. A claim left held would answer the client's retries
+// 409 for the lock's 30 s, so the call is tried again a few times (the
+// table may be refusing calls, the SDK's own retries exhausted), on a
+// context the request's deadline does not cut short.
+func (a *API) giveUp(ctx context.Context, rec idempotency.Record) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	var err error
+	for attempt := 1; attempt <= releaseAttempts; attempt++ {
+		if rec.Reserved != "" {
+			err = a.idempotency.Unlock(ctx, rec)
+		} else {
+			err = a.idempotency.Release(ctx, rec.Scope, rec.Key)
+		}
+		if err == nil || attempt == releaseAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(time.Duration(attempt) * releaseWait):
+		}
+	}
+	return err
 }
 
 // HeaderIdempotentRedacted names, on a replay, the fields whose secret the
