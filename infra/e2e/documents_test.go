@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -140,5 +143,77 @@ func TestInvoiceDocuments(t *testing.T) {
 	}
 	if a := iw.page("GET", pdfRoute, base+draft["id"].(string)+"/pdf", session, nil, nil, 409); !strings.Contains(string(a.body), "a draft has no document") {
 		t.Errorf("a draft's PDF in the dashboard: %s", a.body)
+	}
+}
+
+// Cancelling an issued invoice makes its credit note: the next number of
+// the organisation's own series for the year, the whole total credited,
+// its PDF naming the invoice it cancels; cancellations at once take
+// numbers without gap or duplicate; a draft's cancellation makes none.
+func TestCancellingAnIssuedInvoiceMakesItsCreditNote(t *testing.T) {
+	iw := newInvoiceWorld(t)
+	year := iw.clock.Now().In(paris).Year()
+	draft := iw.create(seedInvoice(iw.dept, "2030-03-31"), 201).json(t)["id"].(string)
+	if c := iw.action(draft, "cancel", 200).json(t); c["credit_notes"] != nil {
+		t.Errorf("a draft's cancellation made credit notes: %v", c["credit_notes"])
+	}
+	inv := iw.issuedInvoice(t)
+	number := iw.invoice(inv)["invoice_number"].(string)
+	c := iw.action(inv, "cancel", 200).json(t)
+	notes, _ := c["credit_notes"].([]any)
+	if len(notes) != 1 {
+		t.Fatalf("credit notes %v", c["credit_notes"])
+	}
+	cn := notes[0].(map[string]any)
+	want := fmt.Sprintf("AV-%d-00001", year)
+	if cn["number"] != want || cn["amount"] != 42200.0 || cn["reason"] != "Annulation de la facture "+number {
+		t.Errorf("credit note %v, want %s of 42200 cancelling %s", cn, want, number)
+	}
+	route := "/v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/pdf"
+	pdf := iw.do(exchange{method: "GET", route: route, path: "/v1/invoices/" + inv + "/credit_notes/" + want + "/pdf", header: iw.h(), status: 200})
+	text := pdfText(t, pdf.body)
+	for _, w := range []string{"AVOIR", want, number, "422,00"} {
+		if !strings.Contains(strings.ToUpper(text), strings.ToUpper(w)) {
+			t.Errorf("the credit note lacks %q:\n%s", w, text)
+		}
+	}
+	if en := pdfText(t, iw.do(exchange{method: "GET", route: route, path: "/v1/invoices/" + inv + "/credit_notes/" + want + "/pdf", query: "lang=en", header: iw.h(), status: 200}).body); !strings.Contains(strings.ToUpper(en), "CREDIT NOTE") {
+		t.Errorf("the English credit note:\n%s", en)
+	}
+	iw.do(exchange{method: "GET", route: route, path: "/v1/invoices/" + inv + "/credit_notes/AV-1999-00001/pdf", header: iw.h(), status: 404})
+	// The invoice's own documents stay those of its issue.
+	iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}/pdf", path: "/v1/invoices/" + inv + "/pdf", header: iw.h(), status: 200})
+
+	const n = 6
+	var ids []string
+	for i := 0; i < n; i++ {
+		ids = append(ids, iw.issuedInvoice(t))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var numbers []string
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := retryBusy(func() answer {
+				return iw.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/cancel", path: "/v1/invoices/" + id + "/cancel",
+					header: iw.h("Idempotency-Key", "cancel-"+id), status: -1})
+			})
+			if a.status != 200 {
+				t.Errorf("cancel %s: %d %s", id, a.status, a.body)
+				return
+			}
+			mu.Lock()
+			numbers = append(numbers, a.json(t)["credit_notes"].([]any)[0].(map[string]any)["number"].(string))
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	sort.Strings(numbers)
+	for i, got := range numbers {
+		if w := fmt.Sprintf("AV-%d-%05d", year, i+2); got != w {
+			t.Fatalf("credit note numbers %v: position %d is %s, want %s", numbers, i, got, w)
+		}
 	}
 }

@@ -54,6 +54,8 @@ type targetIDs struct {
 	delivery     string
 	// A funded portfolio and a PENDING payment order of it (seed 003).
 	portfolio, order string
+	// An issued invoice cancelled since, and its credit note's number.
+	cancelled, creditNote string
 }
 
 var tenancyRoutes = []tenancyCase{
@@ -146,6 +148,10 @@ var tenancyRoutes = []tenancyCase{
 	}},
 	{route: "GET /v1/invoices/{invoice_id}/cii.xml", ownerStatus: 409, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}/cii.xml", path: "/v1/invoices/" + id.issued + "/cii.xml"}
+	}},
+	{route: "GET /v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/pdf", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/pdf",
+			path: "/v1/invoices/" + id.cancelled + "/credit_notes/" + id.creditNote + "/pdf"}
 	}},
 	{route: "PATCH /v1/invoices/{invoice_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "PATCH", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + id.invoice, body: `{"payment_terms":"30 jours"}`}
@@ -381,10 +387,11 @@ func TestOtherTenantsGetNotFound(t *testing.T) {
 				invoice: "inv-01900000-0000-7000-8000-000000000000", issued: "inv-01900000-0000-7000-8000-000000000001",
 				link: "pl-01900000-0000-7000-8000-000000000000", intent: "pi-01900000-0000-7000-8000-000000000000",
 				subscription: "whsub-01900000-0000-7000-8000-000000000000", delivery: "whd-01900000-0000-5000-8000-000000000000",
-				paid: "pi-01900000-0000-7000-8000-000000000001", paidInvoice: "inv-01900000-0000-7000-8000-000000000002", refund: missingRefundID}
+				paid: "pi-01900000-0000-7000-8000-000000000001", paidInvoice: "inv-01900000-0000-7000-8000-000000000002", refund: missingRefundID,
+				cancelled: "inv-01900000-0000-7000-8000-000000000003", creditNote: "AV-2026-99999"}
 			victimIDs := []string{target.org, target.client, target.dept, target.account, target.invoice, target.issued,
 				target.link, target.intent, target.subscription, target.delivery, target.paid, target.paidInvoice, target.refund,
-				target.portfolio, target.order}
+				target.portfolio, target.order, target.cancelled}
 			wt := &world{t: t, app: w.app, srv: w.srv, clock: w.clock, faults: w.faults, validator: w.validator, seen: w.seen}
 
 			before := snap.take(t, victimIDs)
@@ -503,6 +510,15 @@ func newTarget(t *testing.T, w *world, token, org, client, route, hookURL string
 		target.paidInvoice, target.paid = victim.paidIntent(t, ibanRefundRequiresOrg)
 		target.refund = victim.createRefund(refundBody(target.paid, 1000, "Remise"), 201).json(t)["id"].(string)
 		victim.waitRefund(t, target.refund, "requires_action")
+	}
+	if strings.Contains(route, "credit_notes") {
+		target.cancelled = w.do(exchange{method: "POST", route: "/v1/invoices", header: bearer(token, "X-Entity-Id", org),
+			body: seedInvoice(target.dept, "2030-01-01"), status: 201}).json(t)["id"].(string)
+		w.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/issue", path: "/v1/invoices/" + target.cancelled + "/issue",
+			header: bearer(token, "X-Entity-Id", org), status: 200})
+		c := w.do(exchange{method: "POST", route: "/v1/invoices/{invoice_id}/cancel", path: "/v1/invoices/" + target.cancelled + "/cancel",
+			header: bearer(token, "X-Entity-Id", org), status: 200}).json(t)
+		target.creditNote = c["credit_notes"].([]any)[0].(map[string]any)["number"].(string)
 	}
 	if strings.Contains(route, "/v1/payments") || strings.Contains(route, "/v1/portfolios") {
 		target.portfolio, target.order = newFundedOrder(t, w, token, org)

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,13 +102,9 @@ func (k Keeper) Keep(ctx context.Context, inv invoice.Invoice) ([]string, error)
 	if inv.DocumentsVersion == 0 {
 		return nil, apperr.Wrap(op, errors.New("documents: the invoice names no documents version"))
 	}
-	brand := ""
-	if k.Brands != nil {
-		partner, org, err := k.Brands.Brandings(ctx, inv.PartnerID, inv.OrgID)
-		if err != nil {
-			return nil, apperr.Wrap(op, err)
-		}
-		brand = cmp.Or(org.DisplayName, partner.DisplayName)
+	brand, err := k.brand(ctx, inv)
+	if err != nil {
+		return nil, apperr.Wrap(op, err)
 	}
 	var lacked []string
 	cii, err := invoicedoc.CII(inv, nil)
@@ -142,6 +139,80 @@ func (k Keeper) Keep(ctx context.Context, inv invoice.Invoice) ([]string, error)
 		return nil, apperr.Wrap(op, err)
 	}
 	return lacked, nil
+}
+
+// creditKey is where a credit note's document is kept, beside its
+// invoice's.
+func creditKey(inv invoice.Invoice, number, lang string) string {
+	return "invoices/" + inv.PartnerID + "/" + inv.OrgID + "/" + inv.ID + "/credit/" + number + "/credit-" + lang + ".pdf"
+}
+
+// KeepCredit renders the credit note cn of the issued invoice orig
+// (invoicedoc.CreditNote: the original's lines for the whole amount, else
+// one line per VAT rate) and keeps its PDF, in French and in English,
+// write-once under its number. Its structured document (Factur-X, type
+// 381) is not kept yet.
+func (k Keeper) KeepCredit(ctx context.Context, orig invoice.Invoice, cn invoice.CreditNote) error {
+	const op = "documents.keep_credit"
+	note, rounding, err := invoicedoc.CreditNote(orig, cn.Number, cn.IssueDate, cn.Amount)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	brand, err := k.brand(ctx, orig)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	credit := &invoicedoc.Credit{OriginalNumber: orig.InvoiceNumber, OriginalIssueDate: orig.IssueDate, Reason: cn.Reason, Rounding: rounding}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, lang := range []string{"fr", "en"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, err := invoicedoc.PDF(invoicedoc.Input{Invoice: note, Lang: lang, Created: cn.CreatedAt, BrandName: brand, Credit: credit})
+			if err == nil {
+				err = k.Objects.PutOnce(ctx, creditKey(orig, cn.Number, lang), body, "application/pdf")
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	return apperr.Wrap(op, errors.Join(errs...))
+}
+
+// ReadCredit fetches the PDF of the invoice's credit note number (one
+// object fetch); NotFound when the invoice has no such credit note.
+func (k Keeper) ReadCredit(ctx context.Context, inv invoice.Invoice, number, lang string) (Document, error) {
+	const op = "documents.read_credit"
+	switch lang {
+	case "", "fr":
+		lang = "fr"
+	case "en":
+	default:
+		return Document{}, apperr.Field(op, "lang", "lang must be fr or en")
+	}
+	if !slices.ContainsFunc(inv.CreditNotes, func(cn invoice.CreditNote) bool { return cn.Number == number }) {
+		return Document{}, &apperr.Error{Op: op, Code: apperr.NotFound, Param: "credit_note_number", Message: "this invoice has no credit note " + number}
+	}
+	body, err := k.Objects.Get(ctx, creditKey(inv, number, lang))
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return Document{}, &apperr.Error{Op: op, Code: apperr.Internal, Message: "a kept document is missing from the store",
+			Err: fmt.Errorf("documents: credit note %s of %s: %v", number, inv.ID, err)}
+	}
+	if err != nil {
+		return Document{}, apperr.Wrap(op, err)
+	}
+	return Document{Body: body, ContentType: "application/pdf", FileName: fileName(number) + ".pdf"}, nil
+}
+
+// brand is the white label the documents wear: the organisation's display
+// name, else the partner's, else none (the seller's name).
+func (k Keeper) brand(ctx context.Context, inv invoice.Invoice) (string, error) {
+	if k.Brands == nil {
+		return "", nil
+	}
+	partner, org, err := k.Brands.Brandings(ctx, inv.PartnerID, inv.OrgID)
+	return cmp.Or(org.DisplayName, partner.DisplayName), err
 }
 
 // render makes one file of the invoice.

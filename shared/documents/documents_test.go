@@ -196,3 +196,48 @@ func TestKeepWearsTheWhiteLabel(t *testing.T) {
 		}
 	}
 }
+
+// A credit note of an issued invoice is kept, in French and in English,
+// under its number; only the invoice's own credit notes read back.
+func TestKeepAndReadCreditNote(t *testing.T) {
+	ctx := context.Background()
+	k := documents.Keeper{Objects: objects.Dir{Root: t.TempDir()}}
+	orig := issued(t)
+	cn := invoice.CreditNote{Number: "AV-2026-00007", IssueDate: "2026-04-20", Amount: orig.TotalAmount,
+		Reason: "Annulation de la facture " + orig.InvoiceNumber, CreatedAt: time.Date(2026, 4, 20, 8, 0, 0, 0, time.UTC)}
+	if err := k.KeepCredit(ctx, orig, cn); err != nil {
+		t.Fatal(err)
+	}
+	inv := orig
+	inv.Status, inv.CreditNotes = invoice.StatusCancelled, []invoice.CreditNote{cn}
+	fr, err := k.ReadCredit(ctx, inv, cn.Number, "")
+	if err != nil || !bytes.HasPrefix(fr.Body, []byte("%PDF-")) || fr.FileName != "AV-2026-00007.pdf" {
+		t.Fatalf("%v %s", err, fr.FileName)
+	}
+	tool, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Fatal("pdftotext is missing: make test installs poppler-utils")
+	}
+	f := filepath.Join(t.TempDir(), "cn.pdf")
+	if err := os.WriteFile(f, fr.Body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool, f, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"AV-2026-00007", orig.InvoiceNumber, "Annulation"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the credit note lacks %q:\n%s", want, out)
+		}
+	}
+	if en, err := k.ReadCredit(ctx, inv, cn.Number, "en"); err != nil || bytes.Equal(en.Body, fr.Body) {
+		t.Errorf("the English credit note: %v", err)
+	}
+	if _, err := k.ReadCredit(ctx, inv, "AV-2026-00008", ""); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("another number: %v", err)
+	}
+	if _, err := k.ReadCredit(ctx, orig, cn.Number, ""); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("an invoice without that credit note: %v", err)
+	}
+}

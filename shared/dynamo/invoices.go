@@ -208,6 +208,58 @@ func (s *Invoices) UpdateInvoice(ctx context.Context, before, after invoice.Invo
 	return nil
 }
 
+// creditSeqPK is the organisation's credit note counter for a year.
+func creditSeqPK(partnerID, orgID, year string) string {
+	return orgPK(partnerID, orgID) + "#CNSEQ#" + year
+}
+
+// LastCreditNote reads the year's credit note counter (0 when none yet).
+func (s *Invoices) LastCreditNote(ctx context.Context, partnerID, orgID, year string) (int64, error) {
+	const op = "dynamo.last_credit_note"
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(creditSeqPK(partnerID, orgID, year), skSeq),
+		ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, transient(op, err)
+	}
+	n, ok := out.Item["last"].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, nil
+	}
+	last, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return 0, apperr.Wrap(op, err)
+	}
+	return last, nil
+}
+
+// CancelWithCreditNote writes the cancelled invoice and moves the credit
+// note counter, in one transaction (invoice.Store).
+func (s *Invoices) CancelWithCreditNote(ctx context.Context, before, after invoice.Invoice, year string, number int64, ev event.Event) error {
+	const op = "dynamo.cancel_with_credit_note"
+	counter := cond{expr: "attribute_not_exists(PK)", names: map[string]string{"#last": "last"},
+		values: map[string]types.AttributeValue{":n": num(number), ":kind": str("credit_note_counter")}}
+	if number != 1 {
+		counter.expr = "#last = :prev"
+		counter.values[":prev"] = num(number - 1)
+	}
+	tx := s.tx()
+	tx.Update("counter", key(creditSeqPK(after.PartnerID, after.OrgID, year), skSeq), "SET #last = :n, kind = :kind", counter)
+	tx.Put("invoice", toInvoiceItem(after), cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
+		values: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}})
+	tx.indexPayer(before, after)
+	tx.Events(ev)
+	err := tx.Run(ctx)
+	switch {
+	case tx.Failed(err, "invoice"):
+		return apperr.E(op, apperr.Conflict, "the invoice was changed by another request; read it again and retry")
+	case tx.Failed(err, "counter"), isTransactionConflict(err):
+		return invoice.ErrNumberTaken
+	case err != nil:
+		return transient(op, err)
+	}
+	return nil
+}
+
 // DueBefore reads the open invoices due before day from every shard of the
 // sparse index: its reads grow with the number of such invoices only.
 func (s *Invoices) DueBefore(ctx context.Context, day string) ([]invoice.Invoice, error) {

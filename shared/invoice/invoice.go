@@ -223,6 +223,9 @@ type Invoice struct {
 	// structured document (EN 16931: Factur-X, CII), which it then has not
 	// (its PDFs it has): empty when it has one.
 	DocumentsLacked []string `json:"-"`
+	// CreditNotes are the credit notes (avoirs) of the issued invoice: its
+	// cancellation's.
+	CreditNotes []CreditNote `json:"credit_notes,omitempty"`
 }
 
 // OpenForPayment says whether the invoice can be paid (and get payment links).
@@ -274,6 +277,14 @@ type Store interface {
 	CreateInvoice(ctx context.Context, inv Invoice, year string, number int64, ev event.Event) error
 	GetInvoice(ctx context.Context, partnerID, orgID, invoiceID string) (Invoice, error)
 	ListInvoices(ctx context.Context, partnerID, orgID string, q listing.Query, f Filter) (listing.Page[Invoice], error)
+	// LastCreditNote reads the organisation's last credit note number of
+	// the year (0 before the first).
+	LastCreditNote(ctx context.Context, partnerID, orgID, year string) (int64, error)
+	// CancelWithCreditNote writes after, the cancelled invoice with its new
+	// credit note, as UpdateInvoice does, and moves the year's credit note
+	// counter from number − 1 to number, in one transaction; ErrNumberTaken
+	// when the counter moved since read.
+	CancelWithCreditNote(ctx context.Context, before, after Invoice, year string, number int64, ev event.Event) error
 	// UpdateInvoice writes after on condition that the stored invoice is
 	// still before (version and status); the overdue index follows the status.
 	UpdateInvoice(ctx context.Context, before, after Invoice, ev event.Event) error
@@ -314,3 +325,16 @@ type Filter struct {
 
 // Empty says whether the filter selects everything.
 func (f Filter) Empty() bool { return f == Filter{} }
+
+// CreditNote is a credit note (avoir) of an issued invoice — what cancels
+// it, in whole or in part, since an issued invoice is never deleted nor
+// changed (CGI art. 272, 289): numbered in its own continuous series per
+// organisation and calendar year (AV-YYYY-NNNNN, moved in the transaction
+// that records it), its PDF kept, write-once, as the invoice's.
+type CreditNote struct {
+	Number    string    `json:"number"`
+	IssueDate string    `json:"issue_date"`
+	Amount    int64     `json:"amount"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+}

@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -118,6 +119,9 @@ type Service struct {
 // address: its PDFs are kept, its Factur-X and CII are not.
 type DocumentKeeper interface {
 	Keep(ctx context.Context, inv Invoice) (lacked []string, err error)
+	// KeepCredit renders and keeps the credit note cn of the issued
+	// invoice orig, write-once under cn's number.
+	KeepCredit(ctx context.Context, orig Invoice, cn CreditNote) error
 }
 
 func validatePayer(op string, p *Payer) error {
@@ -630,7 +634,54 @@ func (s *Service) Cancel(ctx context.Context, partnerID, orgID, id string, actor
 	after := before
 	now := s.Now().UTC()
 	after.Status, after.UpdatedAt, after.Version = StatusCancelled, now, before.Version+1
-	return s.transition(ctx, op, before, after, actor)
+	if before.Status == StatusDraft || s.Documents == nil || before.DocumentsVersion == 0 {
+		return s.transition(ctx, op, before, after, actor)
+	}
+	return s.cancelIssued(ctx, op, before, after, actor)
+}
+
+// cancelIssued cancels an issued invoice with its credit note: the next
+// number of the organisation's credit note series for the year, its PDF
+// rendered and kept, then the cancellation and the counter in one
+// transaction. A number taken meanwhile by another cancellation is read
+// again and the note rendered anew (what was kept under the lost number,
+// no transaction names: harmless).
+func (s *Service) cancelIssued(ctx context.Context, op string, before, after Invoice, actor event.Actor) (Invoice, error) {
+	sleep := s.Sleep
+	if sleep == nil {
+		sleep = backoff.Sleep
+	}
+	now := after.UpdatedAt
+	year := strconv.Itoa(now.In(Paris).Year())
+	for attempt := 1; ; attempt++ {
+		last, err := s.Store.LastCreditNote(ctx, before.PartnerID, before.OrgID, year)
+		if err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+		number := last + 1
+		cn := CreditNote{Number: fmt.Sprintf("AV-%s-%05d", year, number), IssueDate: Today(now), Amount: before.TotalAmount,
+			Reason: "Annulation de la facture " + before.InvoiceNumber, CreatedAt: now}
+		after.CreditNotes = append(slices.Clone(before.CreditNotes), cn)
+		if err := s.Documents.KeepCredit(ctx, before, cn); err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+		ev, err := StatusEvent(s.NewID("evt"), now, actor, before, after)
+		if err != nil {
+			return Invoice{}, apperr.Wrap(op, err)
+		}
+		err = s.Store.CancelWithCreditNote(ctx, before, after, year, number, ev)
+		if errors.Is(err, ErrNumberTaken) && attempt < numberAttempts {
+			if serr := sleep(ctx, numberBackoff(attempt)); serr != nil {
+				return Invoice{}, apperr.Transient(op, errors.Join(err, serr))
+			}
+			continue
+		}
+		if errors.Is(err, ErrNumberTaken) {
+			return Invoice{}, &apperr.Error{Op: op, Code: apperr.Unavailable,
+				Message: "too many credit notes are being made at once for this organization; retry", Err: err}
+		}
+		return after, apperr.Wrap(op, err)
+	}
 }
 
 func (s *Service) transition(ctx context.Context, op string, before, after Invoice, actor event.Actor) (Invoice, error) {

@@ -13,6 +13,7 @@ import (
 // (documents.Keeper).
 type DocumentReader interface {
 	Read(ctx context.Context, inv invoice.Invoice, kind documents.Kind, lang string) (documents.Document, error)
+	ReadCredit(ctx context.Context, inv invoice.Invoice, number, lang string) (documents.Document, error)
 }
 
 // documentRoutes serve an issued invoice's documents, as kept at its issue:
@@ -28,7 +29,23 @@ func (h *Handlers) documentRoutes() []httpapi.Route {
 		{Key: "GET /v1/invoices/{invoice_id}/pdf", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: doc(documents.PDF)},
 		{Key: "GET /v1/invoices/{invoice_id}/facturx", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: doc(documents.FacturX)},
 		{Key: "GET /v1/invoices/{invoice_id}/cii.xml", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: doc(documents.CII)},
+		{Key: "GET /v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/pdf", Tenancy: httpapi.OrgInEntity, Action: auth.ActionInvoicesRead, Handler: h.creditNote},
 	}
+}
+
+// creditNote answers the PDF of one of the invoice's credit notes, as kept
+// when it was made (its cancellation): one read, one object fetch.
+func (h *Handlers) creditNote(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	inv, err := h.Invoices.Get(ctx, t.PartnerID, t.OrgID, r.PathParams["invoice_id"])
+	if err != nil {
+		return nil, err
+	}
+	d, err := h.Documents.ReadCredit(ctx, inv, r.PathParams["credit_note_number"], r.Query.Get("lang"))
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.File(d.ContentType, d.FileName, d.Body), nil
 }
 
 // document answers a kept document: inline (a browser shows it; its name
