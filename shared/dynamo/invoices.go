@@ -130,14 +130,8 @@ func (s *Invoices) CreationContext(ctx context.Context, partnerID, orgID, deptID
 // invoice and its event, in one transaction.
 func (s *Invoices) CreateInvoice(ctx context.Context, inv invoice.Invoice, year string, number int64, ev event.Event) error {
 	const op = "dynamo.create_invoice"
-	counter := cond{expr: "attribute_not_exists(PK)", names: map[string]string{"#last": "last"},
-		values: map[string]types.AttributeValue{":n": num(number), ":kind": str("invoice_counter")}}
-	if number != 1 {
-		counter.expr = "#last = :prev"
-		counter.values[":prev"] = num(number - 1)
-	}
 	tx := s.tx()
-	tx.Update("counter", key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq), "SET #last = :n, kind = :kind", counter)
+	moveCounter(tx, key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq), "invoice_counter", number)
 	tx.Put("invoice", toInvoiceItem(inv), ifNew)
 	tx.indexPayer(invoice.Invoice{}, inv)
 	tx.Events(ev)
@@ -208,6 +202,19 @@ func (s *Invoices) UpdateInvoice(ctx context.Context, before, after invoice.Invo
 	return nil
 }
 
+// moveCounter adds to tx, as "counter", the move of a numbering counter
+// from number − 1 to number (created at 1): the number is taken only if no
+// one took it since it was read.
+func moveCounter(tx *txn, k map[string]types.AttributeValue, kind string, number int64) {
+	counter := cond{expr: "attribute_not_exists(PK)", names: map[string]string{"#last": "last"},
+		values: map[string]types.AttributeValue{":n": num(number), ":kind": str(kind)}}
+	if number != 1 {
+		counter.expr = "#last = :prev"
+		counter.values[":prev"] = num(number - 1)
+	}
+	tx.Update("counter", k, "SET #last = :n, kind = :kind", counter)
+}
+
 // creditSeqPK is the organisation's credit note counter for a year.
 func creditSeqPK(partnerID, orgID, year string) string {
 	return orgPK(partnerID, orgID) + "#CNSEQ#" + year
@@ -236,14 +243,8 @@ func (s *Invoices) LastCreditNote(ctx context.Context, partnerID, orgID, year st
 // note counter, in one transaction (invoice.Store).
 func (s *Invoices) CancelWithCreditNote(ctx context.Context, before, after invoice.Invoice, year string, number int64, ev event.Event) error {
 	const op = "dynamo.cancel_with_credit_note"
-	counter := cond{expr: "attribute_not_exists(PK)", names: map[string]string{"#last": "last"},
-		values: map[string]types.AttributeValue{":n": num(number), ":kind": str("credit_note_counter")}}
-	if number != 1 {
-		counter.expr = "#last = :prev"
-		counter.values[":prev"] = num(number - 1)
-	}
 	tx := s.tx()
-	tx.Update("counter", key(creditSeqPK(after.PartnerID, after.OrgID, year), skSeq), "SET #last = :n, kind = :kind", counter)
+	moveCounter(tx, key(creditSeqPK(after.PartnerID, after.OrgID, year), skSeq), "credit_note_counter", number)
 	tx.Put("invoice", toInvoiceItem(after), cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
 		values: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}})
 	tx.indexPayer(before, after)
