@@ -28,9 +28,10 @@ func TestMain(m *testing.M) { enginetest.Main(m) }
 // quiet keeps expected error logs (failing toy handlers) out of test output.
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// testQueue creates a queue with a 1 s visibility timeout redriving to a DLQ
-// after maxReceive receives, and returns the queue's URL and ARN and the DLQ URL.
-func testQueue(t *testing.T, c *sqs.Client, maxReceive int) (url, arn, dlqURL string) {
+// testQueue creates a queue with the given visibility timeout (seconds)
+// redriving to a DLQ after maxReceive receives, and returns the queue's URL
+// and ARN and the DLQ URL.
+func testQueue(t *testing.T, c *sqs.Client, visibility, maxReceive int) (url, arn, dlqURL string) {
 	t.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("t%d", time.Now().UnixNano())
@@ -40,7 +41,7 @@ func testQueue(t *testing.T, c *sqs.Client, maxReceive int) (url, arn, dlqURL st
 	}
 	dlqARN := queueARN(t, c, aws.ToString(dlq.QueueUrl))
 	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{
-		"VisibilityTimeout": "1",
+		"VisibilityTimeout": strconv.Itoa(visibility),
 		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, dlqARN, maxReceive),
 	}})
 	if err != nil {
@@ -114,7 +115,11 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 func TestSQSMappingBatchAndPartialFailure(t *testing.T) {
 	_, sqsEP := enginetest.Endpoints(t)
 	c := stack.NewSQSClient(sqsEP)
-	url, arn, dlq := testQueue(t, c, 5)
+	// A visibility timeout of 4 s, not 1: on a loaded machine an invocation
+	// and its delete can take longer than a second, and SQS then rightly
+	// delivers the message again — which this test would count as a success
+	// not deleted.
+	url, arn, dlq := testQueue(t, c, 4, 5)
 	ctx := context.Background()
 
 	var mu sync.Mutex
@@ -157,10 +162,10 @@ func TestSQSMappingBatchAndPartialFailure(t *testing.T) {
 	}
 	runMapping(t, m.Run)
 
-	waitFor(t, "the failed message to come back", 15*time.Second, func() bool {
+	waitFor(t, "the failed message to come back", 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return deliveries["fail"] == 2 && deliveries["ok-1"] == 1 && deliveries["ok-2"] == 1
+		return deliveries["fail"] >= 2 && deliveries["ok-1"] >= 1 && deliveries["ok-2"] >= 1
 	})
 	// Nothing else may come back: the successes were deleted, the retry
 	// succeeded. Once the queue and its DLQ hold no message (none waiting, in
@@ -219,7 +224,7 @@ func TestSQSMappingBatchAndPartialFailure(t *testing.T) {
 func TestSQSMappingDeadLetters(t *testing.T) {
 	_, sqsEP := enginetest.Endpoints(t)
 	c := stack.NewSQSClient(sqsEP)
-	url, arn, dlqURL := testQueue(t, c, 2)
+	url, arn, dlqURL := testQueue(t, c, 1, 2)
 	ctx := context.Background()
 
 	var mu sync.Mutex
