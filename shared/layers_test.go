@@ -100,8 +100,8 @@ func TestAuthKnowsNoHTTP(t *testing.T) {
 // Each function links only its family: no main reaches the package that
 // composes every function, nor the OpenAPI validator (tests only), and
 // only the functions that hold a secret or send to a queue link the
-// Secrets Manager or SQS client (only the audit writer, the invoices
-// function and the payment page the S3 client).
+// Secrets Manager or SQS client (only the audit writer and the functions
+// keeping or serving invoices' documents the S3 client).
 func TestFunctionsLinkOnlyTheirFamily(t *testing.T) {
 	type fn struct {
 		dir            string
@@ -134,9 +134,11 @@ func TestFunctionsLinkOnlyTheirFamily(t *testing.T) {
 				t.Errorf("functions/%s links SQS: %v, want %v", f.dir, got, f.queue)
 			}
 			// Only the audit writer (its archive), the invoices function
-			// (issued invoices' documents) and the payment page (the invoice's
-			// PDF) reach objects (S3).
-			if got, want := linked["github.com/aws/aws-sdk-go-v2/service/s3"], f.dir == "auditwriter" || f.dir == "invoices" || f.dir == "checkout"; got != want {
+			// (issued invoices' documents), the payment page (the invoice's
+			// PDF) and the functions settling refunds (their credit notes:
+			// payments, the poller) reach objects (S3).
+			s3 := map[string]bool{"auditwriter": true, "invoices": true, "checkout": true, "payments": true, "aiiapoller": true}
+			if got, want := linked["github.com/aws/aws-sdk-go-v2/service/s3"], s3[f.dir]; got != want {
 				t.Errorf("functions/%s links S3: %v, want %v", f.dir, got, want)
 			}
 		})

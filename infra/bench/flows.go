@@ -286,7 +286,13 @@ func (v *verifier) run(ctx context.Context, done []flowDone) {
 	for _, d := range done {
 		v.checkFlow(d, deadline)
 	}
-	v.checkNumbers(len(done))
+	refunds := 0
+	for _, d := range done {
+		if d.refundID != "" {
+			refunds++
+		}
+	}
+	v.checkNumbers(len(done), refunds)
 	// The audit writer and the dispatcher may be minutes behind a soak on
 	// two cores: what counts is that they catch up, so the events are
 	// counted once their queues are empty.
@@ -326,6 +332,11 @@ type flowInvoice struct {
 	TotalAmount int64 `json:"total_amount"`
 	AmountPaid  int64 `json:"amount_paid"`
 	AmountDue   int64 `json:"amount_due"`
+	CreditNotes []struct {
+		Number   string `json:"number"`
+		Amount   int64  `json:"amount"`
+		RefundID string `json:"refund_id"`
+	} `json:"credit_notes"`
 }
 
 // checkFlow: the invoice's totals are its lines', and what it says was
@@ -336,8 +347,9 @@ func (v *verifier) checkFlow(d flowDone, deadline time.Time) {
 		Amount int64  `json:"amount"`
 	}
 	var rf struct {
-		Status string `json:"status"`
-		Amount int64  `json:"amount"`
+		Status     string `json:"status"`
+		Amount     int64  `json:"amount"`
+		CreditNote string `json:"credit_note_number"`
 	}
 	refunded := int64(0)
 	if d.refundID != "" {
@@ -401,6 +413,15 @@ func (v *verifier) checkFlow(d flowDone, deadline time.Time) {
 	if inv.AmountPaid != pi.Amount-refunded || inv.AmountDue != inv.TotalAmount-inv.AmountPaid {
 		v.violate("invoice %s: amount_paid %d, amount_due %d; settled %d − refunded %d", inv.Number, inv.AmountPaid, inv.AmountDue, pi.Amount, refunded)
 	}
+	// The succeeded refund made the invoice's one credit note, of its
+	// amount; an invoice without a refund has none.
+	switch {
+	case refunded == 0 && len(inv.CreditNotes) != 0:
+		v.violate("invoice %s: credit notes %+v without a refund", inv.Number, inv.CreditNotes)
+	case refunded > 0 && (len(inv.CreditNotes) != 1 || inv.CreditNotes[0].Number != rf.CreditNote ||
+		inv.CreditNotes[0].RefundID != d.refundID || inv.CreditNotes[0].Amount != refunded):
+		v.violate("invoice %s: credit notes %+v; refund %s of %d names %q", inv.Number, inv.CreditNotes, d.refundID, refunded, rf.CreditNote)
+	}
 }
 
 // sequence: numbers are 1…want, each once.
@@ -417,24 +438,38 @@ func (v *verifier) sequence(what string, numbers []int, want int) {
 	}
 }
 
-// checkNumbers: the organisation's invoices are numbered 1…n, each once.
-func (v *verifier) checkNumbers(n int) {
-	var numbers []int
+// checkNumbers: the organisation's invoices are numbered 1…n, each once,
+// and its credit notes (one per refund) 1…credits.
+func (v *verifier) checkNumbers(n, credits int) {
+	var numbers, creditNumbers []int
+	seq := func(number string) (int, bool) {
+		k, err := strconv.Atoi(number[strings.LastIndexByte(number, '-')+1:])
+		if err != nil {
+			v.violate("number %q", number)
+		}
+		return k, err == nil
+	}
 	if !v.each("/v1/invoices", func(item json.RawMessage) {
 		var inv struct {
-			Number string `json:"invoice_number"`
+			Number      string `json:"invoice_number"`
+			CreditNotes []struct {
+				Number string `json:"number"`
+			} `json:"credit_notes"`
 		}
 		_ = json.Unmarshal(item, &inv)
-		k, err := strconv.Atoi(inv.Number[strings.LastIndexByte(inv.Number, '-')+1:])
-		if err != nil {
-			v.violate("invoice number %q", inv.Number)
-			return
+		if k, ok := seq(inv.Number); ok {
+			numbers = append(numbers, k)
 		}
-		numbers = append(numbers, k)
+		for _, cn := range inv.CreditNotes {
+			if k, ok := seq(cn.Number); ok {
+				creditNumbers = append(creditNumbers, k)
+			}
+		}
 	}) {
 		return
 	}
 	v.sequence("invoice numbers", numbers, n)
+	v.sequence("credit note numbers", creditNumbers, credits)
 }
 
 // each calls fn with every item of a list route of the organisation, page

@@ -181,6 +181,40 @@ func (iw *invoiceWorld) walkRefunds(t *testing.T, query string) (ids []string, p
 	return nil, 0
 }
 
+// wantRefundCreditNote checks the credit note the succeeded refund r made
+// on invoice inv, its nth: in the invoice's credit_notes with the refund's
+// id and amount, its PDF stating the amount refunded, its CII a credit note
+// (381) of the invoice with nothing due.
+func (iw *invoiceWorld) wantRefundCreditNote(t *testing.T, inv string, r map[string]any, nth int) {
+	t.Helper()
+	number, _ := r["credit_note_number"].(string)
+	notes, _ := iw.invoice(inv)["credit_notes"].([]any)
+	if number == "" || len(notes) != nth {
+		t.Errorf("refund %v: credit note %q, the invoice's %v; want its %dth", r["id"], number, notes, nth)
+		return
+	}
+	cn, _ := notes[nth-1].(map[string]any)
+	if cn["number"] != number || cn["refund_id"] != r["id"] || cn["amount"] != r["amount"] || !strings.HasPrefix(fmt.Sprint(cn["reason"]), "Remboursement de la facture ") {
+		t.Errorf("credit note %v of refund %v", cn, r)
+	}
+	base := "/v1/invoices/" + inv + "/credit_notes/" + number
+	route := "/v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/"
+	euros := strings.Replace(fmt.Sprintf("%.2f", r["amount"].(float64)/100), ".", ",", 1)
+	if text := pdfText(t, iw.do(exchange{method: "GET", route: route + "pdf", path: base + "/pdf", header: iw.h(), status: 200}).body); !strings.Contains(text, number) ||
+		!strings.Contains(text, euros) || !strings.Contains(text, fmt.Sprint(r["id"])) {
+		t.Errorf("credit note %s's PDF lacks its number, %s or its refund:\n%s", number, euros, text)
+	}
+	cii := iw.do(exchange{method: "GET", route: route + "cii.xml", path: base + "/cii.xml", header: iw.h(), status: 200}).body
+	for _, want := range []string{"<ram:TypeCode>381</ram:TypeCode>", "<ram:DuePayableAmount>0.00</ram:DuePayableAmount>", number} {
+		if !strings.Contains(string(cii), want) {
+			t.Errorf("credit note %s's CII lacks %s", number, want)
+		}
+	}
+	if fx := iw.do(exchange{method: "GET", route: route + "facturx", path: base + "/facturx", header: iw.h(), status: 200}).body; !bytes.Contains(fx, []byte("factur-x.xml")) {
+		t.Errorf("credit note %s's Factur-X embeds no factur-x.xml", number)
+	}
+}
+
 func keysOf(m map[string]any) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -258,6 +292,8 @@ func TestRefundsEndToEnd(t *testing.T) {
 		if gotInv["status"] != s.invoiceStatus || gotInv["amount_paid"] != s.invoicePaid || gotInv["amount_due"] != seedInvoiceTotal-s.invoicePaid {
 			t.Errorf("after refund %d the invoice is %v, paid %v, due %v; want %s, %v", i+1, gotInv["status"], gotInv["amount_paid"], gotInv["amount_due"], s.invoiceStatus, s.invoicePaid)
 		}
+		// Its credit note: the invoice's next, for the amount refunded.
+		iw.wantRefundCreditNote(t, inv, done, i+1)
 	}
 	// Nothing is left: one more refund is a 409 that says so.
 	if a := iw.createRefund(`{"payment_intent_id":"`+pi+`"}`, 409); a.errCode(t) != "conflict" || !strings.Contains(errMessage(t, a), "nothing is left to refund") ||
@@ -452,11 +488,16 @@ func TestRefundRequiresAction(t *testing.T) {
 	if got := iw.intent(pi); got["status"] != "succeeded" || got["refunded_amount"] != 0.0 {
 		t.Errorf("while the refund waits the intent is %v, refunded %v", got["status"], got["refunded_amount"])
 	}
-	// The organisation paid the payer itself: it confirms.
+	if waiting["credit_note_number"] != nil {
+		t.Errorf("a refund waiting for the organisation has a credit note: %v", waiting)
+	}
+	// The organisation paid the payer itself: it confirms, and the refund
+	// makes its credit note.
 	done := iw.refundAction(id, "confirm", 200).json(t)
 	if done["status"] != "succeeded" || done["completed_at"] == nil || done["next_action"] != nil {
 		t.Errorf("confirmed refund = %v", done)
 	}
+	iw.wantRefundCreditNote(t, inv, done, 1)
 	if got := iw.intent(pi); got["status"] != "partially_refunded" || got["refunded_amount"] != 10000.0 {
 		t.Errorf("after the confirmation the intent is %v, refunded %v", got["status"], got["refunded_amount"])
 	}

@@ -153,6 +153,17 @@ var tenancyRoutes = []tenancyCase{
 		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/pdf",
 			path: "/v1/invoices/" + id.cancelled + "/credit_notes/" + id.creditNote + "/pdf"}
 	}},
+	// The target's organisation has no VAT number (BR-S-02): its credit
+	// notes have no structured document either, the owner's 409 proving it
+	// reaches them.
+	{route: "GET /v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/facturx", ownerStatus: 409, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/facturx",
+			path: "/v1/invoices/" + id.cancelled + "/credit_notes/" + id.creditNote + "/facturx"}
+	}},
+	{route: "GET /v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/cii.xml", ownerStatus: 409, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "GET", route: "/v1/invoices/{invoice_id}/credit_notes/{credit_note_number}/cii.xml",
+			path: "/v1/invoices/" + id.cancelled + "/credit_notes/" + id.creditNote + "/cii.xml"}
+	}},
 	{route: "PATCH /v1/invoices/{invoice_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "PATCH", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + id.invoice, body: `{"payment_terms":"30 jours"}`}
 	}},

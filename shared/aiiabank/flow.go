@@ -29,11 +29,12 @@ func Flow(e *lambdaenv.Env) *payment.Flow {
 }
 
 // RefundService is the container's refund follower: Aiia refunds SEPA
-// payments; the sandbox's card simulator refunds card payments.
-func RefundService(e *lambdaenv.Env) *refund.Service {
+// payments; the sandbox's card simulator refunds card payments. A refund
+// that succeeds makes its credit note, kept by credits.
+func RefundService(e *lambdaenv.Env, credits refund.CreditKeeper) *refund.Service {
 	return lambdaenv.Shared(e, "refund.Service/follower", func() *refund.Service {
 		flow := Flow(e)
-		s := &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Stamp, NewID: e.NewID,
+		s := &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Stamp, NewID: e.NewID, Credits: credits,
 			Providers: map[string]refund.Provider{payment.MethodSEPA: Refunds{Provider: flow.Bank.(Bank).Provider}}}
 		if flow.Cards != nil {
 			s.Providers[payment.MethodCard] = refund.Cards{Processor: flow.Cards}

@@ -85,9 +85,26 @@ type Keeper struct {
 
 var _ invoice.DocumentKeeper = Keeper{}
 
-// key is where a document of an invoice issued at version is kept.
-func key(inv invoice.Invoice, name string) string {
-	return "invoices/" + inv.PartnerID + "/" + inv.OrgID + "/" + inv.ID + "/v" + strconv.FormatInt(inv.DocumentsVersion, 10) + "/" + name
+// root is where everything of an invoice is kept.
+func root(inv invoice.Invoice) string {
+	return "invoices/" + inv.PartnerID + "/" + inv.OrgID + "/" + inv.ID
+}
+
+// prefix is where the documents of an invoice issued at its documents
+// version are kept.
+func prefix(inv invoice.Invoice) string {
+	return root(inv) + "/v" + strconv.FormatInt(inv.DocumentsVersion, 10) + "/"
+}
+
+// creditPrefix is where a credit note's documents are kept, beside its
+// invoice's: under its number and what made it (its refund, else the
+// cancellation). Two credit notes of one invoice racing for one number —
+// a refund and another, a refund and the cancellation — so never share a
+// key: the loser's files stay behind, named by no credit note, and the
+// winner's are its own (a write-once put of a key already there keeps
+// what was there).
+func creditPrefix(inv invoice.Invoice, cn invoice.CreditNote) string {
+	return root(inv) + "/credit/" + cn.Number + "/" + cmp.Or(cn.RefundID, "cancellation") + "/"
 }
 
 // Keep renders the invoice's documents and writes each once, in parallel.
@@ -106,52 +123,17 @@ func (k Keeper) Keep(ctx context.Context, inv invoice.Invoice) ([]string, error)
 	if err != nil {
 		return nil, apperr.Wrap(op, err)
 	}
-	var lacked []string
-	cii, err := invoicedoc.CII(inv, nil)
-	var missing *invoicedoc.MissingError
-	switch {
-	case errors.As(err, &missing):
-		for f, rule := range missing.Fields {
-			lacked = append(lacked, f+" ("+rule+")")
-		}
-		sort.Strings(lacked)
-	case err != nil:
-		return nil, apperr.Wrap(op, err)
-	}
-	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	for i, f := range files {
-		if f.kind != PDF && lacked != nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body, err := render(inv, f, cii, brand)
-			if err == nil {
-				err = k.Objects.PutOnce(ctx, key(inv, f.name), body, f.contentType)
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, apperr.Wrap(op, err)
-	}
-	return lacked, nil
-}
-
-// creditKey is where a credit note's document is kept, beside its
-// invoice's.
-func creditKey(inv invoice.Invoice, number, lang string) string {
-	return "invoices/" + inv.PartnerID + "/" + inv.OrgID + "/" + inv.ID + "/credit/" + number + "/credit-" + lang + ".pdf"
+	lacked, err := k.keep(ctx, prefix(inv), invoicedoc.Input{Invoice: inv, Created: inv.UpdatedAt, BrandName: brand})
+	return lacked, apperr.Wrap(op, err)
 }
 
 // KeepCredit renders the credit note cn of the issued invoice orig
 // (invoicedoc.CreditNote: the original's lines for the whole amount, else
-// one line per VAT rate) and keeps its PDF, in French and in English,
-// write-once under its number. Its structured document (Factur-X, type
-// 381) is not kept yet.
+// one line per VAT rate) and keeps its documents, write-once, as an
+// invoice's: its PDF in French and in English, and — when the invoice had
+// what EN 16931 requires — its Factur-X (type 381, naming the invoice it
+// credits) and CII XML. A refund's credit note states the amount as
+// refunded (nothing is left to pay back).
 func (k Keeper) KeepCredit(ctx context.Context, orig invoice.Invoice, cn invoice.CreditNote) error {
 	const op = "documents.keep_credit"
 	note, rounding, err := invoicedoc.CreditNote(orig, cn.Number, cn.IssueDate, cn.Amount)
@@ -162,47 +144,61 @@ func (k Keeper) KeepCredit(ctx context.Context, orig invoice.Invoice, cn invoice
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
-	credit := &invoicedoc.Credit{OriginalNumber: orig.InvoiceNumber, OriginalIssueDate: orig.IssueDate, Reason: cn.Reason, Rounding: rounding}
-	errs := make([]error, 2)
+	credit := &invoicedoc.Credit{OriginalNumber: orig.InvoiceNumber, OriginalIssueDate: orig.IssueDate, Reason: cn.Reason, Rounding: rounding,
+		Refund: cn.RefundID}
+	_, err = k.keep(ctx, creditPrefix(orig, cn), invoicedoc.Input{Invoice: note, Created: cn.CreatedAt, BrandName: brand, Credit: credit})
+	return apperr.Wrap(op, err)
+}
+
+// keep renders the files of a document (in: all but its language) and
+// writes each once under prefix, in parallel; a document lacking what EN
+// 16931 requires keeps its PDFs only, and keep answers what it lacked.
+func (k Keeper) keep(ctx context.Context, prefix string, in invoicedoc.Input) ([]string, error) {
+	var lacked []string
+	cii, err := invoicedoc.CII(in.Invoice, in.Credit)
+	var missing *invoicedoc.MissingError
+	switch {
+	case errors.As(err, &missing):
+		for f, rule := range missing.Fields {
+			lacked = append(lacked, f+" ("+rule+")")
+		}
+		sort.Strings(lacked)
+	case err != nil:
+		return nil, err
+	}
+	errs := make([]error, len(files))
 	var wg sync.WaitGroup
-	for i, lang := range []string{"fr", "en"} {
+	for i, f := range files {
+		if f.kind != PDF && lacked != nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body, err := invoicedoc.PDF(invoicedoc.Input{Invoice: note, Lang: lang, Created: cn.CreatedAt, BrandName: brand, Credit: credit})
+			body, err := render(in, f, cii)
 			if err == nil {
-				err = k.Objects.PutOnce(ctx, creditKey(orig, cn.Number, lang), body, "application/pdf")
+				err = k.Objects.PutOnce(ctx, prefix+f.name, body, f.contentType)
 			}
 			errs[i] = err
 		}()
 	}
 	wg.Wait()
-	return apperr.Wrap(op, errors.Join(errs...))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return lacked, nil
 }
 
-// ReadCredit fetches the PDF of the invoice's credit note number (one
-// object fetch); NotFound when the invoice has no such credit note.
-func (k Keeper) ReadCredit(ctx context.Context, inv invoice.Invoice, number, lang string) (Document, error) {
+// ReadCredit fetches a document of the invoice's credit note number (one
+// object fetch), as Read does an invoice's; NotFound when the invoice has
+// no such credit note.
+func (k Keeper) ReadCredit(ctx context.Context, inv invoice.Invoice, number string, kind Kind, lang string) (Document, error) {
 	const op = "documents.read_credit"
-	switch lang {
-	case "", "fr":
-		lang = "fr"
-	case "en":
-	default:
-		return Document{}, apperr.Field(op, "lang", "lang must be fr or en")
-	}
-	if !slices.ContainsFunc(inv.CreditNotes, func(cn invoice.CreditNote) bool { return cn.Number == number }) {
+	i := slices.IndexFunc(inv.CreditNotes, func(cn invoice.CreditNote) bool { return cn.Number == number })
+	if i < 0 {
 		return Document{}, &apperr.Error{Op: op, Code: apperr.NotFound, Param: "credit_note_number", Message: "this invoice has no credit note " + number}
 	}
-	body, err := k.Objects.Get(ctx, creditKey(inv, number, lang))
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return Document{}, &apperr.Error{Op: op, Code: apperr.Internal, Message: "a kept document is missing from the store",
-			Err: fmt.Errorf("documents: credit note %s of %s: %v", number, inv.ID, err)}
-	}
-	if err != nil {
-		return Document{}, apperr.Wrap(op, err)
-	}
-	return Document{Body: body, ContentType: "application/pdf", FileName: fileName(number) + ".pdf"}, nil
+	return k.read(ctx, op, creditPrefix(inv, inv.CreditNotes[i]), number, inv.DocumentsLacked, kind, lang)
 }
 
 // brand is the white label the documents wear: the organisation's display
@@ -215,9 +211,9 @@ func (k Keeper) brand(ctx context.Context, inv invoice.Invoice) (string, error) 
 	return cmp.Or(org.DisplayName, partner.DisplayName), err
 }
 
-// render makes one file of the invoice.
-func render(inv invoice.Invoice, f file, cii []byte, brand string) ([]byte, error) {
-	in := invoicedoc.Input{Invoice: inv, Lang: f.lang, Created: inv.UpdatedAt, BrandName: brand}
+// render makes one file of a document.
+func render(in invoicedoc.Input, f file, cii []byte) ([]byte, error) {
+	in.Lang = f.lang
 	switch f.kind {
 	case PDF:
 		return invoicedoc.PDF(in)
@@ -241,6 +237,12 @@ func (k Keeper) Read(ctx context.Context, inv invoice.Invoice, kind Kind, lang s
 	if inv.DocumentsVersion == 0 {
 		return Document{}, apperr.E(op, apperr.Conflict, "this invoice was issued before documents were kept: it has none")
 	}
+	return k.read(ctx, op, prefix(inv), inv.InvoiceNumber, inv.DocumentsLacked, kind, lang)
+}
+
+// read fetches the file of kind (and lang, for the PDF) kept under prefix
+// for the document numbered number, which lacked what lacked names.
+func (k Keeper) read(ctx context.Context, op, prefix, number string, lacked []string, kind Kind, lang string) (Document, error) {
 	switch lang {
 	case "", "fr":
 		lang = "fr"
@@ -251,20 +253,20 @@ func (k Keeper) Read(ctx context.Context, inv invoice.Invoice, kind Kind, lang s
 	default:
 		return Document{}, apperr.Field(op, "lang", "lang must be fr or en")
 	}
-	if kind != PDF && len(inv.DocumentsLacked) > 0 {
+	if kind != PDF && len(lacked) > 0 {
 		return Document{}, apperr.E(op, apperr.Conflict, "this invoice has no structured document (EN 16931): at its issue it lacked "+
-			strings.Join(inv.DocumentsLacked, ", ")+"; its PDF is at /pdf")
+			strings.Join(lacked, ", ")+"; its PDF is at /pdf")
 	}
 	for _, f := range files {
 		if f.kind != kind || (kind == PDF && f.lang != lang) {
 			continue
 		}
-		body, err := k.Objects.Get(ctx, key(inv, f.name))
+		body, err := k.Objects.Get(ctx, prefix+f.name)
 		if apperr.CodeOf(err) == apperr.NotFound {
-			// Named by a committed issue, yet absent: ours to fix, never a
-			// 404 that would say the invoice has none.
+			// Named by a committed issue or credit note, yet absent: ours to
+			// fix, never a 404 that would say there is none.
 			return Document{}, &apperr.Error{Op: op, Code: apperr.Internal, Message: "a kept document is missing from the store",
-				Err: fmt.Errorf("documents: %s of %s: %v", f.name, inv.ID, err)}
+				Err: fmt.Errorf("documents: %s%s: %v", prefix, f.name, err)}
 		}
 		if err != nil {
 			return Document{}, apperr.Wrap(op, err)
@@ -273,7 +275,7 @@ func (k Keeper) Read(ctx context.Context, inv invoice.Invoice, kind Kind, lang s
 		if kind == CII {
 			ext = ".xml"
 		}
-		return Document{Body: body, ContentType: f.contentType, FileName: fileName(inv.InvoiceNumber) + ext}, nil
+		return Document{Body: body, ContentType: f.contentType, FileName: fileName(number) + ext}, nil
 	}
 	return Document{}, apperr.Wrap(op, fmt.Errorf("documents: unknown kind %s", kind))
 }

@@ -3,6 +3,7 @@ package documents_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,8 +198,28 @@ func TestKeepWearsTheWhiteLabel(t *testing.T) {
 	}
 }
 
-// A credit note of an issued invoice is kept, in French and in English,
-// under its number; only the invoice's own credit notes read back.
+// pdfText is the text of a PDF, by poppler's pdftotext.
+func pdfText(t *testing.T, body []byte) string {
+	t.Helper()
+	tool, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Fatal("pdftotext is missing: make test installs poppler-utils")
+	}
+	f := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(f, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool, f, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// A credit note of an issued invoice keeps the invoice's four documents
+// under its number — the PDF in French and in English, the Factur-X and
+// the CII XML of a credit note (381) naming the invoice; only the
+// invoice's own credit notes read back.
 func TestKeepAndReadCreditNote(t *testing.T) {
 	ctx := context.Background()
 	k := documents.Keeper{Objects: objects.Dir{Root: t.TempDir()}}
@@ -210,34 +231,107 @@ func TestKeepAndReadCreditNote(t *testing.T) {
 	}
 	inv := orig
 	inv.Status, inv.CreditNotes = invoice.StatusCancelled, []invoice.CreditNote{cn}
-	fr, err := k.ReadCredit(ctx, inv, cn.Number, "")
+	fr, err := k.ReadCredit(ctx, inv, cn.Number, documents.PDF, "")
 	if err != nil || !bytes.HasPrefix(fr.Body, []byte("%PDF-")) || fr.FileName != "AV-2026-00007.pdf" {
 		t.Fatalf("%v %s", err, fr.FileName)
 	}
-	tool, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Fatal("pdftotext is missing: make test installs poppler-utils")
-	}
-	f := filepath.Join(t.TempDir(), "cn.pdf")
-	if err := os.WriteFile(f, fr.Body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(tool, f, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := pdfText(t, fr.Body)
 	for _, want := range []string{"AV-2026-00007", orig.InvoiceNumber, "Annulation"} {
-		if !strings.Contains(string(out), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("the credit note lacks %q:\n%s", want, out)
 		}
 	}
-	if en, err := k.ReadCredit(ctx, inv, cn.Number, "en"); err != nil || bytes.Equal(en.Body, fr.Body) {
+	if strings.Contains(out, "remboursé au payeur") {
+		t.Errorf("a cancellation's credit note says it was refunded:\n%s", out)
+	}
+	if en, err := k.ReadCredit(ctx, inv, cn.Number, documents.PDF, "en"); err != nil || bytes.Equal(en.Body, fr.Body) {
 		t.Errorf("the English credit note: %v", err)
 	}
-	if _, err := k.ReadCredit(ctx, inv, "AV-2026-00008", ""); apperr.CodeOf(err) != apperr.NotFound {
+	fx, err := k.ReadCredit(ctx, inv, cn.Number, documents.FacturX, "")
+	if err != nil || !bytes.HasPrefix(fx.Body, []byte("%PDF-")) || !bytes.Contains(fx.Body, []byte("factur-x.xml")) || fx.FileName != "AV-2026-00007.pdf" {
+		t.Errorf("the credit note's Factur-X: %v %s", err, fx.FileName)
+	}
+	x, err := k.ReadCredit(ctx, inv, cn.Number, documents.CII, "")
+	if err != nil || x.FileName != "AV-2026-00007.xml" || x.ContentType != "application/xml" {
+		t.Fatalf("the credit note's CII: %v %+v", err, x.FileName)
+	}
+	for _, want := range []string{"<ram:TypeCode>381</ram:TypeCode>", "<ram:IssuerAssignedID>" + orig.InvoiceNumber + "</ram:IssuerAssignedID>",
+		fmt.Sprintf("<ram:DuePayableAmount>%d.%02d</ram:DuePayableAmount>", orig.TotalAmount/100, orig.TotalAmount%100)} {
+		if !bytes.Contains(x.Body, []byte(want)) {
+			t.Errorf("the credit note's CII lacks %s:\n%s", want, x.Body)
+		}
+	}
+	if _, err := k.ReadCredit(ctx, inv, cn.Number, documents.CII, "en"); apperr.CodeOf(err) != apperr.Invalid {
+		t.Errorf("an English CII: %v", err)
+	}
+	if _, err := k.ReadCredit(ctx, inv, "AV-2026-00008", documents.PDF, ""); apperr.CodeOf(err) != apperr.NotFound {
 		t.Errorf("another number: %v", err)
 	}
-	if _, err := k.ReadCredit(ctx, orig, cn.Number, ""); apperr.CodeOf(err) != apperr.NotFound {
+	if _, err := k.ReadCredit(ctx, orig, cn.Number, documents.PDF, ""); apperr.CodeOf(err) != apperr.NotFound {
 		t.Errorf("an invoice without that credit note: %v", err)
+	}
+}
+
+// A refund's credit note states the amount refunded and leaves nothing
+// due; two credit notes of one invoice rendered under one number (a refund
+// and the next, racing for it) keep their own files, and the one recorded
+// reads back its own amount, never the loser's.
+func TestRefundCreditNotesKeepTheirOwnFiles(t *testing.T) {
+	ctx := context.Background()
+	k := documents.Keeper{Objects: objects.Dir{Root: t.TempDir()}}
+	orig := issued(t)
+	at := time.Date(2026, 4, 22, 8, 0, 0, 0, time.UTC)
+	loser := invoice.CreditNote{Number: "AV-2026-00003", IssueDate: "2026-04-22", Amount: 1000, Reason: "Remboursement", RefundID: "re_loser", CreatedAt: at}
+	winner := invoice.CreditNote{Number: "AV-2026-00003", IssueDate: "2026-04-22", Amount: 2345, Reason: "Remboursement", RefundID: "re_winner", CreatedAt: at}
+	for _, cn := range []invoice.CreditNote{loser, winner} {
+		if err := k.KeepCredit(ctx, orig, cn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inv := orig
+	inv.CreditNotes = []invoice.CreditNote{winner}
+	d, err := k.ReadCredit(ctx, inv, winner.Number, documents.PDF, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := pdfText(t, d.Body)
+	if !strings.Contains(out, "23,45") || strings.Contains(out, "10,00") || !strings.Contains(out, "re_winner") || !strings.Contains(out, "remboursé au payeur") {
+		t.Errorf("the recorded credit note does not read its own refund:\n%s", out)
+	}
+	x, err := k.ReadCredit(ctx, inv, winner.Number, documents.CII, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<ram:TotalPrepaidAmount>23.45</ram:TotalPrepaidAmount>", "<ram:DuePayableAmount>0.00</ram:DuePayableAmount>"} {
+		if !bytes.Contains(x.Body, []byte(want)) {
+			t.Errorf("the refund's credit note CII lacks %s:\n%s", want, x.Body)
+		}
+	}
+}
+
+// An invoice that lacked what EN 16931 requires makes credit notes with
+// PDFs only: their structured documents are the invoice's 409.
+func TestCreditNoteOfAnInvoiceWithoutAStructuredDocument(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	k := documents.Keeper{Objects: objects.Dir{Root: root}}
+	inv := issued(t)
+	inv.Payer.Address = nil
+	inv.DocumentsLacked = []string{"payer.address (BR-10, BR-11)"}
+	cn := invoice.CreditNote{Number: "AV-2026-00001", IssueDate: "2026-04-22", Amount: 500, Reason: "Remboursement", RefundID: "re_1", CreatedAt: time.Now()}
+	if err := k.KeepCredit(ctx, inv, cn); err != nil {
+		t.Fatal(err)
+	}
+	inv.CreditNotes = []invoice.CreditNote{cn}
+	if files, _ := filepath.Glob(filepath.Join(root, "invoices", "*", "*", "*", "credit", "*", "*", "*")); len(files) != 2 {
+		t.Errorf("kept %v, want the two PDFs", files)
+	}
+	if _, err := k.ReadCredit(ctx, inv, cn.Number, documents.PDF, "en"); err != nil {
+		t.Error(err)
+	}
+	for _, kind := range []documents.Kind{documents.FacturX, documents.CII} {
+		if _, err := k.ReadCredit(ctx, inv, cn.Number, kind, ""); apperr.CodeOf(err) != apperr.Conflict {
+			t.Errorf("%s: %v, want a 409", kind, err)
+		}
 	}
 }

@@ -217,11 +217,16 @@ func (e errReservation) Error() string {
 
 // SettleRefund writes a succeeded refund, the intent (refunded amount and
 // status; the reservation is unchanged: a succeeded refund keeps holding
-// its amount) and the invoice (amount paid, status, the due-date index),
-// each conditional on the version read, with the events, in one transaction.
-func (s *Refunds) SettleRefund(ctx context.Context, r refund.Refund, pi payment.Intent, inv invoice.Invoice, evs []event.Event) error {
+// its amount) and the invoice (amount paid, status, the due-date index, its
+// new credit note), each conditional on the version read, with the events
+// and — for a credit note — the move of the year's credit note counter, in
+// one transaction.
+func (s *Refunds) SettleRefund(ctx context.Context, r refund.Refund, pi payment.Intent, inv invoice.Invoice, credit *refund.CreditNumber, evs []event.Event) error {
 	const op = "dynamo.settle_refund"
 	tx := s.tx()
+	if credit != nil {
+		moveCounter(tx, key(creditSeqPK(inv.PartnerID, inv.OrgID, credit.Year), skSeq), "credit_note_counter", credit.Number)
+	}
 	tx.putRefund("refund", r)
 	tx.putIntent("intent", pi)
 	tx.Put("invoice", toInvoiceItem(inv), cond{expr: "version = :v", values: map[string]types.AttributeValue{":v": num(inv.Version - 1)}})
@@ -230,6 +235,8 @@ func (s *Refunds) SettleRefund(ctx context.Context, r refund.Refund, pi payment.
 	switch {
 	case tx.Failed(err, "refund", "event"):
 		return refund.ErrRefundChanged
+	case tx.Failed(err, "counter"):
+		return invoice.ErrNumberTaken
 	case tx.Failed(err, "intent", "invoice") || isTransactionConflict(err):
 		return refund.ErrChanged
 	case err != nil:

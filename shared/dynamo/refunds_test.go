@@ -502,17 +502,17 @@ func TestSettleRefundMovesIntentAndInvoiceTogether(t *testing.T) {
 	}
 	staleRefund := settled
 	staleRefund.Version = 3
-	wantOnly(t, "settle at a stale refund version", w.s.SettleRefund(ctx, staleRefund, spi, sinv, []event.Event{ev(t)}), refund.ErrRefundChanged)
+	wantOnly(t, "settle at a stale refund version", w.s.SettleRefund(ctx, staleRefund, spi, sinv, nil, []event.Event{ev(t)}), refund.ErrRefundChanged)
 	unchanged("a stale refund")
 	staleInv := sinv
 	staleInv.Version = sinv.Version + 3
-	wantOnly(t, "settle at a stale invoice version", w.s.SettleRefund(ctx, settled, spi, staleInv, []event.Event{ev(t)}), refund.ErrChanged)
+	wantOnly(t, "settle at a stale invoice version", w.s.SettleRefund(ctx, settled, spi, staleInv, nil, []event.Event{ev(t)}), refund.ErrChanged)
 	unchanged("a stale invoice")
 	// Another refund moves the intent: the settle must read it again rather
 	// than overwrite the new reservation.
 	check(t, "another refund meanwhile", w.s.CreateRefund(ctx, pi, newRefund(pi, "ref-02", 500), ev(t)), ok)
 	e := ev(t)
-	wantOnly(t, "settle at a stale intent version", w.s.SettleRefund(ctx, settled, spi, sinv, []event.Event{e}), refund.ErrChanged)
+	wantOnly(t, "settle at a stale intent version", w.s.SettleRefund(ctx, settled, spi, sinv, nil, []event.Event{e}), refund.ErrChanged)
 	unchanged("a stale intent")
 	if w.eventStored(t, e.ID) {
 		t.Fatal("a refused settle's event is in the outbox")
@@ -522,7 +522,7 @@ func TestSettleRefundMovesIntentAndInvoiceTogether(t *testing.T) {
 	// Read again: it commits, each part once.
 	settled, spi, sinv = settlement(t, w, r1)
 	evs := []event.Event{ev(t), ev(t)}
-	check(t, "settle as read", w.s.SettleRefund(ctx, settled, spi, sinv, evs), ok)
+	check(t, "settle as read", w.s.SettleRefund(ctx, settled, spi, sinv, nil, evs), ok)
 	for _, e := range evs {
 		if !w.eventStored(t, e.ID) {
 			t.Fatalf("event %s of the settle is not in the outbox", e.ID)
@@ -540,7 +540,7 @@ func TestSettleRefundMovesIntentAndInvoiceTogether(t *testing.T) {
 	if inv := w.invoice(t); inv.AmountPaid != 2500 || inv.AmountDue != 7500 || inv.Status != invoice.StatusPartiallyPaid {
 		t.Fatalf("invoice after the settle = paid %d due %d %s; want 2500, 7500, partially_paid", inv.AmountPaid, inv.AmountDue, inv.Status)
 	}
-	wantOnly(t, "settle twice", w.s.SettleRefund(ctx, settled, spi, sinv, []event.Event{ev(t)}), refund.ErrRefundChanged)
+	wantOnly(t, "settle twice", w.s.SettleRefund(ctx, settled, spi, sinv, nil, []event.Event{ev(t)}), refund.ErrRefundChanged)
 
 	// The last refund: the intent is refunded, the invoice back to issued.
 	// A reused event id refuses it whole.
@@ -548,11 +548,11 @@ func TestSettleRefundMovesIntentAndInvoiceTogether(t *testing.T) {
 	check(t, "the rest", w.s.CreateRefund(ctx, w.intent(t, pi.ID), r3, ev(t)), ok)
 	settled, spi, sinv = settlement(t, w, r3)
 	taken := evs[0]
-	wantOnly(t, "settle with a reused event id", w.s.SettleRefund(ctx, settled, spi, sinv, []event.Event{taken}), refund.ErrRefundChanged)
+	wantOnly(t, "settle with a reused event id", w.s.SettleRefund(ctx, settled, spi, sinv, nil, []event.Event{taken}), refund.ErrRefundChanged)
 	if inv := w.invoice(t); inv.AmountPaid != 2500 {
 		t.Fatalf("invoice after a refused settle: amount_paid %d, want 2500", inv.AmountPaid)
 	}
-	check(t, "settle the rest", w.s.SettleRefund(ctx, settled, spi, sinv, []event.Event{ev(t)}), ok)
+	check(t, "settle the rest", w.s.SettleRefund(ctx, settled, spi, sinv, nil, []event.Event{ev(t)}), ok)
 	if inv := w.invoice(t); inv.AmountPaid != 500 || inv.Status != invoice.StatusPartiallyPaid {
 		t.Fatalf("invoice = paid %d %s, want 500 partially_paid", inv.AmountPaid, inv.Status)
 	}
@@ -561,13 +561,52 @@ func TestSettleRefundMovesIntentAndInvoiceTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	settled, spi, sinv = settlement(t, w, r2)
-	check(t, "settle the last one", w.s.SettleRefund(ctx, settled, spi, sinv, []event.Event{ev(t)}), ok)
+	check(t, "settle the last one", w.s.SettleRefund(ctx, settled, spi, sinv, nil, []event.Event{ev(t)}), ok)
 	now = w.intent(t, pi.ID)
 	if now.RefundedAmount != 4000 || now.Status != payment.IntentRefunded || now.RefundReserved != 4000 {
 		t.Fatalf("intent after every refund = %+v, want refunded 4000", now)
 	}
 	if inv := w.invoice(t); inv.AmountPaid != 0 || inv.AmountDue != 10000 || inv.Status != invoice.StatusIssued {
 		t.Fatalf("invoice after every refund = paid %d due %d %s; want 0, 10000, issued", inv.AmountPaid, inv.AmountDue, inv.Status)
+	}
+}
+
+// A settle that makes a credit note takes its number with the rest: a
+// number another credit note took (or one that skips) refuses the whole,
+// as invoice.ErrNumberTaken, and nothing moves; the next number commits.
+func TestSettleRefundTakesItsCreditNoteNumber(t *testing.T) {
+	w := newRefundWorld(t, nil)
+	ctx := context.Background()
+	pi := w.paidIntent(t, 1, 4000)
+	r1, r2 := newRefund(pi, "ref-01", 1000), newRefund(pi, "ref-02", 500)
+	check(t, "create", w.s.CreateRefund(ctx, pi, r1, ev(t)), ok)
+	check(t, "create", w.s.CreateRefund(ctx, w.intent(t, pi.ID), r2, ev(t)), ok)
+	last := func(want int64) {
+		t.Helper()
+		if n, err := w.s.LastCreditNote(ctx, "ptn", "org-1", "2026"); err != nil || n != want {
+			t.Fatalf("last credit note = %d, %v; want %d", n, err, want)
+		}
+	}
+	settled, spi, sinv := settlement(t, w, r1)
+	wantOnly(t, "a number that skips", w.s.SettleRefund(ctx, settled, spi, sinv, &refund.CreditNumber{Year: "2026", Number: 2}, []event.Event{ev(t)}),
+		invoice.ErrNumberTaken)
+	if got, err := w.s.GetRefund(ctx, "ptn", "org-1", "ref-01"); err != nil || got.Status != refund.StatusPending {
+		t.Fatalf("refund after a refused number = %+v, %v", got, err)
+	}
+	last(0)
+	check(t, "the first number", w.s.SettleRefund(ctx, settled, spi, sinv, &refund.CreditNumber{Year: "2026", Number: 1}, []event.Event{ev(t)}), ok)
+	last(1)
+	settled, spi, sinv = settlement(t, w, r2)
+	wantOnly(t, "a number taken", w.s.SettleRefund(ctx, settled, spi, sinv, &refund.CreditNumber{Year: "2026", Number: 1}, []event.Event{ev(t)}),
+		invoice.ErrNumberTaken)
+	if inv := w.invoice(t); inv.AmountPaid != 3000 {
+		t.Fatalf("invoice after a refused number: amount_paid %d, want 3000", inv.AmountPaid)
+	}
+	check(t, "the next number", w.s.SettleRefund(ctx, settled, spi, sinv, &refund.CreditNumber{Year: "2026", Number: 2}, []event.Event{ev(t)}), ok)
+	last(2)
+	// Another year's series starts at 1.
+	if n, err := w.s.LastCreditNote(ctx, "ptn", "org-1", "2027"); err != nil || n != 0 {
+		t.Fatalf("2027's series = %d, %v", n, err)
 	}
 }
 

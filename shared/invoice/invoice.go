@@ -332,9 +332,11 @@ func (f Filter) Empty() bool { return f == Filter{} }
 // organisation and calendar year (AV-YYYY-NNNNN, moved in the transaction
 // that records it), its PDF kept, write-once, as the invoice's.
 type CreditNote struct {
-	Number    string    `json:"number"`
-	IssueDate string    `json:"issue_date"`
-	Amount    int64     `json:"amount"`
-	Reason    string    `json:"reason"`
+	Number    string `json:"number"`
+	IssueDate string `json:"issue_date"`
+	Amount    int64  `json:"amount"`
+	Reason    string `json:"reason"`
+	// RefundID is the refund that made it; none for a cancellation's.
+	RefundID  string    `json:"refund_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }

@@ -327,9 +327,10 @@ const (
 // the invoice exists, with its number, and a retry makes another.
 const numbersBusy = "too many invoices are being created at once for this organization; retry"
 
-// numberBackoff is the jittered wait before attempt+1: growing with the
-// attempts, so that contenders spread out, up to 200 ms.
-func numberBackoff(attempt int) time.Duration {
+// NumberBackoff is the jittered wait before attempt+1 of a writer that lost
+// the race for a number: growing with the attempts, so that contenders
+// spread out, up to 200 ms.
+func NumberBackoff(attempt int) time.Duration {
 	return time.Duration(rand.IntN(min(10*attempt, 200))+1) * time.Millisecond
 }
 
@@ -424,7 +425,7 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 			return s.created(ctx, op, partnerID, orgID, id, err)
 		}
 		if errors.Is(err, ErrNumberTaken) {
-			wait := numberBackoff(attempt)
+			wait := NumberBackoff(attempt)
 			if attempt >= numberAttempts || time.Now().Add(wait).After(deadline) {
 				return Invoice{}, &apperr.Error{Op: op, Code: apperr.Unavailable, Message: numbersBusy,
 					Err: fmt.Errorf("no number after %d attempts: %w", attempt, err)}
@@ -640,6 +641,16 @@ func (s *Service) Cancel(ctx context.Context, partnerID, orgID, id string, actor
 	return s.cancelIssued(ctx, op, before, after, actor)
 }
 
+// CreditYear is the year whose credit note series a credit note made at
+// now takes its number from (Paris time, as invoices' dates).
+func CreditYear(now time.Time) string { return strconv.Itoa(now.In(Paris).Year()) }
+
+// CreditNoteNumber is the number-th credit note of a year's series:
+// AV-YYYY-NNNNN.
+func CreditNoteNumber(year string, number int64) string {
+	return fmt.Sprintf("AV-%s-%05d", year, number)
+}
+
 // cancelIssued cancels an issued invoice with its credit note: the next
 // number of the organisation's credit note series for the year, its PDF
 // rendered and kept, then the cancellation and the counter in one
@@ -652,14 +663,14 @@ func (s *Service) cancelIssued(ctx context.Context, op string, before, after Inv
 		sleep = backoff.Sleep
 	}
 	now := after.UpdatedAt
-	year := strconv.Itoa(now.In(Paris).Year())
+	year := CreditYear(now)
 	for attempt := 1; ; attempt++ {
 		last, err := s.Store.LastCreditNote(ctx, before.PartnerID, before.OrgID, year)
 		if err != nil {
 			return Invoice{}, apperr.Wrap(op, err)
 		}
 		number := last + 1
-		cn := CreditNote{Number: fmt.Sprintf("AV-%s-%05d", year, number), IssueDate: Today(now), Amount: before.TotalAmount,
+		cn := CreditNote{Number: CreditNoteNumber(year, number), IssueDate: Today(now), Amount: before.TotalAmount,
 			Reason: "Annulation de la facture " + before.InvoiceNumber, CreatedAt: now}
 		after.CreditNotes = append(slices.Clone(before.CreditNotes), cn)
 		if err := s.Documents.KeepCredit(ctx, before, cn); err != nil {
@@ -671,7 +682,7 @@ func (s *Service) cancelIssued(ctx context.Context, op string, before, after Inv
 		}
 		err = s.Store.CancelWithCreditNote(ctx, before, after, year, number, ev)
 		if errors.Is(err, ErrNumberTaken) && attempt < numberAttempts {
-			if serr := sleep(ctx, numberBackoff(attempt)); serr != nil {
+			if serr := sleep(ctx, NumberBackoff(attempt)); serr != nil {
 				return Invoice{}, apperr.Transient(op, errors.Join(err, serr))
 			}
 			continue

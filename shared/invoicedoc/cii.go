@@ -361,6 +361,11 @@ func CII(inv invoice.Invoice, credit *Credit) ([]byte, error) {
 			sum.Rounding = amount(credit.Rounding)
 			sum.DuePayable = amount(inv.TotalAmount - inv.AmountPaid + credit.Rounding)
 		}
+		if credit.Refund != "" {
+			// Paid back already: prepaid is what was refunded, and BR-CO-16
+			// (due = total − prepaid + rounding) leaves nothing due.
+			sum.Prepaid, sum.DuePayable = amount(inv.TotalAmount+credit.Rounding), amount(0)
+		}
 	}
 	if len(missing) > 0 {
 		return nil, &MissingError{Fields: missing}

@@ -18,6 +18,9 @@ type Credit struct {
 	// Rounding is what CreditNote could not put in a rate's net and VAT
 	// (BT-114): the amount credited is the total plus it.
 	Rounding int64
+	// Refund, when set, is the refund that paid the amount back: the credit
+	// note states it refunded (CII: all of it prepaid, nothing due).
+	Refund string
 }
 
 // CreditNote is the credit note of amount (cents, VAT included) on an issued

@@ -82,7 +82,6 @@ func TestPartialCreditNotesAddUpToTheCent(t *testing.T) {
 	if rounded == 0 || rounded > 1000 {
 		t.Errorf("%d of 2000 partial credit notes carry a rounding amount", rounded)
 	}
-	// A partial credit note is a valid CII credit note too.
 	// A partial credit note is a valid CII credit note too, with its
 	// rounding amount where it has one (BR-CO-16 holds with it).
 	for amount := int64(12340); amount < 12350; amount++ {
@@ -104,6 +103,23 @@ func TestPartialCreditNotesAddUpToTheCent(t *testing.T) {
 		}
 		if due.Cmp(dec(t, sum.DuePayable)) != 0 || dec(t, sum.DuePayable).Cmp(big.NewRat(amount, 100)) != 0 {
 			t.Errorf("credit %d: BR-CO-16 or the amount credited: %+v", amount, sum)
+		}
+		// A refund's credit note: what was refunded is prepaid, nothing is
+		// due, and it is still valid (BR-CO-16 with its rounding).
+		x, err = CII(c, &Credit{OriginalNumber: orig.InvoiceNumber, OriginalIssueDate: orig.IssueDate, Reason: "Remboursement", Rounding: rounding, Refund: "re_1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate(t, x); err != nil {
+			t.Fatalf("a refund's credit note's CII: %v", err)
+		}
+		sum = parse(t, x).Transaction.Settlement.Sum
+		due = new(big.Rat).Sub(dec(t, sum.GrandTotal), dec(t, sum.Prepaid))
+		if sum.Rounding != "" {
+			due.Add(due, dec(t, sum.Rounding))
+		}
+		if due.Sign() != 0 || dec(t, sum.DuePayable).Sign() != 0 || dec(t, sum.Prepaid).Cmp(big.NewRat(amount, 100)) != 0 {
+			t.Errorf("refund credit %d: BR-CO-16, nothing due, all of it prepaid: %+v", amount, sum)
 		}
 	}
 }

@@ -225,6 +225,10 @@ func (d *doc) parties() {
 			d.font("", 10)
 			p.MultiCell(contentW, 5, t["reason"]+" : "+c.Reason, "", "L", false)
 		}
+		if c.Refund != "" {
+			d.font("", 10)
+			p.MultiCell(contentW, 5, fmt.Sprintf(t["refunded"], c.Refund), "", "L", false)
+		}
 		p.Ln(4)
 	}
 }
@@ -294,6 +298,8 @@ func (d *doc) totals() {
 	}
 	if c := d.in.Credit; c != nil && c.Rounding != 0 {
 		rows = append(rows, [3]string{"", t["rounding"], money.FormatEUR(c.Rounding)}, [3]string{"B", t["credited"], money.FormatEUR(inv.TotalAmount + c.Rounding)})
+	} else if c != nil && c.Refund != "" {
+		rows = append(rows, [3]string{"B", t["credited"], money.FormatEUR(inv.TotalAmount)})
 	}
 	need := float64(len(rows))*6 + 4
 	if _, _, _, bottom := p.GetMargins(); p.GetY()+need > pageH-bottom {

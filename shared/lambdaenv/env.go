@@ -194,9 +194,12 @@ func (e *Env) Require(logicalID string) error {
 }
 
 // KeepsDocuments are the functions that keep invoices' documents (the
-// invoices function, at the issue) or serve them (it, the payment page
-// and the dashboard).
-var KeepsDocuments = map[string]bool{"InvoicesFunction": true, "CheckoutFunction": true, "DashboardFunction": true}
+// invoices function, at the issue and the cancellation's credit note; the
+// functions that settle refunds — payments' confirm, the poller, the
+// dashboard — their credit notes) or serve them (the invoices function,
+// the payment page and the dashboard).
+var KeepsDocuments = map[string]bool{"InvoicesFunction": true, "CheckoutFunction": true, "DashboardFunction": true,
+	"PaymentsFunction": true, "AiiaPollerFunction": true}
 
 // SandboxBankFunction is the sandbox stage's bank (shared/handlers/sandboxbank).
 const SandboxBankFunction = "SandboxBankFunction"

@@ -67,6 +67,9 @@ type Refund struct {
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
 	CompletedAt     *time.Time `json:"completed_at"`
+	// CreditNoteNumber is the credit note (avoir) its success made on the
+	// invoice (invoice.CreditNotes), when the invoice keeps documents.
+	CreditNoteNumber string `json:"credit_note_number,omitempty"`
 
 	PartnerID string `json:"-"`
 	OrgID     string `json:"-"`
@@ -144,9 +147,22 @@ type Store interface {
 	// back to the intent's reservation, in one transaction.
 	ReleaseRefund(ctx context.Context, r Refund, evs []event.Event) error
 	// SettleRefund writes a succeeded refund, the intent (refunded amount
-	// and status) and the invoice (amount paid and status), each
-	// conditional on the version read, in one transaction with the events.
-	SettleRefund(ctx context.Context, r Refund, pi payment.Intent, inv invoice.Invoice, evs []event.Event) error
+	// and status) and the invoice (amount paid and status, its new credit
+	// note), each conditional on the version read, in one transaction with
+	// the events; with credit, it also moves the organisation's credit note
+	// counter of the year to the credit note's number
+	// (invoice.ErrNumberTaken when another took it first).
+	SettleRefund(ctx context.Context, r Refund, pi payment.Intent, inv invoice.Invoice, credit *CreditNumber, evs []event.Event) error
+	// LastCreditNote reads the organisation's last credit note number of
+	// the year (0 when none yet).
+	LastCreditNote(ctx context.Context, partnerID, orgID, year string) (int64, error)
+}
+
+// CreditNumber is the number a refund's credit note takes in its year's
+// series.
+type CreditNumber struct {
+	Year   string
+	Number int64
 }
 
 // ErrNotRefundable is the store's answer when the intent's condition fails:

@@ -33,6 +33,16 @@ type Service struct {
 	// Sleep waits between attempts when the intent is changed by a
 	// concurrent request (nil: time.Sleep); it honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Credits, when set, keeps the credit note (avoir) a succeeded refund
+	// makes on an invoice that keeps documents (documents.Keeper): every
+	// function that settles refunds has it.
+	Credits CreditKeeper
+}
+
+// CreditKeeper renders and keeps a credit note's documents
+// (documents.Keeper).
+type CreditKeeper interface {
+	KeepCredit(ctx context.Context, orig invoice.Invoice, cn invoice.CreditNote) error
 }
 
 // MethodsFor are the payment methods refunded in a mode: SEPA transfers
@@ -359,16 +369,66 @@ func (s *Service) release(ctx context.Context, op string, r Refund, status, reas
 // status, the invoice's amount paid (invoice.ApplyPayment of the negative
 // amount) and status, with their events, in one transaction conditional
 // on each version read; a concurrent change is read again.
+//
+// On an invoice that keeps documents, the refund makes its credit note
+// (avoir) in the same transaction: the next number of the organisation's
+// credit note series for the year (the counter moved with the rest), for
+// the amount refunded, its documents kept first. A number another credit
+// note took meanwhile is read again and the note rendered anew, within
+// numberAttempts.
 func (s *Service) settle(ctx context.Context, op string, r Refund, actor event.Actor) error {
-	for attempt := 1; ; attempt++ {
+	changed, taken := 0, 0
+	for {
 		err := s.settleOnce(ctx, op, r, actor)
-		if !errors.Is(err, ErrChanged) || attempt == attempts {
+		var wait time.Duration
+		switch {
+		case errors.Is(err, ErrChanged) && changed+1 < attempts:
+			changed++
+			wait = time.Duration(changed*changed) * 3 * time.Millisecond
+		case errors.Is(err, invoice.ErrNumberTaken) && taken+1 < numberAttempts:
+			taken++
+			wait = invoice.NumberBackoff(taken)
+		case errors.Is(err, invoice.ErrNumberTaken):
+			return &apperr.Error{Op: op, Code: apperr.Unavailable,
+				Message: "too many credit notes are being made at once for this organization; retry", Err: err}
+		default:
 			return err
 		}
-		if err := s.sleep(ctx, time.Duration(attempt*attempt)*3*time.Millisecond); err != nil {
+		if err := s.sleep(ctx, wait); err != nil {
 			return apperr.Wrap(op, err)
 		}
 	}
+}
+
+// numberAttempts bounds the tries of a settle whose credit note keeps
+// losing its number to others: one winner a round, so as many as the
+// refunds and cancellations settling at once in one organisation.
+const numberAttempts = 30
+
+// creditNote makes the credit note of a refund settling now on inv: its
+// number (the year's counter read), its documents kept. None when the
+// invoice keeps no documents (issued before they were kept) or the
+// service keeps none.
+func (s *Service) creditNote(ctx context.Context, r Refund, inv invoice.Invoice, now time.Time) (*invoice.CreditNote, *CreditNumber, error) {
+	if s.Credits == nil || inv.DocumentsVersion == 0 {
+		return nil, nil, nil
+	}
+	year := invoice.CreditYear(now)
+	last, err := s.Store.LastCreditNote(ctx, r.PartnerID, r.OrgID, year)
+	if err != nil {
+		return nil, nil, err
+	}
+	reason := "Remboursement de la facture " + inv.InvoiceNumber
+	if r.Reason != "" {
+		reason += " : " + r.Reason
+	}
+	n := &CreditNumber{Year: year, Number: last + 1}
+	cn := &invoice.CreditNote{Number: invoice.CreditNoteNumber(year, n.Number), IssueDate: invoice.Today(now), Amount: r.Amount,
+		Reason: reason, RefundID: r.ID, CreatedAt: now}
+	if err := s.Credits.KeepCredit(ctx, inv, *cn); err != nil {
+		return nil, nil, err
+	}
+	return cn, n, nil
 }
 
 // ErrChanged is the store's answer when the intent or the invoice changed
@@ -403,6 +463,14 @@ func (s *Service) settleOnce(ctx context.Context, op string, r Refund, actor eve
 		return apperr.Wrap(op, err)
 	}
 	refunded.UpdatedAt, refunded.Version = now, inv.Version+1
+	cn, number, err := s.creditNote(ctx, r, inv, now)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	if cn != nil {
+		refunded.CreditNotes = append(slices.Clone(inv.CreditNotes), *cn)
+		r.CreditNoteNumber = cn.Number
+	}
 	rEv, err := StatusEvent(s.NewID("evt"), now, actor, before, r)
 	if err != nil {
 		return apperr.Wrap(op, err)
@@ -422,7 +490,7 @@ func (s *Service) settleOnce(ctx context.Context, op string, r Refund, actor eve
 		}
 		evs = append(evs, invEv)
 	}
-	return apperr.Wrap(op, s.Store.SettleRefund(ctx, r, pi, refunded, evs))
+	return apperr.Wrap(op, s.Store.SettleRefund(ctx, r, pi, refunded, number, evs))
 }
 
 // Confirm records that the organisation paid a refund in requires_action

@@ -21,10 +21,13 @@ import (
 	"github.com/modupay/modupay/infra/stacktest"
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/department"
+	"github.com/modupay/modupay/shared/documents"
 	"github.com/modupay/modupay/shared/dynamo"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/invoice"
 	"github.com/modupay/modupay/shared/listing"
+	"github.com/modupay/modupay/shared/money"
+	"github.com/modupay/modupay/shared/objects"
 	"github.com/modupay/modupay/shared/organization"
 	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/refund"
@@ -90,13 +93,19 @@ type world struct {
 	table string
 	svc   *refund.Service
 	bank  *bank
+	docs  documents.Keeper
 	a     department.BankAccount
 	mu    sync.Mutex
 	sleps []time.Duration
 	seq   int
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { t.Helper(); return newWorldOf(t, nil) }
+
+// newWorldOf is newWorld with its invoice as edit makes it. The service
+// keeps credit notes in a temporary directory (w.docs); an invoice issued
+// without documents (DocumentsVersion 0, newWorld's) makes none.
+func newWorldOf(t *testing.T, edit func(*invoice.Invoice)) *world {
 	t.Helper()
 	st := stacktest.New(t)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(st.Config.Region),
@@ -105,9 +114,10 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	clk := stacktest.NewClock(start)
-	w := &world{raw: wiring.NewDynamoDB(awsCfg, st.Config.DynamoDBEndpoint), table: st.Config.Table, bank: &bank{}}
+	w := &world{raw: wiring.NewDynamoDB(awsCfg, st.Config.DynamoDBEndpoint), table: st.Config.Table, bank: &bank{},
+		docs: documents.Keeper{Objects: objects.Dir{Root: t.TempDir()}}}
 	w.store = dynamo.New(w.raw, w.table, clk.Now)
-	w.svc = &refund.Service{Store: w.store, Methods: []string{payment.MethodSEPA, payment.MethodCard},
+	w.svc = &refund.Service{Store: w.store, Methods: []string{payment.MethodSEPA, payment.MethodCard}, Credits: w.docs,
 		Providers: map[string]refund.Provider{payment.MethodSEPA: w.bank}, Now: clk.Now, NewID: w.newID,
 		Sleep: func(_ context.Context, d time.Duration) error {
 			w.mu.Lock()
@@ -134,6 +144,9 @@ func newWorld(t *testing.T) *world {
 	}
 	inv := invoice.Invoice{ID: "inv-1", PartnerID: "ptn", OrgID: "org-1", DepartmentID: d.ID, Status: invoice.StatusIssued, DueDate: "2030-01-01",
 		TotalAmount: 10000, AmountDue: 10000, Currency: "EUR", Version: 1}
+	if edit != nil {
+		edit(&inv)
+	}
 	if err := w.store.CreateInvoice(ctx, inv, "2026", 1, w.event(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -639,6 +652,10 @@ func TestFollowSettlesASucceededRefundOnce(t *testing.T) {
 	if got := statusChanges(t, w, r.ID); fmt.Sprint(got) != "[pending→succeeded]" {
 		t.Fatalf("refund events %v, want pending→succeeded once", got)
 	}
+	// Its invoice was issued before documents were kept: no credit note.
+	if got.CreditNoteNumber != "" || len(w.invoice(t).CreditNotes) != 0 {
+		t.Fatalf("a credit note %q on an invoice without documents: %+v", got.CreditNoteNumber, w.invoice(t).CreditNotes)
+	}
 	piEvs := w.events(t, "payment_intent.status_changed", pi.ID)
 	var moves []string
 	for _, e := range piEvs {
@@ -1072,5 +1089,112 @@ func TestStatusEvent(t *testing.T) {
 	if a.ResourceType != "refund" || a.ResourceID != "ref-1" || a.Action != "status_changed" ||
 		string(a.Before) != `{"status":"pending"}` || string(a.After) != `{"status":"succeeded"}` {
 		t.Fatalf("audit = %+v (before %s, after %s)", a, a.Before, a.After)
+	}
+}
+
+// documented makes the world's invoice one issued with its documents kept:
+// numbered, one line of 100,00 € TTC at 20 %.
+func documented(t *testing.T) func(*invoice.Invoice) {
+	return func(inv *invoice.Invoice) {
+		var q money.Quantity
+		var r money.Rate
+		if err := q.UnmarshalJSON([]byte("1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.UnmarshalJSON([]byte("20")); err != nil {
+			t.Fatal(err)
+		}
+		tot, err := money.Compute([]money.Line{{Quantity: q, UnitPrice: 8334, Rate: r}})
+		if err != nil || tot.Gross != 10001 {
+			t.Fatalf("the line's total: %+v %v", tot, err)
+		}
+		inv.InvoiceNumber, inv.IssueDate, inv.DocumentsVersion = "FAC-2026-00001", "2026-11-20", 2
+		inv.Payer = invoice.Payer{Name: "Jean Dupont", Email: "jean@example.test",
+			Address: &organization.Address{Line1: "2 rue", PostalCode: "69002", City: "Lyon", Country: "FR"}}
+		inv.Seller = invoice.Seller{Name: "Alpha", LegalName: "Alpha SAS", SIRET: "73282932000074", VATNumber: "FR44732829320",
+			Address: organization.Address{Line1: "1 rue", PostalCode: "75001", City: "Paris", Country: "FR"}}
+		inv.LineItems = []invoice.LineItem{{Description: "Prestation", Quantity: q, UnitPrice: 8334, VATRate: r, NetAmount: tot.LineNet[0]}}
+		inv.VATBreakdown = []invoice.VATLine{{VATRate: r, NetAmount: tot.ByRate[0].NetAmount, VATAmount: tot.ByRate[0].VATAmount}}
+		inv.TotalNet, inv.TotalVAT, inv.TotalAmount, inv.AmountDue = tot.Net, tot.VAT, tot.Gross, tot.Gross
+	}
+}
+
+// Each refund that succeeds on an invoice keeping documents makes its
+// credit note in its settle: refunds settling at once on one invoice take
+// the organisation's next numbers without gap or double, each names its
+// refund and amount, its documents are kept, and a second follow makes no
+// other. A refund the organisation confirms makes one too.
+func TestSucceededRefundsMakeTheirCreditNotes(t *testing.T) {
+	w := newWorldOf(t, documented(t))
+	ctx := context.Background()
+	w.bank.create = refund.Execution{ProviderID: "aiia-rf", Code: "Succeeded", Status: refund.StatusSucceeded}
+	amounts := map[string]int64{}
+	var ids []string
+	for n, amt := range []int64{1000, 3000, 1} {
+		_, r := createdOf(t, w, n+1, 3000, amt)
+		ids, amounts[r.ID] = append(ids, r.ID), amt
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := w.svc.Follow(ctx, "ptn", "org-1", id); err != nil {
+				t.Errorf("Follow(%s): %v", id, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	inv := w.invoice(t)
+	if len(inv.CreditNotes) != 3 {
+		t.Fatalf("credit notes %+v, want 3", inv.CreditNotes)
+	}
+	numbers := map[string]bool{}
+	for _, cn := range inv.CreditNotes {
+		numbers[cn.Number] = true
+		r := w.refund(t, cn.RefundID)
+		if r.CreditNoteNumber != cn.Number || cn.Amount != amounts[r.ID] || r.Status != refund.StatusSucceeded ||
+			!strings.HasPrefix(cn.Reason, "Remboursement de la facture FAC-2026-00001") || cn.IssueDate != "2026-11-21" {
+			t.Errorf("credit note %+v of refund %+v", cn, r)
+		}
+		for _, kind := range []documents.Kind{documents.PDF, documents.FacturX, documents.CII} {
+			if d, err := w.docs.ReadCredit(ctx, inv, cn.Number, kind, ""); err != nil || len(d.Body) == 0 {
+				t.Errorf("credit note %s's %s: %v", cn.Number, kind, err)
+			}
+		}
+	}
+	if fmt.Sprint(len(numbers), numbers["AV-2026-00001"], numbers["AV-2026-00002"], numbers["AV-2026-00003"]) != "3 true true true" {
+		t.Errorf("numbers %v, want AV-2026-00001..3", numbers)
+	}
+	if inv.AmountPaid != 9000-4001 {
+		t.Errorf("invoice amount_paid %d, want %d", inv.AmountPaid, 9000-4001)
+	}
+	for _, id := range ids {
+		follow(t, w, id)
+	}
+	if n := len(w.invoice(t).CreditNotes); n != 3 {
+		t.Errorf("%d credit notes after following again, want 3", n)
+	}
+	if last, err := w.store.LastCreditNote(ctx, "ptn", "org-1", "2026"); err != nil || last != 3 {
+		t.Errorf("the counter is at %d, %v; want 3", last, err)
+	}
+
+	// The organisation pays one itself and confirms it: the next number.
+	w.bank.create = refund.Execution{ProviderID: "aiia-rf-4", Code: "PAYMENT_RAILS_AVAILABLE", Status: refund.StatusRequiresAction,
+		NextAction: &refund.Action{Type: "pay_payer_account", Message: "pay it"}}
+	_, r := createdOf(t, w, 4, 500, 500)
+	follow(t, w, r.ID)
+	if got := w.refund(t, r.ID); got.Status != refund.StatusRequiresAction || got.CreditNoteNumber != "" {
+		t.Fatalf("a refund waiting for the organisation: %+v", got)
+	}
+	confirmed, err := w.svc.Confirm(ctx, "ptn", "org-1", r.ID, actor)
+	if err != nil || confirmed.CreditNoteNumber != "AV-2026-00004" {
+		t.Fatalf("confirmed %+v, %v; want credit note AV-2026-00004", confirmed, err)
+	}
+	if cns := w.invoice(t).CreditNotes; len(cns) != 4 || cns[3].RefundID != r.ID || cns[3].Amount != 500 {
+		t.Errorf("credit notes after the confirmation: %+v", cns)
 	}
 }

@@ -146,7 +146,13 @@ func (s *refundStore) ReleaseRefund(_ context.Context, r refund.Refund, _ []even
 	return nil
 }
 
-func (s *refundStore) SettleRefund(_ context.Context, r refund.Refund, pi payment.Intent, inv invoice.Invoice, _ []event.Event) error {
+// LastCreditNote: these invoices keep no documents, so no credit note is
+// numbered.
+func (s *refundStore) LastCreditNote(context.Context, string, string, string) (int64, error) {
+	return 0, nil
+}
+
+func (s *refundStore) SettleRefund(_ context.Context, r refund.Refund, pi payment.Intent, inv invoice.Invoice, _ *refund.CreditNumber, _ []event.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.intents[pi.ID].Version != pi.Version-1 || s.invoices[inv.ID].Version != inv.Version-1 {

@@ -2,6 +2,7 @@ package payments
 
 import (
 	"github.com/modupay/modupay/shared/lambdaenv"
+	"github.com/modupay/modupay/shared/lambdaenv/docstore"
 	"github.com/modupay/modupay/shared/lambdaenv/edge"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
 	"github.com/modupay/modupay/shared/payment"
@@ -18,14 +19,24 @@ func Service(e *lambdaenv.Env) *payment.Service {
 }
 
 // Refunds is the container's refund service for the API: it accepts
-// refunds and reads them; the poller executes them.
+// refunds and reads them, and settles those the organisation paid itself
+// (confirm), making their credit notes where documents are kept
+// (docstore); the poller executes the others.
 func Refunds(e *lambdaenv.Env) *refund.Service {
 	return lambdaenv.Shared(e, "refund.Service/api", func() *refund.Service {
-		return &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Stamp, NewID: e.NewID}
+		s := &refund.Service{Store: table.Store(e), Methods: refund.MethodsFor(e.Config.Mode()), Now: e.Stamp, NewID: e.NewID}
+		if k, err := docstore.Keeper(e); err == nil {
+			s.Credits = k
+		}
+		return s
 	})
 }
 
-// Wire builds PaymentsFunction: payment links and intents, refunds.
+// Wire builds PaymentsFunction: payment links and intents, refunds. A
+// confirmed refund makes its credit note, so it keeps documents.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
+	if _, err := docstore.Keeper(e); err != nil {
+		return lambdaenv.Function{}, err
+	}
 	return edge.HTTP(e, (&Handlers{Payments: Service(e), Refunds: Refunds(e)}).Routes()...)
 }
