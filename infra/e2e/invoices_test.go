@@ -422,8 +422,44 @@ func TestBusinessBuyersInvoice(t *testing.T) {
 			t.Errorf("param %q, want %q (%s)", a.errParam(t), c.param, a.body)
 		}
 	}
+	// Lines at 0 % VAT: a business buyer's invoice states the provision
+	// exempting them; a reason without such a line is refused too.
+	exempt := func(extra string) string {
+		return `{"department_id":"` + iw.dept + `","payer":` + business + `,"operation_category":"services",
+		"line_items":[{"description":"Formation professionnelle","quantity":1,"unit_price":50000,"vat_rate":0}],
+		"due_date":"` + iw.day(30) + `"` + extra + `}`
+	}
+	for _, c := range []struct{ body, param string }{
+		{exempt(``), "vat_exemption_reason"},
+		{exempt(`,"vat_exemption_reason":"   "`), "vat_exemption_reason"},
+		{exempt(`,"vat_exemption_reason":"` + strings.Repeat("x", 201) + `"`), "vat_exemption_reason"},
+		{body(business, `,"operation_category":"services","vat_exemption_reason":"TVA non applicable, art. 293 B du CGI"`), "vat_exemption_reason"},
+	} {
+		if a := iw.create(c.body, 422); a.errParam(t) != c.param {
+			t.Errorf("param %q, want %q (%s)", a.errParam(t), c.param, a.body)
+		}
+	}
 	if after := iw.list(t); after != before {
 		t.Errorf("refused creations changed the invoices: %d before, %d after", before, after)
+	}
+	const reason = "Exonération de TVA, article 261 4 4° a du CGI"
+	ex := iw.create(exempt(`,"vat_exemption_reason":" `+reason+` "`), 201).json(t)
+	if ex["vat_exemption_reason"] != reason {
+		t.Fatalf("vat_exemption_reason as created: %v", ex["vat_exemption_reason"])
+	}
+	exID := ex["id"].(string)
+	if a := iw.do(exchange{method: "PATCH", route: "/v1/invoices/{invoice_id}", path: "/v1/invoices/" + exID, header: iw.h(),
+		body: `{"vat_exemption_reason":""}`, status: 422}); a.errParam(t) != "vat_exemption_reason" {
+		t.Errorf("PATCH dropping the exemption: param %q (%s)", a.errParam(t), a.body)
+	}
+	iw.action(exID, "issue", 200)
+	text := pdfText(t, iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}/pdf", path: "/v1/invoices/" + exID + "/pdf", header: iw.h(), status: 200}).body)
+	if !strings.Contains(text, reason) {
+		t.Errorf("the PDF does not state the exemption:\n%s", text)
+	}
+	cii := iw.do(exchange{method: "GET", route: "/v1/invoices/{invoice_id}/cii.xml", path: "/v1/invoices/" + exID + "/cii.xml", header: iw.h(), status: 200}).body
+	if !strings.Contains(string(cii), "<ram:ExemptionReason>"+reason+"</ram:ExemptionReason>") || !strings.Contains(string(cii), "<ram:CategoryCode>E</ram:CategoryCode>") {
+		t.Errorf("the CII does not state the exemption (BT-120):\n%s", cii)
 	}
 }
 

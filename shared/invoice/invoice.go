@@ -204,17 +204,21 @@ type Invoice struct {
 	// business payer); ServiceDate the delivery or service date when it is
 	// not the issue date; DeliveryAddress where goods go when not the
 	// payer's address; VATOnDebits the seller's option to pay VAT on
-	// invoicing rather than on payment (stated on the invoice).
-	OperationCategory string                `json:"operation_category,omitempty"`
-	ServiceDate       string                `json:"service_date,omitempty"`
-	DeliveryAddress   *organization.Address `json:"delivery_address,omitempty"`
-	VATOnDebits       bool                  `json:"vat_on_debits,omitempty"`
-	IssueDate         string                `json:"issue_date,omitempty"`
-	Seller            Seller                `json:"seller"`
-	BankAccount       *BankDetails          `json:"bank_account"`
-	CreatedAt         time.Time             `json:"created_at"`
-	UpdatedAt         time.Time             `json:"updated_at"`
-	Version           int64                 `json:"-"`
+	// invoicing rather than on payment (stated on the invoice);
+	// VATExemptionReason the provision that exempts its lines at 0 % (CGI
+	// art. 242 nonies A, I-13°; EN 16931 BT-120), required for a business
+	// payer when a line is at 0 %.
+	OperationCategory  string                `json:"operation_category,omitempty"`
+	ServiceDate        string                `json:"service_date,omitempty"`
+	DeliveryAddress    *organization.Address `json:"delivery_address,omitempty"`
+	VATOnDebits        bool                  `json:"vat_on_debits,omitempty"`
+	VATExemptionReason string                `json:"vat_exemption_reason,omitempty"`
+	IssueDate          string                `json:"issue_date,omitempty"`
+	Seller             Seller                `json:"seller"`
+	BankAccount        *BankDetails          `json:"bank_account"`
+	CreatedAt          time.Time             `json:"created_at"`
+	UpdatedAt          time.Time             `json:"updated_at"`
+	Version            int64                 `json:"-"`
 	// DocumentsVersion is the version the invoice had when its documents
 	// (PDF, Factur-X, CII) were rendered and kept, at its issue; 0: none
 	// (a draft, or an invoice issued before documents were kept).

@@ -1,9 +1,12 @@
 package invoice
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/money"
 	"github.com/modupay/modupay/shared/organization"
 )
 
@@ -36,6 +39,17 @@ func TestBusinessPayersAndTheReformsMentions(t *testing.T) {
 		{"unknown payer type", Payer{Type: "company", Name: "Jean", Email: "jean@example.com"}, Invoice{}, "payer.type"},
 		{"bad service date", Payer{Name: "Jean", Email: "jean@example.com"}, Invoice{ServiceDate: "31/03/2026"}, "service_date"},
 		{"bad delivery address", Payer{Name: "Jean", Email: "jean@example.com"}, Invoice{DeliveryAddress: &organization.Address{City: "Lyon"}}, "delivery_address.line1"},
+		// The exemption of lines at 0 % VAT (BT-120).
+		{"business, a line at 0 %, its exemption", business(), Invoice{OperationCategory: OperationServices, LineItems: lineAt(0, 20),
+			VATExemptionReason: "Exonération de TVA, article 261 4 4° du CGI"}, ""},
+		{"business, a line at 0 %, no exemption", business(), Invoice{OperationCategory: OperationServices, LineItems: lineAt(20, 0)}, "vat_exemption_reason"},
+		{"individual, a line at 0 %, no exemption", Payer{Name: "Jean", Email: "jean@example.com"}, Invoice{LineItems: lineAt(0)}, ""},
+		{"an exemption without a line at 0 %", Payer{Name: "Jean", Email: "jean@example.com"}, Invoice{LineItems: lineAt(20, 5.5),
+			VATExemptionReason: "TVA non applicable, art. 293 B du CGI"}, "vat_exemption_reason"},
+		{"an exemption too long", Payer{Name: "Jean", Email: "jean@example.com"}, Invoice{LineItems: lineAt(0),
+			VATExemptionReason: strings.Repeat("é", MaxExemptionReason+1)}, "vat_exemption_reason"},
+		{"an exemption of the longest", Payer{Name: "Jean", Email: "jean@example.com"}, Invoice{LineItems: lineAt(0),
+			VATExemptionReason: strings.Repeat("é", MaxExemptionReason)}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,4 +75,17 @@ func TestBusinessPayersAndTheReformsMentions(t *testing.T) {
 	if err := validatePayer("test", &p); err != nil || p.SIREN != "732829320" || p.VATNumber != "FR44732829320" {
 		t.Errorf("normalised payer %+v, %v", p, err)
 	}
+}
+
+// lineAt is one line at each of the VAT rates (percent).
+func lineAt(rates ...float64) []LineItem {
+	var out []LineItem
+	for _, r := range rates {
+		var rate money.Rate
+		if err := rate.UnmarshalJSON([]byte(fmt.Sprint(r))); err != nil {
+			panic(err)
+		}
+		out = append(out, LineItem{Description: "x", UnitPrice: 100, VATRate: rate})
+	}
+	return out
 }

@@ -80,6 +80,8 @@ type CreateInput struct {
 	ServiceDate       string                `json:"service_date"`
 	DeliveryAddress   *organization.Address `json:"delivery_address"`
 	VATOnDebits       bool                  `json:"vat_on_debits"`
+	// VATExemptionReason: see Invoice.
+	VATExemptionReason string `json:"vat_exemption_reason"`
 }
 
 // UpdateInput is a PATCH of a draft: absent fields stay as they are.
@@ -92,6 +94,8 @@ type UpdateInput struct {
 	ServiceDate       *string               `json:"service_date"`
 	DeliveryAddress   *organization.Address `json:"delivery_address"`
 	VATOnDebits       *bool                 `json:"vat_on_debits"`
+	// VATExemptionReason: "" removes it.
+	VATExemptionReason *string `json:"vat_exemption_reason"`
 }
 
 // Service runs the invoice use cases.
@@ -220,6 +224,29 @@ func legal(op string, inv *Invoice) error {
 		if err := inv.DeliveryAddress.Validate(op, "delivery_address", &validation.Collector{Mode: validation.Mode{Strict: true}}); err != nil {
 			return err
 		}
+	}
+	return exemption(op, inv)
+}
+
+// MaxExemptionReason is the longest vat_exemption_reason, in characters.
+const MaxExemptionReason = 200
+
+// exemption checks the VAT exemption reason against the lines: it states
+// why lines at 0 % are exempt, so it needs one; a business payer's invoice
+// with a line at 0 % must state it (CGI art. 242 nonies A, I-13°), as its
+// EN 16931 document must (BR-E-10). A private payer's may leave it to the
+// generic "Exonération de TVA".
+func exemption(op string, inv *Invoice) error {
+	if utf8.RuneCountInString(inv.VATExemptionReason) > MaxExemptionReason {
+		return apperr.Field(op, "vat_exemption_reason", fmt.Sprintf("vat_exemption_reason is longer than %d characters", MaxExemptionReason))
+	}
+	exempt := slices.ContainsFunc(inv.LineItems, func(li LineItem) bool { return li.VATRate == 0 })
+	switch {
+	case inv.VATExemptionReason != "" && !exempt:
+		return apperr.Field(op, "vat_exemption_reason", "vat_exemption_reason states why lines at 0 % VAT are exempt; this invoice has none")
+	case inv.VATExemptionReason == "" && exempt && inv.Payer.Business():
+		return apperr.Field(op, "vat_exemption_reason", "vat_exemption_reason is required for a business payer when a line is at 0 % VAT: "+
+			"the provision that exempts it, e.g. \"Exonération de TVA, article 262 ter I du CGI\" or \"TVA non applicable, art. 293 B du CGI\"")
 	}
 	return nil
 }
@@ -358,7 +385,9 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 	if err := validTerms(op, in.PaymentTerms); err != nil {
 		return Invoice{}, err
 	}
-	if err := legal(op, &Invoice{Payer: *in.Payer, OperationCategory: in.OperationCategory, ServiceDate: in.ServiceDate, DeliveryAddress: in.DeliveryAddress}); err != nil {
+	in.VATExemptionReason = strings.TrimSpace(in.VATExemptionReason)
+	if err := legal(op, &Invoice{Payer: *in.Payer, OperationCategory: in.OperationCategory, ServiceDate: in.ServiceDate, DeliveryAddress: in.DeliveryAddress,
+		VATExemptionReason: in.VATExemptionReason, LineItems: items}); err != nil {
 		return Invoice{}, err
 	}
 	// The budget is wall time, like the function's timeout: s.Now is the
@@ -402,7 +431,8 @@ func (s *Service) Create(ctx context.Context, partnerID, orgID string, actor eve
 		inv := Invoice{ID: id, PartnerID: partnerID, OrgID: orgID, DepartmentID: cc.Department.ID, Status: StatusDraft, Currency: "EUR",
 			Payer: *in.Payer, DueDate: in.DueDate, DueDateDefault: defaultDue, PaymentTerms: strings.TrimSpace(in.PaymentTerms),
 			OperationCategory: in.OperationCategory, ServiceDate: in.ServiceDate, DeliveryAddress: in.DeliveryAddress, VATOnDebits: in.VATOnDebits,
-			Seller: seller(cc.Org, cc.Department.Name), CreatedAt: now, UpdatedAt: now, Version: 1}
+			VATExemptionReason: in.VATExemptionReason,
+			Seller:             seller(cc.Org, cc.Department.Name), CreatedAt: now, UpdatedAt: now, Version: 1}
 		if defaultDue {
 			inv.DueDate = DefaultDueDate(now)
 		}
@@ -495,8 +525,8 @@ func (s *Service) List(ctx context.Context, partnerID, orgID string, q listing.Q
 func (s *Service) Update(ctx context.Context, partnerID, orgID, id string, actor event.Actor, in UpdateInput) (Invoice, error) {
 	const op = "invoice.update"
 	if in.Payer == nil && in.LineItems == nil && in.DueDate == nil && in.PaymentTerms == nil && in.OperationCategory == nil &&
-		in.ServiceDate == nil && in.DeliveryAddress == nil && in.VATOnDebits == nil {
-		return Invoice{}, apperr.E(op, apperr.Malformed, "nothing to update: send at least one of payer, line_items, due_date, payment_terms, operation_category, service_date, delivery_address, vat_on_debits")
+		in.ServiceDate == nil && in.DeliveryAddress == nil && in.VATOnDebits == nil && in.VATExemptionReason == nil {
+		return Invoice{}, apperr.E(op, apperr.Malformed, "nothing to update: send at least one of payer, line_items, due_date, payment_terms, operation_category, service_date, delivery_address, vat_on_debits, vat_exemption_reason")
 	}
 	before, err := s.Get(ctx, partnerID, orgID, id)
 	if err != nil {
@@ -542,6 +572,9 @@ func (s *Service) Update(ctx context.Context, partnerID, orgID, id string, actor
 	}
 	if in.VATOnDebits != nil {
 		after.VATOnDebits = *in.VATOnDebits
+	}
+	if in.VATExemptionReason != nil {
+		after.VATExemptionReason = strings.TrimSpace(*in.VATExemptionReason)
 	}
 	if err := legal(op, &after); err != nil {
 		return Invoice{}, err

@@ -217,8 +217,8 @@ func (e *MissingError) Error() string {
 }
 
 // exemptionReason is the VAT exemption reason (BT-120) stated for lines at
-// 0 %: the invoice does not say which exemption applies, so the reason is
-// the generic one (category E).
+// 0 % when the invoice states none (a private payer's may not): the
+// generic one (category E).
 const exemptionReason = "Exonération de TVA"
 
 // CII renders the invoice as an EN 16931 CII document; with credit, the
@@ -318,7 +318,7 @@ func CII(inv invoice.Invoice, credit *Credit) ([]byte, error) {
 	for _, v := range inv.VATBreakdown {
 		tax := ciiTax{Calculated: amount(v.VATAmount), TypeCode: "VAT", Basis: amount(v.NetAmount), CategoryCode: category(v.VATRate), Rate: v.VATRate.String()}
 		if tax.CategoryCode == "E" {
-			tax.ExemptionReason = exemptionReason
+			tax.ExemptionReason = cmpOr(inv.VATExemptionReason, exemptionReason)
 		} else {
 			standard = true
 			if inv.VATOnDebits {

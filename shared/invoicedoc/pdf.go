@@ -336,6 +336,9 @@ func (d *doc) mentions() {
 	if inv.VATOnDebits {
 		ms = append(ms, t["vat_on_debits"])
 	}
+	if inv.VATExemptionReason != "" {
+		ms = append(ms, t["vat_exemption"]+" : "+inv.VATExemptionReason)
+	}
 	if d.in.business() && d.in.Credit == nil {
 		ms = append(ms, t["discount"], t["penalties"], t["indemnity"])
 	}

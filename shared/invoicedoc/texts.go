@@ -22,7 +22,8 @@ var words = map[string]map[string]string{
 		"page": "Page", "credit_note": "Avoir", "credit_of": "Avoir sur la facture N° %s du %s", "reason": "Motif", "delivered_to": "Livré à", "operation": "Catégorie de l'opération",
 		"operation_goods": "livraison de biens", "operation_services": "prestation de services", "operation_mixed": "livraison de biens et prestation de services",
 		"service_date": "Date de la livraison ou de la prestation", "vat_on_debits": "Option pour le paiement de la taxe d'après les débits.", "rounding": "Arrondi", "credited": "Montant remboursé",
-		"refunded": "Montant remboursé au payeur (remboursement %s) : rien ne reste à rembourser.",
+		"vat_exemption": "Exonération de TVA",
+		"refunded":      "Montant remboursé au payeur (remboursement %s) : rien ne reste à rembourser.",
 	},
 	"en": {
 		"invoice": "Invoice", "number": "No.", "issued": "Issue date", "due": "Due date",
@@ -37,6 +38,7 @@ var words = map[string]map[string]string{
 		"page": "Page", "credit_note": "Credit note", "credit_of": "Credit note on invoice No. %s of %s", "reason": "Reason", "delivered_to": "Delivered to", "operation": "Operation category",
 		"operation_goods": "supply of goods", "operation_services": "supply of services", "operation_mixed": "supply of goods and services",
 		"service_date": "Date of delivery or service", "vat_on_debits": "VAT paid on debits (option pour le paiement de la taxe d'après les débits).", "rounding": "Rounding", "credited": "Amount refunded",
-		"refunded": "Amount refunded to the payer (refund %s): nothing is left to refund.",
+		"vat_exemption": "VAT exemption",
+		"refunded":      "Amount refunded to the payer (refund %s): nothing is left to refund.",
 	},
 }
