@@ -46,6 +46,9 @@ func TestSecretsComeFromSecretsManager(t *testing.T) {
 	setDeployedEnv(t, st, map[string]string{
 		"MODUPAY_JWT_KEYS_SECRET_ID": prefix + "/jwt-keys", "MODUPAY_JWT_ACTIVE_KID": stacktest.JWTActiveKid,
 		"MODUPAY_PAGE_KEYS_SECRET_ID": prefix + "/page-keys", "MODUPAY_PAGE_ACTIVE_KID": stacktest.PageActiveKid,
+		// Where a confirmed refund's credit note is kept (the bucket,
+		// deployed): not a secret.
+		"MODUPAY_DOCUMENTS_DIR": t.TempDir(),
 	})
 
 	start := time.Now()

@@ -2,9 +2,11 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -220,15 +222,26 @@ func creditSeqPK(partnerID, orgID, year string) string {
 	return orgPK(partnerID, orgID) + "#CNSEQ#" + year
 }
 
-// LastCreditNote reads the year's credit note counter (0 when none yet).
-func (s *Invoices) LastCreditNote(ctx context.Context, partnerID, orgID, year string) (int64, error) {
-	const op = "dynamo.last_credit_note"
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(creditSeqPK(partnerID, orgID, year), skSeq),
-		ConsistentRead: aws.Bool(true)})
+// AcquireCreditSeries takes the lease on the organisation's credit note
+// series for the year, for owner until until (wall time), and answers the
+// last number taken (0 when none yet): one conditional UpdateItem, that
+// succeeds when no one holds the lease, it has expired, or owner holds it
+// already. Held by another: invoice.ErrCreditSeriesBusy.
+func (s *Invoices) AcquireCreditSeries(ctx context.Context, partnerID, orgID, year, owner string, until time.Time) (int64, error) {
+	const op = "dynamo.acquire_credit_series"
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(creditSeqPK(partnerID, orgID, year), skSeq),
+		UpdateExpression:          aws.String("SET lease_owner = :o, lease_until = :u, kind = :kind"),
+		ConditionExpression:       aws.String("attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner), ":u": num(until.UnixMilli()), ":now": num(time.Now().UnixMilli()), ":kind": str("credit_note_counter")},
+		ReturnValues:              types.ReturnValueAllNew})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return 0, invoice.ErrCreditSeriesBusy
+	}
 	if err != nil {
 		return 0, transient(op, err)
 	}
-	n, ok := out.Item["last"].(*types.AttributeValueMemberN)
+	n, ok := out.Attributes["last"].(*types.AttributeValueMemberN)
 	if !ok {
 		return 0, nil
 	}
@@ -239,12 +252,41 @@ func (s *Invoices) LastCreditNote(ctx context.Context, partnerID, orgID, year st
 	return last, nil
 }
 
+// ReleaseCreditSeries gives the lease back if owner still holds it (a
+// maker that could not commit); a lease already taken over is left alone.
+func (s *Invoices) ReleaseCreditSeries(ctx context.Context, partnerID, orgID, year, owner string) error {
+	const op = "dynamo.release_credit_series"
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(creditSeqPK(partnerID, orgID, year), skSeq),
+		UpdateExpression:          aws.String("REMOVE lease_owner, lease_until"),
+		ConditionExpression:       aws.String("lease_owner = :o"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner)}})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return transient(op, err)
+	}
+	return nil
+}
+
+// moveCreditCounter adds to tx, as "counter", the move of the credit note
+// series from number − 1 to number by its lease's owner, the lease given
+// back with it: the number is taken only if no one took it since it was
+// read and owner still holds the series.
+func moveCreditCounter(tx *txn, k map[string]types.AttributeValue, number int64, owner string) {
+	c := cond{expr: "attribute_not_exists(#last) AND lease_owner = :o", names: map[string]string{"#last": "last"},
+		values: map[string]types.AttributeValue{":n": num(number), ":o": str(owner)}}
+	if number != 1 {
+		c.expr = "#last = :prev AND lease_owner = :o"
+		c.values[":prev"] = num(number - 1)
+	}
+	tx.Update("counter", k, "SET #last = :n REMOVE lease_owner, lease_until", c)
+}
+
 // CancelWithCreditNote writes the cancelled invoice and moves the credit
-// note counter, in one transaction (invoice.Store).
-func (s *Invoices) CancelWithCreditNote(ctx context.Context, before, after invoice.Invoice, year string, number int64, ev event.Event) error {
+// note counter by its lease's owner, in one transaction (invoice.Store).
+func (s *Invoices) CancelWithCreditNote(ctx context.Context, before, after invoice.Invoice, n invoice.CreditNumber, ev event.Event) error {
 	const op = "dynamo.cancel_with_credit_note"
 	tx := s.tx()
-	moveCounter(tx, key(creditSeqPK(after.PartnerID, after.OrgID, year), skSeq), "credit_note_counter", number)
+	moveCreditCounter(tx, key(creditSeqPK(after.PartnerID, after.OrgID, n.Year), skSeq), n.Number, n.Owner)
 	tx.Put("invoice", toInvoiceItem(after), cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
 		values: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}})
 	tx.indexPayer(before, after)

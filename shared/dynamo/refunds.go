@@ -221,11 +221,11 @@ func (e errReservation) Error() string {
 // new credit note), each conditional on the version read, with the events
 // and — for a credit note — the move of the year's credit note counter, in
 // one transaction.
-func (s *Refunds) SettleRefund(ctx context.Context, r refund.Refund, pi payment.Intent, inv invoice.Invoice, credit *refund.CreditNumber, evs []event.Event) error {
+func (s *Refunds) SettleRefund(ctx context.Context, r refund.Refund, pi payment.Intent, inv invoice.Invoice, credit *invoice.CreditNumber, evs []event.Event) error {
 	const op = "dynamo.settle_refund"
 	tx := s.tx()
 	if credit != nil {
-		moveCounter(tx, key(creditSeqPK(inv.PartnerID, inv.OrgID, credit.Year), skSeq), "credit_note_counter", credit.Number)
+		moveCreditCounter(tx, key(creditSeqPK(inv.PartnerID, inv.OrgID, credit.Year), skSeq), credit.Number, credit.Owner)
 	}
 	tx.putRefund("refund", r)
 	tx.putIntent("intent", pi)

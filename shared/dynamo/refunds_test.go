@@ -571,9 +571,11 @@ func TestSettleRefundMovesIntentAndInvoiceTogether(t *testing.T) {
 	}
 }
 
-// A settle that makes a credit note takes its number with the rest: a
-// number another credit note took (or one that skips) refuses the whole,
-// as invoice.ErrNumberTaken, and nothing moves; the next number commits.
+// A settle that makes a credit note takes its number with the rest, by
+// the series' lease holder: a number another credit note took, one that
+// skips, or a holder that lost the lease refuses the whole, as
+// invoice.ErrNumberTaken, and nothing moves; the holder's next number
+// commits and gives the lease back.
 func TestSettleRefundTakesItsCreditNoteNumber(t *testing.T) {
 	w := newRefundWorld(t, nil)
 	ctx := context.Background()
@@ -581,31 +583,55 @@ func TestSettleRefundTakesItsCreditNoteNumber(t *testing.T) {
 	r1, r2 := newRefund(pi, "ref-01", 1000), newRefund(pi, "ref-02", 500)
 	check(t, "create", w.s.CreateRefund(ctx, pi, r1, ev(t)), ok)
 	check(t, "create", w.s.CreateRefund(ctx, w.intent(t, pi.ID), r2, ev(t)), ok)
-	last := func(want int64) {
+	soon := time.Now().Add(time.Minute)
+	acquire := func(owner string, want int64) {
 		t.Helper()
-		if n, err := w.s.LastCreditNote(ctx, "ptn", "org-1", "2026"); err != nil || n != want {
-			t.Fatalf("last credit note = %d, %v; want %d", n, err, want)
+		if n, err := w.s.AcquireCreditSeries(ctx, "ptn", "org-1", "2026", owner, soon); err != nil || n != want {
+			t.Fatalf("%s acquires: last %d, %v; want %d", owner, n, err, want)
 		}
 	}
+	num := func(n int64, owner string) *invoice.CreditNumber {
+		return &invoice.CreditNumber{Year: "2026", Number: n, Owner: owner}
+	}
+	acquire("a", 0)
+	if _, err := w.s.AcquireCreditSeries(ctx, "ptn", "org-1", "2026", "b", soon); !errors.Is(err, invoice.ErrCreditSeriesBusy) {
+		t.Fatalf("b while a holds the series: %v", err)
+	}
 	settled, spi, sinv := settlement(t, w, r1)
-	wantOnly(t, "a number that skips", w.s.SettleRefund(ctx, settled, spi, sinv, &refund.CreditNumber{Year: "2026", Number: 2}, []event.Event{ev(t)}),
-		invoice.ErrNumberTaken)
+	wantOnly(t, "a number that skips", w.s.SettleRefund(ctx, settled, spi, sinv, num(2, "a"), []event.Event{ev(t)}), invoice.ErrNumberTaken)
+	wantOnly(t, "by one who does not hold the series", w.s.SettleRefund(ctx, settled, spi, sinv, num(1, "b"), []event.Event{ev(t)}), invoice.ErrNumberTaken)
 	if got, err := w.s.GetRefund(ctx, "ptn", "org-1", "ref-01"); err != nil || got.Status != refund.StatusPending {
 		t.Fatalf("refund after a refused number = %+v, %v", got, err)
 	}
-	last(0)
-	check(t, "the first number", w.s.SettleRefund(ctx, settled, spi, sinv, &refund.CreditNumber{Year: "2026", Number: 1}, []event.Event{ev(t)}), ok)
-	last(1)
+	check(t, "the first number, by its holder", w.s.SettleRefund(ctx, settled, spi, sinv, num(1, "a"), []event.Event{ev(t)}), ok)
+	// The commit gave the lease back: b takes it, sees 1 taken.
+	acquire("b", 1)
 	settled, spi, sinv = settlement(t, w, r2)
-	wantOnly(t, "a number taken", w.s.SettleRefund(ctx, settled, spi, sinv, &refund.CreditNumber{Year: "2026", Number: 1}, []event.Event{ev(t)}),
-		invoice.ErrNumberTaken)
+	wantOnly(t, "a number taken", w.s.SettleRefund(ctx, settled, spi, sinv, num(1, "b"), []event.Event{ev(t)}), invoice.ErrNumberTaken)
 	if inv := w.invoice(t); inv.AmountPaid != 3000 {
 		t.Fatalf("invoice after a refused number: amount_paid %d, want 3000", inv.AmountPaid)
 	}
-	check(t, "the next number", w.s.SettleRefund(ctx, settled, spi, sinv, &refund.CreditNumber{Year: "2026", Number: 2}, []event.Event{ev(t)}), ok)
-	last(2)
+	// A lease that expired is taken over; its old holder's commit fails.
+	if _, err := w.s.AcquireCreditSeries(ctx, "ptn", "org-1", "2026", "b", time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	acquire("c", 1)
+	wantOnly(t, "by a holder whose lease was taken over", w.s.SettleRefund(ctx, settled, spi, sinv, num(2, "b"), []event.Event{ev(t)}), invoice.ErrNumberTaken)
+	// Released by another, the lease stays; by its holder, it goes.
+	if err := w.s.ReleaseCreditSeries(ctx, "ptn", "org-1", "2026", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.AcquireCreditSeries(ctx, "ptn", "org-1", "2026", "d", soon); !errors.Is(err, invoice.ErrCreditSeriesBusy) {
+		t.Fatalf("d after b's release of c's lease: %v", err)
+	}
+	check(t, "the next number", w.s.SettleRefund(ctx, settled, spi, sinv, num(2, "c"), []event.Event{ev(t)}), ok)
+	acquire("d", 2)
+	if err := w.s.ReleaseCreditSeries(ctx, "ptn", "org-1", "2026", "d"); err != nil {
+		t.Fatal(err)
+	}
+	acquire("e", 2)
 	// Another year's series starts at 1.
-	if n, err := w.s.LastCreditNote(ctx, "ptn", "org-1", "2027"); err != nil || n != 0 {
+	if n, err := w.s.AcquireCreditSeries(ctx, "ptn", "org-1", "2027", "e", soon); err != nil || n != 0 {
 		t.Fatalf("2027's series = %d, %v", n, err)
 	}
 }

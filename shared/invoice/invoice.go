@@ -281,14 +281,13 @@ type Store interface {
 	CreateInvoice(ctx context.Context, inv Invoice, year string, number int64, ev event.Event) error
 	GetInvoice(ctx context.Context, partnerID, orgID, invoiceID string) (Invoice, error)
 	ListInvoices(ctx context.Context, partnerID, orgID string, q listing.Query, f Filter) (listing.Page[Invoice], error)
-	// LastCreditNote reads the organisation's last credit note number of
-	// the year (0 before the first).
-	LastCreditNote(ctx context.Context, partnerID, orgID, year string) (int64, error)
+	CreditSeries
 	// CancelWithCreditNote writes after, the cancelled invoice with its new
 	// credit note, as UpdateInvoice does, and moves the year's credit note
-	// counter from number − 1 to number, in one transaction; ErrNumberTaken
-	// when the counter moved since read.
-	CancelWithCreditNote(ctx context.Context, before, after Invoice, year string, number int64, ev event.Event) error
+	// counter from n's number − 1 to it by n's owner, the lease given back,
+	// in one transaction; ErrNumberTaken when the counter moved since read or
+	// the owner lost the lease.
+	CancelWithCreditNote(ctx context.Context, before, after Invoice, n CreditNumber, ev event.Event) error
 	// UpdateInvoice writes after on condition that the stored invoice is
 	// still before (version and status); the overdue index follows the status.
 	UpdateInvoice(ctx context.Context, before, after Invoice, ev event.Event) error

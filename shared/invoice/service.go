@@ -674,46 +674,40 @@ func (s *Service) Cancel(ctx context.Context, partnerID, orgID, id string, actor
 	return s.cancelIssued(ctx, op, before, after, actor)
 }
 
-// CreditYear is the year whose credit note series a credit note made at
-// now takes its number from (Paris time, as invoices' dates).
-func CreditYear(now time.Time) string { return strconv.Itoa(now.In(Paris).Year()) }
-
-// CreditNoteNumber is the number-th credit note of a year's series:
-// AV-YYYY-NNNNN.
-func CreditNoteNumber(year string, number int64) string {
-	return fmt.Sprintf("AV-%s-%05d", year, number)
-}
-
 // cancelIssued cancels an issued invoice with its credit note: the next
-// number of the organisation's credit note series for the year, its PDF
+// number of the organisation's credit note series for the year (held for
+// this cancellation while it renders: TakeCreditNumber), its documents
 // rendered and kept, then the cancellation and the counter in one
-// transaction. A number taken meanwhile by another cancellation is read
-// again and the note rendered anew (what was kept under the lost number,
-// no transaction names: harmless).
+// transaction. A number lost meanwhile (the lease expired and another took
+// it) is taken again and the note rendered anew; what was kept under the
+// lost number, no transaction names: harmless.
 func (s *Service) cancelIssued(ctx context.Context, op string, before, after Invoice, actor event.Actor) (Invoice, error) {
 	sleep := s.Sleep
 	if sleep == nil {
 		sleep = backoff.Sleep
 	}
 	now := after.UpdatedAt
-	year := CreditYear(now)
+	owner := s.NewID("cnl")
 	for attempt := 1; ; attempt++ {
-		last, err := s.Store.LastCreditNote(ctx, before.PartnerID, before.OrgID, year)
+		n, err := TakeCreditNumber(ctx, s.Store, before.PartnerID, before.OrgID, now, owner, sleep)
 		if err != nil {
 			return Invoice{}, apperr.Wrap(op, err)
 		}
-		number := last + 1
-		cn := CreditNote{Number: CreditNoteNumber(year, number), IssueDate: Today(now), Amount: before.TotalAmount,
+		cn := CreditNote{Number: n.Note(), IssueDate: Today(now), Amount: before.TotalAmount,
 			Reason: "Annulation de la facture " + before.InvoiceNumber, CreatedAt: now}
 		after.CreditNotes = append(slices.Clone(before.CreditNotes), cn)
-		if err := s.Documents.KeepCredit(ctx, before, cn); err != nil {
-			return Invoice{}, apperr.Wrap(op, err)
+		err = s.Documents.KeepCredit(ctx, before, cn)
+		var ev event.Event
+		if err == nil {
+			ev, err = StatusEvent(s.NewID("evt"), now, actor, before, after)
 		}
-		ev, err := StatusEvent(s.NewID("evt"), now, actor, before, after)
-		if err != nil {
-			return Invoice{}, apperr.Wrap(op, err)
+		if err == nil {
+			err = s.Store.CancelWithCreditNote(ctx, before, after, n, ev)
 		}
-		err = s.Store.CancelWithCreditNote(ctx, before, after, year, number, ev)
+		if err == nil {
+			return after, nil
+		}
+		ReleaseCreditNumber(ctx, s.Store, before.PartnerID, before.OrgID, n)
 		if errors.Is(err, ErrNumberTaken) && attempt < numberAttempts {
 			if serr := sleep(ctx, NumberBackoff(attempt)); serr != nil {
 				return Invoice{}, apperr.Transient(op, errors.Join(err, serr))
@@ -724,7 +718,7 @@ func (s *Service) cancelIssued(ctx context.Context, op string, before, after Inv
 			return Invoice{}, &apperr.Error{Op: op, Code: apperr.Unavailable,
 				Message: "too many credit notes are being made at once for this organization; retry", Err: err}
 		}
-		return after, apperr.Wrap(op, err)
+		return Invoice{}, apperr.Wrap(op, err)
 	}
 }
 

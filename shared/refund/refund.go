@@ -150,19 +150,11 @@ type Store interface {
 	// and status) and the invoice (amount paid and status, its new credit
 	// note), each conditional on the version read, in one transaction with
 	// the events; with credit, it also moves the organisation's credit note
-	// counter of the year to the credit note's number
+	// counter of the year to the credit note's number by the lease's owner
 	// (invoice.ErrNumberTaken when another took it first).
-	SettleRefund(ctx context.Context, r Refund, pi payment.Intent, inv invoice.Invoice, credit *CreditNumber, evs []event.Event) error
-	// LastCreditNote reads the organisation's last credit note number of
-	// the year (0 when none yet).
-	LastCreditNote(ctx context.Context, partnerID, orgID, year string) (int64, error)
-}
-
-// CreditNumber is the number a refund's credit note takes in its year's
-// series.
-type CreditNumber struct {
-	Year   string
-	Number int64
+	SettleRefund(ctx context.Context, r Refund, pi payment.Intent, inv invoice.Invoice, credit *invoice.CreditNumber, evs []event.Event) error
+	// The organisations' credit note series (invoice.TakeCreditNumber).
+	invoice.CreditSeries
 }
 
 // ErrNotRefundable is the store's answer when the intent's condition fails:

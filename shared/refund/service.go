@@ -372,14 +372,15 @@ func (s *Service) release(ctx context.Context, op string, r Refund, status, reas
 //
 // On an invoice that keeps documents, the refund makes its credit note
 // (avoir) in the same transaction: the next number of the organisation's
-// credit note series for the year (the counter moved with the rest), for
-// the amount refunded, its documents kept first. A number another credit
-// note took meanwhile is read again and the note rendered anew, within
-// numberAttempts.
+// credit note series for the year (held while it renders, the counter
+// moved with the rest), for the amount refunded, its documents kept first.
+// A number lost meanwhile (the hold expired and another took it) is taken
+// again and the note rendered anew, within numberAttempts.
 func (s *Service) settle(ctx context.Context, op string, r Refund, actor event.Actor) error {
 	changed, taken := 0, 0
+	owner := s.NewID("cnl")
 	for {
-		err := s.settleOnce(ctx, op, r, actor)
+		err := s.settleOnce(ctx, op, r, actor, owner)
 		var wait time.Duration
 		switch {
 		case errors.Is(err, ErrChanged) && changed+1 < attempts:
@@ -406,15 +407,15 @@ func (s *Service) settle(ctx context.Context, op string, r Refund, actor event.A
 const numberAttempts = 30
 
 // creditNote makes the credit note of a refund settling now on inv: its
-// number (the year's counter read), its documents kept. None when the
-// invoice keeps no documents (issued before they were kept) or the
-// service keeps none.
-func (s *Service) creditNote(ctx context.Context, r Refund, inv invoice.Invoice, now time.Time) (*invoice.CreditNote, *CreditNumber, error) {
+// number (the organisation's series for the year, held for owner:
+// invoice.TakeCreditNumber), its documents kept. None when the invoice
+// keeps no documents (issued before they were kept) or the service keeps
+// none. The caller commits with the number or releases it.
+func (s *Service) creditNote(ctx context.Context, r Refund, inv invoice.Invoice, now time.Time, owner string) (*invoice.CreditNote, *invoice.CreditNumber, error) {
 	if s.Credits == nil || inv.DocumentsVersion == 0 {
 		return nil, nil, nil
 	}
-	year := invoice.CreditYear(now)
-	last, err := s.Store.LastCreditNote(ctx, r.PartnerID, r.OrgID, year)
+	n, err := invoice.TakeCreditNumber(ctx, s.Store, r.PartnerID, r.OrgID, now, owner, s.Sleep)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -422,21 +423,20 @@ func (s *Service) creditNote(ctx context.Context, r Refund, inv invoice.Invoice,
 	if r.Reason != "" {
 		reason += " : " + r.Reason
 	}
-	n := &CreditNumber{Year: year, Number: last + 1}
-	cn := &invoice.CreditNote{Number: invoice.CreditNoteNumber(year, n.Number), IssueDate: invoice.Today(now), Amount: r.Amount,
+	cn := &invoice.CreditNote{Number: n.Note(), IssueDate: invoice.Today(now), Amount: r.Amount,
 		Reason: reason, RefundID: r.ID, CreatedAt: now}
 	if err := s.Credits.KeepCredit(ctx, inv, *cn); err != nil {
+		invoice.ReleaseCreditNumber(ctx, s.Store, r.PartnerID, r.OrgID, n)
 		return nil, nil, err
 	}
-	return cn, n, nil
+	return cn, &n, nil
 }
 
 // ErrChanged is the store's answer when the intent or the invoice changed
 // between read and write in SettleRefund.
 var ErrChanged = apperr.E("refund", apperr.Conflict, "the payment intent or its invoice changed at the same time")
 
-// message is the client-safe message of err.
-func (s *Service) settleOnce(ctx context.Context, op string, r Refund, actor event.Actor) error {
+func (s *Service) settleOnce(ctx context.Context, op string, r Refund, actor event.Actor, owner string) error {
 	pi, err := s.Store.GetIntent(ctx, r.PartnerID, r.OrgID, r.PaymentIntentID)
 	if err != nil {
 		return apperr.Wrap(op, err)
@@ -463,10 +463,17 @@ func (s *Service) settleOnce(ctx context.Context, op string, r Refund, actor eve
 		return apperr.Wrap(op, err)
 	}
 	refunded.UpdatedAt, refunded.Version = now, inv.Version+1
-	cn, number, err := s.creditNote(ctx, r, inv, now)
+	cn, number, err := s.creditNote(ctx, r, inv, now, owner)
 	if err != nil {
 		return apperr.Wrap(op, err)
 	}
+	// A settle that does not commit gives the series back to the next.
+	committed := false
+	defer func() {
+		if number != nil && !committed {
+			invoice.ReleaseCreditNumber(ctx, s.Store, r.PartnerID, r.OrgID, *number)
+		}
+	}()
 	if cn != nil {
 		refunded.CreditNotes = append(slices.Clone(inv.CreditNotes), *cn)
 		r.CreditNoteNumber = cn.Number
@@ -490,7 +497,9 @@ func (s *Service) settleOnce(ctx context.Context, op string, r Refund, actor eve
 		}
 		evs = append(evs, invEv)
 	}
-	return apperr.Wrap(op, s.Store.SettleRefund(ctx, r, pi, refunded, number, evs))
+	err = s.Store.SettleRefund(ctx, r, pi, refunded, number, evs)
+	committed = err == nil
+	return apperr.Wrap(op, err)
 }
 
 // Confirm records that the organisation paid a refund in requires_action

@@ -3,6 +3,7 @@ package payments_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -146,13 +147,17 @@ func (s *refundStore) ReleaseRefund(_ context.Context, r refund.Refund, _ []even
 	return nil
 }
 
-// LastCreditNote: these invoices keep no documents, so no credit note is
-// numbered.
-func (s *refundStore) LastCreditNote(context.Context, string, string, string) (int64, error) {
-	return 0, nil
+// The credit note series: these invoices keep no documents, so no credit
+// note is numbered.
+func (s *refundStore) AcquireCreditSeries(context.Context, string, string, string, string, time.Time) (int64, error) {
+	return 0, errors.New("no credit note is made here")
 }
 
-func (s *refundStore) SettleRefund(_ context.Context, r refund.Refund, pi payment.Intent, inv invoice.Invoice, _ *refund.CreditNumber, _ []event.Event) error {
+func (s *refundStore) ReleaseCreditSeries(context.Context, string, string, string, string) error {
+	return nil
+}
+
+func (s *refundStore) SettleRefund(_ context.Context, r refund.Refund, pi payment.Intent, inv invoice.Invoice, _ *invoice.CreditNumber, _ []event.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.intents[pi.ID].Version != pi.Version-1 || s.invoices[inv.ID].Version != inv.Version-1 {
