@@ -63,6 +63,15 @@ func runCmd(args []string) error {
 	// names another Aiia. Set before prepare, so template parameters bound
 	// to these variables see them too.
 	sandboxOpts := aiiasandbox.OptionsFromEnv()
+	if len(sandboxOpts.RedirectPrefixes) == 0 {
+		// The payment pages of this gateway are the client's registered
+		// redirects, as at Aiia's onboarding (pages follow the Host asked).
+		_, port, _ := net.SplitHostPort(*addr)
+		sandboxOpts.RedirectPrefixes = []string{"http://127.0.0.1:" + port + "/p/", "http://localhost:" + port + "/p/"}
+		if base := os.Getenv("MODUPAY_PUBLIC_BASE_URL"); base != "" {
+			sandboxOpts.RedirectPrefixes = append(sandboxOpts.RedirectPrefixes, strings.TrimRight(base, "/")+"/p/")
+		}
+	}
 	sandbox := aiiasandbox.New(sandboxOpts)
 	sandboxAddr := envOr(aiiasandbox.EnvAddr, aiiasandbox.DefaultAddr)
 	sandboxURL, err := sandbox.Start(sandboxAddr)

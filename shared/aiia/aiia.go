@@ -75,7 +75,11 @@ type PaymentInput struct {
 	Reference     string
 	EndToEndID    string
 	RedirectURL   string
-	PayerEmail    string // optional; sent as endUser.email
+	// EndUserID is the payer's stable id, sent as endUser.id: required for
+	// an unlicensed tenant, which ModuPay is. Never the email in clear
+	// (payment.PayerID is a pseudonym).
+	EndUserID  string
+	PayerEmail string // optional; sent as endUser.email
 }
 
 // Payment is a payment as Aiia reports it. Status is Aiia's code (for

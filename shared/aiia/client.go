@@ -32,7 +32,8 @@ type PaymentRequest struct {
 }
 
 // EndUser is the payer as Aiia knows it ("required when the tenant is
-// unlicensed"; only the email is sent, the rest is optional in the spec).
+// unlicensed"): its stable id and its email; the rest (name, phone, date
+// of birth, address) is optional in the spec and not sent.
 type EndUser struct {
 	ID       string `json:"id,omitempty"`
 	FullName string `json:"fullName,omitempty"`
@@ -159,9 +160,7 @@ func (c *Client) CreatePayment(ctx context.Context, in PaymentInput) (Payment, e
 		Reference:     in.Reference,
 		EndToEndID:    in.EndToEndID,
 	}
-	if in.PayerEmail != "" {
-		req.EndUser = &EndUser{Email: in.PayerEmail}
-	}
+	req.EndUser = &EndUser{ID: in.EndUserID, Email: in.PayerEmail}
 	var out PaymentCreated
 	if err := c.call(ctx, op, "POST", "/payments", req, in.RequestID, &out); err != nil {
 		return Payment{}, err

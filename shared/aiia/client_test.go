@@ -166,7 +166,7 @@ func validPayment() PaymentInput {
 	return PaymentInput{
 		RequestID: "req-1", DestinationID: "d-1", Amount: 42220, Currency: "EUR",
 		Reference: "FAC 2026 00001", EndToEndID: "pi456def78", RedirectURL: "https://pay.modupay.fr/p/abc?x=1",
-		PayerEmail: "payeur@example.fr",
+		PayerEmail: "payeur@example.fr", EndUserID: "payer_0123456789abcdef0123456789abcdef",
 	}
 }
 
@@ -324,7 +324,7 @@ func TestRequestShapes(t *testing.T) {
 		{"POST", "/payments", "req-1", map[string]any{
 			"paymentRail": "FrenchSepaCreditTransfer", "destinationId": "d-1", "redirectUrl": "https://pay.modupay.fr/p/abc?x=1",
 			"amount": 422.20, "currency": "EUR", "reference": "FAC 2026 00001", "endToEndId": "pi456def78",
-			"endUser": map[string]any{"email": "payeur@example.fr"},
+			"endUser": map[string]any{"id": "payer_0123456789abcdef0123456789abcdef", "email": "payeur@example.fr"},
 		}},
 		{"GET", "/payments/p%2F1", "", nil},
 		{"POST", "/payments/p-1/refunds", "ref-req", map[string]any{"amount": 100.0, "currency": "EUR", "reason": "ORDER_CANCELLED", "clientAssignedReference": "Facture annulée suite à erreur"}},
@@ -553,6 +553,13 @@ func TestValidationBeforeAnyCall(t *testing.T) {
 		{"end-to-end id outside SEPA characters", func(p *PaymentInput) { p.EndToEndID = "id_1" }, "end_to_end_id"},
 		{"relative redirect", func(p *PaymentInput) { p.RedirectURL = "/p/abc" }, "redirect_url"},
 		{"bad email", func(p *PaymentInput) { p.PayerEmail = "nobody" }, "payer_email"},
+		// Aiia requires at least one character, and endUser with its id for
+		// an unlicensed tenant; the id is a pseudonym, never the address.
+		{"empty reference", func(p *PaymentInput) { p.Reference = "" }, "reference"},
+		{"blank reference", func(p *PaymentInput) { p.Reference = "   " }, "reference"},
+		{"no end user id", func(p *PaymentInput) { p.EndUserID = "" }, "end_user_id"},
+		{"the email as end user id", func(p *PaymentInput) { p.EndUserID = "payeur@example.fr" }, "end_user_id"},
+		{"end user id too long", func(p *PaymentInput) { p.EndUserID = strings.Repeat("x", 65) }, "end_user_id"},
 	}
 	f, ts := newFake(t)
 	c, _ := newTestClient(ts, newClock())
@@ -570,7 +577,6 @@ func TestValidationBeforeAnyCall(t *testing.T) {
 	okCases := map[string]func(*PaymentInput){
 		"exactly 2 euros":         func(p *PaymentInput) { p.Amount = 200 },
 		"22-character reference":  func(p *PaymentInput) { p.Reference = strings.Repeat("A", 22) },
-		"empty reference":         func(p *PaymentInput) { p.Reference = "" },
 		"35-character end-to-end": func(p *PaymentInput) { p.EndToEndID = strings.Repeat("1", 35) },
 		"no end-to-end id":        func(p *PaymentInput) { p.EndToEndID = "" },
 		"no payer email":          func(p *PaymentInput) { p.PayerEmail = "" },

@@ -20,6 +20,7 @@ const (
 	MinAmount       = 200   // cents: the rail's "minimum 2" (major units)
 	MaxReferenceLen = 22    // reference ^[A-Za-z0-9 ]{0,22}$
 	MaxEndToEndLen  = 35    // endToEndId maxLength 35
+	MaxEndUserIDLen = 64    // ours: payment.PayerID is 38
 )
 
 var referenceRE = regexp.MustCompile(`^[A-Za-z0-9 ]{0,22}$`)
@@ -135,8 +136,14 @@ func (in PaymentInput) Validate() error {
 		return apperr.Field(op, "currency", "SEPA credit transfers through Aiia are in EUR only")
 	case in.Amount < MinAmount:
 		return apperr.Field(op, "amount", "the amount must be at least 2,00 € (200 cents)")
+	case strings.TrimSpace(in.Reference) == "":
+		return apperr.Field(op, "reference", "the reference must have at least one letter or digit: the provider refuses an empty one")
 	case !ValidReference(in.Reference):
 		return apperr.Field(op, "reference", "the reference must be at most 22 letters, digits or spaces (^[A-Za-z0-9 ]{0,22}$)")
+	case strings.TrimSpace(in.EndUserID) == "":
+		return apperr.Field(op, "end_user_id", "the payer's stable id (endUser.id) is required: Aiia requires endUser for an unlicensed tenant")
+	case len(in.EndUserID) > MaxEndUserIDLen || strings.Contains(in.EndUserID, "@"):
+		return apperr.Field(op, "end_user_id", "the payer's id must be a pseudonym of at most 64 characters, never an email address")
 	case len(in.EndToEndID) > MaxEndToEndLen:
 		return apperr.Field(op, "end_to_end_id", "the end-to-end id must be at most 35 characters")
 	case !endToEndRE.MatchString(in.EndToEndID):

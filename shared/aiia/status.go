@@ -28,75 +28,95 @@ const (
 
 // The payment intent statuses a payment at Aiia can put an intent in.
 const (
-	IntentProcessing = "processing"
-	IntentSucceeded  = "succeeded"
-	IntentFailed     = "failed"
+	IntentProcessing     = "processing"
+	IntentSucceeded      = "succeeded"
+	IntentFailed         = "failed"
+	IntentRequiresAction = "requires_action"
+)
+
+// ModuPay's funds_status of a succeeded payment: how far the provider saw
+// the money go.
+const (
+	FundsDebited  = "debited"  // debited from the payer's account (≈ ACSC)
+	FundsCredited = "credited" // confirmed credited to the payee's (≈ ACCC)
 )
 
 // paymentStatuses is THE mapping from Aiia's payment codes to ModuPay's,
-// in the order a payment moves through them. An invoice is paid only on
-// PAYMENT_EXECUTED_CREDITED, funds received in the payee's account, as
-// Aiia's FAQ advises ("wait until funds have settled into the payee
-// account"); INITIATED and PAYMENT_EXECUTED_DEBITED are still "in
-// progress": the bank accepted or debited, the payee has nothing yet.
+// in the order a payment moves through them. The provider documents both
+// PAYMENT_EXECUTED_DEBITED and PAYMENT_EXECUTED_CREDITED as successful and
+// final, and stops following a payment once it is final: many banks never
+// confirm the credit, so waiting for CREDITED alone would leave such an
+// invoice unpaid for ever. Either marks the intent succeeded (the invoice
+// paid), and funds_status records which was reached: "debited" (the payer's
+// bank executed it; the credit is the SEPA scheme's, next business day at
+// most) or "credited" (confirmed on the payee's account). A partner that
+// releases goods only on money seen in the account waits for "credited"
+// or reconciles against the statement.
 //
-//	Aiia code                      aiia_status  intent      final  why
-//	PREPARING                      initiated    processing  no     captured; the payer has not authorised yet
-//	AUTHORIZING                    initiated    processing  no     the payer is in the bank's authorisation journey
-//	PROVIDER_PROCESSING            initiated    processing  no     the bank received it; initiation not confirmed
-//	PENDING                        initiated    processing  no     the bank holds it; the payer may have to act
-//	INITIATED                      authorized   processing  no     the bank validated and accepted it (≈ ACSP)
-//	PAYMENT_EXECUTED_DEBITED       authorized   processing  no     debited from the payer, not yet credited (≈ ACSC)
-//	PAYMENT_EXECUTED_CREDITED      settled      succeeded   yes    credited to the payee: funds received (≈ ACCC)
-//	FORWARD_SETTLEMENT_INITIATED   settled      succeeded   yes    settlement-account setups: batched to the merchant after success
-//	CANCELLED                      rejected     failed      yes    the payer cancelled, or it expired before proceeding
-//	FAILED                         rejected     failed      yes    failed; details.code / details.reason say why
-//	AUTHORIZATION_FLOW_INCOMPLETE  rejected     failed      yes    the authorisation URL expired or the payer left
-//	UNKNOWN                        (keep)       processing  no     Aiia lost access to the bank: reconcile against the
-//	                                                               payee's statement; keep polling, park after the
-//	                                                               poller's horizon (never assume paid or failed)
+//	Aiia code                      aiia_status  intent           funds     final  why
+//	PREPARING                      initiated    processing                 no     captured; the payer has not authorised yet
+//	AUTHORIZING                    initiated    processing                 no     the payer is in the bank's authorisation journey
+//	PROVIDER_PROCESSING            initiated    processing                 no     the bank received it; initiation not confirmed
+//	PENDING                        initiated    processing                 no     the bank holds it; the payer may have to act
+//	INITIATED                      authorized   processing                 no     the bank validated and accepted it (≈ ACSP)
+//	PAYMENT_EXECUTED_DEBITED       settled      succeeded        debited   yes    executed, debited from the payer (≈ ACSC)
+//	PAYMENT_EXECUTED_CREDITED      settled      succeeded        credited  yes    credited to the payee: funds received (≈ ACCC)
+//	FORWARD_SETTLEMENT_INITIATED   settled      succeeded        credited  yes    settlement-account setups: batched to the merchant after success
+//	CANCELLED                      rejected     failed                     yes    the payer cancelled, or it expired before proceeding
+//	FAILED                         rejected     failed                     yes    failed; details.code / details.reason say why
+//	AUTHORIZATION_FLOW_INCOMPLETE  rejected     failed                     yes    the authorisation URL expired or the payer left
+//	UNKNOWN                        (keep)       requires_action            yes    Aiia lost access to the bank (after ~6 days without news) and
+//	                                                                              stops following it: never assumed paid or failed; the
+//	                                                                              organisation reconciles against its statement
 //
 // Codes not in the table map to ("", processing, not final, unknown): keep
 // the current aiia_status and keep polling; log the code.
-var paymentStatuses = []paymentStatus{
-	{PaymentPreparing, AiiaInitiated, IntentProcessing, false},
-	{PaymentAuthorizing, AiiaInitiated, IntentProcessing, false},
-	{PaymentProviderProcessing, AiiaInitiated, IntentProcessing, false},
-	{PaymentPending, AiiaInitiated, IntentProcessing, false},
-	{PaymentInitiated, AiiaAuthorized, IntentProcessing, false},
-	{PaymentExecutedDebited, AiiaAuthorized, IntentProcessing, false},
-	{PaymentExecutedCredited, AiiaSettled, IntentSucceeded, true},
-	{PaymentForwardSettlementInitiated, AiiaSettled, IntentSucceeded, true},
-	{PaymentCancelled, AiiaRejected, IntentFailed, true},
-	{PaymentFailed, AiiaRejected, IntentFailed, true},
-	{PaymentAuthorizationFlowIncomplete, AiiaRejected, IntentFailed, true},
-	{PaymentUnknown, "", IntentProcessing, false},
+var paymentStatuses = []PaymentState{
+	{PaymentPreparing, AiiaInitiated, IntentProcessing, "", false},
+	{PaymentAuthorizing, AiiaInitiated, IntentProcessing, "", false},
+	{PaymentProviderProcessing, AiiaInitiated, IntentProcessing, "", false},
+	{PaymentPending, AiiaInitiated, IntentProcessing, "", false},
+	{PaymentInitiated, AiiaAuthorized, IntentProcessing, "", false},
+	{PaymentExecutedDebited, AiiaSettled, IntentSucceeded, FundsDebited, true},
+	{PaymentExecutedCredited, AiiaSettled, IntentSucceeded, FundsCredited, true},
+	{PaymentForwardSettlementInitiated, AiiaSettled, IntentSucceeded, FundsCredited, true},
+	{PaymentCancelled, AiiaRejected, IntentFailed, "", true},
+	{PaymentFailed, AiiaRejected, IntentFailed, "", true},
+	{PaymentAuthorizationFlowIncomplete, AiiaRejected, IntentFailed, "", true},
+	{PaymentUnknown, "", IntentRequiresAction, "", true},
 }
 
-type paymentStatus struct {
-	code, aiia, intent string
-	final              bool
+// PaymentState is what a payment code means for ModuPay (a row of the
+// table on paymentStatuses).
+type PaymentState struct {
+	Code string
+	// AiiaStatus is the intent's aiia_status; empty: keep the current one.
+	AiiaStatus   string
+	IntentStatus string
+	// Funds is a succeeded payment's funds_status (FundsDebited,
+	// FundsCredited).
+	Funds string
+	// Final says the status will not change any more: stop polling.
+	Final bool
 }
 
-// MapPaymentStatus maps Aiia's payment code to ModuPay's aiia_status and
-// intent status (see the table on paymentStatuses). final says the status
-// will not change any more (stop polling). An empty aiiaStatus means "keep
-// the current one" (UNKNOWN, and codes this table does not know, for which
-// known is false).
-func MapPaymentStatus(code string) (aiiaStatus, intentStatus string, final bool, known bool) {
+// MapPaymentStatus maps Aiia's payment code (see the table on
+// paymentStatuses); known is false for a code the table does not hold,
+// which keeps the current aiia_status and polling.
+func MapPaymentStatus(code string) (st PaymentState, known bool) {
 	for _, s := range paymentStatuses {
-		if s.code == code {
-			return s.aiia, s.intent, s.final, true
+		if s.Code == code {
+			return s, true
 		}
 	}
-	return "", IntentProcessing, false, false
+	return PaymentState{Code: code, IntentStatus: IntentProcessing}, false
 }
 
 // PaymentCodes lists every payment code MapPaymentStatus knows, in order.
 func PaymentCodes() []string {
 	codes := make([]string, len(paymentStatuses))
 	for i, s := range paymentStatuses {
-		codes[i] = s.code
+		codes[i] = s.Code
 	}
 	return codes
 }

@@ -21,7 +21,7 @@ var documentedRefundCodes = []string{
 
 func TestPaymentStatusTableIsComplete(t *testing.T) {
 	for _, code := range documentedPaymentCodes {
-		if _, _, _, known := MapPaymentStatus(code); !known {
+		if _, known := MapPaymentStatus(code); !known {
 			t.Errorf("MapPaymentStatus(%s): not in the table", code)
 		}
 	}
@@ -30,49 +30,57 @@ func TestPaymentStatusTableIsComplete(t *testing.T) {
 	}
 	aiia := []string{AiiaInitiated, AiiaAuthorized, AiiaSettled, AiiaRejected, ""}
 	for _, code := range PaymentCodes() {
-		a, intent, final, _ := MapPaymentStatus(code)
-		if !slices.Contains(aiia, a) {
-			t.Errorf("%s → aiia_status %q, not a seed value", code, a)
+		st, _ := MapPaymentStatus(code)
+		if !slices.Contains(aiia, st.AiiaStatus) {
+			t.Errorf("%s → aiia_status %q, not a seed value", code, st.AiiaStatus)
 		}
-		switch intent {
+		switch st.IntentStatus {
 		case IntentProcessing:
-			if final {
+			if st.Final {
 				t.Errorf("%s is processing and final", code)
 			}
-		case IntentSucceeded, IntentFailed:
-			if !final {
-				t.Errorf("%s is %s but not final", code, intent)
+		case IntentSucceeded, IntentFailed, IntentRequiresAction:
+			if !st.Final {
+				t.Errorf("%s is %s but not final", code, st.IntentStatus)
 			}
 		default:
-			t.Errorf("%s → intent %q", code, intent)
+			t.Errorf("%s → intent %q", code, st.IntentStatus)
 		}
-		if (a == AiiaSettled) != (intent == IntentSucceeded) || (a == AiiaRejected) != (intent == IntentFailed) {
-			t.Errorf("%s: aiia_status %s and intent %s disagree", code, a, intent)
+		if (st.AiiaStatus == AiiaSettled) != (st.IntentStatus == IntentSucceeded) || (st.AiiaStatus == AiiaRejected) != (st.IntentStatus == IntentFailed) {
+			t.Errorf("%s: aiia_status %s and intent %s disagree", code, st.AiiaStatus, st.IntentStatus)
+		}
+		// A success says how far the money went; nothing else does.
+		if (st.IntentStatus == IntentSucceeded) != (st.Funds == FundsDebited || st.Funds == FundsCredited) {
+			t.Errorf("%s: intent %s with funds %q", code, st.IntentStatus, st.Funds)
 		}
 	}
 }
 
 func TestPaymentStatusMapping(t *testing.T) {
 	tests := []struct {
-		code, aiia, intent string
-		final, known       bool
+		code, aiia, intent, funds string
+		final, known              bool
 	}{
-		{"PREPARING", "initiated", "processing", false, true},
-		{"INITIATED", "authorized", "processing", false, true},
-		{"PAYMENT_EXECUTED_DEBITED", "authorized", "processing", false, true},
-		{"PAYMENT_EXECUTED_CREDITED", "settled", "succeeded", true, true},
-		{"FAILED", "rejected", "failed", true, true},
-		{"CANCELLED", "rejected", "failed", true, true},
-		{"AUTHORIZATION_FLOW_INCOMPLETE", "rejected", "failed", true, true},
-		{"UNKNOWN", "", "processing", false, true},
-		{"SOMETHING_NEW", "", "processing", false, false},
-		{"", "", "processing", false, false},
+		{"PREPARING", "initiated", "processing", "", false, true},
+		{"INITIATED", "authorized", "processing", "", false, true},
+		// Both executions are final successes: the provider may stop at
+		// either (a payment that ends at DEBITED must pay its invoice).
+		{"PAYMENT_EXECUTED_DEBITED", "settled", "succeeded", "debited", true, true},
+		{"PAYMENT_EXECUTED_CREDITED", "settled", "succeeded", "credited", true, true},
+		{"FORWARD_SETTLEMENT_INITIATED", "settled", "succeeded", "credited", true, true},
+		{"FAILED", "rejected", "failed", "", true, true},
+		{"CANCELLED", "rejected", "failed", "", true, true},
+		{"AUTHORIZATION_FLOW_INCOMPLETE", "rejected", "failed", "", true, true},
+		// Lost track of: neither paid nor failed, and no more news.
+		{"UNKNOWN", "", "requires_action", "", true, true},
+		{"SOMETHING_NEW", "", "processing", "", false, false},
+		{"", "", "processing", "", false, false},
 	}
 	for _, tt := range tests {
-		a, intent, final, known := MapPaymentStatus(tt.code)
-		if a != tt.aiia || intent != tt.intent || final != tt.final || known != tt.known {
-			t.Errorf("MapPaymentStatus(%q) = %q, %q, %v, %v; want %q, %q, %v, %v",
-				tt.code, a, intent, final, known, tt.aiia, tt.intent, tt.final, tt.known)
+		st, known := MapPaymentStatus(tt.code)
+		if st.AiiaStatus != tt.aiia || st.IntentStatus != tt.intent || st.Funds != tt.funds || st.Final != tt.final || known != tt.known {
+			t.Errorf("MapPaymentStatus(%q) = %+v, %v; want %q, %q, %q, %v, %v",
+				tt.code, st, known, tt.aiia, tt.intent, tt.funds, tt.final, tt.known)
 		}
 	}
 }

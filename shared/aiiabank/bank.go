@@ -25,7 +25,7 @@ func (b Bank) Destination(ctx context.Context, a department.BankAccount) (string
 func (b Bank) StartTransfer(ctx context.Context, r payment.TransferRequest) (payment.Transfer, error) {
 	p, err := b.Provider.CreatePayment(ctx, aiia.PaymentInput{RequestID: r.RequestID, DestinationID: r.DestinationID, Amount: r.Amount,
 		Currency: r.Currency, Reference: aiia.Reference(r.InvoiceNumber), EndToEndID: aiia.EndToEndID(r.IntentID),
-		RedirectURL: r.RedirectURL, PayerEmail: r.PayerEmail})
+		RedirectURL: r.RedirectURL, PayerEmail: r.PayerEmail, EndUserID: r.PayerID})
 	return payment.Transfer{ID: p.ID, FlowURL: p.FlowURL}, err
 }
 
@@ -36,6 +36,7 @@ func (b Bank) TransferState(ctx context.Context, id string) (payment.TransferSta
 	if err != nil {
 		return payment.TransferState{}, err
 	}
-	aiiaStatus, intentStatus, final, _ := aiia.MapPaymentStatus(p.Status)
-	return payment.TransferState{Code: p.Status, AiiaStatus: aiiaStatus, IntentStatus: intentStatus, Final: final, FailureReason: p.FailureReason}, nil
+	st, _ := aiia.MapPaymentStatus(p.Status)
+	return payment.TransferState{Code: p.Status, AiiaStatus: st.AiiaStatus, IntentStatus: st.IntentStatus, Funds: st.Funds, Final: st.Final,
+		FailureReason: p.FailureReason}, nil
 }

@@ -9,12 +9,14 @@ package aiiapoll
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/worker"
 )
 
@@ -105,6 +107,17 @@ func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 		return apperr.E(op, apperr.Malformed, "not a poll message: "+rec.Body)
 	}
 	final, err := follow(ctx, m.PartnerID, m.OrgID, id)
+	if errors.Is(err, payment.ErrUnknownAtProvider) {
+		// Recorded on the intent (requires_action, its event): nothing
+		// more to follow, but people must look — the metric raises the
+		// template's alarm.
+		p.Log.ErrorContext(ctx, "payment unknown at the provider: reconcile it against the organisation's statement",
+			slog.String("kind", what), slog.String("id", id), slog.String("error", err.Error()),
+			slog.Int("PaymentsUnknownAtProvider", 1), slog.Group("_aws", slog.Int64("Timestamp", p.Now().UnixMilli()),
+				slog.Any("CloudWatchMetrics", []map[string]any{{"Namespace": "ModuPay", "Dimensions": [][]string{},
+					"Metrics": []map[string]string{{"Name": "PaymentsUnknownAtProvider", "Unit": "Count"}}}})))
+		return nil
+	}
 	switch {
 	case apperr.CodeOf(err) == apperr.NotFound:
 		return apperr.E(op, apperr.NotFound, "unknown "+what+" "+id)

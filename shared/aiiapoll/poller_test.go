@@ -1,9 +1,11 @@
 package aiiapoll
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/payment"
 )
 
 func TestScheduleGrowsAndStaysUnderSQSLimit(t *testing.T) {
@@ -46,6 +49,7 @@ func TestPollerOutcomes(t *testing.T) {
 		wantParked  bool
 		wantRetry   bool
 		requeueErr  error
+		wantMetric  string // an embedded metric the log must carry
 	}{
 		{name: "final: done", body: msg(now), final: true},
 		{name: "not final: again later", body: msg(now), wantRequeue: Schedule(3)},
@@ -55,11 +59,16 @@ func TestPollerOutcomes(t *testing.T) {
 		{name: "re-send fails too: SQS redelivers", body: msg(now), pollErr: apperr.Transient("x", errors.New("503")), requeueErr: apperr.Transient("q", errors.New("sqs down")), wantRequeue: Schedule(3), wantRetry: true},
 		{name: "unknown intent: parked", body: msg(now), pollErr: apperr.E("x", apperr.NotFound, "no"), wantParked: true},
 		{name: "not a poll message: parked", body: `{"hello":1}`, wantParked: true},
+		// Recorded on the intent, said in the log's metric: neither parked
+		// nor followed again.
+		{name: "unknown at the provider: done, alarmed", body: msg(now), final: true,
+			pollErr: fmt.Errorf("%w: pi-1", payment.ErrUnknownAtProvider), wantMetric: "PaymentsUnknownAtProvider"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var requeued time.Duration
 			var requeuedMsg Message
+			var logged bytes.Buffer
 			parked := false
 			p := &Poller{
 				Poll: func(context.Context, string, string, string) (bool, error) { return tt.final, tt.pollErr },
@@ -69,7 +78,7 @@ func TestPollerOutcomes(t *testing.T) {
 				},
 				Park: func(context.Context, string, string, string, string) error { parked = true; return nil },
 				Now:  func() time.Time { return now },
-				Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Log:  slog.New(slog.NewJSONHandler(&logged, nil)),
 			}
 			resp, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: tt.body}}})
 			if err != nil {
@@ -86,6 +95,9 @@ func TestPollerOutcomes(t *testing.T) {
 			}
 			if tt.wantRequeue != 0 && (requeuedMsg.Attempt != 3 || requeuedMsg.Since.IsZero()) {
 				t.Errorf("requeued message = %+v, want attempt 3 with its start time", requeuedMsg)
+			}
+			if tt.wantMetric != "" && !bytes.Contains(logged.Bytes(), []byte(`"Metrics":[{"Name":"`+tt.wantMetric+`","Unit":"Count"}]`)) {
+				t.Errorf("the log carries no %s metric:\n%s", tt.wantMetric, logged.String())
 			}
 		})
 	}

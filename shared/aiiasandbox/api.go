@@ -248,6 +248,20 @@ type endUserIn struct {
 
 // createPayment is POST /payments for the FrenchSepaCreditTransfer rail,
 // with the rail's rules (the spec's CreateAcceptPaymentFrenchSepaCreditTransferInput).
+// redirectAllowed says whether a payment may send its payer back to url:
+// under one of the client's registered prefixes (all, when none is set).
+func (s *Server) redirectAllowed(url string) bool {
+	if len(s.opts.RedirectPrefixes) == 0 {
+		return true
+	}
+	for _, p := range s.opts.RedirectPrefixes {
+		if strings.HasPrefix(url, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) createPayment(r *http.Request, body []byte) response {
 	var in struct {
 		PaymentRail             string      `json:"paymentRail"`
@@ -283,10 +297,16 @@ func (s *Server) createPayment(r *http.Request, body []byte) response {
 		return invalid("Amount", "The Amount field is required.")
 	case in.Currency != "EUR":
 		return invalid("Currency", "The Currency field must match ^EUR$.")
+	case !s.redirectAllowed(in.RedirectURL):
+		return invalid("RedirectUrl", "The RedirectUrl is not allow-listed for this client (redirect URLs are registered at onboarding).")
 	case in.Reference == nil:
 		return invalid("Reference", "The Reference field is required.")
 	case !referenceRE.MatchString(*in.Reference):
 		return invalid("Reference", "The Reference field must match ^[A-Za-z0-9 ]{0,22}$.")
+	case strings.TrimSpace(*in.Reference) == "":
+		return invalid("Reference", "The Reference field must have at least 1 character.")
+	case in.EndUser == nil || strings.TrimSpace(in.EndUser.ID) == "":
+		return invalid("EndUser.Id", "The EndUser field, with its Id, is required when the tenant is unlicensed.")
 	case len(in.EndToEndID) > 35:
 		return invalid("EndToEndId", "The EndToEndId field must be at most 35 characters.")
 	case len(in.ClientAssignedReference) > 128:

@@ -25,12 +25,14 @@
 // The payer drives the outcome on the authorisation page with the IBAN they
 // pay from (the integration guide's test IBANs):
 //
-//	FR7612345678901234567890123  PROVIDER_PROCESSING → INITIATED → PAYMENT_EXECUTED_DEBITED → PAYMENT_EXECUTED_CREDITED
+//	FR7612345678901234567890123  PROVIDER_PROCESSING → INITIATED → PAYMENT_EXECUTED_CREDITED
 //	FR7612345678901234567890124  PROVIDER_PROCESSING → FAILED "fonds insuffisants"
 //	FR7612345678901234567890125  PROVIDER_PROCESSING → FAILED "compte bloqué"
 //	FR7612345678901234567890126  as the first; its refunds: PREPARING → PENDING → FAILED "compte clôturé"
 //	FR7612345678901234567890127  as the first; its refunds: PREPARING → PAYMENT_RAILS_AVAILABLE (no settlement account)
 //	FR7612345678901234567890128  as the first, but its first 3 status reads after the authorisation answer 503
+//	FR7612345678901234567890129  PROVIDER_PROCESSING → INITIATED → PAYMENT_EXECUTED_DEBITED, never CREDITED
+//	FR7612345678901234567890130  PROVIDER_PROCESSING → INITIATED → UNKNOWN (the provider lost track of it)
 //	any other IBAN               as the first (success); refunds PREPARING → PENDING → PAYMENT_EXECUTED_DEBITED
 //	"Refuser"                    CANCELLED "refusé par le payeur"
 //
@@ -65,7 +67,7 @@ type Options struct {
 	ClientID, ClientSecret string // accepted credentials; defaults DefaultClientID / DefaultClientSecret
 
 	AuthorizeDelay time.Duration // payer's authorisation → INITIATED (or FAILED)
-	SettleDelay    time.Duration // INITIATED → PAYMENT_EXECUTED_CREDITED (DEBITED halfway)
+	SettleDelay    time.Duration // INITIATED → PAYMENT_EXECUTED_CREDITED (or DEBITED; UNKNOWN halfway)
 	RefundDelay    time.Duration // refund creation → PAYMENT_EXECUTED_DEBITED (PENDING halfway)
 	FlowTTL        time.Duration // how long the authorisation page can be used; 0 = 1 hour
 	TokenTTL       time.Duration // access token lifetime; 0 = 1 hour
@@ -73,6 +75,11 @@ type Options struct {
 	// FailEvery > 0 answers every FailEvery-th API request (token
 	// included) with a 500 before processing it.
 	FailEvery int
+
+	// RedirectPrefixes are the redirect URLs registered for the client, as
+	// at Aiia's onboarding: a payment whose redirectUrl starts with none of
+	// them is refused (400 INVALID_INPUT). None: any absolute URL.
+	RedirectPrefixes []string
 
 	// PublicURL is where browsers reach the server the sandbox is
 	// mounted on (e.g. "http://127.0.0.1:3001"); default: the URL Start
@@ -117,6 +124,7 @@ const (
 	EnvSettleDelay    = "MODUPAY_AIIA_SANDBOX_SETTLE_DELAY"
 	EnvRefundDelay    = "MODUPAY_AIIA_SANDBOX_REFUND_DELAY"
 	EnvFailEvery      = "MODUPAY_AIIA_SANDBOX_FAIL_EVERY"
+	EnvRedirects      = "MODUPAY_AIIA_SANDBOX_REDIRECTS" // comma-separated URL prefixes
 )
 
 // OptionsFromEnv is DefaultOptions overridden by the environment; values
@@ -136,6 +144,11 @@ func OptionsFromEnv() Options {
 	}
 	if n, err := strconv.Atoi(os.Getenv(EnvFailEvery)); err == nil && n >= 0 {
 		o.FailEvery = n
+	}
+	for _, p := range strings.Split(os.Getenv(EnvRedirects), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			o.RedirectPrefixes = append(o.RedirectPrefixes, p)
+		}
 	}
 	return o
 }

@@ -122,6 +122,48 @@ func paymentInput(requestID, destinationID string) aiia.PaymentInput {
 		RequestID: requestID, DestinationID: destinationID, Amount: 42220, Currency: "EUR",
 		Reference: aiia.Reference("FAC-2026-00001"), EndToEndID: aiia.EndToEndID("pi-456def78-90ab-cdef-1234-567890abcdef"),
 		RedirectURL: "https://pay.modupay.test/p/abc?lang=fr", PayerEmail: "payeur@example.fr",
+		EndUserID: "payer_0123456789abcdef0123456789abcdef",
+	}
+}
+
+// The payment contract as the provider enforces it, sent raw (the client
+// checks the same before any call): endUser with its id for an unlicensed
+// tenant, a reference of at least one character, a redirect URL registered
+// for the client; each refusal the provider's 400 naming the property, and
+// nothing created.
+func TestPaymentContractIsEnforced(t *testing.T) {
+	w := newWorld(t, Options{RedirectPrefixes: []string{"https://pay.modupay.test/p/"}})
+	tok := w.token()
+	dest := w.destination()
+	body := func(edit func(map[string]any)) string {
+		b := map[string]any{"paymentRail": "FrenchSepaCreditTransfer", "destinationId": dest, "redirectUrl": "https://pay.modupay.test/p/abc",
+			"amount": 422.2, "currency": "EUR", "reference": "FAC 2026 00001", "endUser": map[string]any{"id": "payer_1", "email": "p@example.fr"}}
+		if edit != nil {
+			edit(b)
+		}
+		return mustJSON(b)
+	}
+	for _, c := range []struct {
+		name, property string
+		edit           func(map[string]any)
+	}{
+		{"no endUser", "EndUser.Id", func(b map[string]any) { delete(b, "endUser") }},
+		{"endUser without its id", "EndUser.Id", func(b map[string]any) { b["endUser"] = map[string]any{"email": "p@example.fr"} }},
+		{"an empty reference", "Reference", func(b map[string]any) { b["reference"] = "" }},
+		{"a blank reference", "Reference", func(b map[string]any) { b["reference"] = "  " }},
+		{"a redirect not registered", "RedirectUrl", func(b map[string]any) { b["redirectUrl"] = "https://evil.example/p/abc" }},
+		{"a redirect beside the registered one", "RedirectUrl", func(b map[string]any) { b["redirectUrl"] = "https://pay.modupay.test/admin" }},
+	} {
+		status, out := w.raw("POST", "/payments", tok, "application/json", body(c.edit))
+		if status != 400 || !strings.Contains(out, "INVALID_INPUT") || !strings.Contains(out, "property: "+c.property) {
+			t.Errorf("%s: %d %s, want a 400 on %s", c.name, status, out, c.property)
+		}
+	}
+	if n := w.posts.Load(); n != 6 {
+		t.Errorf("%d POST /payments seen, want the 6 refused", n)
+	}
+	if status, out := w.raw("POST", "/payments", tok, "application/json", body(nil)); status != 200 || !strings.Contains(out, "paymentId") {
+		t.Errorf("the payment as the contract wants it: %d %s", status, out)
 	}
 }
 
@@ -181,6 +223,8 @@ func TestPaymentOutcomesDrivenByThePayer(t *testing.T) {
 		{"account blocked", "FR7612345678901234567890125", "authorize", "FAILED", "rejected", "failed", "compte bloqué"},
 		{"any other IBAN succeeds", "FR7630006000011234567890189", "authorize", "PAYMENT_EXECUTED_CREDITED", "settled", "succeeded", ""},
 		{"payer refuses", "FR7612345678901234567890123", "refuse", "CANCELLED", "rejected", "failed", "refusé par le payeur"},
+		{"debited only", "FR7612345678901234567890129", "authorize", "PAYMENT_EXECUTED_DEBITED", "settled", "succeeded", ""},
+		{"lost at the provider", "FR7612345678901234567890130", "authorize", "UNKNOWN", "", "requires_action", "la banque ne donne plus l'état du virement"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,9 +264,9 @@ func TestPaymentOutcomesDrivenByThePayer(t *testing.T) {
 			}
 
 			got := w.get(p.ID)
-			a, intent, final, known := aiia.MapPaymentStatus(got.Status)
-			if got.Status != tt.wantCode || a != tt.wantAiia || intent != tt.wantIntent || !final || !known {
-				t.Fatalf("final status %s → %s/%s final=%v, want %s → %s/%s", got.Status, a, intent, final, tt.wantCode, tt.wantAiia, tt.wantIntent)
+			st, known := aiia.MapPaymentStatus(got.Status)
+			if got.Status != tt.wantCode || st.AiiaStatus != tt.wantAiia || st.IntentStatus != tt.wantIntent || !st.Final || !known {
+				t.Fatalf("final status %s → %+v, want %s → %s/%s", got.Status, st, tt.wantCode, tt.wantAiia, tt.wantIntent)
 			}
 			if got.FailureReason != tt.wantWhy {
 				t.Errorf("failure reason = %q, want %q", got.FailureReason, tt.wantWhy)
@@ -255,16 +299,17 @@ func TestStatusProgressionOverDelays(t *testing.T) {
 		{0, "PROVIDER_PROCESSING", "initiated", "processing", false},
 		{1999 * time.Millisecond, "PROVIDER_PROCESSING", "initiated", "processing", false},
 		{time.Millisecond, "INITIATED", "authorized", "processing", false},
-		{3 * time.Second, "PAYMENT_EXECUTED_DEBITED", "authorized", "processing", false},
-		{3 * time.Second, "PAYMENT_EXECUTED_CREDITED", "settled", "succeeded", true},
+		{3 * time.Second, "INITIATED", "authorized", "processing", false},
+		{3*time.Second - time.Millisecond, "INITIATED", "authorized", "processing", false},
+		{time.Millisecond, "PAYMENT_EXECUTED_CREDITED", "settled", "succeeded", true},
 		{time.Hour, "PAYMENT_EXECUTED_CREDITED", "settled", "succeeded", true},
 	}
 	for i, st := range steps {
 		w.clk.add(st.after)
 		got := w.get(p.ID)
-		a, intent, final, _ := aiia.MapPaymentStatus(got.Status)
-		if got.Status != st.code || a != st.aiia || intent != st.want || final != st.final {
-			t.Errorf("step %d: %s → %s/%s/%v, want %s → %s/%s/%v", i, got.Status, a, intent, final, st.code, st.aiia, st.want, st.final)
+		m, _ := aiia.MapPaymentStatus(got.Status)
+		if got.Status != st.code || m.AiiaStatus != st.aiia || m.IntentStatus != st.want || m.Final != st.final {
+			t.Errorf("step %d: %s → %+v, want %s → %s/%s/%v", i, got.Status, m, st.code, st.aiia, st.want, st.final)
 		}
 		if got.UpdatedAt.After(w.clk.now()) {
 			t.Errorf("step %d: updated in the future: %v", i, got.UpdatedAt)
@@ -291,8 +336,8 @@ func TestFlowExpires(t *testing.T) {
 	if got.Status != "AUTHORIZATION_FLOW_INCOMPLETE" {
 		t.Fatalf("status after the TTL = %s", got.Status)
 	}
-	if _, intent, final, _ := aiia.MapPaymentStatus(got.Status); intent != "failed" || !final {
-		t.Errorf("expired flow maps to %s final=%v", intent, final)
+	if m, _ := aiia.MapPaymentStatus(got.Status); m.IntentStatus != "failed" || !m.Final {
+		t.Errorf("expired flow maps to %+v", m)
 	}
 	if page := w.openFlow(p.FlowURL); !strings.Contains(page, "expiré") {
 		t.Errorf("expired page does not say so")
@@ -581,7 +626,7 @@ func TestSandboxValidatesRequests(t *testing.T) {
 	tok := w.token()
 	valid := map[string]any{
 		"paymentRail": "FrenchSepaCreditTransfer", "destinationId": dest, "redirectUrl": "https://x.test/r",
-		"amount": 2, "currency": "EUR", "reference": "FAC 2026 00001", "endToEndId": "E2E",
+		"amount": 2, "currency": "EUR", "reference": "FAC 2026 00001", "endToEndId": "E2E", "endUser": map[string]any{"id": "payer_1"},
 	}
 	tests := []struct {
 		name     string

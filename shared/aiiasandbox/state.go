@@ -30,6 +30,8 @@ const (
 	insufficientFunds
 	accountBlocked
 	refused
+	debitedOnly // succeeds, the bank never confirming the credit
+	lost        // the provider loses track of it after INITIATED
 )
 
 // outcomeFor is the result the payer's IBAN drives: the integration
@@ -41,6 +43,10 @@ func outcomeFor(iban string) outcome {
 		return insufficientFunds
 	case "account_blocked":
 		return accountBlocked
+	case "success_debited_only":
+		return debitedOnly
+	case "unknown":
+		return lost
 	}
 	return succeeds
 }
@@ -138,8 +144,23 @@ func (p *payment) steps(o Options) []step {
 		st = append(st,
 			step{code: "PROVIDER_PROCESSING", at: p.Decided},
 			step{code: "INITIATED", at: initiated},
-			step{code: "PAYMENT_EXECUTED_DEBITED", at: initiated.Add(o.SettleDelay / 2)},
+			// Straight to CREDITED: DEBITED is final too (the provider stops
+			// following a payment there), so a bank that confirms the
+			// credit is one that never reports DEBITED on the way.
 			step{code: "PAYMENT_EXECUTED_CREDITED", at: initiated.Add(o.SettleDelay)})
+	case debitedOnly:
+		initiated := p.Decided.Add(o.AuthorizeDelay)
+		st = append(st,
+			step{code: "PROVIDER_PROCESSING", at: p.Decided},
+			step{code: "INITIATED", at: initiated},
+			step{code: "PAYMENT_EXECUTED_DEBITED", at: initiated.Add(o.SettleDelay / 2)})
+	case lost:
+		initiated := p.Decided.Add(o.AuthorizeDelay)
+		st = append(st,
+			step{code: "PROVIDER_PROCESSING", at: p.Decided},
+			step{code: "INITIATED", at: initiated},
+			step{code: "UNKNOWN", at: initiated.Add(o.SettleDelay / 2),
+				det: &details{Code: "STATUS_UNAVAILABLE", Reason: "la banque ne donne plus l'état du virement"}})
 	}
 	return withForced(st, p.Forced)
 }

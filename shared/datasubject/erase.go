@@ -222,6 +222,10 @@ func (s *Service) plan(ctx context.Context, op string, inv invoice.Invoice, now 
 			return u, apperr.E(op, apperr.Conflict, "payment intent "+pi.ID+" of invoice "+inv.InvoiceNumber+
 				" is processing at the bank: erase once it has ended (at most 5 days), so that its settlement does not race the erasure")
 		}
+		if pi.Status == payment.IntentRequiresAction {
+			return u, apperr.E(op, apperr.Conflict, "payment intent "+pi.ID+" of invoice "+inv.InvoiceNumber+
+				" is requires_action (its bank status is unknown): erase once it is reconciled")
+		}
 		if fr := sc.text(pi.FailureReason); fr != pi.FailureReason {
 			after := pi
 			after.FailureReason, after.UpdatedAt, after.Version = fr, now, pi.Version+1

@@ -268,6 +268,12 @@ var SandboxTestIBANs = map[string]string{
 	// retries and the payment ends paid, later. A fault scoped to one
 	// payment, so the shared deployed sandbox can offer it.
 	"FR7612345678901234567890128": "success_bank_unavailable",
+	// A payment from this one ends at PAYMENT_EXECUTED_DEBITED, as with
+	// banks that never confirm the credit: it succeeds, funds "debited".
+	"FR7612345678901234567890129": "success_debited_only",
+	// The provider loses track of a payment from this one after INITIATED
+	// (UNKNOWN): the intent requires action.
+	"FR7612345678901234567890130": "unknown",
 }
 
 // IsSandboxTestIBAN reports whether iban, once spaces are removed and letters

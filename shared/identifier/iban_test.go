@@ -219,7 +219,9 @@ func TestSandboxTestIBANs(t *testing.T) {
 		{"refunds fail", "FR7612345678901234567890126", true},
 		{"refunds wait for the organisation", "FR7612345678901234567890127", true},
 		{"the bank unavailable to its first reads", "FR7612345678901234567890128", true},
-		{"other number", "FR7612345678901234567890129", false},
+		{"debited only", "FR7612345678901234567890129", true},
+		{"lost at the provider", "FR7612345678901234567890130", true},
+		{"other number", "FR7612345678901234567890131", false},
 		{"real IBAN", "FR1420041010050500013M02606", false},
 		{"empty", "", false},
 	} {

@@ -24,14 +24,17 @@ const (
 )
 
 // Intent statuses: created → pending (method chosen) → processing (transfer
-// initiated at Aiia) → succeeded | failed; cancelled when its link ends first;
-// partially_refunded | refunded later.
+// initiated at Aiia) → succeeded | failed | requires_action (the provider
+// lost track of the transfer: the organisation reconciles it against its
+// statement); cancelled when its link ends first; partially_refunded |
+// refunded later.
 const (
 	IntentCreated           = "created"
 	IntentPending           = "pending"
 	IntentProcessing        = "processing"
 	IntentSucceeded         = "succeeded"
 	IntentFailed            = "failed"
+	IntentRequiresAction    = "requires_action"
 	IntentCancelled         = "cancelled" // the guide's spelling of every status (1.7.0; "canceled" before, never in production)
 	IntentPartiallyRefunded = "partially_refunded"
 	IntentRefunded          = "refunded"
@@ -40,7 +43,7 @@ const (
 var intentTransitions = map[string]map[string]bool{
 	IntentCreated:           {IntentPending: true, IntentCancelled: true},
 	IntentPending:           {IntentProcessing: true, IntentPending: true, IntentCancelled: true, IntentFailed: true},
-	IntentProcessing:        {IntentSucceeded: true, IntentFailed: true},
+	IntentProcessing:        {IntentSucceeded: true, IntentFailed: true, IntentRequiresAction: true},
 	IntentSucceeded:         {IntentPartiallyRefunded: true, IntentRefunded: true},
 	IntentPartiallyRefunded: {IntentPartiallyRefunded: true, IntentRefunded: true},
 }
@@ -81,20 +84,24 @@ type Link struct {
 
 // Intent is a payment intent, with the fields of seed 000's webhooks.
 type Intent struct {
-	ID                    string     `json:"id"`
-	InvoiceID             string     `json:"invoice_id"`
-	PaymentLinkID         string     `json:"payment_link_id"`
-	Amount                int64      `json:"amount"`
-	Currency              string     `json:"currency"`
-	Status                string     `json:"status"`
-	SelectedPaymentMethod string     `json:"selected_payment_method"`
-	AiiaTransactionID     string     `json:"aiia_transaction_id"`
-	AiiaStatus            string     `json:"aiia_status"`
-	FailureReason         string     `json:"failure_reason"`
-	RefundedAmount        int64      `json:"refunded_amount"`
-	CreatedAt             time.Time  `json:"created_at"`
-	UpdatedAt             time.Time  `json:"updated_at"`
-	CompletedAt           *time.Time `json:"completed_at"`
+	ID                    string `json:"id"`
+	InvoiceID             string `json:"invoice_id"`
+	PaymentLinkID         string `json:"payment_link_id"`
+	Amount                int64  `json:"amount"`
+	Currency              string `json:"currency"`
+	Status                string `json:"status"`
+	SelectedPaymentMethod string `json:"selected_payment_method"`
+	AiiaTransactionID     string `json:"aiia_transaction_id"`
+	AiiaStatus            string `json:"aiia_status"`
+	// FundsStatus is how far the bank saw a succeeded transfer's money go:
+	// debited (from the payer) or credited (to the payee); omitted before
+	// success and for cards.
+	FundsStatus    string     `json:"funds_status,omitempty"`
+	FailureReason  string     `json:"failure_reason"`
+	RefundedAmount int64      `json:"refunded_amount"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	CompletedAt    *time.Time `json:"completed_at"`
 
 	PartnerID string `json:"-"`
 	OrgID     string `json:"-"`

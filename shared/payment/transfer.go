@@ -2,7 +2,12 @@ package payment
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/modupay/modupay/shared/apperr"
@@ -32,6 +37,24 @@ type TransferRequest struct {
 	Currency, InvoiceNumber  string
 	IntentID, RedirectURL    string
 	PayerEmail               string
+	// PayerID is the payer's stable pseudonym at the provider (PayerID):
+	// Aiia's endUser.id, required for an unlicensed tenant.
+	PayerID string
+}
+
+// PayerID is the payer's stable id at the payment provider: the same for
+// every invoice of one organisation to one email address, different across
+// organisations (a payer is not linked from one merchant to another), and
+// never the address itself — "payer_" and 32 hex digits of SHA-256 over
+// the partner, the organisation and the address's invoice.EmailHash. An
+// invoice without an email is its own payer.
+func PayerID(inv invoice.Invoice) string {
+	who := "invoice:" + inv.ID
+	if strings.TrimSpace(inv.Payer.Email) != "" {
+		who = "email:" + invoice.EmailHash(inv.Payer.Email)
+	}
+	sum := sha256.Sum256([]byte(inv.PartnerID + "\x00" + inv.OrgID + "\x00" + who))
+	return "payer_" + hex.EncodeToString(sum[:16])
 }
 
 // Transfer is a started transfer.
@@ -41,7 +64,8 @@ type Transfer struct{ ID, FlowURL string }
 type TransferState struct {
 	Code          string // the provider's own code, for the logs
 	AiiaStatus    string // initiated, authorized, settled, rejected
-	IntentStatus  string // processing, succeeded, failed
+	IntentStatus  string // processing, succeeded, failed, requires_action
+	Funds         string // a success's funds_status: debited, credited
 	Final         bool
 	FailureReason string
 }
@@ -135,7 +159,7 @@ func (f *Flow) PayBySEPA(ctx context.Context, token, returnURL string) (string, 
 	}
 	tr, err := f.Bank.StartTransfer(ctx, TransferRequest{RequestID: pi.ID + "-v" + strconv.FormatInt(pi.Version, 10), DestinationID: dest,
 		Amount: pi.Amount, Currency: pi.Currency, InvoiceNumber: p.Invoice.InvoiceNumber, IntentID: pi.ID,
-		RedirectURL: returnURL, PayerEmail: p.Invoice.Payer.Email})
+		RedirectURL: returnURL, PayerEmail: p.Invoice.Payer.Email, PayerID: PayerID(p.Invoice)})
 	if err != nil {
 		return "", apperr.Wrap(op, err)
 	}
@@ -181,6 +205,15 @@ func (f *Flow) Onboard(ctx context.Context, partnerID, deptID string) error {
 	}
 	return apperr.Wrap(op, f.Store.SetDestination(ctx, a, dest))
 }
+
+// UnknownAtProvider names, in the intent's failure_reason, a transfer the
+// provider lost track of (Aiia's UNKNOWN).
+const UnknownAtProvider = "payment_unknown_at_provider"
+
+// ErrUnknownAtProvider is Poll's answer, with final, when the transfer
+// ended unknown at the provider: recorded (the intent requires_action), to
+// be reconciled by people.
+var ErrUnknownAtProvider = errors.New(UnknownAtProvider)
 
 // checkOpen says whether a page can still be paid.
 func checkOpen(op string, p Page, now time.Time) error {
@@ -250,9 +283,25 @@ func (f *Flow) Poll(ctx context.Context, partnerID, orgID, intentID string) (boo
 			return false, apperr.Wrap(op, err)
 		}
 		return true, apperr.Wrap(op, f.Store.UpdateIntent(ctx, pi, []event.Event{ev}))
+	case st.IntentStatus == IntentRequiresAction:
+		// The provider lost track of the transfer and will say no more:
+		// never assumed paid nor failed. The intent waits, its event tells
+		// the partner, and Poll answers ErrUnknownAtProvider (final) so that
+		// the poller raises the alarm; the invoice is unchanged.
+		pi.Status, pi.AiiaStatus, pi.UpdatedAt, pi.Version = IntentRequiresAction, st.AiiaStatus, now, pi.Version+1
+		pi.FailureReason = UnknownAtProvider + ": the bank's status of this transfer (" + st.Code +
+			") can no longer be read; check the account statement for the amount and the invoice number"
+		ev, err := IntentEvent(f.NewID("evt"), now, event.Actor{ID: "aiia", Type: "system"}, before, pi)
+		if err != nil {
+			return false, apperr.Wrap(op, err)
+		}
+		if err := f.Store.UpdateIntent(ctx, pi, []event.Event{ev}); err != nil {
+			return false, apperr.Wrap(op, err)
+		}
+		return true, fmt.Errorf("%w: payment intent %s (transfer %s) of organisation %s: %s", ErrUnknownAtProvider, pi.ID, pi.AiiaTransactionID, orgID, st.Code)
 	}
 	// Succeeded: the invoice takes the payment in the same transaction.
-	pi.Status, pi.AiiaStatus = IntentSucceeded, st.AiiaStatus
+	pi.Status, pi.AiiaStatus, pi.FundsStatus = IntentSucceeded, st.AiiaStatus, st.Funds
 	pi.UpdatedAt, pi.Version = now, pi.Version+1
 	_, err = f.settle(ctx, op, partnerID, orgID, before, pi, event.Actor{ID: "aiia", Type: "system"})
 	return err == nil, err

@@ -194,7 +194,7 @@ func (h *Handlers) page(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		v.Receipt = receiptOf(l, p)
 	case p.Link.Status != payment.LinkActive || !now.Before(p.Link.ExpiresAt):
 		v.Title, v.Message = words[l]["closed"], words[l]["closed_text"]
-	case p.Intent.Status == payment.IntentProcessing:
+	case p.Intent.Status == payment.IntentProcessing || p.Intent.Status == payment.IntentRequiresAction:
 		return h.returned(ctx, r)
 	}
 	return h.html(http.StatusOK, pageTmpl, v)
@@ -386,6 +386,10 @@ func (h *Handlers) returned(ctx context.Context, r *httpapi.Request) (*httpapi.R
 		v.Receipt = receiptOf(l, p)
 	case payment.IntentFailed:
 		v.Title, v.Message, v.Final = words[l]["failed"], words[l]["failed_text"]+" "+p.Intent.FailureReason, true
+	case payment.IntentRequiresAction:
+		// The provider lost track of the transfer: nothing more will come
+		// to poll for, and paying again could pay twice.
+		v.Title, v.Message, v.Final = words[l]["verifying"], words[l]["verifying_text"], true
 	default:
 		v.Title, v.Message = words[l]["processing"], words[l]["processing_text"]
 		v.Poll = "/p/" + token + "/status"

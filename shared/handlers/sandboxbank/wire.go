@@ -5,6 +5,7 @@ import (
 	"github.com/modupay/modupay/shared/aiiasandbox"
 	"github.com/modupay/modupay/shared/lambdaenv"
 	"github.com/modupay/modupay/shared/lambdaenv/table"
+	"strings"
 )
 
 // Prefix is the API path the sandbox bank is served under; the stack's
@@ -28,6 +29,11 @@ func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	// Deployed, PublicBaseURL is required (lambdaenv.MakesPageURLs); the
 	// local runtime may leave it empty: pages then follow the request's host.
 	opts.PublicURL, opts.PathPrefix = c.PublicBaseURL, Prefix
+	if c.PublicBaseURL != "" && len(opts.RedirectPrefixes) == 0 {
+		// The stack's payment pages are its client's one registered
+		// redirect, as an onboarding at Aiia registers them.
+		opts.RedirectPrefixes = []string{strings.TrimRight(c.PublicBaseURL, "/") + "/p/"}
+	}
 	opts.Now = e.Now
 	opts.PublicOnly = !c.Local
 	opts.Store = aiiasandbox.DynamoStore{DB: table.NewDynamoDB(e.AWS, c.DynamoDBEndpoint, e.DynamoDBAPIOptions...), Table: c.SandboxBankTable}
