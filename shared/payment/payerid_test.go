@@ -24,10 +24,10 @@ func TestPayerID(t *testing.T) {
 		same bool
 	}{
 		"another invoice, the address as typed otherwise": {inv("ptn", "org-1", "inv-2", " jean.dupont@example.com "), true},
-		"another organisation of the partner":            {inv("ptn", "org-2", "inv-1", "jean.dupont@example.com"), false},
-		"another partner":                                {inv("ptn-2", "org-1", "inv-1", "jean.dupont@example.com"), false},
-		"another address":                                {inv("ptn", "org-1", "inv-1", "marie@example.com"), false},
-		"no address: the invoice is its payer":           {inv("ptn", "org-1", "inv-1", ""), false},
+		"another organisation of the partner":             {inv("ptn", "org-2", "inv-1", "jean.dupont@example.com"), false},
+		"another partner":                                 {inv("ptn-2", "org-1", "inv-1", "jean.dupont@example.com"), false},
+		"another address":                                 {inv("ptn", "org-1", "inv-1", "marie@example.com"), false},
+		"no address: the invoice is its payer":            {inv("ptn", "org-1", "inv-1", ""), false},
 	} {
 		if got := PayerID(c.inv); (got == a) != c.same {
 			t.Errorf("%s: %q vs %q, same = %v", name, got, a, c.same)
