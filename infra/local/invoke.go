@@ -85,12 +85,13 @@ func invokeCmd(args []string) error {
 		return err
 	}
 	defer eng.Stop()
-	// The sandbox bank accepts only the stack's own Aiia client: locally,
-	// the local sandbox's public credentials (as `run` sets them).
-	for k, v := range map[string]string{aiia.EnvClientID: aiiasandbox.DefaultClientID, aiia.EnvClientSecret: aiiasandbox.DefaultClientSecret} {
-		if os.Getenv(k) == "" {
-			os.Setenv(k, v)
-		}
+	// The sandbox bank accepts only the stack's own Aiia client: locally, a
+	// key made for this process (as `run` does), unless one is set.
+	if os.Getenv(aiia.EnvClientID) == "" {
+		os.Setenv(aiia.EnvClientID, aiiasandbox.DefaultClientID)
+	}
+	if os.Getenv(aiia.EnvClientKey) == "" && os.Getenv(aiia.EnvClientSecret) == "" {
+		os.Setenv(aiia.EnvClientKey, aiiasandbox.DefaultClientKey())
 	}
 	if _, err := prepare(ctx, log, tpl, dyn, sqs, *prefix, params); err != nil {
 		return err

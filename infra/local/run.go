@@ -80,11 +80,15 @@ func runCmd(args []string) error {
 	}
 	defer sandbox.Close(context.Background())
 	if os.Getenv(aiia.EnvBaseURL) == "" {
+		// The app's Aiia client is the sandbox's registered one: its key
+		// (made for this process unless MODUPAY_AIIA_CLIENT_KEY gives one),
+		// or the secret it was given.
+		c := sandbox.ClientConfig(sandboxURL)
 		for k, v := range map[string]string{
-			aiia.EnvBaseURL: sandboxURL, aiia.EnvTokenURL: sandboxURL + "/oauth2/token",
-			aiia.EnvClientID: sandboxOpts.ClientID, aiia.EnvClientSecret: sandboxOpts.ClientSecret,
+			aiia.EnvBaseURL: c.BaseURL, aiia.EnvTokenURL: c.TokenURL,
+			aiia.EnvClientID: c.ClientID, aiia.EnvClientKey: c.ClientKey, aiia.EnvClientSecret: c.ClientSecret,
 		} {
-			if os.Getenv(k) == "" {
+			if os.Getenv(k) == "" && v != "" {
 				os.Setenv(k, v)
 			}
 		}

@@ -115,11 +115,20 @@ type Refund struct {
 }
 
 // Config locates Aiia and holds the credentials. TokenURL defaults to
-// BaseURL + "/oauth2/token" and Timeout (per HTTP attempt) to 10 s.
+// BaseURL + "/oauth2/token", Audience (the assertion's aud) to TokenURL
+// and Timeout (per HTTP attempt) to 10 s.
+//
+// The client authenticates with ClientKey (private_key_jwt: a PEM bundle
+// of its RSA key and registered certificate, see ParseClientKey), as the
+// provider requires. ClientSecret (client_id + client_secret) is what the
+// sandbox bank of a stage without a key accepts; the production functions
+// refuse to start without a key.
 type Config struct {
 	BaseURL      string
 	TokenURL     string
+	Audience     string
 	ClientID     string
+	ClientKey    string
 	ClientSecret string
 	Timeout      time.Duration
 }
@@ -128,7 +137,9 @@ type Config struct {
 const (
 	EnvBaseURL      = "MODUPAY_AIIA_BASE_URL"
 	EnvTokenURL     = "MODUPAY_AIIA_TOKEN_URL"
+	EnvAudience     = "MODUPAY_AIIA_ASSERTION_AUDIENCE"
 	EnvClientID     = "MODUPAY_AIIA_CLIENT_ID"
+	EnvClientKey    = "MODUPAY_AIIA_CLIENT_KEY"
 	EnvClientSecret = "MODUPAY_AIIA_CLIENT_SECRET"
 	EnvTimeout      = "MODUPAY_AIIA_TIMEOUT" // a Go duration, e.g. "10s"; optional
 )
@@ -139,7 +150,9 @@ func ConfigFromEnv() Config {
 	cfg := Config{
 		BaseURL:      os.Getenv(EnvBaseURL),
 		TokenURL:     os.Getenv(EnvTokenURL),
+		Audience:     os.Getenv(EnvAudience),
 		ClientID:     os.Getenv(EnvClientID),
+		ClientKey:    os.Getenv(EnvClientKey),
 		ClientSecret: os.Getenv(EnvClientSecret),
 	}
 	if d, err := time.ParseDuration(os.Getenv(EnvTimeout)); err == nil && d > 0 {
@@ -162,6 +175,9 @@ type Client struct {
 	jitter func(max time.Duration) time.Duration
 
 	tok tokenCache
+	// key is cfg.ClientKey parsed (nil: none, or keyErr says why not).
+	key    *ClientKey
+	keyErr error
 }
 
 var _ Provider = (*Client)(nil)
@@ -177,13 +193,16 @@ func New(cfg Config, hc *http.Client, now func() time.Time) *Client {
 	if cfg.TokenURL == "" && cfg.BaseURL != "" {
 		cfg.TokenURL = cfg.BaseURL + "/oauth2/token"
 	}
+	if cfg.Audience == "" {
+		cfg.Audience = cfg.TokenURL
+	}
 	if hc == nil {
 		hc = &http.Client{}
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Client{
+	c := &Client{
 		cfg:    cfg,
 		hc:     hc,
 		now:    now,
@@ -191,6 +210,10 @@ func New(cfg Config, hc *http.Client, now func() time.Time) *Client {
 		jitter: randomJitter,
 		tok:    tokenCache{sem: make(chan struct{}, 1)},
 	}
+	if cfg.ClientKey != "" {
+		c.key, c.keyErr = ParseClientKey(cfg.ClientKey)
+	}
+	return c
 }
 
 func trimSlash(s string) string {

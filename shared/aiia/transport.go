@@ -65,18 +65,20 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 		return "", &apperr.Error{Op: op, Code: apperr.Internal, Message: "internal error",
 			Err: errors.New("aiia is not configured (" + EnvBaseURL + ", " + EnvClientID + ")")}
 	}
-	// Gen C authenticates clients with private_key_jwt; the form used here,
-	// client_id + client_secret in a JSON body (a form-encoded body is
-	// reportedly refused with FORMAT_ERROR), is what the local sandbox and a
-	// secret-based onboarding accept. Scopes as seen in public clients.
-	body, _ := json.Marshal(map[string]string{
-		"grant_type":    "client_credentials",
-		"client_id":     c.cfg.ClientID,
-		"client_secret": c.cfg.ClientSecret,
-		"scope":         "ob_accept_payments ob_onboarding",
-	})
+	if c.keyErr != nil {
+		return "", &apperr.Error{Op: op, Code: apperr.Internal, Message: "internal error", Err: c.keyErr}
+	}
+	// The token request is JSON (a form-encoded body is reportedly refused
+	// with FORMAT_ERROR). With a key, private_key_jwt as the provider
+	// requires (a fresh assertion per request: its jti is single-use);
+	// without, client_id + client_secret, which only a sandbox bank
+	// accepts. Scopes as seen in public clients (to confirm at onboarding).
 	issued := c.now()
 	a, err := c.roundTrip(ctx, op, func(ctx context.Context) (*http.Request, error) {
+		body, err := c.tokenRequest()
+		if err != nil {
+			return nil, err
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.TokenURL, bytes.NewReader(body))
 		if err != nil {
 			return nil, err
@@ -115,6 +117,23 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	}
 	c.tok.token, c.tok.expires = tr.AccessToken, issued.Add(ttl-tokenSkew(ttl))
 	return c.tok.token, nil
+}
+
+// tokenRequest is the body of one token request: with a key, a new
+// assertion each time (a retried request must not replay a jti the
+// provider may have seen), signed at the client's clock.
+func (c *Client) tokenRequest() ([]byte, error) {
+	req := map[string]string{"grant_type": "client_credentials", "scope": "ob_accept_payments ob_onboarding"}
+	if c.key != nil {
+		assertion, err := c.key.Assertion(c.cfg.ClientID, c.cfg.Audience, c.now())
+		if err != nil {
+			return nil, fmt.Errorf("sign the client assertion: %w", err)
+		}
+		req["client_assertion_type"], req["client_assertion"] = AssertionType, assertion
+	} else {
+		req["client_id"], req["client_secret"] = c.cfg.ClientID, c.cfg.ClientSecret
+	}
+	return json.Marshal(req)
 }
 
 // dropToken forgets tok if it is still the cached one (after a 401), so the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,8 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/modupay/modupay/shared/aiia"
 	"github.com/modupay/modupay/shared/identifier"
 )
 
@@ -41,10 +42,12 @@ func (s *Server) tokenGeneration(ctx context.Context) (int, error) {
 	return g.N, err
 }
 
-// token is POST /oauth2/token: client_credentials in a JSON body, with
-// client_id + client_secret, or a private_key_jwt client_assertion whose
-// iss is the client id (its signature is not checked: a sandbox), or
-// HTTP Basic. A form-encoded body is refused as Aiia reportedly does.
+// token is POST /oauth2/token: client_credentials in a JSON body (a
+// form-encoded one is refused, as Aiia reportedly does). A sandbox with a
+// registered certificate takes only a private_key_jwt assertion, verified
+// as the provider would (verifyAssertion), and refuses a client secret;
+// one without takes client_id + client_secret, in the body or by HTTP
+// Basic.
 func (s *Server) token(r *http.Request, body []byte) response {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return errResp(http.StatusBadRequest, "FORMAT_ERROR", "Unsupported content type", "[application/json]")
@@ -64,16 +67,24 @@ func (s *Server) token(r *http.Request, body []byte) response {
 		return invalid("grant_type", "only client_credentials is supported")
 	}
 	id, secret := in.ClientID, in.ClientSecret
-	if u, p, ok := r.BasicAuth(); ok {
-		id, secret = u, p
+	_, _, basic := r.BasicAuth()
+	if basic {
+		id, secret, _ = r.BasicAuth()
 	}
-	authenticated := id == s.opts.ClientID && secret == s.opts.ClientSecret
-	if !authenticated && in.ClientAssertion != "" && in.ClientAssertionType == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
-		iss := assertionIssuer(in.ClientAssertion)
-		authenticated = iss == s.opts.ClientID
-		id = iss
-	}
-	if !authenticated {
+	if s.cert != nil {
+		switch {
+		case secret != "" || basic:
+			return errResp(http.StatusUnauthorized, "UNAUTHORIZED", "Invalid client credentials",
+				"this client authenticates with private_key_jwt: send client_assertion, not a client secret")
+		case in.ClientAssertionType != aiia.AssertionType || in.ClientAssertion == "":
+			return errResp(http.StatusUnauthorized, "UNAUTHORIZED", "Invalid client credentials",
+				"client_assertion_type "+aiia.AssertionType+" and a client_assertion are required")
+		}
+		if why := s.verifyAssertion(r, in.ClientAssertion); why != "" {
+			return errResp(http.StatusUnauthorized, "UNAUTHORIZED", "Invalid client assertion", why)
+		}
+		id = s.opts.ClientID
+	} else if id != s.opts.ClientID || secret != s.opts.ClientSecret || secret == "" {
 		return errResp(http.StatusUnauthorized, "UNAUTHORIZED", "Invalid client credentials", "")
 	}
 	var b [24]byte
@@ -95,23 +106,58 @@ func (s *Server) token(r *http.Request, body []byte) response {
 	})
 }
 
-// assertionIssuer reads the iss claim of a JWT without verifying it.
-func assertionIssuer(jwt string) string {
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		return ""
+// Assertions' limits: the clocks may differ by assertionLeeway, and an
+// assertion may live at most maxAssertionLife (the client's is 5 minutes).
+const (
+	assertionLeeway  = 30 * time.Second
+	maxAssertionLife = 10 * time.Minute
+)
+
+// verifyAssertion checks a client assertion as the provider does and says
+// why it is refused ("" when it is not): RS256 only, signed by the key of
+// the registered certificate (kid its thumbprint), iss and sub the client
+// id, aud the token URL (or Options.Audience), exp in the future and iat
+// not (within assertionLeeway), a lifetime of at most maxAssertionLife,
+// and a jti never seen before (a replayed assertion is refused).
+func (s *Server) verifyAssertion(r *http.Request, assertion string) string {
+	// The token URL, as the sandbox publishes it or as this request
+	// reached it (a test calling the server directly).
+	aud := []string{s.opts.Audience}
+	if s.opts.Audience == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		aud = []string{s.baseURL(r) + "/oauth2/token", scheme + "://" + r.Host + s.basePath() + "/oauth2/token", scheme + "://" + r.Host + r.URL.Path}
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c jwt.RegisteredClaims
+	p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithLeeway(assertionLeeway), jwt.WithIssuedAt(),
+		jwt.WithExpirationRequired(), jwt.WithAudience(aud...), jwt.WithIssuer(s.opts.ClientID), jwt.WithSubject(s.opts.ClientID),
+		jwt.WithTimeFunc(s.opts.Now))
+	if _, err := p.ParseWithClaims(assertion, &c, func(t *jwt.Token) (any, error) {
+		if kid, _ := t.Header["kid"].(string); kid != s.kid {
+			return nil, errors.New("kid names no registered certificate")
+		}
+		return s.cert.PublicKey, nil
+	}); err != nil {
+		return err.Error()
+	}
+	switch {
+	case c.IssuedAt == nil:
+		return "iat is required"
+	case c.ExpiresAt.Sub(c.IssuedAt.Time) > maxAssertionLife:
+		return "the assertion lives longer than " + maxAssertionLife.String()
+	case c.ID == "":
+		return "jti is required"
+	}
+	err := s.store.Create(r.Context(), kindAssertion, c.ID, struct{}{}, s.opts.Now(), keepFor(maxAssertionLife+assertionLeeway))
+	if errors.Is(err, ErrExists) {
+		return "this assertion (its jti) was used before"
+	}
 	if err != nil {
-		return ""
+		return "the assertion could not be recorded: " + err.Error()
 	}
-	var claims struct {
-		Iss string `json:"iss"`
-	}
-	if json.Unmarshal(payload, &claims) != nil {
-		return ""
-	}
-	return claims.Iss
+	return ""
 }
 
 func (s *Server) authenticate(r *http.Request) (string, bool) {

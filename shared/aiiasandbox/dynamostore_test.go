@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -199,20 +198,9 @@ func TestBankUnavailableForOnePayment(t *testing.T) {
 	p := w.payment("pay-flaky")
 	w.submit(p.FlowURL, "FR7612345678901234567890128", "authorize")
 	status := func(id string) int {
-		resp, err := w.browser.Post(w.ts.URL+"/oauth2/token", "application/json",
-			strings.NewReader(`{"grant_type":"client_credentials","client_id":"`+DefaultClientID+`","client_secret":"`+DefaultClientSecret+`"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var tk struct {
-			AccessToken string `json:"access_token"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&tk)
-		resp.Body.Close()
-		tok := tk.AccessToken
 		req, _ := http.NewRequest(http.MethodGet, w.ts.URL+"/payments/"+id, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err = w.browser.Do(req)
+		req.Header.Set("Authorization", "Bearer "+w.token())
+		resp, err := w.browser.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,6 +43,7 @@ package aiiasandbox
 
 import (
 	"context"
+	"crypto/x509"
 	"net"
 	"net/http"
 	"os"
@@ -54,17 +55,37 @@ import (
 	"github.com/modupay/modupay/shared/aiia"
 )
 
-// Default credentials the sandbox accepts.
+// The client id the sandbox accepts by default, and where it listens.
 const (
-	DefaultClientID     = "modupay-sandbox"
-	DefaultClientSecret = "modupay-sandbox-secret"
-	DefaultAddr         = "127.0.0.1:3001"
+	DefaultClientID = "modupay-sandbox"
+	DefaultAddr     = "127.0.0.1:3001"
 )
+
+// DefaultClientKey is the key and certificate a sandbox without
+// credentials registers: made once per process (never published, so a
+// sandbox started without any is no open door), as a PEM bundle.
+var DefaultClientKey = sync.OnceValue(func() string {
+	_, bundle, err := aiia.NewClientKey(DefaultClientID, aiia.MinKeyBits, time.Now())
+	if err != nil {
+		panic("aiiasandbox: make the default client key: " + err.Error())
+	}
+	return bundle
+})
 
 // Options configure the sandbox. Zero delays mean "at once"; DefaultOptions
 // has the few seconds that make local settlement visible.
 type Options struct {
-	ClientID, ClientSecret string // accepted credentials; defaults DefaultClientID / DefaultClientSecret
+	// ClientID is the one client accepted (default DefaultClientID). It
+	// authenticates as the provider requires, with private_key_jwt: an
+	// assertion signed by the key of ClientKey's certificate (a PEM bundle
+	// as aiia.ParseClientKey reads; only the certificate is used here,
+	// ClientConfig hands the bundle to clients). With ClientSecret instead,
+	// client_id + client_secret (a deployed sandbox whose stack has no key
+	// yet). With neither, a key made once per process (DefaultClientKey).
+	ClientID, ClientKey, ClientSecret string
+	// Audience is the aud assertions must name; default the token URL the
+	// request came to.
+	Audience string
 
 	AuthorizeDelay time.Duration // payer's authorisation → INITIATED (or FAILED)
 	SettleDelay    time.Duration // INITIATED → PAYMENT_EXECUTED_CREDITED (or DEBITED; UNKNOWN halfway)
@@ -108,7 +129,6 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		ClientID:       DefaultClientID,
-		ClientSecret:   DefaultClientSecret,
 		AuthorizeDelay: 2 * time.Second,
 		SettleDelay:    6 * time.Second,
 		RefundDelay:    3 * time.Second,
@@ -116,8 +136,8 @@ func DefaultOptions() Options {
 }
 
 // The environment variables OptionsFromEnv reads, besides
-// MODUPAY_AIIA_CLIENT_ID / MODUPAY_AIIA_CLIENT_SECRET (the credentials to
-// accept, when set).
+// MODUPAY_AIIA_CLIENT_ID and MODUPAY_AIIA_CLIENT_KEY or
+// MODUPAY_AIIA_CLIENT_SECRET (the credentials to accept, when set).
 const (
 	EnvAddr           = "MODUPAY_AIIA_SANDBOX_ADDR"
 	EnvAuthorizeDelay = "MODUPAY_AIIA_SANDBOX_AUTHORIZE_DELAY" // Go durations: "2s", "0"
@@ -133,6 +153,9 @@ func OptionsFromEnv() Options {
 	o := DefaultOptions()
 	if v := os.Getenv(aiia.EnvClientID); v != "" {
 		o.ClientID = v
+	}
+	if v := os.Getenv(aiia.EnvClientKey); v != "" {
+		o.ClientKey = v
 	}
 	if v := os.Getenv(aiia.EnvClientSecret); v != "" {
 		o.ClientSecret = v
@@ -161,6 +184,11 @@ type Server struct {
 
 	store Store
 
+	// cert is the registered client certificate (assertions required),
+	// kid its thumbprint; nil: client_id + client_secret.
+	cert *x509.Certificate
+	kid  string
+
 	mu  sync.Mutex
 	srv *http.Server
 	url string
@@ -171,8 +199,8 @@ func New(opts Options) *Server {
 	if opts.ClientID == "" {
 		opts.ClientID = DefaultClientID
 	}
-	if opts.ClientSecret == "" {
-		opts.ClientSecret = DefaultClientSecret
+	if opts.ClientKey == "" && opts.ClientSecret == "" {
+		opts.ClientKey = DefaultClientKey()
 	}
 	if opts.FlowTTL <= 0 {
 		opts.FlowTTL = time.Hour
@@ -187,6 +215,13 @@ func New(opts Options) *Server {
 		opts.Store = NewMemoryStore()
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), store: opts.Store}
+	if opts.ClientKey != "" {
+		// Only the certificate is the sandbox's: the key stays the
+		// client's (a bundle that does not parse registers no client).
+		if k, err := aiia.ParseClientKey(opts.ClientKey); err == nil {
+			s.cert, s.kid = k.Certificate, k.KeyID
+		}
+	}
 	s.routes()
 	return s
 }
@@ -260,12 +295,13 @@ func (s *Server) URL() string {
 // ClientConfig is the shared/aiia configuration that talks to this sandbox
 // at baseURL (s.URL() after Start, or an httptest server's URL).
 func (s *Server) ClientConfig(baseURL string) aiia.Config {
-	return aiia.Config{
-		BaseURL:      baseURL,
-		TokenURL:     baseURL + "/oauth2/token",
-		ClientID:     s.opts.ClientID,
-		ClientSecret: s.opts.ClientSecret,
+	cfg := aiia.Config{BaseURL: baseURL, TokenURL: baseURL + "/oauth2/token", ClientID: s.opts.ClientID, Audience: s.opts.Audience}
+	if s.cert != nil {
+		cfg.ClientKey = s.opts.ClientKey
+	} else {
+		cfg.ClientSecret = s.opts.ClientSecret
 	}
+	return cfg
 }
 
 // ExpireTokens forgets every access token, so clients get 401 and must

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/modupay/modupay/shared/aiia"
 	"github.com/modupay/modupay/shared/apperr"
@@ -533,7 +536,7 @@ func TestTimeoutThenRetryPaysOnce(t *testing.T) {
 	w := newWorld(t, Options{})
 	cfg := w.s.ClientConfig(w.ts.URL)
 	cfg.Timeout = 100 * time.Millisecond
-	c := aiia.New(cfg, w.ts.Client(), nil)
+	c := aiia.New(cfg, w.ts.Client(), w.clk.now)
 	dest := w.destination()
 	w.s.InjectFaults(Fault{Kind: FaultSlow, Match: "POST /payments", DelayMS: 300})
 	in := paymentInput("pay-slow", dest)
@@ -696,7 +699,8 @@ func TestSandboxValidatesRequests(t *testing.T) {
 	if status, _ := w.raw("GET", "/payments/"+created["paymentId"], "wrong", "", ""); status != 401 {
 		t.Errorf("wrong token = %d, want 401", status)
 	}
-	if status, _ := w.raw("POST", "/oauth2/token", "", "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=modupay-sandbox&client_secret=modupay-sandbox-secret"); status != 400 {
+	if status, _ := w.raw("POST", "/oauth2/token", "", "application/x-www-form-urlencoded", "grant_type=client_credentials&client_assertion_type="+
+		url.QueryEscape(aiia.AssertionType)+"&client_assertion="+w.assertion()); status != 400 {
 		t.Errorf("form-encoded token request = %d, want 400", status)
 	}
 	if status, _ := w.raw("POST", "/oauth2/token", "", "application/json", `{"grant_type":"client_credentials","client_id":"modupay-sandbox","client_secret":"nope"}`); status != 401 {
@@ -707,10 +711,25 @@ func TestSandboxValidatesRequests(t *testing.T) {
 	}
 }
 
+// assertion is a client assertion for this world's sandbox, signed by
+// its registered key at the sandbox's clock.
+func (w *world) assertion() string {
+	w.t.Helper()
+	k, err := aiia.ParseClientKey(w.s.ClientConfig(w.ts.URL).ClientKey)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	a, err := k.Assertion(DefaultClientID, w.ts.URL+"/oauth2/token", w.clk.now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return a
+}
+
 func (w *world) token() string {
 	w.t.Helper()
-	_, out := w.raw("POST", "/oauth2/token", "", "application/json",
-		`{"grant_type":"client_credentials","client_id":"modupay-sandbox","client_secret":"modupay-sandbox-secret","scope":"ob_accept_payments"}`)
+	_, out := w.raw("POST", "/oauth2/token", "", "application/json", mustJSON(map[string]string{"grant_type": "client_credentials",
+		"client_assertion_type": aiia.AssertionType, "client_assertion": w.assertion(), "scope": "ob_accept_payments"}))
 	var tr struct {
 		AccessToken string `json:"access_token"`
 		TokenType   string `json:"token_type"`
@@ -800,5 +819,138 @@ func TestOptionsFromEnv(t *testing.T) {
 	if o.ClientID != want.ClientID || o.ClientSecret != want.ClientSecret || o.AuthorizeDelay != want.AuthorizeDelay ||
 		o.SettleDelay != want.SettleDelay || o.RefundDelay != want.RefundDelay || o.FailEvery != want.FailEvery {
 		t.Fatalf("OptionsFromEnv = %+v, want %+v", o, want)
+	}
+}
+
+// The token endpoint verifies client assertions as the provider does:
+// only its client's, signed by the registered certificate's key, for this
+// token URL, in date, once. A client secret is refused where an assertion
+// is required. Each refusal is a 401 saying why.
+func TestClientAssertionsAreVerified(t *testing.T) {
+	w := newWorld(t, Options{})
+	reg, err := aiia.ParseClientKey(w.s.ClientConfig(w.ts.URL).ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := aiia.NewClientKey(DefaultClientID, aiia.MinKeyBits, w.clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	aud := w.ts.URL + "/oauth2/token"
+	now := w.clk.now()
+	sign := func(key *aiia.ClientKey, kid string, method jwt.SigningMethod, c jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(method, c)
+		tok.Header["kid"] = kid
+		var k any = key.Private
+		if method == jwt.SigningMethodHS256 {
+			k = []byte("a shared secret")
+		}
+		s, err := tok.SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": DefaultClientID, "sub": DefaultClientID, "aud": aud, "iat": now.Unix(),
+			"exp": now.Add(5 * time.Minute).Unix(), "jti": fmt.Sprintf("jti-%d", time.Now().UnixNano())}
+		if edit != nil {
+			edit(c)
+		}
+		return c
+	}
+	post := func(body map[string]string) (int, string) {
+		body["grant_type"] = "client_credentials"
+		return w.raw("POST", "/oauth2/token", "", "application/json", mustJSON(body))
+	}
+	withAssertion := func(a string) (int, string) {
+		return post(map[string]string{"client_assertion_type": aiia.AssertionType, "client_assertion": a})
+	}
+	good := sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(nil))
+	if status, out := withAssertion(good); status != 200 || !strings.Contains(out, "access_token") {
+		t.Fatalf("a valid assertion: %d %s", status, out)
+	}
+	if status, out := withAssertion(good); status != 401 || !strings.Contains(out, "used before") {
+		t.Errorf("the same assertion again (a replay): %d %s", status, out)
+	}
+	skewed := sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) {
+		c["iat"], c["exp"] = now.Add(20*time.Second).Unix(), now.Add(5*time.Minute).Unix()
+	}))
+	if status, out := withAssertion(skewed); status != 200 {
+		t.Errorf("a client clock 20 s ahead (within the leeway): %d %s", status, out)
+	}
+	for _, c := range []struct{ name, assertion, why string }{
+		{"signed by another key", sign(other, reg.KeyID, jwt.SigningMethodRS256, claims(nil)), "signature"},
+		{"another certificate's kid", sign(other, other.KeyID, jwt.SigningMethodRS256, claims(nil)), "kid"},
+		{"HS256 with a guessed secret", sign(reg, reg.KeyID, jwt.SigningMethodHS256, claims(nil)), "signing method"},
+		{"expired", sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) {
+			c["iat"], c["exp"] = now.Add(-10*time.Minute).Unix(), now.Add(-time.Minute).Unix()
+		})), "expired"},
+		{"from a clock 2 minutes ahead", sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) {
+			c["iat"], c["exp"] = now.Add(2*time.Minute).Unix(), now.Add(7*time.Minute).Unix()
+		})), "before issued"},
+		{"living a day", sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(24 * time.Hour).Unix() })), "longer"},
+		{"without exp", sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { delete(c, "exp") })), "exp"},
+		{"without jti", sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { delete(c, "jti") })), "jti"},
+		{"for another audience", sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { c["aud"] = "https://auth.example" })), "audience"},
+		{"of another client", sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { c["iss"], c["sub"] = "other", "other" })), "issuer"},
+		{"sub not the client", sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(func(c jwt.MapClaims) { c["sub"] = "someone" })), "subject"},
+		{"not a JWT", "not.a.jwt", "malformed"},
+	} {
+		if status, out := withAssertion(c.assertion); status != 401 || !strings.Contains(out, c.why) {
+			t.Errorf("%s: %d %s, want a 401 saying %q", c.name, status, out, c.why)
+		}
+	}
+	// Where an assertion is required, a secret is no way in.
+	for name, body := range map[string]map[string]string{
+		"the former default secret": {"client_id": DefaultClientID, "client_secret": "modupay-sandbox-secret"},
+		"a secret beside a valid assertion": {"client_id": DefaultClientID, "client_secret": "x", "client_assertion_type": aiia.AssertionType,
+			"client_assertion": sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(nil))},
+		"no credentials":          {},
+		"an assertion of no type": {"client_assertion": sign(reg, reg.KeyID, jwt.SigningMethodRS256, claims(nil))},
+	} {
+		if status, out := post(body); status != 401 {
+			t.Errorf("%s: %d %s, want 401", name, status, out)
+		}
+	}
+	// The client with another key is refused (an operator's error, not a
+	// partner's); with the registered one it is served.
+	cfg := w.s.ClientConfig(w.ts.URL)
+	_, otherPEM, err := aiia.NewClientKey(DefaultClientID, aiia.MinKeyBits, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClientKey = otherPEM
+	if _, err := aiia.New(cfg, w.ts.Client(), w.clk.now).GetPayment(context.Background(), "p-1"); apperr.CodeOf(err) != apperr.Internal ||
+		!strings.Contains(err.Error(), "401") {
+		t.Errorf("a client signing with an unregistered key: %v", err)
+	}
+}
+
+// A sandbox given a client secret (a stage whose stack has no key yet)
+// takes client_id + client_secret, and no assertion.
+func TestSecretModeSandbox(t *testing.T) {
+	w := newWorld(t, Options{ClientSecret: "stage-secret"})
+	if cfg := w.s.ClientConfig(w.ts.URL); cfg.ClientKey != "" || cfg.ClientSecret != "stage-secret" {
+		t.Fatalf("client config %+v", cfg)
+	}
+	if status, out := w.raw("POST", "/oauth2/token", "", "application/json",
+		`{"grant_type":"client_credentials","client_id":"modupay-sandbox","client_secret":"stage-secret"}`); status != 200 {
+		t.Errorf("the stage's secret: %d %s", status, out)
+	}
+	k, _, err := aiia.NewClientKey(DefaultClientID, aiia.MinKeyBits, w.clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := k.Assertion(DefaultClientID, w.ts.URL+"/oauth2/token", w.clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := w.raw("POST", "/oauth2/token", "", "application/json",
+		mustJSON(map[string]string{"grant_type": "client_credentials", "client_assertion_type": aiia.AssertionType, "client_assertion": a})); status != 401 {
+		t.Errorf("an assertion nobody registered: %d, want 401", status)
+	}
+	if _, err := w.c.CreateDestination(context.Background(), aiia.DestinationInput{RequestID: "d", IBAN: "FR7630006000011234567890189", Name: "Régie"}); err != nil {
+		t.Errorf("the client in secret mode: %v", err)
 	}
 }

@@ -57,6 +57,7 @@ var listed = map[string]bool{kindPayment: true}
 // The record kinds.
 const (
 	kindToken         = "token"
+	kindAssertion     = "assertion" // a client assertion's jti, kept until it expires (replays)
 	kindDestination   = "destination"
 	kindPayment       = "payment"
 	kindRefund        = "refund"

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/google/uuid"
 
+	"github.com/modupay/modupay/shared/aiia"
 	"github.com/modupay/modupay/shared/auth"
 	"github.com/modupay/modupay/shared/credential"
 	"github.com/modupay/modupay/shared/netguard"
@@ -176,13 +177,8 @@ func (e *Env) Require(logicalID string) error {
 	if logicalID == SandboxBankFunction {
 		return errors.Join(err, e.Config.sandboxBankReady())
 	}
-	if slices.Contains(needs, SecretAiiaClient) && e.Config.Mode().Strict {
-		// A sandbox may run without an Aiia account (its payments say so);
-		// production must not start without one and fail at the first payment.
-		if a := e.Config.Aiia; a.BaseURL == "" || a.ClientID == "" || a.ClientSecret == "" {
-			err = errors.Join(err, errors.New("Aiia is not configured for production: MODUPAY_AIIA_BASE_URL, MODUPAY_AIIA_CLIENT_ID and the client secret ("+
-				SecretAiiaClient.IDVariable()+") are required (template parameters AiiaBaseURL, AiiaClientID, AiiaClientSecretId)"))
-		}
+	if slices.Contains(needs, SecretAiiaKey) {
+		err = errors.Join(err, e.Config.aiiaReady())
 	}
 	if KeepsAuditArchive[logicalID] && e.Config.AuditArchiveBucket == "" && e.Config.AuditArchiveDir == "" {
 		err = errors.Join(err, errors.New("MODUPAY_AUDIT_ARCHIVE_BUCKET is not set (deployed: the AuditArchiveBucket; locally MODUPAY_AUDIT_ARCHIVE_DIR, a directory): change entries must outlive the table's backups"))
@@ -214,9 +210,34 @@ func (c Config) sandboxBankReady() error {
 		return errors.New("the sandbox bank does not run in production")
 	case c.SandboxBankTable == "":
 		return errors.New("MODUPAY_SANDBOX_BANK_TABLE is not set (the template's SandboxBankTable)")
-	case c.Aiia.ClientID == "" || c.Aiia.ClientSecret == "":
-		return errors.New("the sandbox bank accepts the stack's own Aiia client: MODUPAY_AIIA_CLIENT_ID and the client secret (" +
-			SecretAiiaClient.IDVariable() + ") are required (template parameters AiiaClientID, AiiaClientSecretId)")
+	case c.Aiia.ClientID == "" || (c.Aiia.ClientKey == "" && c.Aiia.ClientSecret == ""):
+		return errors.New("the sandbox bank accepts the stack's own Aiia client: MODUPAY_AIIA_CLIENT_ID and its key (" +
+			SecretAiiaKey.IDVariable() + ") or client secret (" + SecretAiiaClient.IDVariable() +
+			") are required (template parameters AiiaClientID, AiiaClientKeySecretId or AiiaClientSecretId)")
+	}
+	if c.Aiia.ClientKey != "" {
+		if _, err := aiia.ParseClientKey(c.Aiia.ClientKey); err != nil {
+			return fmt.Errorf("%s: %w", SecretAiiaKey, err)
+		}
+	}
+	return nil
+}
+
+// aiiaReady says what a function calling Aiia lacks. A key that is set
+// must parse, whoever holds it. A sandbox may run without an Aiia account
+// (its payments say so); production must not start without one and fail
+// at the first payment, nor with a client secret: the provider
+// authenticates clients by private_key_jwt only.
+func (c Config) aiiaReady() error {
+	if c.Aiia.ClientKey != "" {
+		if _, err := aiia.ParseClientKey(c.Aiia.ClientKey); err != nil {
+			return fmt.Errorf("%s: %w", SecretAiiaKey, err)
+		}
+	}
+	if a := c.Aiia; c.Mode().Strict && (a.BaseURL == "" || a.ClientID == "" || a.ClientKey == "") {
+		return errors.New("Aiia is not configured for production: MODUPAY_AIIA_BASE_URL, MODUPAY_AIIA_CLIENT_ID and the client's key and certificate (" +
+			SecretAiiaKey.IDVariable() + ") are required (template parameters AiiaBaseURL, AiiaClientID, AiiaClientKeySecretId); " +
+			"a client secret is no credential there")
 	}
 	return nil
 }

@@ -22,12 +22,16 @@ const (
 	SecretPageKeys   Secret = "MODUPAY_PAGE_KEYS"
 	SecretCSRFKey    Secret = "MODUPAY_CSRF_KEY"
 	SecretAiiaClient Secret = "MODUPAY_AIIA_CLIENT_SECRET"
+	// SecretAiiaKey is the Aiia client's private key and registered
+	// certificate (a PEM bundle, aiia.ParseClientKey): private_key_jwt, as
+	// the provider requires; the client secret is the sandbox bank's only.
+	SecretAiiaKey Secret = "MODUPAY_AIIA_CLIENT_KEY"
 	// SecretDashboardKeys sign the dashboard's sessions and its forms.
 	SecretDashboardKeys Secret = "MODUPAY_DASHBOARD_KEYS"
 )
 
 // Secrets lists every secret variable.
-var Secrets = []Secret{SecretJWTKeys, SecretPageKeys, SecretCSRFKey, SecretAiiaClient, SecretDashboardKeys}
+var Secrets = []Secret{SecretJWTKeys, SecretPageKeys, SecretCSRFKey, SecretAiiaClient, SecretAiiaKey, SecretDashboardKeys}
 
 // IDVariable is the variable naming the Secrets Manager secret that holds
 // s: MODUPAY_JWT_KEYS_SECRET_ID for MODUPAY_JWT_KEYS. Deployed, the template
@@ -50,13 +54,14 @@ var FunctionSecrets = map[string][]Secret{
 	"WebhooksFunction":      {SecretJWTKeys},
 	"AuditFunction":         {SecretJWTKeys},
 	"PaymentOrdersFunction": {SecretJWTKeys},
-	"CheckoutFunction":      {SecretPageKeys, SecretCSRFKey, SecretAiiaClient},
+	"CheckoutFunction":      {SecretPageKeys, SecretCSRFKey, SecretAiiaClient, SecretAiiaKey},
 	// The dashboard signs its sessions with its own ring; it verifies no
 	// token (its sign-in checks client secrets against their hashes).
 	"DashboardFunction":  {SecretDashboardKeys},
-	"AiiaPollerFunction": {SecretAiiaClient},
-	// The sandbox bank accepts the client secret the others send.
-	"SandboxBankFunction":       {SecretAiiaClient},
+	"AiiaPollerFunction": {SecretAiiaClient, SecretAiiaKey},
+	// The sandbox bank accepts what the others send: an assertion signed by
+	// the key of the bundle's certificate, else the client secret.
+	"SandboxBankFunction":       {SecretAiiaClient, SecretAiiaKey},
 	"DocsFunction":              nil,
 	"SchedulerFunction":         nil,
 	"WebhookDispatcherFunction": nil,
@@ -80,6 +85,8 @@ func (c *Config) SecretField(s Secret) *string {
 		return &c.CSRFKey
 	case SecretAiiaClient:
 		return &c.Aiia.ClientSecret
+	case SecretAiiaKey:
+		return &c.Aiia.ClientKey
 	case SecretDashboardKeys:
 		return &c.DashboardKeys
 	}

@@ -66,6 +66,7 @@ const (
 	SecretPageKeys   = lambdaenv.SecretPageKeys
 	SecretCSRFKey    = lambdaenv.SecretCSRFKey
 	SecretAiiaClient = lambdaenv.SecretAiiaClient
+	SecretAiiaKey    = lambdaenv.SecretAiiaKey
 
 	SecretDashboardKeys = lambdaenv.SecretDashboardKeys
 

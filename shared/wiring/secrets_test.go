@@ -13,7 +13,9 @@ import (
 	"testing"
 
 	"github.com/modupay/modupay/infra/stack"
+	"github.com/modupay/modupay/shared/aiia"
 	"github.com/modupay/modupay/shared/pagetoken"
+	"time"
 )
 
 const (
@@ -32,6 +34,7 @@ var secretParams = map[Secret]string{
 	SecretPageKeys:   "PageKeysSecretId",
 	SecretCSRFKey:    "CSRFKeySecretId",
 	SecretAiiaClient: "AiiaClientSecretId",
+	SecretAiiaKey:    "AiiaClientKeySecretId",
 
 	SecretDashboardKeys: "DashboardKeysSecretId",
 }
@@ -504,35 +507,48 @@ func TestSAMEnvHoldsNoSecretValue(t *testing.T) {
 }
 
 // Production does not start a function that calls Aiia without Aiia's
-// settings and secret (it would answer 500 at the first payment); the
-// sandbox does (a stage without an Aiia account), and so do the functions
-// that never call Aiia.
+// settings and the client's key (it would answer 500 at the first payment),
+// nor with a client secret alone: the provider authenticates clients by
+// private_key_jwt. The sandbox does (a stage without an Aiia account), and
+// so do the functions that never call Aiia. A key that does not parse stops
+// whoever holds it.
 func TestProductionNeedsAiia(t *testing.T) {
 	aiiaFns := map[string]bool{"CheckoutFunction": true, "AiiaPollerFunction": true}
+	_, key, err := aiia.NewClientKey("modupay", aiia.MinKeyBits, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const badKey = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
 	// The sandbox bank never runs in production, and accepts only the
-	// stack's own client, so it needs the id and secret in the sandbox.
-	bankDown := func(stage, id, secret string) string {
+	// stack's own client, so it needs the id and a key or a secret in the
+	// sandbox.
+	bankDown := func(stage, id, key, secret string) string {
 		switch {
 		case stage == "production":
 			return "does not run in production"
-		case id == "" || secret == "":
+		case id == "" || (key == "" && secret == ""):
 			return "accepts the stack's own Aiia client"
+		case key == badKey:
+			return "does not parse"
 		}
 		return ""
 	}
 	for name, tc := range map[string]struct {
-		stage, base, id, secret string
-		down                    bool
+		stage, base, id, key, secret string
+		down                         string // what the Aiia functions' refusal says; "" = they start
 	}{
-		"production without Aiia":       {"production", "", "", "", true},
-		"production without the secret": {"production", "https://aiia.example.test", "modupay", "", true},
-		"production without the id":     {"production", "https://aiia.example.test", "", "s3cret", true},
-		"production with Aiia":          {"production", "https://aiia.example.test", "modupay", "s3cret", false},
-		"sandbox without Aiia":          {"sandbox", "", "", "", false},
+		"production without Aiia":           {"production", "", "", "", "", "Aiia is not configured for production"},
+		"production with a secret, no key":  {"production", "https://aiia.example.test", "modupay", "", "s3cret", "Aiia is not configured for production"},
+		"production without the id":         {"production", "https://aiia.example.test", "", key, "", "Aiia is not configured for production"},
+		"production with a key that breaks": {"production", "https://aiia.example.test", "modupay", badKey, "", "does not parse"},
+		"production with its key":           {"production", "https://aiia.example.test", "modupay", key, "", ""},
+		"sandbox without Aiia":              {"sandbox", "", "", "", "", ""},
+		"sandbox with a secret":             {"sandbox", "", "modupay-sandbox", "", "s3cret", ""},
+		"sandbox with a key that breaks":    {"sandbox", "", "modupay-sandbox", badKey, "", "does not parse"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig("http://127.0.0.1:1")
-			cfg.Stage, cfg.Aiia.BaseURL, cfg.Aiia.ClientID, cfg.Aiia.ClientSecret = tc.stage, tc.base, tc.id, tc.secret
+			cfg.Stage, cfg.Aiia.BaseURL, cfg.Aiia.ClientID, cfg.Aiia.ClientKey, cfg.Aiia.ClientSecret = tc.stage, tc.base, tc.id, tc.key, tc.secret
 			app, err := Build(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -540,17 +556,20 @@ func TestProductionNeedsAiia(t *testing.T) {
 			for id := range FunctionSecrets {
 				_, err := app.Require(id)
 				if id == "SandboxBankFunction" {
-					if want := bankDown(tc.stage, tc.id, tc.secret); (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+					if want := bankDown(tc.stage, tc.id, tc.key, tc.secret); (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
 						t.Errorf("%s: %v, want %q", id, err, want)
 					}
 					continue
 				}
 				switch {
-				case aiiaFns[id] && tc.down && (err == nil || !strings.Contains(err.Error(), "Aiia is not configured for production")):
-					t.Errorf("%s: %v, want it refused for want of Aiia", id, err)
-				case (!aiiaFns[id] || !tc.down) && err != nil:
+				case aiiaFns[id] && tc.down != "" && (err == nil || !strings.Contains(err.Error(), tc.down)):
+					t.Errorf("%s: %v, want it refused: %s", id, err, tc.down)
+				case (!aiiaFns[id] || tc.down == "") && err != nil:
 					t.Errorf("%s: %v", id, err)
 				}
+			}
+			if strings.Contains(fmt.Sprint(app.Require("CheckoutFunction")), "BEGIN") {
+				t.Error("a refusal quotes the key")
 			}
 		})
 	}

@@ -18,14 +18,19 @@ const Route = "ANY " + Prefix + "/{proxy+}"
 
 // Wire builds SandboxBankFunction: shared/aiiasandbox on the API under
 // Prefix, its records in its own table, accepting the stack's own Aiia
-// client id and secret, with the delays of OptionsFromEnv (the guide's
+// client (its key, else its secret), with the delays of OptionsFromEnv (the guide's
 // few seconds). Deployed it is shared by every partner of the sandbox:
 // PublicOnly (no test hooks, no index). What it needs, and that it never
 // runs in production, lambdaenv.Env.Require checks before.
 func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	c := e.Config
 	opts := aiiasandbox.OptionsFromEnv()
-	opts.ClientID, opts.ClientSecret = c.Aiia.ClientID, c.Aiia.ClientSecret
+	// The stack's own client: its certificate when the stack has a key
+	// (assertions only), else its secret.
+	opts.ClientID, opts.ClientKey, opts.ClientSecret = c.Aiia.ClientID, c.Aiia.ClientKey, c.Aiia.ClientSecret
+	if opts.ClientKey != "" {
+		opts.ClientSecret = ""
+	}
 	// Deployed, PublicBaseURL is required (lambdaenv.MakesPageURLs); the
 	// local runtime may leave it empty: pages then follow the request's host.
 	opts.PublicURL, opts.PathPrefix = c.PublicBaseURL, Prefix
