@@ -110,3 +110,17 @@ func TestTokenRequestWithAKey(t *testing.T) {
 		t.Errorf("a broken key: %v after %d calls", err, f.tokenCalls()-n)
 	}
 }
+
+// The cost of authenticating: one assertion per token request (a token
+// lives an hour), `go test -run '^$' -bench Assertion ./shared/aiia`.
+func BenchmarkAssertion(b *testing.B) {
+	k, _, err := NewClientKey("modupay", MinKeyBits, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := k.Assertion("modupay", "https://auth.example/oauth2/token", time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

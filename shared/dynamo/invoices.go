@@ -133,7 +133,7 @@ func (s *Invoices) CreationContext(ctx context.Context, partnerID, orgID, deptID
 func (s *Invoices) CreateInvoice(ctx context.Context, inv invoice.Invoice, year string, number int64, ev event.Event) error {
 	const op = "dynamo.create_invoice"
 	tx := s.tx()
-	moveCounter(tx, key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq), "invoice_counter", number)
+	moveCounter(tx, key(invoiceSeqPK(inv.PartnerID, inv.OrgID, year), skSeq), "invoice_counter", number, "")
 	tx.Put("invoice", toInvoiceItem(inv), ifNew)
 	tx.indexPayer(invoice.Invoice{}, inv)
 	tx.Events(ev)
@@ -206,16 +206,26 @@ func (s *Invoices) UpdateInvoice(ctx context.Context, before, after invoice.Invo
 
 // moveCounter adds to tx, as "counter", the move of a numbering counter
 // from number − 1 to number (created at 1): the number is taken only if no
-// one took it since it was read.
-func moveCounter(tx *txn, k map[string]types.AttributeValue, kind string, number int64) {
-	counter := cond{expr: "attribute_not_exists(PK)", names: map[string]string{"#last": "last"},
+// one took it since it was read. With an owner, only by the holder of the
+// counter's lease (a credit note series), which the move gives back.
+func moveCounter(tx *txn, k map[string]types.AttributeValue, kind string, number int64, owner string) {
+	c := cond{expr: "attribute_not_exists(#last)", names: map[string]string{"#last": "last"},
 		values: map[string]types.AttributeValue{":n": num(number), ":kind": str(kind)}}
 	if number != 1 {
-		counter.expr = "#last = :prev"
-		counter.values[":prev"] = num(number - 1)
+		c.expr = "#last = :prev"
+		c.values[":prev"] = num(number - 1)
 	}
-	tx.Update("counter", k, "SET #last = :n, kind = :kind", counter)
+	update := "SET #last = :n, kind = :kind"
+	if owner != "" {
+		c.expr += " AND lease_owner = :o"
+		c.values[":o"] = str(owner)
+		update += " REMOVE lease_owner, lease_until"
+	}
+	tx.Update("counter", k, update, c)
 }
+
+// creditCounterKind is the kind of a credit note series' counter item.
+const creditCounterKind = "credit_note_counter"
 
 // creditSeqPK is the organisation's credit note counter for a year.
 func creditSeqPK(partnerID, orgID, year string) string {
@@ -232,7 +242,7 @@ func (s *Invoices) AcquireCreditSeries(ctx context.Context, partnerID, orgID, ye
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(creditSeqPK(partnerID, orgID, year), skSeq),
 		UpdateExpression:          aws.String("SET lease_owner = :o, lease_until = :u, kind = :kind"),
 		ConditionExpression:       aws.String("attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner), ":u": num(until.UnixMilli()), ":now": num(time.Now().UnixMilli()), ":kind": str("credit_note_counter")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner), ":u": num(until.UnixMilli()), ":now": num(time.Now().UnixMilli()), ":kind": str(creditCounterKind)},
 		ReturnValues:              types.ReturnValueAllNew})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -267,26 +277,12 @@ func (s *Invoices) ReleaseCreditSeries(ctx context.Context, partnerID, orgID, ye
 	return nil
 }
 
-// moveCreditCounter adds to tx, as "counter", the move of the credit note
-// series from number − 1 to number by its lease's owner, the lease given
-// back with it: the number is taken only if no one took it since it was
-// read and owner still holds the series.
-func moveCreditCounter(tx *txn, k map[string]types.AttributeValue, number int64, owner string) {
-	c := cond{expr: "attribute_not_exists(#last) AND lease_owner = :o", names: map[string]string{"#last": "last"},
-		values: map[string]types.AttributeValue{":n": num(number), ":o": str(owner)}}
-	if number != 1 {
-		c.expr = "#last = :prev AND lease_owner = :o"
-		c.values[":prev"] = num(number - 1)
-	}
-	tx.Update("counter", k, "SET #last = :n REMOVE lease_owner, lease_until", c)
-}
-
 // CancelWithCreditNote writes the cancelled invoice and moves the credit
 // note counter by its lease's owner, in one transaction (invoice.Store).
 func (s *Invoices) CancelWithCreditNote(ctx context.Context, before, after invoice.Invoice, n invoice.CreditNumber, ev event.Event) error {
 	const op = "dynamo.cancel_with_credit_note"
 	tx := s.tx()
-	moveCreditCounter(tx, key(creditSeqPK(after.PartnerID, after.OrgID, n.Year), skSeq), n.Number, n.Owner)
+	moveCounter(tx, key(creditSeqPK(after.PartnerID, after.OrgID, n.Year), skSeq), creditCounterKind, n.Number, n.Owner)
 	tx.Put("invoice", toInvoiceItem(after), cond{expr: "version = :v AND #status = :s", names: map[string]string{"#status": "status"},
 		values: map[string]types.AttributeValue{":v": num(before.Version), ":s": str(before.Status)}})
 	tx.indexPayer(before, after)

@@ -225,7 +225,7 @@ func (s *Refunds) SettleRefund(ctx context.Context, r refund.Refund, pi payment.
 	const op = "dynamo.settle_refund"
 	tx := s.tx()
 	if credit != nil {
-		moveCreditCounter(tx, key(creditSeqPK(inv.PartnerID, inv.OrgID, credit.Year), skSeq), credit.Number, credit.Owner)
+		moveCounter(tx, key(creditSeqPK(inv.PartnerID, inv.OrgID, credit.Year), skSeq), creditCounterKind, credit.Number, credit.Owner)
 	}
 	tx.putRefund("refund", r)
 	tx.putIntent("intent", pi)
