@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/modupay/modupay/shared/apperr"
+	"github.com/modupay/modupay/shared/metric"
 	"github.com/modupay/modupay/shared/payment"
 	"github.com/modupay/modupay/shared/worker"
 )
@@ -112,10 +113,8 @@ func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 		// more to follow, but people must look — the metric raises the
 		// template's alarm.
 		p.Log.ErrorContext(ctx, "payment unknown at the provider: reconcile it against the organisation's statement",
-			slog.String("kind", what), slog.String("id", id), slog.String("error", err.Error()),
-			slog.Int("PaymentsUnknownAtProvider", 1), slog.Group("_aws", slog.Int64("Timestamp", p.Now().UnixMilli()),
-				slog.Any("CloudWatchMetrics", []map[string]any{{"Namespace": "ModuPay", "Dimensions": [][]string{},
-					"Metrics": []map[string]string{{"Name": "PaymentsUnknownAtProvider", "Unit": "Count"}}}})))
+			append([]any{slog.String("kind", what), slog.String("id", id), slog.String("error", err.Error())},
+				metric.Count("PaymentsUnknownAtProvider", p.Now())...)...)
 		return nil
 	}
 	switch {

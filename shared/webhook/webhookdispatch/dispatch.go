@@ -21,6 +21,7 @@ import (
 
 	"github.com/modupay/modupay/shared/apperr"
 	"github.com/modupay/modupay/shared/event"
+	"github.com/modupay/modupay/shared/metric"
 	"github.com/modupay/modupay/shared/netguard"
 	"github.com/modupay/modupay/shared/webhook"
 	"github.com/modupay/modupay/shared/worker"
@@ -370,10 +371,7 @@ func (d *Dispatcher) logAttempt(ctx context.Context, dl webhook.Delivery, a webh
 		attrs = append(attrs, slog.String("error", a.Error))
 	}
 	if status == webhook.DeliveryFailed {
-		attrs = append(attrs, slog.Int("WebhookDeliveriesFailed", 1), slog.Group("_aws",
-			slog.Int64("Timestamp", d.Now().UnixMilli()),
-			slog.Any("CloudWatchMetrics", []map[string]any{{"Namespace": "ModuPay", "Dimensions": [][]string{},
-				"Metrics": []map[string]string{{"Name": "WebhookDeliveriesFailed", "Unit": "Count"}}}})))
+		attrs = append(attrs, metric.Count("WebhookDeliveriesFailed", d.Now())...)
 		d.Log.WarnContext(ctx, "webhook delivery failed", attrs...)
 		return
 	}
