@@ -8,6 +8,7 @@
 //	GET  /payments/{id}             status.code (PaymentStatusCode)
 //	POST /payments/{id}/refunds     → refundId
 //	GET  /refunds/{id}              status.code (refund codes)
+//	GET|POST /refunds/{id}/payment-rails   the payer's account, or a flow to collect it
 //	POST /v2/accounts/{id}/payments and …/payment-authorizations, GET /v2/accounts/{id}/payments/{paymentId}
 //	                                payouts from an organisation's account (payouts.go, Gen A)
 //
@@ -46,6 +47,13 @@ type Provider interface {
 	CreateRefund(ctx context.Context, paymentID string, in RefundInput) (Refund, error)
 	// GetRefund reads a refund's current status.
 	GetRefund(ctx context.Context, id string) (Refund, error)
+	// RefundSourceAccounts reads the payer's account a refund at
+	// PAYMENT_RAILS_AVAILABLE is to be paid into (see refundrails.go).
+	RefundSourceAccounts(ctx context.Context, refundID string) ([]SourceAccount, error)
+	// CollectRefundAccount asks the payer of a refund at
+	// PAYMENT_RAILS_UNAVAILABLE to connect the account to refund, and
+	// returns the flow's URL. Idempotent by in.RequestID.
+	CollectRefundAccount(ctx context.Context, refundID string, in CollectInput) (string, error)
 }
 
 // DestinationInput is a payee account to onboard. RequestID must be stable

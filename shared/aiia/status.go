@@ -142,27 +142,30 @@ const (
 
 // refundStatuses is THE mapping of Aiia's refund codes. Aiia executes a
 // refund itself only for merchants with a Mastercard Settlement Account
-// (PREPARING → PENDING → PAYMENT_EXECUTED_DEBITED); otherwise it only hands
-// back the payer's account (PAYMENT_RAILS_AVAILABLE) or cannot
-// (PAYMENT_RAILS_UNAVAILABLE), and ModuPay must pay the refund out itself or
-// ask the payer for an account: nothing more will happen at Aiia on its own,
-// so those are final, as requires_action.
+// (PREPARING → PENDING → PAYMENT_EXECUTED_DEBITED); otherwise it hands back
+// the payer's account (PAYMENT_RAILS_AVAILABLE), or, when the payer's bank
+// did not report it (PAYMENT_RAILS_UNAVAILABLE), opens a flow where the
+// payer connects one (CAPTURING_SOURCE_ACCOUNT, then AVAILABLE), and the
+// merchant pays the refund out itself: requires_action. AVAILABLE is final
+// at the provider (nothing more will happen there); UNAVAILABLE and
+// CAPTURING are not: ModuPay keeps following until the payer's account is
+// known or the flow expires (see refundrails.go).
 //
 //	Aiia code                  refund status    final  why
 //	PREPARING                  pending          no     accepted, not started
 //	PENDING                    pending          no     being executed
-//	CAPTURING_SOURCE_ACCOUNT   pending          no     the payer is connecting an account to be refunded to
-//	PAYMENT_EXECUTED_DEBITED   succeeded        yes    paid out from the settlement account
+//	PAYMENT_RAILS_UNAVAILABLE  requires_action  no     the payer's account is unknown: POST /refunds/{id}/payment-rails asks the payer for one
+//	CAPTURING_SOURCE_ACCOUNT   requires_action  no     the payer is connecting the account to be refunded to
 //	PAYMENT_RAILS_AVAILABLE    requires_action  yes    no settlement account: pay the payer's account (GET /refunds/{id}/payment-rails)
-//	PAYMENT_RAILS_UNAVAILABLE  requires_action  yes    the payer's account is unknown: POST /refunds/{id}/payment-rails to ask for one
+//	PAYMENT_EXECUTED_DEBITED   succeeded        yes    paid out from the settlement account
 //	FAILED                     failed           yes    details.code / details.reason say why
 var refundStatuses = []refundStatus{
 	{RefundPreparing, RefundStatusPending, false},
 	{RefundPending, RefundStatusPending, false},
-	{RefundCapturingSourceAccount, RefundStatusPending, false},
-	{RefundExecutedDebited, RefundStatusSucceeded, true},
+	{RefundPaymentRailsUnavailable, RefundStatusRequiresAction, false},
+	{RefundCapturingSourceAccount, RefundStatusRequiresAction, false},
 	{RefundPaymentRailsAvailable, RefundStatusRequiresAction, true},
-	{RefundPaymentRailsUnavailable, RefundStatusRequiresAction, true},
+	{RefundExecutedDebited, RefundStatusSucceeded, true},
 	{RefundFailed, RefundStatusFailed, true},
 }
 

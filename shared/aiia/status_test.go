@@ -101,6 +101,8 @@ func TestRefundStatusTableIsComplete(t *testing.T) {
 		{"PREPARING", "pending", false, true},
 		{"PAYMENT_EXECUTED_DEBITED", "succeeded", true, true},
 		{"PAYMENT_RAILS_AVAILABLE", "requires_action", true, true},
+		{"PAYMENT_RAILS_UNAVAILABLE", "requires_action", false, true},
+		{"CAPTURING_SOURCE_ACCOUNT", "requires_action", false, true},
 		{"FAILED", "failed", true, true},
 		{"NEW", "pending", false, false},
 	}

@@ -62,6 +62,7 @@ label{display:block;margin-top:1rem;font-weight:600}input{width:100%;box-sizing:
 <tr><td><code>FR7612345678901234567890128</code></td><td>succès, après trois réponses « banque indisponible » (503) au suivi du paiement</td></tr>
 <tr><td><code>FR7612345678901234567890129</code></td><td>succès, la banque ne confirmant que le débit (PAYMENT_EXECUTED_DEBITED)</td></tr>
 <tr><td><code>FR7612345678901234567890130</code></td><td>état perdu après l'initiation (UNKNOWN) : à rapprocher du relevé</td></tr>
+<tr><td><code>FR7612345678901234567890131</code></td><td>succès ; ses remboursements demandent au payeur le compte à créditer (PAYMENT_RAILS_UNAVAILABLE)</td></tr>
 </table>
 <div class="buttons">
 <button class="ok" type="submit" name="decision" value="authorize">Autoriser le virement</button>

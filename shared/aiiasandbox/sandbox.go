@@ -8,6 +8,8 @@
 //	POST /destinations, GET /destinations/{id}   payee onboarding (ModuPay's shape; not in Aiia's public spec)
 //	POST /payments, GET /payments/{id}      FrenchSepaCreditTransfer only, with the rail's rules
 //	POST /payments/{id}/refunds, GET /refunds/{id}
+//	GET|POST /refunds/{id}/payment-rails    the payer's account, or a flow to collect it (refundrails.go)
+//	GET|POST /payment-rails/start/{id}      the payer's page of that flow
 //	GET|POST /flow/{id}                     the bank authorisation page (the payment's flowUrl)
 //	POST /v2/accounts/{id}/payments, POST /v2/accounts/{id}/payment-authorizations,
 //	GET /v2/accounts/{id}/payments/{paymentId}, GET|POST /payout-authorizations/{id}
@@ -33,6 +35,7 @@
 //	FR7612345678901234567890128  as the first, but its first 3 status reads after the authorisation answer 503
 //	FR7612345678901234567890129  PROVIDER_PROCESSING → INITIATED → PAYMENT_EXECUTED_DEBITED, never CREDITED
 //	FR7612345678901234567890130  PROVIDER_PROCESSING → INITIATED → UNKNOWN (the provider lost track of it)
+//	FR7612345678901234567890131  as the first; its refunds: PREPARING → PAYMENT_RAILS_UNAVAILABLE (the payer is asked for an account)
 //	any other IBAN               as the first (success); refunds PREPARING → PENDING → PAYMENT_EXECUTED_DEBITED
 //	"Refuser"                    CANCELLED "refusé par le payeur"
 //
@@ -93,6 +96,13 @@ type Options struct {
 	FlowTTL        time.Duration // how long the authorisation page can be used; 0 = 1 hour
 	TokenTTL       time.Duration // access token lifetime; 0 = 1 hour
 
+	// NoSettlementAccount is a merchant without a Mastercard settlement
+	// account: the provider pays no refund out, every refund stops at
+	// PAYMENT_RAILS_AVAILABLE (the payer's account) and the merchant pays
+	// it. Otherwise refunds are executed (PAYMENT_EXECUTED_DEBITED),
+	// except for the test IBANs that say otherwise.
+	NoSettlementAccount bool
+
 	// FailEvery > 0 answers every FailEvery-th API request (token
 	// included) with a 500 before processing it.
 	FailEvery int
@@ -145,6 +155,8 @@ const (
 	EnvRefundDelay    = "MODUPAY_AIIA_SANDBOX_REFUND_DELAY"
 	EnvFailEvery      = "MODUPAY_AIIA_SANDBOX_FAIL_EVERY"
 	EnvRedirects      = "MODUPAY_AIIA_SANDBOX_REDIRECTS" // comma-separated URL prefixes
+	// EnvSettlementAccount "false": no settlement account (NoSettlementAccount).
+	EnvSettlementAccount = "MODUPAY_AIIA_SANDBOX_SETTLEMENT_ACCOUNT"
 )
 
 // OptionsFromEnv is DefaultOptions overridden by the environment; values
@@ -164,6 +176,9 @@ func OptionsFromEnv() Options {
 		if v, err := time.ParseDuration(os.Getenv(env)); err == nil && v >= 0 {
 			*d = v
 		}
+	}
+	if v, err := strconv.ParseBool(os.Getenv(EnvSettlementAccount)); err == nil {
+		o.NoSettlementAccount = !v
 	}
 	if n, err := strconv.Atoi(os.Getenv(EnvFailEvery)); err == nil && n >= 0 {
 		o.FailEvery = n
@@ -234,6 +249,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /payments/{id}", s.api(true, false, s.getPayment))
 	s.mux.HandleFunc("POST /payments/{id}/refunds", s.api(true, true, s.createRefund))
 	s.mux.HandleFunc("GET /refunds/{id}", s.api(true, false, s.getRefund))
+	s.mux.HandleFunc("GET /refunds/{id}/payment-rails", s.api(true, false, s.refundRails))
+	s.mux.HandleFunc("POST /refunds/{id}/payment-rails", s.api(true, true, s.collectRefundAccount))
 
 	s.mux.HandleFunc("POST /v2/accounts/{accountId}/payments", s.api(true, true, s.createPayout))
 	s.mux.HandleFunc("POST /v2/accounts/{accountId}/payment-authorizations", s.api(true, true, s.createPayoutAuthorization))
@@ -241,6 +258,8 @@ func (s *Server) routes() {
 
 	s.mux.HandleFunc("GET /payout-authorizations/{id}", s.payoutPage)
 	s.mux.HandleFunc("POST /payout-authorizations/{id}", s.payoutPage)
+	s.mux.HandleFunc("GET /payment-rails/start/{id}", s.collectPage)
+	s.mux.HandleFunc("POST /payment-rails/start/{id}", s.collectSubmit)
 	s.mux.HandleFunc("GET /flow/{id}", s.flowPage)
 	s.mux.HandleFunc("POST /flow/{id}", s.flowSubmit)
 	s.mux.HandleFunc("/", s.notFound)

@@ -954,3 +954,144 @@ func TestSecretModeSandbox(t *testing.T) {
 		t.Errorf("the client in secret mode: %v", err)
 	}
 }
+
+// Refunds without a settlement account, as the provider documents them:
+// the payer's account when the bank reported it, a collection flow when
+// it did not; each route only in its status, the redirect URL registered,
+// the flow expiring.
+func TestRefundPaymentRails(t *testing.T) {
+	ctx := context.Background()
+	t.Run("no settlement account", func(t *testing.T) {
+		w := newWorld(t, Options{RefundDelay: 4 * time.Second, NoSettlementAccount: true})
+		p := w.pay("pay-1", "FR7612345678901234567890123")
+		rf, err := w.c.CreateRefund(ctx, p.ID, aiia.RefundInput{RequestID: "ref-1", Amount: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.c.RefundSourceAccounts(ctx, rf.ID); apperr.CodeOf(err) != apperr.Conflict {
+			t.Errorf("rails of a PREPARING refund: %v, want the provider's invalid-state refusal", err)
+		}
+		w.clk.add(2 * time.Second)
+		if got, _ := w.c.GetRefund(ctx, rf.ID); got.Status != aiia.RefundPaymentRailsAvailable {
+			t.Fatalf("refund = %s, want PAYMENT_RAILS_AVAILABLE", got.Status)
+		}
+		w.clk.add(time.Hour)
+		if got, _ := w.c.GetRefund(ctx, rf.ID); got.Status != aiia.RefundPaymentRailsAvailable {
+			t.Fatalf("an available refund moved on its own: %s", got.Status)
+		}
+		rails, err := w.c.RefundSourceAccounts(ctx, rf.ID)
+		if err != nil || len(rails) != 1 || rails[0].PaymentRail != "FrenchSepaCreditTransfer" || rails[0].IBAN != "FR7612345678901234567890123" {
+			t.Fatalf("rails = %+v, %v", rails, err)
+		}
+		if _, err := w.c.CollectRefundAccount(ctx, rf.ID, aiia.CollectInput{RequestID: "c-1", RedirectURL: "https://pay.modupay.test/p/refund-account"}); apperr.CodeOf(err) != apperr.Conflict {
+			t.Errorf("collecting the account of an available refund: %v", err)
+		}
+		if _, err := w.c.RefundSourceAccounts(ctx, "nope"); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("rails of an unknown refund: %v", err)
+		}
+	})
+	t.Run("account collected from the payer", func(t *testing.T) {
+		w := newWorld(t, Options{RefundDelay: 4 * time.Second, RedirectPrefixes: []string{"https://pay.modupay.test/p/"}})
+		p := w.pay("pay-1", "FR7612345678901234567890131")
+		rf, err := w.c.CreateRefund(ctx, p.ID, aiia.RefundInput{RequestID: "ref-1", Amount: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.clk.add(2 * time.Second)
+		if got, _ := w.c.GetRefund(ctx, rf.ID); got.Status != aiia.RefundPaymentRailsUnavailable {
+			t.Fatalf("refund = %s, want PAYMENT_RAILS_UNAVAILABLE", got.Status)
+		}
+		if _, err := w.c.RefundSourceAccounts(ctx, rf.ID); apperr.CodeOf(err) != apperr.Conflict {
+			t.Errorf("rails of an unavailable refund: %v", err)
+		}
+		redirect := "https://pay.modupay.test/p/refund-account?lang=fr"
+		// Sent raw (the client checks expiry and language first).
+		tok := w.token()
+		in2 := func(d time.Duration) string { return w.clk.now().Add(d).Format(time.RFC3339) }
+		for _, c := range []struct{ name, property, body string }{
+			{"a redirect not registered", "RedirectUrl", `{"redirectUrl":"https://evil.test/p/x"}`},
+			{"no redirect", "RedirectUrl", `{}`},
+			{"an expiry beyond a week", "ExpiryDate", `{"redirectUrl":"` + redirect + `","expiryDate":"` + in2(8*24*time.Hour) + `"}`},
+			{"an expiry past", "ExpiryDate", `{"redirectUrl":"` + redirect + `","expiryDate":"` + in2(-time.Minute) + `"}`},
+			{"a language of 3 letters", "Language", `{"redirectUrl":"` + redirect + `","language":"fra"}`},
+		} {
+			status, out := w.raw("POST", "/refunds/"+rf.ID+"/payment-rails", tok, "application/json", c.body)
+			if status != 400 || !strings.Contains(out, "property: "+c.property) {
+				t.Errorf("%s: %d %s, want a 400 on %s", c.name, status, out, c.property)
+			}
+		}
+		if got, _ := w.c.GetRefund(ctx, rf.ID); got.Status != aiia.RefundPaymentRailsUnavailable {
+			t.Fatalf("a refused collection moved the refund: %s", got.Status)
+		}
+		flow, err := w.c.CollectRefundAccount(ctx, rf.ID, aiia.CollectInput{RequestID: "c-1", RedirectURL: redirect, Language: "fr", ExpiresAt: w.clk.now().Add(72 * time.Hour)})
+		if err != nil || !strings.HasPrefix(flow, w.ts.URL+"/payment-rails/start/") {
+			t.Fatalf("flow = %q, %v", flow, err)
+		}
+		if again, err := w.c.CollectRefundAccount(ctx, rf.ID, aiia.CollectInput{RequestID: "c-1", RedirectURL: redirect, Language: "fr", ExpiresAt: w.clk.now().Add(72 * time.Hour)}); err != nil || again != flow {
+			t.Errorf("a retried collection = %q, %v; want the same flow", again, err)
+		}
+		if got, _ := w.c.GetRefund(ctx, rf.ID); got.Status != aiia.RefundCapturingSourceAccount {
+			t.Fatalf("refund = %s, want CAPTURING_SOURCE_ACCOUNT", got.Status)
+		}
+		if resp := w.form(flow, url.Values{"iban": {"FR7630006000011234567890188"}, "owner": {"Jeanne Martin"}}); resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("an IBAN failing MOD 97: %d", resp.StatusCode)
+		}
+		if resp := w.form(flow, url.Values{"iban": {"FR7630006000011234567890189"}}); resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("no holder: %d", resp.StatusCode)
+		}
+		if got, _ := w.c.GetRefund(ctx, rf.ID); got.Status != aiia.RefundCapturingSourceAccount {
+			t.Fatalf("a refused form moved the refund: %s", got.Status)
+		}
+		w.clk.add(time.Minute)
+		resp := w.form(flow, url.Values{"iban": {"fr76 3000 6000 0112 3456 7890 189"}, "owner": {"Jeanne Martin"}})
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "https://pay.modupay.test/p/refund-account?lang=fr&refundId="+rf.ID {
+			t.Fatalf("connect = %d %q", resp.StatusCode, loc)
+		}
+		if got, _ := w.c.GetRefund(ctx, rf.ID); got.Status != aiia.RefundPaymentRailsAvailable {
+			t.Fatalf("refund = %s, want PAYMENT_RAILS_AVAILABLE", got.Status)
+		}
+		rails, err := w.c.RefundSourceAccounts(ctx, rf.ID)
+		if err != nil || len(rails) != 1 || !rails[0].SEPA() || rails[0].IBAN != "FR7630006000011234567890189" || rails[0].AccountOwner != "Jeanne Martin" {
+			t.Fatalf("rails = %+v, %v", rails, err)
+		}
+		if resp := w.form(flow, url.Values{"iban": {"FR7612345678901234567890123"}, "owner": {"Mallory"}}); resp.StatusCode != http.StatusConflict {
+			t.Errorf("a second account on a used flow: %d", resp.StatusCode)
+		}
+		if rails, _ := w.c.RefundSourceAccounts(ctx, rf.ID); len(rails) != 1 || rails[0].IBAN != "FR7630006000011234567890189" {
+			t.Errorf("the connected account changed: %+v", rails)
+		}
+	})
+	t.Run("flow expires unused", func(t *testing.T) {
+		w := newWorld(t, Options{})
+		p := w.pay("pay-1", "FR7612345678901234567890131")
+		rf, err := w.c.CreateRefund(ctx, p.ID, aiia.RefundInput{RequestID: "ref-1", Amount: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		flow, err := w.c.CollectRefundAccount(ctx, rf.ID, aiia.CollectInput{RequestID: "c-1", RedirectURL: "https://pay.modupay.test/p/x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.clk.add(48*time.Hour + time.Second)
+		if got, _ := w.c.GetRefund(ctx, rf.ID); got.Status != aiia.RefundPaymentRailsUnavailable {
+			t.Fatalf("after the flow's 48 hours: %s", got.Status)
+		}
+		if resp := w.form(flow, url.Values{"iban": {"FR7630006000011234567890189"}, "owner": {"Jeanne Martin"}}); resp.StatusCode != http.StatusConflict {
+			t.Errorf("an expired flow took an account: %d", resp.StatusCode)
+		}
+		if _, err := w.c.CollectRefundAccount(ctx, rf.ID, aiia.CollectInput{RequestID: "c-2", RedirectURL: "https://pay.modupay.test/p/x"}); err != nil {
+			t.Errorf("a new flow after expiry: %v", err)
+		}
+	})
+}
+
+// form posts a form as the payer's browser.
+func (w *world) form(u string, v url.Values) *http.Response {
+	w.t.Helper()
+	resp, err := w.browser.PostForm(u, v)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}

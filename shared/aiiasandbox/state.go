@@ -240,17 +240,47 @@ type refund struct {
 	ClientAssignedReference string
 	Created                 time.Time
 	Forced                  *forced
+	// Collect is the account collection flow opened on a refund whose
+	// payer's account is unknown (POST /refunds/{id}/payment-rails), the
+	// latest one; Collected is what the payer connected on it.
+	Collect   *collect
+	Collected *collected
+}
+
+type collect struct {
+	RedirectURL, Language string
+	Created, Expires      time.Time
+}
+
+type collected struct {
+	IBAN, Owner string
+	At          time.Time
 }
 
 // steps is the refund's timeline: executed from the settlement account,
-// unless the refunded payment's test IBAN says otherwise.
+// unless the refunded payment's test IBAN says otherwise or the sandbox
+// has no settlement account (Options.NoSettlementAccount).
 func (r *refund) steps(o Options) []step {
 	st := []step{{code: "PREPARING", at: r.Created}}
-	switch identifier.SandboxTestIBANs[r.PayerIBAN] {
-	case "success_refund_fails":
+	switch outcome := identifier.SandboxTestIBANs[r.PayerIBAN]; {
+	case outcome == "success_refund_fails":
 		st = append(st, step{code: "PENDING", at: r.Created.Add(o.RefundDelay / 2)},
 			step{code: "FAILED", at: r.Created.Add(o.RefundDelay), det: &details{Code: "ACCOUNT_CLOSED", Reason: "compte du payeur clôturé"}})
-	case "success_refund_requires_action":
+	case outcome == "success_refund_account_unknown":
+		// The payer's bank did not report the account: the merchant opens
+		// a flow where the payer connects one; while it is open the refund
+		// is CAPTURING_SOURCE_ACCOUNT, and unavailable again if it expires
+		// unused.
+		st = append(st, step{code: "PAYMENT_RAILS_UNAVAILABLE", at: r.Created.Add(o.RefundDelay / 2)})
+		if c := r.Collect; c != nil {
+			st = append(st, step{code: "CAPTURING_SOURCE_ACCOUNT", at: c.Created})
+			if r.Collected != nil {
+				st = append(st, step{code: "PAYMENT_RAILS_AVAILABLE", at: r.Collected.At})
+			} else {
+				st = append(st, step{code: "PAYMENT_RAILS_UNAVAILABLE", at: c.Expires})
+			}
+		}
+	case outcome == "success_refund_requires_action" || o.NoSettlementAccount:
 		st = append(st, step{code: "PAYMENT_RAILS_AVAILABLE", at: r.Created.Add(o.RefundDelay / 2)})
 	default:
 		st = append(st, step{code: "PENDING", at: r.Created.Add(o.RefundDelay / 2)},

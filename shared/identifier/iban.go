@@ -274,6 +274,10 @@ var SandboxTestIBANs = map[string]string{
 	// The provider loses track of a payment from this one after INITIATED
 	// (UNKNOWN): the intent requires action.
 	"FR7612345678901234567890130": "unknown",
+	// A payment from this one succeeds; the provider cannot name the
+	// account it came from when it is refunded (PAYMENT_RAILS_UNAVAILABLE):
+	// the payer is asked to connect the account to refund.
+	"FR7612345678901234567890131": "success_refund_account_unknown",
 }
 
 // IsSandboxTestIBAN reports whether iban, once spaces are removed and letters

@@ -221,7 +221,8 @@ func TestSandboxTestIBANs(t *testing.T) {
 		{"the bank unavailable to its first reads", "FR7612345678901234567890128", true},
 		{"debited only", "FR7612345678901234567890129", true},
 		{"lost at the provider", "FR7612345678901234567890130", true},
-		{"other number", "FR7612345678901234567890131", false},
+		{"refunds' account unknown", "FR7612345678901234567890131", true},
+		{"other number", "FR7612345678901234567890132", false},
 		{"real IBAN", "FR1420041010050500013M02606", false},
 		{"empty", "", false},
 	} {
