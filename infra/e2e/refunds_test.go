@@ -481,6 +481,11 @@ func TestRefundRequiresAction(t *testing.T) {
 	if next["type"] != "pay_payer_account" || !strings.Contains(fmt.Sprint(next["message"]), "/v1/refunds/"+id+"/confirm") || waiting["completed_at"] != nil {
 		t.Errorf("refund waiting for the organisation = %v", waiting)
 	}
+	// The account to pay is the one the payment came from, as Aiia names it
+	// (GET /refunds/{id}/payment-rails).
+	if acct, _ := next["payer_account"].(map[string]any); acct["iban"] != ibanRefundRequiresOrg || next["url"] != nil {
+		t.Errorf("the payer's account to pay: %v", next)
+	}
 	// It holds its amount: 32 200 are left, not one cent more.
 	if a := iw.createRefund(refundBody(pi, 32201, ""), 422); a.errParam(t) != "amount" || !strings.Contains(errMessage(t, a), "32200") {
 		t.Errorf("above what is left: %s", a.body)

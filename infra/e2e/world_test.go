@@ -168,6 +168,16 @@ func newWorldWith(t *testing.T, opts worldOptions) *world {
 		st.Config.SandboxBankTable = st.Resources.ByID["SandboxBankTable"].Name
 		st.Config.PublicBaseURL = base
 	} else {
+		// The pages' base is the gateway's address, known before the app
+		// is built (the poller names the refund account page with it).
+		var err error
+		if listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		st.Config.PublicBaseURL = "http://" + listener.Addr().String()
+		if len(bankOpts.RedirectPrefixes) == 0 {
+			bankOpts.RedirectPrefixes = []string{st.Config.PublicBaseURL + "/p/"}
+		}
 		sandbox = aiiasandbox.New(bankOpts)
 		bank := httptest.NewServer(sandbox)
 		t.Cleanup(bank.Close)

@@ -62,6 +62,13 @@ func runCmd(args []string) error {
 	// The local Aiia sandbox; the app talks to it unless MODUPAY_AIIA_BASE_URL
 	// names another Aiia. Set before prepare, so template parameters bound
 	// to these variables see them too.
+	if os.Getenv("MODUPAY_PUBLIC_BASE_URL") == "" {
+		// Where the pages are: the payment pages follow the Host asked, but
+		// the poller, which answers no request, names the refund account
+		// page to the bank with it.
+		_, port, _ := net.SplitHostPort(*addr)
+		os.Setenv("MODUPAY_PUBLIC_BASE_URL", "http://127.0.0.1:"+port)
+	}
 	sandboxOpts := aiiasandbox.OptionsFromEnv()
 	if len(sandboxOpts.RedirectPrefixes) == 0 {
 		// The payment pages of this gateway are the client's registered

@@ -11,7 +11,9 @@
 //
 // redrive-audit-dlq moves the audit DLQ's messages back to the audit queue
 // (see redrive.go); replay-stream-failures routes again the stream records
-// the event router gave up on (see replay.go).
+// the event router gave up on (see replay.go); aiia-destination lists a
+// department's bank accounts and records the Aiia destination id of one
+// (see destination.go).
 package main
 
 import (
@@ -56,12 +58,16 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "bank-account-decide" {
 		return bankAccountDecide(args[1:])
 	}
+	if len(args) > 0 && args[0] == "aiia-destination" {
+		return aiiaDestination(args[1:], os.Stdout)
+	}
 	if len(args) == 0 || args[0] != "create-partner" {
 		return fmt.Errorf("usage: operator create-partner -table T [-endpoint URL] -partner ID -name NAME -client-id ID [-secret S]\n" +
 			"       operator payer-index-backfill -table T [-endpoint URL] -partner ID [-org ID]\n" +
 			"       operator kyc-expire -table T [-endpoint URL] -partner ID -department ID -closed-at YYYY-MM-DD\n" +
 			"       operator kyc-decide -table T [-endpoint URL] -partner ID -department ID (-approve | -reject code:message[,code:message…]) -reviewer NAME\n" +
 			"       operator bank-account-decide -table T [-endpoint URL] -partner ID -department ID -account ID (-approve | -reject code:message) -reviewer NAME\n" +
+			"       operator aiia-destination -table T [-endpoint URL] -partner ID -department ID [-account ID -destination-id DEST -reviewer NAME [-replace]]\n" +
 			"       operator redrive-audit-dlq -queue-url URL -dlq-url URL [-endpoint URL] [-max N]\n" +
 			"       operator replay-stream-failures -dlq-url URL [-endpoint URL] [-dynamodb-endpoint URL] [-max N]")
 	}

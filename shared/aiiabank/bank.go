@@ -12,13 +12,64 @@ import (
 // Bank is payment.Bank over an aiia.Provider.
 type Bank struct {
 	Provider aiia.Provider
+	// Onboarding gives payees their destination id (nil: OperatorDestinations,
+	// which never calls the provider).
+	Onboarding MerchantOnboarding
 }
 
-// Destination onboards the account; the request id is the account's, so
-// onboarding it twice returns the same destination.
+// Destination is the account's destination id as b.Onboarding gives it.
 func (b Bank) Destination(ctx context.Context, a department.BankAccount) (string, error) {
-	d, err := b.Provider.CreateDestination(ctx, aiia.DestinationInput{RequestID: "dest-" + a.ID, IBAN: a.IBAN, BIC: a.BIC, Name: a.AccountName})
-	return d.ID, err
+	if b.Onboarding == nil {
+		return OperatorDestinations{}.Destination(ctx, a)
+	}
+	return b.Onboarding.Destination(ctx, a)
+}
+
+// MerchantOnboarding is how a payee's bank account becomes a destination at
+// the provider, whose id transfers to it name (the payment flow keeps it on
+// the account: department.BankAccount.AiiaDestinationID). Two ways today,
+// chosen by MODUPAY_AIIA_DESTINATIONS:
+//
+//   - APIDestinations (api): POST /destinations, served only by the sandbox
+//     bank (shared/aiiasandbox) — the local stack, the tests, the sandbox
+//     stage;
+//   - OperatorDestinations (operator): the provider onboards merchants
+//     itself (by hand during the pilot) and an operator records each id with
+//     `operator aiia-destination`; until then payments to the account are
+//     refused (payment.ErrNotOnboarded). Production's only way.
+//
+// The provider's preview Merchant Onboarding API would be a third
+// implementation, plugged in here and chosen by the same setting; its shape
+// was not published (the provider's OpenAPI has no merchant onboarding
+// route), so none is written.
+type MerchantOnboarding interface {
+	// Destination returns the account's destination id, onboarding it if
+	// the implementation can, else payment.ErrNotOnboarded. It is asked only
+	// for an account that has none yet, and must be idempotent per account.
+	Destination(ctx context.Context, a department.BankAccount) (string, error)
+}
+
+// APIDestinations onboards accounts by POST /destinations (the sandbox
+// bank's own route); the request id is the account's, so onboarding it
+// twice returns the same destination.
+type APIDestinations struct {
+	Provider aiia.Provider
+}
+
+// Destination creates (or finds again) the account's destination.
+func (d APIDestinations) Destination(ctx context.Context, a department.BankAccount) (string, error) {
+	dst, err := d.Provider.CreateDestination(ctx, aiia.DestinationInput{RequestID: "dest-" + a.ID, IBAN: a.IBAN, BIC: a.BIC, Name: a.AccountName})
+	return dst.ID, err
+}
+
+// OperatorDestinations never calls the provider: destination ids are
+// recorded on the accounts by an operator; an account without one is
+// payment.ErrNotOnboarded.
+type OperatorDestinations struct{}
+
+// Destination answers payment.ErrNotOnboarded.
+func (OperatorDestinations) Destination(context.Context, department.BankAccount) (string, error) {
+	return "", payment.ErrNotOnboarded
 }
 
 // StartTransfer starts a FrenchSepaCreditTransfer.

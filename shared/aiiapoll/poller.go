@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -49,9 +50,16 @@ func Schedule(n int) time.Duration {
 	return 15 * time.Minute
 }
 
-// MaxPolling bounds how long a transfer is followed before it is parked for
-// an operator (3 business days, weekend included).
+// MaxPolling bounds how long a refund or a payment order is followed
+// before it is parked for an operator (3 business days, weekend included).
 const MaxPolling = 5 * 24 * time.Hour
+
+// PaymentHorizon bounds how long a payment is followed. The provider gives
+// up on a payment it cannot follow after 6 days (UNKNOWN, see
+// payment.ErrUnknownAtProvider), so this waits one more day for that
+// answer; a payment still not final then is recorded as unknown by
+// ModuPay itself (Stall): requires_action, its event, the same alarm.
+const PaymentHorizon = 7 * 24 * time.Hour
 
 // The kinds of poll message besides a payment intent's.
 const (
@@ -68,6 +76,9 @@ type Poller struct {
 	// FollowOrder creates an executed payment order's payout and follows
 	// it to its end (package paymentorder).
 	FollowOrder func(ctx context.Context, partnerID, orgID, orderID string) (final bool, err error)
+	// Stall records a payment still not final after PaymentHorizon
+	// (payment.Flow.Stall): nothing is known of it, and people must look.
+	Stall func(ctx context.Context, partnerID, orgID, intentID string, after time.Duration) error
 	// Onboard registers a department's payout account at Aiia (idempotent).
 	Onboard func(ctx context.Context, partnerID, deptID string) error
 	// Requeue sends the message again after delay (≤ 15 minutes).
@@ -109,13 +120,7 @@ func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 	}
 	final, err := follow(ctx, m.PartnerID, m.OrgID, id)
 	if errors.Is(err, payment.ErrUnknownAtProvider) {
-		// Recorded on the intent (requires_action, its event): nothing
-		// more to follow, but people must look — the metric raises the
-		// template's alarm.
-		p.Log.ErrorContext(ctx, "payment unknown at the provider: reconcile it against the organisation's statement",
-			append([]any{slog.String("kind", what), slog.String("id", id), slog.String("error", err.Error())},
-				metric.Count("PaymentsUnknownAtProvider", p.Now())...)...)
-		return nil
+		return p.unknown(ctx, what, id, err)
 	}
 	switch {
 	case apperr.CodeOf(err) == apperr.NotFound:
@@ -133,9 +138,31 @@ func (p *Poller) handle(ctx context.Context, rec events.SQSMessage) error {
 	if m.Since.IsZero() {
 		m.Since = p.Now()
 	}
-	if p.Now().Sub(m.Since) > MaxPolling {
+	if m.Kind == "" && p.Now().Sub(m.Since) > PaymentHorizon {
+		err := p.Stall(ctx, m.PartnerID, m.OrgID, id, PaymentHorizon)
+		if err == nil {
+			err = fmt.Errorf("%w: payment intent %s of organisation %s: still not final after %s", payment.ErrUnknownAtProvider, id, m.OrgID, PaymentHorizon)
+		}
+		return p.unknown(ctx, what, id, err)
+	}
+	if m.Kind != "" && p.Now().Sub(m.Since) > MaxPolling {
 		return apperr.E(op, apperr.Conflict, "the "+what+" "+id+" is still not final after "+MaxPolling.String()+": check it at its provider")
 	}
 	m.Attempt++
 	return p.Requeue(ctx, m, Schedule(m.Attempt))
+}
+
+// unknown ends the following of a payment the provider lost track of, or
+// that never became final: recorded on the intent (requires_action, its
+// event), so nothing more to follow, but people must look — the metric
+// raises the template's alarm. Any other error (the table unavailable
+// while recording it) is the message's to retry.
+func (p *Poller) unknown(ctx context.Context, what, id string, err error) error {
+	if !errors.Is(err, payment.ErrUnknownAtProvider) {
+		return err
+	}
+	p.Log.ErrorContext(ctx, "payment unknown at the provider: reconcile it against the organisation's statement",
+		append([]any{slog.String("kind", what), slog.String("id", id), slog.String("error", err.Error())},
+			metric.Count("PaymentsUnknownAtProvider", p.Now())...)...)
+	return nil
 }

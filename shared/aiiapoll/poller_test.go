@@ -40,6 +40,10 @@ func TestPollerOutcomes(t *testing.T) {
 		b, _ := json.Marshal(Message{PartnerID: "p", OrgID: "o", IntentID: "pi-1", Attempt: 2, Since: since})
 		return string(b)
 	}
+	refundMsg := func(since time.Time) string {
+		b, _ := json.Marshal(Message{Kind: KindRefund, PartnerID: "p", OrgID: "o", RefundID: "rf-1", Attempt: 2, Since: since})
+		return string(b)
+	}
 	tests := []struct {
 		name        string
 		body        string
@@ -50,11 +54,20 @@ func TestPollerOutcomes(t *testing.T) {
 		wantRetry   bool
 		requeueErr  error
 		wantMetric  string // an embedded metric the log must carry
+		wantStalled bool
+		stallErr    error
 	}{
 		{name: "final: done", body: msg(now), final: true},
 		{name: "not final: again later", body: msg(now), wantRequeue: Schedule(3)},
 		{name: "first message gets its start time", body: msg(time.Time{}), wantRequeue: Schedule(3)},
-		{name: "too long: parked for an operator", body: msg(now.Add(-MaxPolling - time.Hour)), wantParked: true},
+		{name: "a payment after MaxPolling: still followed", body: msg(now.Add(-MaxPolling - time.Hour)), wantRequeue: Schedule(3)},
+		// The provider gives up at 6 days (UNKNOWN); a payment still not
+		// final a day later is recorded as unknown here: done, alarmed.
+		{name: "a payment past its horizon: stalled, alarmed", body: msg(now.Add(-PaymentHorizon - time.Hour)), wantStalled: true,
+			wantMetric: "PaymentsUnknownAtProvider"},
+		{name: "the stall not recorded: SQS redelivers", body: msg(now.Add(-PaymentHorizon - time.Hour)), wantStalled: true,
+			stallErr: apperr.Transient("x", errors.New("table down")), wantRetry: true},
+		{name: "a refund past MaxPolling: parked for an operator", body: refundMsg(now.Add(-MaxPolling - time.Hour)), wantParked: true},
 		{name: "bank unavailable: polled again later", body: msg(now), pollErr: apperr.Transient("x", errors.New("503")), wantRequeue: Schedule(3)},
 		{name: "re-send fails too: SQS redelivers", body: msg(now), pollErr: apperr.Transient("x", errors.New("503")), requeueErr: apperr.Transient("q", errors.New("sqs down")), wantRequeue: Schedule(3), wantRetry: true},
 		{name: "unknown intent: parked", body: msg(now), pollErr: apperr.E("x", apperr.NotFound, "no"), wantParked: true},
@@ -69,9 +82,14 @@ func TestPollerOutcomes(t *testing.T) {
 			var requeued time.Duration
 			var requeuedMsg Message
 			var logged bytes.Buffer
-			parked := false
+			parked, stalled := false, ""
 			p := &Poller{
-				Poll: func(context.Context, string, string, string) (bool, error) { return tt.final, tt.pollErr },
+				Poll:         func(context.Context, string, string, string) (bool, error) { return tt.final, tt.pollErr },
+				FollowRefund: func(context.Context, string, string, string) (bool, error) { return tt.final, tt.pollErr },
+				Stall: func(_ context.Context, partner, org, id string, after time.Duration) error {
+					stalled = fmt.Sprint(partner, org, id, after)
+					return tt.stallErr
+				},
 				Requeue: func(_ context.Context, m Message, d time.Duration) error {
 					requeued, requeuedMsg = d, m
 					return tt.requeueErr
@@ -89,6 +107,9 @@ func TestPollerOutcomes(t *testing.T) {
 			}
 			if parked != tt.wantParked {
 				t.Errorf("parked = %v, want %v", parked, tt.wantParked)
+			}
+			if want := fmt.Sprint("p", "o", "pi-1", PaymentHorizon); (stalled == want) != tt.wantStalled || (stalled != "" && stalled != want) {
+				t.Errorf("stalled %q, want %v", stalled, tt.wantStalled)
 			}
 			if requeued != tt.wantRequeue {
 				t.Errorf("requeued after %v, want %v", requeued, tt.wantRequeue)

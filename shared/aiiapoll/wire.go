@@ -22,7 +22,7 @@ func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	if err != nil {
 		return lambdaenv.Function{}, err
 	}
-	p := &Poller{Poll: flow.Poll, FollowRefund: aiiabank.RefundService(e, credits).Follow,
+	p := &Poller{Poll: flow.Poll, Stall: flow.Stall, FollowRefund: aiiabank.RefundService(e, credits).Follow,
 		FollowOrder: aiiabank.PaymentOrderFollower(e).Follow, Onboard: flow.Onboard, Park: table.Store(e).Park, Now: e.Stamp, Log: e.Log,
 		Requeue: func(ctx context.Context, m Message, delay time.Duration) error {
 			b, err := json.Marshal(m)

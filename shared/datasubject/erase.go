@@ -236,9 +236,13 @@ func (s *Service) plan(ctx context.Context, op string, inv invoice.Invoice, now 
 			return u, apperr.Wrap(op, err)
 		}
 		for _, r := range refunds {
-			if r.Status == refund.StatusPending {
+			switch r.Status {
+			case refund.StatusPending:
 				return u, apperr.E(op, apperr.Conflict, "refund "+r.ID+" of invoice "+inv.InvoiceNumber+
 					" is pending at the bank: erase once it has ended, so that its completion does not race the erasure")
+			case refund.StatusRequiresAction:
+				return u, apperr.E(op, apperr.Conflict, "refund "+r.ID+" of invoice "+inv.InvoiceNumber+
+					" waits for the organization (it may name the payer's account): confirm or cancel it, then erase")
 			}
 			after := r
 			after.Reason, after.FailureReason = sc.text(r.Reason), sc.text(r.FailureReason)

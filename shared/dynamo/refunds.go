@@ -38,18 +38,19 @@ type refundItem struct {
 	OrgID        string `json:"organization_id"`
 	ProviderID   string `json:"provider_refund_id,omitempty"`
 	ProviderCode string `json:"provider_status,omitempty"`
+	Awaiting     bool   `json:"awaiting_provider,omitempty"`
 	Version      int64  `json:"version"`
 	refund.Refund
 }
 
 func toRefundItem(r refund.Refund) refundItem {
 	return refundItem{head: head{PK: refundPK(r.PartnerID, r.OrgID, r.ID), SK: skRefund, GSI1PK: orgRefundsPK(r.PartnerID, r.OrgID), GSI1SK: r.ID,
-		Kind: "refund"}, PartnerID: r.PartnerID, OrgID: r.OrgID, ProviderID: r.ProviderID, ProviderCode: r.ProviderCode, Version: r.Version, Refund: r}
+		Kind: "refund"}, PartnerID: r.PartnerID, OrgID: r.OrgID, ProviderID: r.ProviderID, ProviderCode: r.ProviderCode, Awaiting: r.Awaiting, Version: r.Version, Refund: r}
 }
 
 func (it refundItem) refund() refund.Refund {
 	r := it.Refund
-	r.PartnerID, r.OrgID, r.ProviderID, r.ProviderCode, r.Version = it.PartnerID, it.OrgID, it.ProviderID, it.ProviderCode, it.Version
+	r.PartnerID, r.OrgID, r.ProviderID, r.ProviderCode, r.Awaiting, r.Version = it.PartnerID, it.OrgID, it.ProviderID, it.ProviderCode, it.Awaiting, it.Version
 	return r
 }
 

@@ -75,6 +75,10 @@ type Config struct {
 	// SandboxBankTable is the sandbox bank's own table (the template's
 	// SandboxBankTable, sandbox stage only).
 	SandboxBankTable string
+	// AiiaDestinations is where payees' Aiia destination ids come from
+	// (MODUPAY_AIIA_DESTINATIONS): DestinationsAPI or DestinationsOperator;
+	// empty means the stage's default (see Destinations).
+	AiiaDestinations string
 	// SecretIDs name the Secrets Manager secrets holding the secrets whose
 	// value is not set (MODUPAY_<NAME>_SECRET_ID); see secrets.Resolve.
 	SecretIDs map[Secret]string
@@ -128,6 +132,7 @@ func ConfigFromEnv() Config {
 		DocumentsDir:       os.Getenv("MODUPAY_DOCUMENTS_DIR"),
 		S3Endpoint:         os.Getenv("MODUPAY_S3_ENDPOINT"),
 		SandboxBankTable:   os.Getenv("MODUPAY_SANDBOX_BANK_TABLE"),
+		AiiaDestinations:   strings.TrimSpace(os.Getenv("MODUPAY_AIIA_DESTINATIONS")),
 		SecretsTTL:         durationEnv("MODUPAY_SECRETS_TTL", DefaultSecretsTTL),
 		SecretIDs:          secretIDsFromEnv(),
 		Local:              os.Getenv("MODUPAY_LOCAL") == "1",
@@ -163,6 +168,30 @@ func (c Config) Validate() error {
 // Mode is the validation mode of the stage: production is strict (the
 // sandbox's documented test values are refused there).
 func (c Config) Mode() validation.Mode { return validation.Mode{Strict: c.Stage == "production"} }
+
+// The ways a payee's bank account gets its Aiia destination id
+// (MODUPAY_AIIA_DESTINATIONS).
+const (
+	// DestinationsAPI: the payment flow asks the bank (POST /destinations)
+	// when it first needs the id. Only the sandbox bank serves that route:
+	// the default of the local stack, the tests and the sandbox stage.
+	DestinationsAPI = "api"
+	// DestinationsOperator: an operator records each account's id
+	// (`operator aiia-destination`) after the merchant's onboarding at the
+	// provider; ModuPay never asks the bank for one. Production's only way.
+	DestinationsOperator = "operator"
+)
+
+// Destinations is the way in force: the setting, else operator in
+// production and api elsewhere. Production is operator whatever the
+// setting, and so is a value that is neither (nothing invented is ever
+// called); aiiaReady refuses both at startup.
+func (c Config) Destinations() string {
+	if !c.Mode().Strict && (c.AiiaDestinations == DestinationsAPI || c.AiiaDestinations == "") {
+		return DestinationsAPI
+	}
+	return DestinationsOperator
+}
 
 // WebhookPolicy is where webhook endpoints may be: https to public
 // addresses only; the local runtime in the sandbox stage also accepts http

@@ -227,12 +227,22 @@ func (c Config) sandboxBankReady() error {
 // must parse, whoever holds it. A sandbox may run without an Aiia account
 // (its payments say so); production must not start without one and fail
 // at the first payment, nor with a client secret: the provider
-// authenticates clients by private_key_jwt only.
+// authenticates clients by private_key_jwt only. Nor with destinations by
+// api: the provider has no POST /destinations, its ids come from the
+// merchant's onboarding and an operator records them.
 func (c Config) aiiaReady() error {
 	if c.Aiia.ClientKey != "" {
 		if _, err := aiia.ParseClientKey(c.Aiia.ClientKey); err != nil {
 			return fmt.Errorf("%s: %w", SecretAiiaKey, err)
 		}
+	}
+	switch d := c.AiiaDestinations; {
+	case d != "" && d != DestinationsAPI && d != DestinationsOperator:
+		return fmt.Errorf("MODUPAY_AIIA_DESTINATIONS must be %s or %s, got %q", DestinationsAPI, DestinationsOperator, d)
+	case c.Mode().Strict && d == DestinationsAPI:
+		return errors.New("MODUPAY_AIIA_DESTINATIONS=api is refused in production: the provider has no POST /destinations " +
+			"(only the sandbox bank serves it); destination ids come from the merchant's onboarding and are recorded with " +
+			"`operator aiia-destination`: set it to operator (the template does for the production stage)")
 	}
 	if a := c.Aiia; c.Mode().Strict && (a.BaseURL == "" || a.ClientID == "" || a.ClientKey == "") {
 		return errors.New("Aiia is not configured for production: MODUPAY_AIIA_BASE_URL, MODUPAY_AIIA_CLIENT_ID and the client's key and certificate (" +

@@ -70,9 +70,9 @@ var FunctionSecrets = map[string][]Secret{
 }
 
 // MakesPageURLs are the functions that write payment page URLs (the link's
-// payment_page_url, the bank's return URL): deployed, they need
-// MODUPAY_PUBLIC_BASE_URL.
-var MakesPageURLs = map[string]bool{"PaymentsFunction": true, "CheckoutFunction": true, "SandboxBankFunction": true}
+// payment_page_url, the bank's return URL, the refund account page the
+// poller gives the provider): deployed, they need MODUPAY_PUBLIC_BASE_URL.
+var MakesPageURLs = map[string]bool{"PaymentsFunction": true, "CheckoutFunction": true, "SandboxBankFunction": true, "AiiaPollerFunction": true}
 
 // SecretField is where a secret's value goes in the configuration.
 func (c *Config) SecretField(s Secret) *string {

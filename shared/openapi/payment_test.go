@@ -324,7 +324,7 @@ func TestPaymentOperations(t *testing.T) {
 		}
 	}
 	// The page routes are public.
-	for _, key := range []string{"GET /p/{token}", "POST /p/{token}/pay", "GET /p/{token}/return", "GET /p/{token}/status", "GET /p/{token}/invoice.pdf"} {
+	for _, key := range []string{"GET /p/{token}", "POST /p/{token}/pay", "GET /p/{token}/return", "GET /p/{token}/status", "GET /p/{token}/invoice.pdf", "GET /p/refund-account"} {
 		method, path, _ := strings.Cut(key, " ")
 		op := doc.Paths.Value(path).GetOperation(method)
 		if op == nil {

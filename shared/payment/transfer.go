@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -15,13 +16,16 @@ import (
 	"github.com/modupay/modupay/shared/department"
 	"github.com/modupay/modupay/shared/event"
 	"github.com/modupay/modupay/shared/invoice"
+	"github.com/modupay/modupay/shared/metric"
 	"github.com/modupay/modupay/shared/pagetoken"
 )
 
 // Bank is the open-banking provider as the payment flow needs it (Aiia's
 // adapter implements it). Every call is idempotent on the request ids given.
 type Bank interface {
-	// Destination onboards the account (once; the id is kept on the account).
+	// Destination onboards the account (once; the id is kept on the
+	// account), or answers ErrNotOnboarded where destination ids are
+	// recorded by an operator (aiiabank.MerchantOnboarding).
 	Destination(ctx context.Context, a department.BankAccount) (string, error)
 	// StartTransfer starts the payer's transfer and returns its id and the
 	// bank authorisation URL the payer is sent to.
@@ -113,6 +117,9 @@ type Flow struct {
 	Cards CardProvider
 	Now   func() time.Time
 	NewID func(prefix string) string
+	// Log tells operators of accounts awaiting their destination id (nil:
+	// slog's default).
+	Log *slog.Logger
 }
 
 var payer = event.Actor{ID: "payer", Type: "payer"}
@@ -144,18 +151,16 @@ func (f *Flow) PayBySEPA(ctx context.Context, token, returnURL string) (string, 
 	if err := checkOpen(op, p, now); err != nil {
 		return "", err
 	}
-	pi, err := f.choose(ctx, op, p.Intent, MethodSEPA, now)
+	// The payee first: an account not onboarded at the provider (and that
+	// ModuPay cannot onboard by itself) is refused before anything is
+	// written.
+	dest, err := f.destination(ctx, op, p.Account)
 	if err != nil {
 		return "", err
 	}
-	dest := p.Account.AiiaDestinationID
-	if dest == "" {
-		if dest, err = f.Bank.Destination(ctx, p.Account); err != nil {
-			return "", apperr.Wrap(op, err)
-		}
-		if err := f.Store.SetDestination(ctx, p.Account, dest); err != nil {
-			return "", apperr.Wrap(op, err)
-		}
+	pi, err := f.choose(ctx, op, p.Intent, MethodSEPA, now)
+	if err != nil {
+		return "", err
 	}
 	tr, err := f.Bank.StartTransfer(ctx, TransferRequest{RequestID: pi.ID + "-v" + strconv.FormatInt(pi.Version, 10), DestinationID: dest,
 		Amount: pi.Amount, Currency: pi.Currency, InvoiceNumber: p.Invoice.InvoiceNumber, IntentID: pi.ID,
@@ -182,7 +187,10 @@ func (f *Flow) PayBySEPA(ctx context.Context, token, returnURL string) (string, 
 // department's KYC is approved and when its payout account moves; a payment
 // also onboards an account that is not yet (same request id, so never
 // twice). Only a verified payout account of a KYC-approved department is
-// onboarded: a default still pending verification never is.
+// onboarded: a default still pending verification never is. Where an
+// operator records destination ids (ErrNotOnboarded), the bank is not
+// asked: a warning with the DestinationsAwaited metric names the account to
+// onboard, and the message is done.
 func (f *Flow) Onboard(ctx context.Context, partnerID, deptID string) error {
 	const op = "payment.onboard_destination"
 	d, err := f.Store.GetDepartment(ctx, partnerID, deptID)
@@ -200,8 +208,16 @@ func (f *Flow) Onboard(ctx context.Context, partnerID, deptID string) error {
 		return nil
 	}
 	dest, err := f.Bank.Destination(ctx, a)
+	if errors.Is(err, ErrNotOnboarded) {
+		f.log().WarnContext(ctx, "bank account awaits its Aiia destination id: onboard it at the provider, then record it with `operator aiia-destination`",
+			append(accountAttrs(a), metric.Count(DestinationsAwaited, f.Now())...)...)
+		return nil
+	}
 	if err != nil {
 		return apperr.Wrap(op, err)
+	}
+	if dest == "" {
+		return apperr.Wrap(op, errors.New("the bank returned an empty destination id"))
 	}
 	return apperr.Wrap(op, f.Store.SetDestination(ctx, a, dest))
 }
@@ -288,15 +304,9 @@ func (f *Flow) Poll(ctx context.Context, partnerID, orgID, intentID string) (boo
 		// never assumed paid nor failed. The intent waits, its event tells
 		// the partner, and Poll answers ErrUnknownAtProvider (final) so that
 		// the poller raises the alarm; the invoice is unchanged.
-		pi.Status, pi.AiiaStatus, pi.UpdatedAt, pi.Version = IntentRequiresAction, st.AiiaStatus, now, pi.Version+1
-		pi.FailureReason = UnknownAtProvider + ": the bank's status of this transfer (" + st.Code +
-			") can no longer be read; check the account statement for the amount and the invoice number"
-		ev, err := IntentEvent(f.NewID("evt"), now, event.Actor{ID: "aiia", Type: "system"}, before, pi)
-		if err != nil {
-			return false, apperr.Wrap(op, err)
-		}
-		if err := f.Store.UpdateIntent(ctx, pi, []event.Event{ev}); err != nil {
-			return false, apperr.Wrap(op, err)
+		pi.AiiaStatus = st.AiiaStatus
+		if err := f.unknown(ctx, op, pi, "the bank's status of this transfer ("+st.Code+") can no longer be read"); err != nil {
+			return false, err
 		}
 		return true, fmt.Errorf("%w: payment intent %s (transfer %s) of organisation %s: %s", ErrUnknownAtProvider, pi.ID, pi.AiiaTransactionID, orgID, st.Code)
 	}
@@ -305,6 +315,36 @@ func (f *Flow) Poll(ctx context.Context, partnerID, orgID, intentID string) (boo
 	pi.UpdatedAt, pi.Version = now, pi.Version+1
 	_, err = f.settle(ctx, op, partnerID, orgID, before, pi, event.Actor{ID: "aiia", Type: "system"})
 	return err == nil, err
+}
+
+// Stall records a transfer still not final after the poller's horizon
+// (it was followed for after): the provider never said how it ended, so
+// it is treated as unknown — requires_action, its event, never assumed
+// paid nor failed. An intent no longer processing is left alone.
+func (f *Flow) Stall(ctx context.Context, partnerID, orgID, intentID string, after time.Duration) error {
+	const op = "payment_intent.stall"
+	pi, err := f.Store.GetIntent(ctx, partnerID, orgID, intentID)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	if pi.Status != IntentProcessing {
+		return nil
+	}
+	return f.unknown(ctx, op, pi, "the bank still reported this transfer as "+pi.AiiaStatus+" after "+strconv.Itoa(int(after.Hours()/24))+" days")
+}
+
+// unknown moves a processing intent to requires_action with its event:
+// why says what is not known of the transfer.
+func (f *Flow) unknown(ctx context.Context, op string, pi Intent, why string) error {
+	before := pi
+	now := f.Now().UTC()
+	pi.Status, pi.UpdatedAt, pi.Version = IntentRequiresAction, now, pi.Version+1
+	pi.FailureReason = UnknownAtProvider + ": " + why + "; check the account statement for the amount and the invoice number"
+	ev, err := IntentEvent(f.NewID("evt"), now, event.Actor{ID: "aiia", Type: "system"}, before, pi)
+	if err != nil {
+		return apperr.Wrap(op, err)
+	}
+	return apperr.Wrap(op, f.Store.UpdateIntent(ctx, pi, []event.Event{ev}))
 }
 
 // settle commits a succeeded payment: the intent, the invoice paying it

@@ -77,15 +77,37 @@ type Refund struct {
 	ProviderID string `json:"-"`
 	// ProviderCode is the provider's last status code (for the logs).
 	ProviderCode string `json:"-"`
-	Version      int64  `json:"-"`
+	// Awaiting is a refund in requires_action that the provider still
+	// moves (the payer is connecting the account to refund): it is
+	// followed until the account is known or the flow closes.
+	Awaiting bool  `json:"-"`
+	Version  int64 `json:"-"`
 }
 
 // Action is what a refund in requires_action waits for.
 type Action struct {
 	// Type: pay_payer_account (the provider cannot pay the refund out; the
-	// payer's account is known) or collect_payer_account (it is not).
+	// organisation pays the payer's account, PayerAccount when the
+	// provider named it) or collect_payer_account (the provider does not
+	// know the account: URL, while it is open, is where the payer
+	// connects it; otherwise the organisation asks the payer).
 	Type    string `json:"type"`
 	Message string `json:"message"`
+	// PayerAccount is the account to pay the refund into, as the provider
+	// reported it (the account the payment came from, or the one the
+	// payer connected).
+	PayerAccount *PayerAccount `json:"payer_account,omitempty"`
+	// URL is the provider's page where the payer connects the account to
+	// refund: the partner sends it to the payer. ExpiresAt is when it
+	// closes.
+	URL       string     `json:"url,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// PayerAccount is a payer's bank account, to pay a refund into.
+type PayerAccount struct {
+	IBAN              string `json:"iban"`
+	AccountHolderName string `json:"account_holder_name,omitempty"`
 }
 
 // Final reports whether the refund's status is final.
@@ -174,6 +196,10 @@ type Execution struct {
 	Status        string // pending, succeeded, failed, requires_action
 	FailureReason string
 	NextAction    *Action
+	// Awaiting: requires_action, but the provider may still move it (see
+	// Refund.Awaiting). A pending execution without ProviderID is one
+	// the provider could not start yet: it is created again later.
+	Awaiting bool
 }
 
 // Provider executes refunds: Aiia for SEPA transfers, the card processor

@@ -262,7 +262,7 @@ func (s *Service) follow(ctx context.Context, partnerID, orgID, id string) (bool
 	if err != nil {
 		return false, apperr.Wrap(op, err)
 	}
-	if r.Final() || r.Status == StatusRequiresAction {
+	if r.Final() || (r.Status == StatusRequiresAction && !r.Awaiting) {
 		return true, nil
 	}
 	pi, err := s.Store.GetIntent(ctx, partnerID, orgID, r.PaymentIntentID)
@@ -284,7 +284,7 @@ func (s *Service) follow(ctx context.Context, partnerID, orgID, id string) (bool
 		if err != nil {
 			return false, apperr.Wrap(op, err)
 		}
-		if ex.Status == StatusPending {
+		if ex.Status == StatusPending && ex.ProviderID != "" {
 			// Record the provider's id first: a crash now still follows the
 			// same refund. Then read its state once, for providers that
 			// answer at once.
@@ -328,12 +328,25 @@ func (s *Service) apply(ctx context.Context, op string, r Refund, ex Execution, 
 		return true, s.release(ctx, op, r, StatusFailed, reason, actor)
 	case StatusRequiresAction:
 		before := r
-		r.Status, r.NextAction, r.ProviderID, r.ProviderCode, r.UpdatedAt, r.Version = StatusRequiresAction, ex.NextAction, ex.ProviderID, ex.Code, now, r.Version+1
-		ev, err := StatusEvent(s.NewID("evt"), now, actor, before, r)
+		if r.Status == StatusRequiresAction && r.Awaiting == ex.Awaiting && r.ProviderCode == ex.Code && sameAction(r.NextAction, ex.NextAction) {
+			return !ex.Awaiting, nil
+		}
+		r.Status, r.NextAction, r.Awaiting, r.ProviderID, r.ProviderCode, r.UpdatedAt, r.Version = StatusRequiresAction, ex.NextAction, ex.Awaiting, ex.ProviderID, ex.Code, now, r.Version+1
+		var ev event.Event
+		var err error
+		switch {
+		case before.Status != StatusRequiresAction:
+			ev, err = StatusEvent(s.NewID("evt"), now, actor, before, r)
+		case sameAction(before.NextAction, r.NextAction):
+			// The provider's code moved, not what the organisation must do.
+			return !ex.Awaiting, apperr.Wrap(op, s.Store.UpdateRefund(ctx, r, nil))
+		default:
+			ev, err = ActionEvent(s.NewID("evt"), now, actor, before, r)
+		}
 		if err != nil {
 			return false, apperr.Wrap(op, err)
 		}
-		return true, apperr.Wrap(op, s.Store.UpdateRefund(ctx, r, []event.Event{ev}))
+		return !ex.Awaiting, apperr.Wrap(op, s.Store.UpdateRefund(ctx, r, []event.Event{ev}))
 	}
 	if ex.ProviderID == r.ProviderID && ex.Code == r.ProviderCode {
 		return false, nil
@@ -352,12 +365,42 @@ func StatusEvent(id string, at time.Time, actor event.Actor, before, after Refun
 			Before: event.Snapshot(map[string]string{"status": before.Status}), After: event.Snapshot(map[string]string{"status": after.Status})})
 }
 
+// ActionEvent is refund.next_action_changed: a refund still in
+// requires_action waits for something else (the payer connected the
+// account to refund, or the flow to collect it closed unused).
+func ActionEvent(id string, at time.Time, actor event.Actor, before, after Refund) (event.Event, error) {
+	kind := func(a *Action) string {
+		if a == nil {
+			return ""
+		}
+		return a.Type
+	}
+	return event.New(id, "refund.next_action_changed", at, after.PartnerID, after.OrgID, actor,
+		map[string]any{"refund_id": after.ID, "payment_intent_id": after.PaymentIntentID, "previous_next_action_type": kind(before.NextAction),
+			"next_action_type": kind(after.NextAction), "refund": after},
+		event.Change{ResourceType: "refund", ResourceID: after.ID, Action: "next_action_changed",
+			Before: event.Snapshot(map[string]string{"next_action": kind(before.NextAction)}), After: event.Snapshot(map[string]string{"next_action": kind(after.NextAction)})})
+}
+
+// sameAction compares two next actions by value.
+func sameAction(a, b *Action) bool {
+	switch {
+	case a == nil || b == nil:
+		return a == b
+	case (a.PayerAccount == nil) != (b.PayerAccount == nil) || (a.PayerAccount != nil && *a.PayerAccount != *b.PayerAccount):
+		return false
+	case (a.ExpiresAt == nil) != (b.ExpiresAt == nil) || (a.ExpiresAt != nil && !a.ExpiresAt.Equal(*b.ExpiresAt)):
+		return false
+	}
+	return a.Type == b.Type && a.Message == b.Message && a.URL == b.URL
+}
+
 // release ends a refund without money moving (failed, cancelled): its
 // amount goes back to what the intent can refund.
 func (s *Service) release(ctx context.Context, op string, r Refund, status, reason string, actor event.Actor) error {
 	now := s.Now().UTC()
 	before := r
-	r.Status, r.FailureReason, r.NextAction, r.UpdatedAt, r.CompletedAt, r.Version = status, reason, nil, now, &now, r.Version+1
+	r.Status, r.FailureReason, r.NextAction, r.Awaiting, r.UpdatedAt, r.CompletedAt, r.Version = status, reason, nil, false, now, &now, r.Version+1
 	ev, err := StatusEvent(s.NewID("evt"), now, actor, before, r)
 	if err != nil {
 		return apperr.Wrap(op, err)
@@ -447,7 +490,7 @@ func (s *Service) settleOnce(ctx context.Context, op string, r Refund, actor eve
 	}
 	now := s.Now().UTC()
 	before := r
-	r.Status, r.NextAction, r.UpdatedAt, r.CompletedAt, r.Version = StatusSucceeded, nil, now, &now, r.Version+1
+	r.Status, r.NextAction, r.Awaiting, r.UpdatedAt, r.CompletedAt, r.Version = StatusSucceeded, nil, false, now, &now, r.Version+1
 	piBefore := pi
 	pi.RefundedAmount += r.Amount
 	if pi.RefundedAmount > pi.Amount {

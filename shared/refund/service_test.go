@@ -1202,3 +1202,93 @@ func TestSucceededRefundsMakeTheirCreditNotes(t *testing.T) {
 		t.Errorf("credit notes after the confirmation: %+v", cns)
 	}
 }
+
+// A refund the provider still moves while it waits for the organisation
+// (the payer is connecting the account to refund): followed until the
+// account is known, with one event when the status changes, one when
+// the next action does, none for the provider's code alone.
+func TestRequiresActionWhileTheProviderStillMovesIt(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	_, r := created(t, w, 1, 1000)
+	closes := start.Add(48 * time.Hour)
+	collect := &refund.Action{Type: "collect_payer_account", Message: "send the payer this link", URL: "https://aiia.test/payment-rails/start/x", ExpiresAt: &closes}
+	w.bank.create = refund.Execution{ProviderID: "aiia-rf-1", Code: "PREPARING", Status: refund.StatusPending}
+	w.bank.state = refund.Execution{ProviderID: "aiia-rf-1", Code: "PAYMENT_RAILS_UNAVAILABLE", Status: refund.StatusRequiresAction, NextAction: collect, Awaiting: true}
+	if follow(t, w, r.ID) {
+		t.Fatal("a refund whose payer is connecting an account is final")
+	}
+	got := w.refund(t, r.ID)
+	if got.Status != refund.StatusRequiresAction || !got.Awaiting || got.NextAction == nil || got.NextAction.URL != collect.URL || !got.NextAction.ExpiresAt.Equal(closes) {
+		t.Fatalf("refund = %+v %+v", got, got.NextAction)
+	}
+	v := got.Version
+	if follow(t, w, r.ID) || w.refund(t, r.ID).Version != v {
+		t.Fatal("the same answer again wrote something, or ended the following")
+	}
+	w.bank.state.Code = "CAPTURING_SOURCE_ACCOUNT"
+	if follow(t, w, r.ID) || w.refund(t, r.ID).Version != v+1 || w.refund(t, r.ID).ProviderCode != "CAPTURING_SOURCE_ACCOUNT" {
+		t.Fatal("the provider's new code is not recorded")
+	}
+	if n := len(w.events(t, "refund.next_action_changed", r.ID)); n != 0 {
+		t.Fatalf("%d next_action_changed events for a code alone", n)
+	}
+	acct := &refund.PayerAccount{IBAN: "FR7630006000011234567890189", AccountHolderName: "Jeanne Martin"}
+	w.bank.state = refund.Execution{ProviderID: "aiia-rf-1", Code: "PAYMENT_RAILS_AVAILABLE", Status: refund.StatusRequiresAction,
+		NextAction: &refund.Action{Type: "pay_payer_account", Message: "pay it", PayerAccount: acct}}
+	if !follow(t, w, r.ID) {
+		t.Fatal("a refund whose payer's account is known is still followed")
+	}
+	got = w.refund(t, r.ID)
+	if got.Awaiting || got.NextAction == nil || got.NextAction.PayerAccount == nil || *got.NextAction.PayerAccount != *acct || got.NextAction.URL != "" {
+		t.Fatalf("refund = %+v %+v", got, got.NextAction)
+	}
+	evs := w.events(t, "refund.next_action_changed", r.ID)
+	if len(evs) != 1 || evs[0].Data["previous_next_action_type"] != "collect_payer_account" || evs[0].Data["next_action_type"] != "pay_payer_account" {
+		t.Fatalf("next_action_changed events %+v", evs)
+	}
+	if fmt.Sprint(statusChanges(t, w, r.ID)) != "[pending→requires_action]" {
+		t.Fatalf("status events %v", statusChanges(t, w, r.ID))
+	}
+	creates, states := w.bank.calls()
+	if !follow(t, w, r.ID) {
+		t.Fatal("not final")
+	}
+	if c, s := w.bank.calls(); c != creates || s != states {
+		t.Fatal("a refund that waits for the organisation alone is still read at the provider")
+	}
+	confirmed, err := w.svc.Confirm(ctx, "ptn", "org-1", r.ID, actor)
+	if err != nil || confirmed.Status != refund.StatusSucceeded || confirmed.NextAction != nil {
+		t.Fatalf("confirmed = %+v, %v", confirmed, err)
+	}
+	if got := w.refund(t, r.ID); got.Awaiting || got.NextAction != nil {
+		t.Fatalf("a confirmed refund keeps the payer's account: %+v", got)
+	}
+}
+
+// A provider that cannot start the refund yet (the payment is not
+// credited to the organisation) answers pending without an id: nothing is
+// read at the provider, and the next poll asks again.
+func TestPendingBeforeTheProviderHasTheRefund(t *testing.T) {
+	w := newWorld(t)
+	_, r := created(t, w, 1, 1000)
+	w.bank.create = refund.Execution{Code: "awaiting_credit", Status: refund.StatusPending}
+	for i := 1; i <= 2; i++ {
+		if follow(t, w, r.ID) {
+			t.Fatal("final")
+		}
+		if c, s := w.bank.calls(); c != i || s != 0 {
+			t.Fatalf("poll %d: %d creates, %d states", i, c, s)
+		}
+	}
+	if got := w.refund(t, r.ID); got.Status != refund.StatusPending || got.ProviderID != "" || got.ProviderCode != "awaiting_credit" {
+		t.Fatalf("refund = %+v", got)
+	}
+	w.bank.create = refund.Execution{Code: "not_credited", Status: refund.StatusRequiresAction, NextAction: &refund.Action{Type: "pay_payer_account", Message: "pay it yourself"}}
+	if !follow(t, w, r.ID) {
+		t.Fatal("not final")
+	}
+	if got := w.refund(t, r.ID); got.Status != refund.StatusRequiresAction || got.NextAction.Type != "pay_payer_account" {
+		t.Fatalf("refund = %+v", got)
+	}
+}

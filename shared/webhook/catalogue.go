@@ -24,6 +24,10 @@ var Catalogue = []string{
 	"payment_intent.status_changed",
 	"refund.created",
 	"refund.status_changed",
+	// A refund in requires_action waits for something else: the payer
+	// connected the account to refund (next_action pay_payer_account), or
+	// the flow to collect it closed unused.
+	"refund.next_action_changed",
 	"organization.created",
 	"department.created",
 	"bank_account.created",

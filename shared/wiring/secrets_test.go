@@ -14,6 +14,7 @@ import (
 
 	"github.com/modupay/modupay/infra/stack"
 	"github.com/modupay/modupay/shared/aiia"
+	"github.com/modupay/modupay/shared/aiiabank"
 	"github.com/modupay/modupay/shared/pagetoken"
 	"time"
 )
@@ -278,7 +279,7 @@ func TestBuildToleratesAbsentSecrets(t *testing.T) {
 			c.DashboardKeys = ""
 		}, map[string]string{"DashboardFunction": "MODUPAY_DASHBOARD_KEYS", "SandboxBankFunction": "MODUPAY_AIIA_CLIENT_SECRET_SECRET_ID", "AuthFunction": "MODUPAY_JWT_KEYS", "OrganizationsFunction": "MODUPAY_JWT_KEYS", "InvoicesFunction": "MODUPAY_JWT_KEYS",
 			"WebhooksFunction": "MODUPAY_JWT_KEYS", "AuditFunction": "MODUPAY_JWT_KEYS", "PaymentOrdersFunction": "MODUPAY_JWT_KEYS",
-			"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_CSRF_KEY"}},
+			"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_CSRF_KEY", "AiiaPollerFunction": "MODUPAY_PUBLIC_BASE_URL"}},
 		"JWT keys only (auth)": {func(c *Config) { c.PageKeys, c.PageActiveKid, c.CSRFKey = "", "", "" },
 			map[string]string{"PaymentsFunction": "MODUPAY_PAGE_KEYS", "CheckoutFunction": "MODUPAY_PAGE_KEYS"}},
 		// The dashboard verifies no token: it runs without the JWT keys.
@@ -509,9 +510,11 @@ func TestSAMEnvHoldsNoSecretValue(t *testing.T) {
 // Production does not start a function that calls Aiia without Aiia's
 // settings and the client's key (it would answer 500 at the first payment),
 // nor with a client secret alone: the provider authenticates clients by
-// private_key_jwt. The sandbox does (a stage without an Aiia account), and
-// so do the functions that never call Aiia. A key that does not parse stops
-// whoever holds it.
+// private_key_jwt, nor with destinations by api (the provider has no POST
+// /destinations: an operator records their ids). The sandbox does (a stage
+// without an Aiia account), and so do the functions that never call Aiia.
+// A key that does not parse stops whoever holds it, and so does a
+// destinations setting that is neither api nor operator.
 func TestProductionNeedsAiia(t *testing.T) {
 	aiiaFns := map[string]bool{"CheckoutFunction": true, "AiiaPollerFunction": true}
 	_, key, err := aiia.NewClientKey("modupay", aiia.MinKeyBits, time.Now())
@@ -536,19 +539,28 @@ func TestProductionNeedsAiia(t *testing.T) {
 	for name, tc := range map[string]struct {
 		stage, base, id, key, secret string
 		down                         string // what the Aiia functions' refusal says; "" = they start
+		destinations                 string // MODUPAY_AIIA_DESTINATIONS
 	}{
-		"production without Aiia":           {"production", "", "", "", "", "Aiia is not configured for production"},
-		"production with a secret, no key":  {"production", "https://aiia.example.test", "modupay", "", "s3cret", "Aiia is not configured for production"},
-		"production without the id":         {"production", "https://aiia.example.test", "", key, "", "Aiia is not configured for production"},
-		"production with a key that breaks": {"production", "https://aiia.example.test", "modupay", badKey, "", "does not parse"},
-		"production with its key":           {"production", "https://aiia.example.test", "modupay", key, "", ""},
-		"sandbox without Aiia":              {"sandbox", "", "", "", "", ""},
-		"sandbox with a secret":             {"sandbox", "", "modupay-sandbox", "", "s3cret", ""},
-		"sandbox with a key that breaks":    {"sandbox", "", "modupay-sandbox", badKey, "", "does not parse"},
+		"production without Aiia":           {"production", "", "", "", "", "Aiia is not configured for production", ""},
+		"production with a secret, no key":  {"production", "https://aiia.example.test", "modupay", "", "s3cret", "Aiia is not configured for production", ""},
+		"production without the id":         {"production", "https://aiia.example.test", "", key, "", "Aiia is not configured for production", ""},
+		"production with a key that breaks": {"production", "https://aiia.example.test", "modupay", badKey, "", "does not parse", ""},
+		"production with its key":           {"production", "https://aiia.example.test", "modupay", key, "", "", ""},
+		"sandbox without Aiia":              {"sandbox", "", "", "", "", "", ""},
+		"sandbox with a secret":             {"sandbox", "", "modupay-sandbox", "", "s3cret", "", ""},
+		"sandbox with a key that breaks":    {"sandbox", "", "modupay-sandbox", badKey, "", "does not parse", ""},
+		"production with destinations by api": {"production", "https://aiia.example.test", "modupay", key, "",
+			"MODUPAY_AIIA_DESTINATIONS=api is refused in production", "api"},
+		"production with destinations by operator": {"production", "https://aiia.example.test", "modupay", key, "", "", "operator"},
+		"production with destinations misspelt":    {"production", "https://aiia.example.test", "modupay", key, "", "must be api or operator", "Operator"},
+		"sandbox with destinations by api":         {"sandbox", "", "modupay-sandbox", "", "s3cret", "", "api"},
+		"sandbox with destinations by operator":    {"sandbox", "", "modupay-sandbox", "", "s3cret", "", "operator"},
+		"sandbox with destinations misspelt":       {"sandbox", "", "modupay-sandbox", "", "s3cret", "must be api or operator", "automatic"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig("http://127.0.0.1:1")
 			cfg.Stage, cfg.Aiia.BaseURL, cfg.Aiia.ClientID, cfg.Aiia.ClientKey, cfg.Aiia.ClientSecret = tc.stage, tc.base, tc.id, tc.key, tc.secret
+			cfg.AiiaDestinations = tc.destinations
 			app, err := Build(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -570,6 +582,12 @@ func TestProductionNeedsAiia(t *testing.T) {
 			}
 			if strings.Contains(fmt.Sprint(app.Require("CheckoutFunction")), "BEGIN") {
 				t.Error("a refusal quotes the key")
+			}
+			// The flow asks the bank for destinations only where api is
+			// chosen, or is the default (a sandbox without the setting).
+			_, api := app.Flow.Bank.(aiiabank.Bank).Onboarding.(aiiabank.APIDestinations)
+			if want := tc.stage == "sandbox" && (tc.destinations == "" || tc.destinations == "api"); api != want {
+				t.Errorf("destinations by POST /destinations: %v, want %v", api, want)
 			}
 		})
 	}

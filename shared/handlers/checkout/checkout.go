@@ -13,6 +13,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -62,7 +63,18 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "GET /p/{token}/return", Access: httpapi.Public, Handler: h.returned},
 		{Key: "GET /p/{token}/status", Access: httpapi.Public, Handler: h.status},
 		{Key: "GET /p/{token}/invoice.pdf", Access: httpapi.Public, Handler: h.invoicePDF},
+		{Key: "GET /p/refund-account", Access: httpapi.Public, Handler: h.refundAccount},
 	}
+}
+
+// refundAccount is where the provider's account collection flow sends a
+// payer back once they connected the account to refund (a refund the
+// provider does not pay out). It names nothing: the query's refundId is
+// not read, so the page tells nobody anything about a refund.
+func (h *Handlers) refundAccount(_ context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	l := lang(r)
+	return h.html(http.StatusOK, pageTmpl, view{Lang: l, T: words[l], Title: words[l]["refund_account"], Message: words[l]["refund_account_text"],
+		Color: template.CSS(branding.DefaultColor)})
 }
 
 func (h *Handlers) csrf(token string) string {
@@ -329,6 +341,17 @@ func (h *Handlers) pay(ctx context.Context, r *httpapi.Request) (*httpapi.Respon
 		base = r.Origin()
 	}
 	flowURL, err := h.Flow.PayBySEPA(ctx, token, strings.TrimRight(base, "/")+"/p/"+token+"/return?lang="+l)
+	if errors.Is(err, payment.ErrNotOnboarded) {
+		// Nothing was started: the page says why, rather than a status
+		// page that would wait for a transfer that does not exist.
+		p, perr := h.Flow.Open(ctx, token)
+		if perr != nil {
+			return nil, perr
+		}
+		v := h.view(l, token, p)
+		v.Error = v.T["not_onboarded"]
+		return h.html(http.StatusConflict, pageTmpl, v)
+	}
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
 			return redirect("/p/" + token + "/return?lang=" + l), nil

@@ -34,6 +34,8 @@ var words = map[string]map[string]string{
 		"closed_text": "Ce lien de paiement a expiré ou a été désactivé. Contactez l'émetteur de la facture.",
 		"refunded":    "Paiement remboursé", "refunded_text": "Ce paiement a été remboursé, en tout ou en partie : ce lien de paiement est clos. Contactez l'émetteur de la facture pour toute question.",
 		"notfound": "Page introuvable", "notfound_text": "Ce lien de paiement n'existe pas.", "back": "Revenir au site du marchand",
+		"not_onboarded":  "Cet émetteur ne peut pas encore être payé en ligne : son compte bancaire est en cours d'enregistrement auprès du prestataire de paiement. Réessayez plus tard, ou payez par les moyens indiqués sur la facture.",
+		"refund_account": "Compte transmis", "refund_account_text": "Merci : le compte que vous avez connecté a été transmis à l'émetteur de la facture, qui vous y versera votre remboursement par virement. Vous pouvez fermer cette page.",
 		"other": "English", "other_lang": "en"},
 	"en": {"title": "Pay your invoice", "invoice": "Invoice", "seller": "Issued by", "due": "Due date", "issued": "Issued on",
 		"amount": "Amount to pay", "description": "Description", "quantity": "Qty", "unit_price": "Unit price excl. VAT", "vat_rate": "VAT",
@@ -58,6 +60,8 @@ var words = map[string]map[string]string{
 		"closed_text": "This payment link has expired or was deactivated. Contact the issuer of the invoice.",
 		"refunded":    "Payment refunded", "refunded_text": "This payment was refunded, in whole or in part: this payment link is closed. Contact the issuer of the invoice with any question.",
 		"notfound": "Page not found", "notfound_text": "This payment link does not exist.", "back": "Back to the merchant's site",
+		"not_onboarded":  "This issuer cannot be paid online yet: its bank account is still being registered with the payment provider. Please try again later, or pay by the means shown on the invoice.",
+		"refund_account": "Account sent", "refund_account_text": "Thank you: the account you connected was sent to the issuer of the invoice, who will pay your refund into it by bank transfer. You may close this page.",
 		"other": "Français", "other_lang": "fr"},
 }
 
