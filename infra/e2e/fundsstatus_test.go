@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,4 +83,82 @@ func TestWhatThePaymentProviderSaysLast(t *testing.T) {
 	if got := iw.intent(lost["id"].(string)); got["status"] != "requires_action" || got["updated_at"] != lost["updated_at"] {
 		t.Errorf("the lost payment changed afterwards: %v", got)
 	}
+
+	// The organisation finds the amount on its statement and says so: the
+	// invoice is paid as by a confirmed transfer, once.
+	lostID := lost["id"].(string)
+	for _, body := range []string{`{}`, `{"outcome":"paid"}`, `{"outcome":"received","extra":1}`} {
+		if a := iw.resolve(lostID, body, 422); a.errParam(t) != "outcome" && a.errParam(t) != "extra" {
+			t.Errorf("resolve %s: %s", body, a.body)
+		}
+	}
+	iw.resolve(credited, `{"outcome":"received"}`, 409) // succeeded: the bank decided
+	got := iw.resolve(lostID, `{"outcome":"received"}`, 200).json(t)
+	if got["status"] != "succeeded" || got["funds_status"] != "credited" || got["failure_reason"] != "" || got["completed_at"] == nil {
+		t.Errorf("resolved received: %v", got)
+	}
+	if inv := iw.invoice(lostInv); inv["status"] != "paid" || inv["amount_paid"] != seedInvoiceTotal {
+		t.Errorf("the invoice of a payment found on the statement: %v, paid %v", inv["status"], inv["amount_paid"])
+	}
+	if a := iw.resolve(lostID, `{"outcome":"not_received"}`, 409); !strings.Contains(errMessage(t, a), "succeeded") {
+		t.Errorf("resolved twice: %s", a.body)
+	}
+	if inv := iw.invoice(lostInv); inv["amount_paid"] != seedInvoiceTotal {
+		t.Errorf("a second resolution moved the invoice: %v", inv["amount_paid"])
+	}
+
+	// Another, not on the statement: it fails, and the payer can be asked
+	// again on a new link.
+	otherInv := iw.issuedInvoice(t)
+	ol := iw.link(linkBody(otherInv, ""), 201).json(t)
+	w.payAtBankShowing(t, ol["payment_page_url"].(string), ibanUnknown, "authorize", "Payer par virement", "FAC-")
+	other := iw.waitIntent(t, ol["payment_intent_id"].(string), "requires_action")
+	failed := iw.resolve(other["id"].(string), `{"outcome":"not_received"}`, 200).json(t)
+	if failed["status"] != "failed" || !strings.HasPrefix(fmt.Sprint(failed["failure_reason"]), "payment_unknown_at_provider: the organization found no such transfer") {
+		t.Errorf("resolved not received: %v", failed)
+	}
+	if inv := iw.invoice(otherInv); inv["status"] != "issued" || inv["amount_paid"] != 0.0 {
+		t.Errorf("the invoice of a payment not received: %v, paid %v", inv["status"], inv["amount_paid"])
+	}
+	iw.do(exchange{method: "POST", route: "/v1/payment_links/{link_id}/deactivate", path: "/v1/payment_links/" + ol["id"].(string) + "/deactivate", header: iw.h(), status: 200})
+	iw.link(linkBody(otherInv, ""), 201)
+
+	// Two people resolve one payment at once, each their way: one is
+	// recorded, the other is told; the invoice moves once.
+	raceInv := iw.issuedInvoice(t)
+	rl := iw.link(linkBody(raceInv, ""), 201).json(t)
+	w.payAtBankShowing(t, rl["payment_page_url"].(string), ibanUnknown, "authorize", "Payer par virement", "FAC-")
+	raced := iw.waitIntent(t, rl["payment_intent_id"].(string), "requires_action")["id"].(string)
+	statuses := make(chan int, 2)
+	var wg sync.WaitGroup
+	for _, outcome := range []string{"received", "not_received"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- iw.doAny(exchange{method: "POST", route: "/v1/payment_intents/{intent_id}/resolve", path: "/v1/payment_intents/" + raced + "/resolve",
+				header: iw.h(), body: `{"outcome":"` + outcome + `"}`}).status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	var got200, got409 int
+	for st := range statuses {
+		switch st {
+		case 200:
+			got200++
+		case 409:
+			got409++
+		}
+	}
+	final := iw.intent(raced)
+	after := iw.invoice(raceInv)
+	if got200 != 1 || got409 != 1 || (final["status"] == "succeeded") != (after["amount_paid"] == seedInvoiceTotal) ||
+		(final["status"] != "succeeded" && final["status"] != "failed") {
+		t.Errorf("two resolutions at once: %d × 200, %d × 409; intent %v, invoice paid %v", got200, got409, final["status"], after["amount_paid"])
+	}
+}
+
+func (iw *invoiceWorld) resolve(intentID, body string, status int) answer {
+	return iw.do(exchange{method: "POST", route: "/v1/payment_intents/{intent_id}/resolve", path: "/v1/payment_intents/" + intentID + "/resolve",
+		header: iw.h(), body: body, status: status})
 }

@@ -197,6 +197,11 @@ var tenancyRoutes = []tenancyCase{
 	{route: "GET /v1/payment_intents/{intent_id}", ownerStatus: 200, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "GET", route: "/v1/payment_intents/{intent_id}", path: "/v1/payment_intents/" + id.intent}
 	}},
+	// The victim's intent (its link's, created) waits for nothing: its
+	// owner's 409 proves the route reaches it, and changes nothing.
+	{route: "POST /v1/payment_intents/{intent_id}/resolve", ownerStatus: 409, entity: true, build: func(id targetIDs) exchange {
+		return exchange{method: "POST", route: "/v1/payment_intents/{intent_id}/resolve", path: "/v1/payment_intents/" + id.intent + "/resolve", body: `{"outcome":"not_received"}`}
+	}},
 	{route: "POST /v1/refunds", ownerStatus: 201, entity: true, build: func(id targetIDs) exchange {
 		return exchange{method: "POST", route: "/v1/refunds", body: refundBody(id.paid, 100, "Geste commercial")}
 	}},

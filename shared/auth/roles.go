@@ -44,6 +44,9 @@ const (
 	ActionPaymentLinksRead   Action = "payment_links.read"
 	ActionPaymentLinksWrite  Action = "payment_links.write"
 	ActionPaymentIntentsRead Action = "payment_intents.read"
+	// Recording how a transfer the bank lost track of ended (received or
+	// not): it pays the invoice, like confirming a refund moves money.
+	ActionPaymentIntentsResolve Action = "payment_intents.resolve"
 	// Correcting a payer's contact details on an invoice of any status.
 	ActionInvoicesRectifyPayer Action = "invoices.rectify_payer"
 
@@ -115,11 +118,12 @@ var matrix = map[Action][]Role{
 	// exist and which portfolios each client reaches.
 	ActionAPIClientsManage: adminOnly,
 
-	ActionInvoicesRead:       everyRole,
-	ActionInvoicesWrite:      finance,
-	ActionPaymentLinksRead:   everyRole,
-	ActionPaymentLinksWrite:  finance,
-	ActionPaymentIntentsRead: everyRole,
+	ActionInvoicesRead:          everyRole,
+	ActionInvoicesWrite:         finance,
+	ActionPaymentLinksRead:      everyRole,
+	ActionPaymentLinksWrite:     finance,
+	ActionPaymentIntentsRead:    everyRole,
+	ActionPaymentIntentsResolve: finance,
 	// The finance roles write invoices, so they fix a payer's contact
 	// details too; every rectification is audited with before and after.
 	ActionInvoicesRectifyPayer: finance,

@@ -39,6 +39,7 @@ func TestAllowedCellByCell(t *testing.T) {
 		{ActionPaymentLinksRead, "payment_links.read", y, y, y, y, y},
 		{ActionPaymentLinksWrite, "payment_links.write", y, y, n, n, y},
 		{ActionPaymentIntentsRead, "payment_intents.read", y, y, y, y, y},
+		{ActionPaymentIntentsResolve, "payment_intents.resolve", y, y, n, n, y},
 		{ActionInvoicesRectifyPayer, "invoices.rectify_payer", y, y, n, n, y},
 		{ActionDataSubjectsExport, "data_subjects.export", y, n, n, n, y},
 		{ActionDataSubjectsErase, "data_subjects.erase", y, n, n, n, y},

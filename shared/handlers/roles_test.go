@@ -102,6 +102,7 @@ var routeRoles = map[string]string{
 	"GET /v1/refunds":                                                         "admin finance_manager portfolio_manager analyst",
 	"GET /v1/audit_logs":                                                      "admin finance_manager analyst",
 	"GET /v1/refunds/{refund_id}":                                             "admin finance_manager portfolio_manager analyst",
+	"POST /v1/payment_intents/{intent_id}/resolve":                            "admin finance_manager",
 	"POST /v1/refunds/{refund_id}/confirm":                                    "admin finance_manager",
 	"POST /v1/refunds/{refund_id}/cancel":                                     "admin finance_manager",
 	// Seed 003's matrix. A status change is admitted at the edge for the

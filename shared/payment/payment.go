@@ -41,9 +41,12 @@ const (
 )
 
 var intentTransitions = map[string]map[string]bool{
-	IntentCreated:           {IntentPending: true, IntentCancelled: true},
-	IntentPending:           {IntentProcessing: true, IntentPending: true, IntentCancelled: true, IntentFailed: true},
-	IntentProcessing:        {IntentSucceeded: true, IntentFailed: true, IntentRequiresAction: true},
+	IntentCreated:    {IntentPending: true, IntentCancelled: true},
+	IntentPending:    {IntentProcessing: true, IntentPending: true, IntentCancelled: true, IntentFailed: true},
+	IntentProcessing: {IntentSucceeded: true, IntentFailed: true, IntentRequiresAction: true},
+	// The organisation records how a transfer the bank lost track of ended
+	// (Flow.Resolve).
+	IntentRequiresAction:    {IntentSucceeded: true, IntentFailed: true},
 	IntentSucceeded:         {IntentPartiallyRefunded: true, IntentRefunded: true},
 	IntentPartiallyRefunded: {IntentPartiallyRefunded: true, IntentRefunded: true},
 }

@@ -18,6 +18,8 @@ import (
 type Handlers struct {
 	Payments *payment.Service
 	Refunds  *refund.Service
+	// Flow settles an intent the organisation resolves (Flow.Resolve).
+	Flow *payment.Flow
 }
 
 // Routes lists the family's routes, keyed as in template.yaml.
@@ -30,7 +32,22 @@ func (h *Handlers) Routes() []httpapi.Route {
 		{Key: "POST /v1/payment_links/{link_id}/deactivate", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentLinksWrite, Handler: h.deactivate},
 		{Key: "GET /v1/payment_intents", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentIntentsRead, Handler: h.listIntents},
 		{Key: "GET /v1/payment_intents/{intent_id}", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentIntentsRead, Handler: h.getIntent},
+		{Key: "POST /v1/payment_intents/{intent_id}/resolve", Tenancy: httpapi.OrgInEntity, Action: auth.ActionPaymentIntentsResolve, Handler: h.resolveIntent},
 	}, h.refundRoutes()...)
+}
+
+// resolveIntent records how a transfer the bank lost track of ended.
+func (h *Handlers) resolveIntent(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	t := r.Tenant
+	var in payment.ResolveInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	pi, err := h.Flow.Resolve(ctx, t.PartnerID, t.OrgID, r.PathParams["intent_id"], in, r.Actor())
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, pi)
 }
 
 func (h *Handlers) createLink(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

@@ -38,5 +38,6 @@ func Wire(e *lambdaenv.Env) (lambdaenv.Function, error) {
 	if _, err := docstore.Keeper(e); err != nil {
 		return lambdaenv.Function{}, err
 	}
-	return edge.HTTP(e, (&Handlers{Payments: Service(e), Refunds: Refunds(e)}).Routes()...)
+	flow := &payment.Flow{Store: table.Store(e), Now: e.Stamp, NewID: e.NewID, Log: e.Log}
+	return edge.HTTP(e, (&Handlers{Payments: Service(e), Refunds: Refunds(e), Flow: flow}).Routes()...)
 }
