@@ -209,7 +209,7 @@ func measureFlows(ctx context.Context, c *client, s flowSetup) (flowFigures, err
 			// Two rates, prices in tens of cents: every total is exact.
 			lines := fmt.Sprintf(`[{"description":"Abonnement %d","quantity":%d,"unit_price":%d,"vat_rate":20},{"description":"Entretien","quantity":1,"unit_price":%d,"vat_rate":10}]`,
 				i, 1+i%3, 1000+10*(i%50), 500+10*(i%7))
-			p, err := c.payThroughBank(s.token, orgID, deptID, lines)
+			p, err := c.payThroughBank(s.token, orgID, deptID, lines, payerIBAN)
 			if err != nil {
 				return fmt.Errorf("flow %d: %w", i, err)
 			}

@@ -22,7 +22,7 @@ var (
 // authorisation to the invoice being paid (event router, poll queue, poller,
 // settlement, on the local engines), and the paid intent's id.
 func (c *client) payOnce(token, orgID, deptID string) (time.Duration, string, error) {
-	p, err := c.payThroughBank(token, orgID, deptID, `[{"description":"Eau","quantity":125,"unit_price":320,"vat_rate":5.5}]`)
+	p, err := c.payThroughBank(token, orgID, deptID, `[{"description":"Eau","quantity":125,"unit_price":320,"vat_rate":5.5}]`, payerIBAN)
 	if err != nil {
 		return 0, "", err
 	}
@@ -45,10 +45,17 @@ type bankPayment struct {
 	authorized          time.Time // when the bank's answer to the authorisation came
 }
 
+// The sandbox bank's test IBANs the bench pays from: credited, and lost at
+// the provider (UNKNOWN: the intent requires_action).
+const (
+	payerIBAN   = "FR7612345678901234567890123"
+	unknownIBAN = "FR7612345678901234567890130"
+)
+
 // payThroughBank creates and issues an invoice of lines (JSON), makes a SEPA
-// link for all of it, and pays it as a payer does: the hosted page, "Payer
-// par virement", the sandbox bank's authorisation.
-func (c *client) payThroughBank(token, orgID, deptID, lines string) (bankPayment, error) {
+// link for all of it, and pays it as a payer does from iban: the hosted
+// page, "Payer par virement", the sandbox bank's authorisation.
+func (c *client) payThroughBank(token, orgID, deptID, lines, iban string) (bankPayment, error) {
 	noFollow := *c.http
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	inv, err := c.do(request{method: "POST", path: "/v1/invoices", token: token, entity: orgID,
@@ -102,7 +109,7 @@ func (c *client) payThroughBank(token, orgID, deptID, lines string) (bankPayment
 	}
 	target, _ := url.Parse(flow)
 	target, _ = target.Parse(html.UnescapeString(action[1]))
-	back, err := noFollow.PostForm(target.String(), url.Values{"iban": {"FR7612345678901234567890123"}, "decision": {"authorize"}})
+	back, err := noFollow.PostForm(target.String(), url.Values{"iban": {iban}, "decision": {"authorize"}})
 	if err != nil {
 		return p, err
 	}
@@ -149,4 +156,23 @@ func (c *client) refundOnce(token, orgID, intentID string, amount int) (time.Dur
 		time.Sleep(20 * time.Millisecond)
 	}
 	return 0, fmt.Errorf("refund %s not succeeded after 60 s", v.ID)
+}
+
+// lostOnce pays an invoice from the test IBAN the provider loses track of
+// and returns the intent once it is requires_action.
+func (c *client) lostOnce(token, orgID, deptID string) (string, error) {
+	p, err := c.payThroughBank(token, orgID, deptID, `[{"description":"Eau","quantity":125,"unit_price":320,"vat_rate":5.5}]`, unknownIBAN)
+	if err != nil {
+		return "", err
+	}
+	for time.Since(p.authorized) < 60*time.Second {
+		r, err := c.do(request{method: "GET", path: "/v1/payment_intents/" + p.intentID, token: token, entity: orgID})
+		if err == nil && strings.Contains(string(r.body), `"status":"requires_action"`) {
+			c.rec.take(r.id)
+			return p.intentID, nil
+		}
+		c.rec.take(r.id)
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "", fmt.Errorf("intent %s not requires_action after 60 s", p.intentID)
 }
