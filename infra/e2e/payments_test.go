@@ -274,23 +274,7 @@ func (w *world) payAtBankShowing(t *testing.T, pageURL, iban, decision string, s
 	if resp.StatusCode != http.StatusSeeOther || flow == "" {
 		t.Fatalf("pay: status %d, Location %q", resp.StatusCode, flow)
 	}
-	bankPage, err := noFollow.Get(flow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(bankPage.Body)
-	bankPage.Body.Close()
-	action := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindSubmatch(body)
-	if action == nil {
-		t.Fatalf("bank page without a form: %s", body)
-	}
-	target, _ := url.Parse(flow)
-	target, _ = target.Parse(html2.UnescapeString(string(action[1])))
-	back, err := noFollow.PostForm(target.String(), url.Values{"iban": {iban}, "decision": {decision}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	back.Body.Close()
+	back := submitBankPage(t, &noFollow, flow, url.Values{"iban": {iban}, "decision": {decision}})
 	if loc := back.Header.Get("Location"); !strings.Contains(loc, "/p/"+token+"/return") {
 		t.Fatalf("the bank sends the payer back to %q", loc)
 	}
@@ -410,4 +394,29 @@ func TestALinkWithoutReturnURLEndsOnItsOwnPage(t *testing.T) {
 	if strings.Contains(page, `<a href="http`) {
 		t.Fatalf("the final page links somewhere: %s", page)
 	}
+}
+
+// submitBankPage opens a page of the sandbox bank (the payer's
+// authorisation, the refund account's collection) and posts its form with
+// values, as the payer's browser does, without following the redirect.
+func submitBankPage(t *testing.T, noFollow *http.Client, pageURL string, values url.Values) *http.Response {
+	t.Helper()
+	page, err := noFollow.Get(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	action := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindSubmatch(body)
+	if page.StatusCode != http.StatusOK || action == nil {
+		t.Fatalf("bank page %s: %d, without a form: %s", pageURL, page.StatusCode, body)
+	}
+	target, _ := url.Parse(pageURL)
+	target, _ = target.Parse(html2.UnescapeString(string(action[1])))
+	back, err := noFollow.PostForm(target.String(), values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Body.Close()
+	return back
 }

@@ -3,11 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	html2 "html"
-	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -50,23 +47,7 @@ func TestRefundAccountCollectedFromThePayer(t *testing.T) {
 	}
 	noFollow := *w.srv.Client()
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	page, err := noFollow.Get(flow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(page.Body)
-	page.Body.Close()
-	action := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindSubmatch(body)
-	if page.StatusCode != 200 || action == nil {
-		t.Fatalf("the payer's page: %d %s", page.StatusCode, body)
-	}
-	target, _ := url.Parse(flow)
-	target, _ = target.Parse(html2.UnescapeString(string(action[1])))
-	back, err := noFollow.PostForm(target.String(), url.Values{"iban": {"FR76 3000 6000 0112 3456 7890 189"}, "owner": {"Jeanne Martin"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	back.Body.Close()
+	back := submitBankPage(t, &noFollow, flow, url.Values{"iban": {"FR76 3000 6000 0112 3456 7890 189"}, "owner": {"Jeanne Martin"}})
 	loc := back.Header.Get("Location")
 	if back.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, w.srv.URL+"/p/refund-account") {
 		t.Fatalf("the flow sends the payer back to %d %q", back.StatusCode, loc)

@@ -328,7 +328,7 @@ func TestEveryAlarmNotifiesAndNothingIsUnwatched(t *testing.T) {
 	}
 	want := []watch{{"AWS/Lambda", "IteratorAge", "EventRouterFunction"}, {"AWS/ApiGateway", "5xx", "HttpApi"}, {"AWS/ApiGateway", "Count", "HttpApi"},
 		{"AWS/ApiGateway", "Latency", "HttpApi"}, {"AWS/DynamoDB", "ReadThrottleEvents", "Table"}, {"AWS/DynamoDB", "WriteThrottleEvents", "Table"},
-		{"ModuPay", "WebhookDeliveriesFailed", ""}, {"ModuPay", "PaymentsUnknownAtProvider", ""}}
+		{"ModuPay", "WebhookDeliveriesFailed", ""}, {"ModuPay", "PaymentsUnknownAtProvider", ""}, {"ModuPay", "DestinationsAwaited", ""}}
 	// A function that exists in one stage only is shown by a dashboard of
 	// that stage (a body naming it in the other stage would not deploy).
 	bodies := map[string]string{}

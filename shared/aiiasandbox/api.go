@@ -530,16 +530,9 @@ func (s *Server) createRefund(r *http.Request, body []byte) response {
 }
 
 func (s *Server) getRefund(r *http.Request, _ []byte) response {
-	rf, fail := getRecord[refund](s, r, kindRefund, r.PathValue("id"), "Refund")
+	rf, fail := s.payersRefund(r)
 	if fail != nil {
 		return *fail
-	}
-	// A refund is the payment's once the payment lists it (see createRefund).
-	var p payment
-	if found, err := s.store.Get(r.Context(), kindPayment, rf.PaymentID, &p); err != nil {
-		return storeFailed(err)
-	} else if !found || !slices.Contains(p.Refunds, rf.ID) {
-		return notFoundResp("Refund")
 	}
 	return jsonResp(http.StatusOK, rf.output(s.opts))
 }

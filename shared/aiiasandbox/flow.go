@@ -3,6 +3,7 @@ package aiiasandbox
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -214,11 +215,16 @@ func (s *Server) view(r *http.Request, p *payment) flowView {
 	return v
 }
 
-func renderFlow(w http.ResponseWriter, status int, v flowView) {
+func renderFlow(w http.ResponseWriter, status int, v flowView) { renderPage(w, status, flowTmpl, v) }
+
+// renderPage writes one of the bank's pages: HTML, never cached.
+func renderPage(w http.ResponseWriter, status int, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	flowTmpl.Execute(w, v)
+	if err := t.Execute(w, data); err != nil {
+		fmt.Fprintln(w, err)
+	}
 }
 
 var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html>

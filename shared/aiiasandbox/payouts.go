@@ -3,7 +3,6 @@ package aiiasandbox
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -352,10 +351,5 @@ func (s *Server) payoutView(r *http.Request, a *payoutAuthorization) (map[string
 }
 
 func renderPayout(w http.ResponseWriter, status int, data map[string]any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := payoutTmpl.Execute(w, data); err != nil {
-		fmt.Fprintln(w, err)
-	}
+	renderPage(w, status, payoutTmpl, data)
 }

@@ -25,7 +25,8 @@ import (
 // collectTTL is a collection flow's life when the request names none.
 const collectTTL = 48 * time.Hour
 
-// payersRefund reads a refund of a payment that lists it (as getRefund).
+// payersRefund reads a refund once the payment lists it (see createRefund):
+// the refund, or the answer to give instead.
 func (s *Server) payersRefund(r *http.Request) (*refund, *response) {
 	rf, fail := getRecord[refund](s, r, kindRefund, r.PathValue("id"), "Refund")
 	if fail != nil {
@@ -251,8 +252,5 @@ func (s *Server) collectView(rf *refund) collectView {
 }
 
 func renderCollect(w http.ResponseWriter, status int, v collectView) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	collectTmpl.Execute(w, v)
+	renderPage(w, status, collectTmpl, v)
 }
